@@ -1,0 +1,83 @@
+"""Command-line parsing for `python -m lib.train`: every RunConfig field as a --kebab-case flag.
+
+Flags take text (`--mix true`, `--t-max none`) that is converted with the field's type, and
+`--config FILE.yaml` supplies defaults from a flat mapping of fields or from a sweep file that
+describes a single run. Every problem becomes a one-line ConfigError; nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lib import config as config_module
+from lib.config import FIELD_TYPES, ConfigError, RunConfig, base_type, parse_text
+
+
+def field_help() -> dict[str, str]:
+    """The comment beside each field in RunConfig's source, used as its --help text."""
+    source = inspect.getsource(config_module.RunConfig)
+    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s+(\w+): [^=]+=[^#\n]*#(.*)$", source, re.M)}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise ConfigError(message)
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description="Train one image classifier. Every RunConfig field is a flag.",
+                     argument_default=argparse.SUPPRESS)
+    parser.add_argument("--config", metavar="FILE.yaml", help="a flat mapping of fields, or a one-run sweep file")
+    helps, defaults = field_help(), RunConfig().to_dict()
+    for name in FIELD_TYPES:
+        kind, _ = base_type(name)
+        metavar = "true|false" if kind is bool else kind.__name__.upper()
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar=metavar,
+                            help=f"{helps.get(name, '')} (default: {defaults[name]})".strip())
+    return parser
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Field values from a YAML file: a flat mapping, or a sweep file that expands to one run."""
+    from lib.sweepfile import TOP_KEYS, load_sweep
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: YAML syntax error: {str(exc).splitlines()[0]}") from None
+    if isinstance(raw, dict) and set(raw) & {"fixed", "grid", "runs", "random"} and set(raw) <= set(TOP_KEYS):
+        sweep = load_sweep(path)
+        if len(sweep.runs) != 1:
+            raise ConfigError(f"{path} is a sweep of {len(sweep.runs)} runs; run it with "
+                              f"`python -m lib.sweep run {path}`, or give a file that describes one run")
+        return dict(sweep.runs[0].params)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping of config fields, got {type(raw).__name__}")
+    return raw
+
+
+def config_from_argv(argv: list[str] | None, prog: str = "python -m lib.train") -> RunConfig:
+    parser = build_parser(prog)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        flag = unknown[0]
+        key = flag.lstrip("-").split("=", 1)[0].replace("-", "_")
+        if not flag.startswith("--"):
+            raise ConfigError(f"unexpected argument {flag!r}; every setting is a --flag VALUE pair")
+        if key in FIELD_TYPES:
+            raise ConfigError(f"unknown flag {flag!r}; write it as --{key.replace('_', '-')} VALUE")
+        parse_text(key, "")  # raises the unknown-key message with a suggestion
+    given = vars(args)
+    values: dict[str, Any] = load_config_file(given.pop("config")) if "config" in given else {}
+    for name, text in given.items():
+        values[name] = parse_text(name, text)
+    return RunConfig.from_dict(values)

@@ -1,0 +1,245 @@
+"""The one validated description of a training run.
+
+Every entry point (the `python -m lib.train` command line, the training notebook, sweep files)
+builds a `RunConfig` through `RunConfig.from_dict`, which rejects unknown keys, wrong types,
+unknown choices and impossible values before any data or model is touched. This module imports
+neither torch nor numpy, so a bad flag fails in well under a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder")
+# Kept in step with lib.models.MODELS by tests/test_models.py; listed here so that validating a
+# config never has to import torch.
+MODELS = ("mlp", "lenet", "resnet18", "preact_resnet18", "resnet18_imagenet")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULERS = ("none", "step", "plateau", "cosine")
+AMP_DTYPES = ("bf16", "fp16")
+WANDB_MODES = ("auto", "online", "offline", "disabled")
+_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class ConfigError(ValueError):
+    """A run parameter is unknown, of the wrong type, or out of range. The message is one line."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every parameter of one training run, flat, each with a default (a CPU smoke run)."""
+
+    # data
+    dataset: str = "digits"  # one of DATASETS
+    data_dir: str | None = None  # None: $DATA_DIR, else ./data
+    download: bool = False  # let torchvision download a missing dataset
+    val_fraction: float = 0.1  # share of the training set held out; 0: the test set validates
+    subset: int | None = None  # cap on training samples, for quick runs
+    # model
+    model: str = "lenet"  # one of MODELS
+    pretrained: bool = False  # ImageNet weights (resnet18_imagenet only)
+    weights_file: str | None = None  # local state_dict to load instead of downloading
+    input_size: int | None = None  # upsample inputs to this side length (e.g. 224)
+    # optimisation
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "sgd"  # one of OPTIMIZERS
+    lr: float = 0.05  # initial learning rate
+    weight_decay: float = 5e-4
+    momentum: float = 0.9  # SGD momentum; RMSprop momentum
+    nesterov: bool = False  # SGD only
+    label_smoothing: float = 0.0
+    # learning-rate schedule, stepped once per epoch
+    scheduler: str = "none"  # one of SCHEDULERS
+    step_size: int = 10  # step: epochs between decays
+    gamma: float = 0.1  # step: decay factor
+    plateau_patience: int = 5  # plateau: epochs without val-loss improvement before a decay
+    plateau_factor: float = 0.1  # plateau: decay factor
+    t_max: int | None = None  # cosine: period in epochs; None: epochs
+    # early stopping on validation loss
+    early_stopping: bool = False
+    patience: int = 3  # epochs without an improvement of at least min_delta
+    min_delta: float = 0.0
+    # augmentation (training batches only)
+    augment: bool = False  # master switch for flip, crop, rotation and colour jitter
+    flip: bool = True  # random horizontal flip, p = 0.5
+    crop_padding: int = 4  # random crop after zero padding by this many pixels; 0: off
+    rotation: float = 15.0  # random rotation within +-degrees; 0: off
+    color_jitter: float = 0.2  # brightness, contrast and saturation within 1 +- this (RGB only)
+    hue: float = 0.05  # hue shift within +- this fraction of the colour wheel (RGB only)
+    normalize: bool = True  # subtract the dataset mean, divide by its std
+    mix: bool = False  # CutMix or MixUp, chosen at random for each batch
+    mix_alpha: float = 1.0  # Beta(alpha, alpha) for the mixing ratio
+    # speed
+    cache: bool = True  # decode once into a uint8 tensor on the device; False: DataLoader path
+    amp: bool = True  # autocast on CUDA (ignored on the CPU)
+    amp_dtype: str = "bf16"  # bf16, or fp16 with a GradScaler
+    channels_last: bool = False
+    compile: bool = False  # torch.compile the model
+    num_workers: int = 2  # DataLoader workers (cache: false only)
+    pin_memory: bool = True  # DataLoader pinned memory on CUDA (cache: false only)
+    num_threads: int | None = None  # torch intra-op threads; None: torch's default
+    # run
+    seed: int = 0
+    device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
+    resume: bool = False  # continue from out_dir/checkpoints/last.pt when it exists
+    progress: bool = True  # a progress bar per epoch
+    out_dir: str = "reports/runs/latest"
+    run_name: str | None = None  # shown in W&B; None: the out_dir's name
+    # Weights & Biases
+    wandb_mode: str = "disabled"  # auto (online with credentials, else offline), online, offline
+    wandb_project: str = "sweeplab"
+    wandb_group: str | None = None  # sweeps set this to the sweep name
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "RunConfig":
+        """Build a config from plain values, raising ConfigError listing every problem."""
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"a run config must be a mapping of keys to values, got {type(values).__name__}")
+        problems = [_unknown_key_message(key) for key in values if key not in FIELD_TYPES]
+        problems += [msg for key, value in values.items() if key in FIELD_TYPES
+                     for msg in [_type_problem(key, value)] if msg]
+        if problems:
+            raise ConfigError("; ".join(problems))
+        config = cls(**{k: _coerce(k, v) for k, v in values.items()})
+        problems = config.problems()
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        """A validated copy with some fields changed."""
+        return RunConfig.from_dict({**self.to_dict(), **changes})
+
+    def problems(self) -> list[str]:
+        """Every impossible value or combination, as user-facing messages."""
+        out = []
+        for name, choices in CHOICES.items():
+            if getattr(self, name) not in choices:
+                out.append(f"{name} {getattr(self, name)!r} is not one of: {', '.join(choices)}")
+        if not _DEVICE_RE.match(self.device):
+            out.append(f"device {self.device!r} is not one of: auto, cpu, cuda, cuda:N, mps")
+        for name, low, high, closed in _RANGES:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            too_high = high is not None and (value > high if closed else value >= high)
+            if not value >= low or too_high:  # `not >=` also catches NaN
+                out.append(f"{name} {value!r} is out of range: expected {_range_text(low, high, closed)}")
+        if not self.lr > 0:
+            out.append(f"lr {self.lr!r} is out of range: expected > 0")
+        if not self.mix_alpha > 0:
+            out.append(f"mix_alpha {self.mix_alpha!r} is out of range: expected > 0")
+        if not 0 < self.gamma <= 1:
+            out.append(f"gamma {self.gamma!r} is out of range: expected 0 < gamma <= 1")
+        if not 0 < self.plateau_factor < 1:
+            out.append(f"plateau_factor {self.plateau_factor!r} is out of range: expected 0 < plateau_factor < 1")
+        if self.optimizer == "sgd" and self.nesterov and not self.momentum > 0:
+            out.append("nesterov needs momentum > 0 with sgd; set momentum (e.g. 0.9) or nesterov: false")
+        if (self.pretrained or self.weights_file) and self.model != "resnet18_imagenet":
+            out.append(f"pretrained weights exist only for model resnet18_imagenet, not {self.model!r}")
+        if not self.out_dir:
+            out.append("out_dir is empty: give the folder the run writes to")
+        return out
+
+
+FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in dataclasses.fields(RunConfig)}
+CHOICES = {"dataset": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS,
+           "scheduler": SCHEDULERS, "amp_dtype": AMP_DTYPES, "wandb_mode": WANDB_MODES}
+# (field, lowest, highest or None, whether highest is allowed)
+_RANGES = [
+    ("val_fraction", 0, 1, False), ("subset", 2, None, True), ("input_size", 8, None, True),
+    ("epochs", 1, None, True), ("batch_size", 1, None, True), ("weight_decay", 0, None, True),
+    ("momentum", 0, 1, False), ("label_smoothing", 0, 1, False), ("step_size", 1, None, True),
+    ("plateau_patience", 0, None, True), ("t_max", 1, None, True), ("patience", 0, None, True),
+    ("min_delta", 0, None, True), ("crop_padding", 0, None, True), ("rotation", 0, 180, True),
+    ("color_jitter", 0, 1, True), ("hue", 0, 0.5, True), ("num_workers", 0, None, True),
+    ("num_threads", 1, None, True), ("seed", 0, None, True),
+]
+
+
+def _range_text(low, high, closed) -> str:
+    if high is None:
+        return f">= {low}"
+    return f"{low} <= value {'<=' if closed else '<'} {high}"
+
+
+def _unknown_key_message(key: Any) -> str:
+    close = difflib.get_close_matches(str(key), FIELD_TYPES, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}{hint}; valid keys: {', '.join(FIELD_TYPES)}"
+
+
+def base_type(name: str) -> tuple[type, bool]:
+    """The plain type of a field and whether it may be None."""
+    hint = _RESOLVED_TYPES[name]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return args[0], True
+    return hint, False
+
+
+def _a(kind: type) -> str:
+    return {int: "an int", float: "a number", bool: "a bool (true or false)", str: "a string"}[kind]
+
+
+def _type_problem(name: str, value: Any) -> str | None:
+    kind, optional = base_type(name)
+    if value is None:
+        return None if optional else f"{name} must be {_a(kind)}, got None"
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[kind]
+    if ok:
+        return None
+    return f"{name} must be {_a(kind)}, got {type(value).__name__} {value!r}"
+
+
+_RESOLVED_TYPES = typing.get_type_hints(RunConfig)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Store whole numbers given for float fields as floats, so config.json is consistent."""
+    kind, _ = base_type(name)
+    return float(value) if kind is float and isinstance(value, int) else value
+
+
+def parse_text(name: str, text: str) -> Any:
+    """Turn a command-line string into the field's type ('true', '0.01', 'none'), or raise ConfigError."""
+    if name not in FIELD_TYPES:
+        raise ConfigError(_unknown_key_message(name))
+    kind, optional = base_type(name)
+    if optional and text.strip().lower() in ("none", "null", ""):
+        return None
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered in ("true", "yes", "1", "on"):
+            return True
+        if lowered in ("false", "no", "0", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {text!r}")
+    if kind is str:
+        return text
+    try:
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be {_a(kind)}, got {text!r}") from None
+
+
+def defaults() -> dict[str, Any]:
+    return RunConfig().to_dict()
+
+
+__all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "parse_text", "defaults"]

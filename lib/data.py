@@ -1,0 +1,510 @@
+"""Datasets as uint8 tensors, the train/validation/test split, and the two input pipelines.
+
+Loaders read torchvision's on-disk formats directly (IDX files, CIFAR pickle batches, image
+folders) and fail with a message that says which files were expected, where, and how to get them.
+Two pipelines feed training with the same order and the same augmentation settings:
+
+- `DeviceLoader` (cache: true): the decoded dataset sits on the training device as one uint8
+  tensor; batches are shuffled with a randperm on that device and augmented as whole batches.
+- `SampleLoader` (cache: false): a torch DataLoader with per-sample torchvision transforms in
+  worker processes, for data that does not fit in memory.
+
+All randomness of an epoch derives from (seed, epoch), so a resumed run sees the same batches.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from lib.augment import AugmentSpec, augment_batch, normalize
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+
+
+class DatasetError(RuntimeError):
+    """A dataset is missing or unreadable. The message says what was expected and what to do."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    channels: int | None  # None: read from the files
+    mean: tuple[float, ...] | None  # None: measured on the training split
+    std: tuple[float, ...] | None
+    source: str  # how a user gets it
+
+
+DATASETS = {
+    "digits": DatasetInfo(1, None, None, "bundled with scikit-learn"),
+    "mnist": DatasetInfo(1, (0.1307,), (0.3081,), "downloaded by torchvision"),
+    "fashion_mnist": DatasetInfo(1, (0.2860,), (0.3530,), "downloaded by torchvision"),
+    "cifar10": DatasetInfo(3, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "downloaded by torchvision"),
+    "cifar100": DatasetInfo(3, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), "downloaded by torchvision"),
+    "imagefolder": DatasetInfo(None, None, None, "your own folder with train/ and test/"),
+}
+
+
+@dataclass
+class Split:
+    """Images and labels of one split. `images` is None while an image folder is not decoded."""
+
+    labels: torch.Tensor  # (N,) int64
+    images: torch.Tensor | None = None  # (N, C, H, W) uint8
+    files: list[str] | None = None  # one path per image, for lazy decoding
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def select(self, index: torch.Tensor) -> "Split":
+        return Split(
+            labels=self.labels[index],
+            images=None if self.images is None else self.images[index],
+            files=None if self.files is None else [self.files[i] for i in index.tolist()],
+        )
+
+    def load(self, i: int, mode: str) -> torch.Tensor:
+        """One image as uint8 (C, H, W)."""
+        return self.images[i] if self.images is not None else _decode(self.files[i], mode)
+
+    def decoded(self, mode: str) -> "Split":
+        if self.images is not None:
+            return self
+        return replace(self, images=_stack([_decode(f, mode) for f in self.files], self.files), files=None)
+
+
+@dataclass
+class Data:
+    """Everything a run needs to know about its data."""
+
+    name: str
+    root: Path
+    train: Split
+    val: Split
+    test: Split
+    classes: list[str]
+    channels: int
+    image_size: tuple[int, int]  # (H, W)
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    val_is_test: bool  # val_fraction 0: the test set doubles as validation
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+def resolve_data_dir(data_dir: str | None) -> Path:
+    return Path(data_dir if data_dir is not None else os.environ.get("DATA_DIR", "data")).expanduser()
+
+
+def load_data(dataset: str, data_dir: str | None = None, *, download: bool = False, val_fraction: float = 0.1,
+              subset: int | None = None, seed: int = 0, cache: bool = True) -> Data:
+    """Load a dataset, carve the validation split with `seed`, and cap the training split at `subset`."""
+    root = resolve_data_dir(data_dir)
+    train, test, classes = _READERS[dataset](root, download)
+    mode = _color_mode(train)
+    if cache:
+        train, test = train.decoded(mode), test.decoded(mode)
+    perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
+    n_val = int(round(len(train) * val_fraction))
+    if val_fraction > 0 and not 0 < n_val < len(train):
+        raise DatasetError(f"val_fraction {val_fraction} leaves no validation or no training images "
+                           f"out of {len(train)}; choose a value between 0 and 1 that keeps both")
+    val = train.select(perm[:n_val]) if n_val else test
+    train_index = perm[n_val:]
+    if subset is not None:
+        train_index = train_index[:subset]
+    train = train.select(train_index)
+    sample = train.load(0, mode)
+    info = DATASETS[dataset]
+    mean, std = (info.mean, info.std) if info.mean else _measure_stats(train, mode)
+    return Data(name=dataset, root=root, train=train, val=val, test=test, classes=classes,
+                channels=sample.shape[0], image_size=tuple(sample.shape[1:]), mean=mean, std=std,
+                val_is_test=n_val == 0)
+
+
+def _measure_stats(split: Split, mode: str, limit: int = 5000) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std in [0, 1] over (up to `limit` of) the training images."""
+    images = split.images[:limit] if split.images is not None else _stack(
+        [split.load(i, mode) for i in range(min(limit, len(split)))], split.files)
+    x = images.float().div_(255).transpose(0, 1).reshape(images.shape[1], -1)
+    std = x.std(1).clamp_min(1e-3)
+    return tuple(round(v, 4) for v in x.mean(1).tolist()), tuple(round(v, 4) for v in std.tolist())
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers: (root, download) -> (train Split, test Split, class names)
+
+
+def _missing(dataset: str, where: Path, expected: list[str], how: str) -> DatasetError:
+    return DatasetError(f"dataset {dataset!r} not found under {where}: expected {', '.join(expected)}; {how}")
+
+
+def _download_hint() -> str:
+    return ("pass --download true (download: true) to fetch it with torchvision, or point DATA_DIR "
+            "(--data-dir) at a folder that already holds it")
+
+
+def read_digits(root: Path, download: bool):
+    """scikit-learn's 1,797 8x8 digits, scaled to uint8; a fixed 20% test split (seed 0)."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = torch.from_numpy(np.clip(bunch.images * (255 / 16), 0, 255).round().astype(np.uint8)).unsqueeze(1)
+    labels = torch.from_numpy(bunch.target.astype(np.int64))
+    perm = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
+    n_test = len(labels) // 5
+    test, train = perm[:n_test], perm[n_test:]
+    return (Split(labels[train], images[train]), Split(labels[test], images[test]),
+            [str(i) for i in range(10)])
+
+
+_IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_IDX_DTYPES = {0x08: np.uint8}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parse one IDX file (plain or .gz): a big-endian header, then the array."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise DatasetError(f"{path} is not an IDX file of unsigned bytes (bad header); delete it and download again")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    if len(raw) - offset != int(np.prod(shape)):
+        raise DatasetError(f"{path} is truncated or corrupted: header says shape {shape}, "
+                           f"found {len(raw) - offset} bytes of data; delete it and download again")
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def _idx_path(raw_dir: Path, name: str) -> Path | None:
+    for candidate in (raw_dir / name, raw_dir / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_mnist_like(dataset: str, folder: str, tv_class: str, classes: list[str]):
+    def read(root: Path, download: bool):
+        raw_dir = root / folder / "raw"
+        names = [n for pair in _IDX_FILES.values() for n in pair]
+        if download and any(_idx_path(raw_dir, n) is None for n in names):
+            _torchvision_download(dataset, tv_class, root)
+        paths = {n: _idx_path(raw_dir, n) for n in names}
+        if any(p is None for p in paths.values()):
+            raise _missing(dataset, raw_dir, [n for n, p in paths.items() if p is None], _download_hint())
+        splits = []
+        for images_name, labels_name in _IDX_FILES.values():
+            images, labels = read_idx(paths[images_name]), read_idx(paths[labels_name])
+            if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+                raise DatasetError(f"{paths[images_name]} and {paths[labels_name]} do not match "
+                                   f"(images {images.shape}, labels {labels.shape}); download them again")
+            splits.append(Split(torch.from_numpy(labels.astype(np.int64)),
+                                torch.from_numpy(images.copy()).unsqueeze(1)))
+        return splits[0], splits[1], classes
+    return read
+
+
+_CIFAR = {
+    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"],
+                "batches.meta", b"labels", b"label_names", "CIFAR10"),
+    "cifar100": ("cifar-100-python", ["train"], ["test"], "meta", b"fine_labels", b"fine_label_names", "CIFAR100"),
+}
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Unpickles only the plain containers and numpy arrays that CIFAR batches hold."""
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+                ("numpy._core.multiarray", "scalar")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def _unpickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            return _SafeUnpickler(f, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+        raise DatasetError(f"{path} is not a readable CIFAR batch ({exc}); delete it and download again") from None
+
+
+def _read_cifar(dataset: str):
+    folder, train_files, test_files, meta_file, label_key, names_key, tv_class = _CIFAR[dataset]
+
+    def read(root: Path, download: bool):
+        base = root / folder
+        expected = train_files + test_files + [meta_file]
+        if download and not all((base / n).is_file() for n in expected):
+            _torchvision_download(dataset, tv_class, root)
+        missing = [n for n in expected if not (base / n).is_file()]
+        if missing:
+            raise _missing(dataset, base, missing, _download_hint())
+        splits = []
+        for names in (train_files, test_files):
+            batches = [_unpickle(base / n) for n in names]
+            try:
+                data = np.concatenate([b[b"data"] for b in batches]).reshape(-1, 3, 32, 32)
+                labels = np.concatenate([np.asarray(b[label_key], dtype=np.int64) for b in batches])
+            except (KeyError, ValueError) as exc:
+                raise DatasetError(f"CIFAR batches in {base} are malformed ({exc!r}); delete them and download again") from None
+            splits.append(Split(torch.from_numpy(labels), torch.from_numpy(np.ascontiguousarray(data, dtype=np.uint8))))
+        classes = [n.decode() for n in _unpickle(base / meta_file)[names_key]]
+        return splits[0], splits[1], classes
+    return read
+
+
+def _torchvision_download(dataset: str, tv_class: str, root: Path) -> None:
+    import torchvision.datasets
+
+    cls = getattr(torchvision.datasets, tv_class)
+    try:
+        for train in (True, False):
+            cls(root=str(root), train=train, download=True)
+    except Exception as exc:  # network errors come in many types; all mean the same to the user
+        raise DatasetError(f"could not download {dataset!r} into {root} ({type(exc).__name__}: {exc}); "
+                           f"check the network, or copy the files there by hand and set DATA_DIR") from None
+
+
+def read_imagefolder(root: Path, download: bool):
+    """`root/train/<class>/*.jpg` and `root/test/<class>/*.jpg`; classes are the sorted train folders."""
+    folders = {s: root / s for s in ("train", "test")}
+    missing = [f"{s}/<class>/<image>" for s, p in folders.items() if not p.is_dir()]
+    if missing:
+        raise _missing("imagefolder", root, missing, "set --data-dir (or DATA_DIR) to the folder that holds train/ and test/")
+    classes = sorted(d.name for d in folders["train"].iterdir() if d.is_dir())
+    if not classes:
+        raise _missing("imagefolder", folders["train"], ["one sub-folder per class"], "add a folder of images per class")
+    splits = []
+    for split, folder in folders.items():
+        files, labels = [], []
+        for class_dir in sorted(d for d in folder.iterdir() if d.is_dir()):
+            if class_dir.name not in classes:
+                raise DatasetError(f"{class_dir} is a class that train/ does not have; valid classes: {', '.join(classes)}")
+            found = sorted(str(p) for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            files += found
+            labels += [classes.index(class_dir.name)] * len(found)
+        if not files:
+            raise _missing("imagefolder", folder, [f"images ({', '.join(IMAGE_SUFFIXES)}) in class folders"],
+                           "put the images in one sub-folder per class")
+        splits.append(Split(torch.tensor(labels, dtype=torch.int64), files=files))
+    return splits[0], splits[1], classes
+
+
+def _color_mode(split: Split) -> str:
+    """'RGB' or 'GRAY': what an image folder is decoded to, from its first image."""
+    if split.images is not None:
+        return "RGB" if split.images.shape[1] == 3 else "GRAY"
+    return "RGB" if _decode(split.files[0], "UNCHANGED").shape[0] >= 3 else "GRAY"
+
+
+def _decode(path: str, mode: str) -> torch.Tensor:
+    from torchvision.io import ImageReadMode, decode_image, read_file
+
+    try:
+        return decode_image(read_file(path), mode=getattr(ImageReadMode, mode))
+    except RuntimeError as exc:
+        raise DatasetError(f"cannot decode image {path} ({exc}); remove or replace the file") from None
+
+
+def _stack(images: list[torch.Tensor], files: list[str] | None) -> torch.Tensor:
+    shapes = {tuple(im.shape) for im in images}
+    if len(shapes) > 1:
+        first = tuple(images[0].shape)
+        odd = next(i for i, im in enumerate(images) if tuple(im.shape) != first)
+        where = f" ({files[0]} is {first}, {files[odd]} is {tuple(images[odd].shape)})" if files else ""
+        raise DatasetError(f"images differ in size{where}; resize them to one size first")
+    return torch.stack(images)
+
+
+_READERS = {
+    "digits": read_digits,
+    "mnist": _read_mnist_like("mnist", "MNIST", "MNIST", [str(i) for i in range(10)]),
+    "fashion_mnist": _read_mnist_like("fashion_mnist", "FashionMNIST", "FashionMNIST",
+                                      ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                                       "Shirt", "Sneaker", "Bag", "Ankle boot"]),
+    "cifar10": _read_cifar("cifar10"),
+    "cifar100": _read_cifar("cifar100"),
+    "imagefolder": read_imagefolder,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipelines
+
+
+def epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    """A distinct, reproducible seed per run seed, epoch and random stream."""
+    return (seed * 1_000_003 + epoch) * 16 + stream
+
+
+ORDER, AUGMENT, MIX = 0, 1, 2  # random streams
+
+
+def epoch_order(n: int, seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    g = torch.Generator(device=device).manual_seed(epoch_seed(seed, epoch, ORDER))
+    return torch.randperm(n, generator=g, device=device)
+
+
+def _batches(n: int, batch_size: int, drop_last: bool) -> list[tuple[int, int]]:
+    stop = n - n % batch_size if drop_last and n >= batch_size else n
+    return [(i, min(i + batch_size, n)) for i in range(0, stop, batch_size)]
+
+
+class DeviceLoader:
+    """Batches of a uint8 dataset held on the training device, augmented as whole batches.
+
+    Yields (images float32 (B, C, H, W) normalised, labels int64 (B,)) on the device.
+    """
+
+    def __init__(self, split: Split, batch_size: int, *, device: torch.device, shuffle: bool, drop_last: bool,
+                 augment: AugmentSpec, mean: tuple[float, ...] | None, std: tuple[float, ...] | None,
+                 seed: int = 0):
+        self.images = split.images.to(device)
+        self.labels = split.labels.to(device)
+        self.device, self.batch_size, self.shuffle, self.drop_last = device, batch_size, shuffle, drop_last
+        self.augment, self.seed, self.epoch = augment, seed, 0
+        self.mean = None if mean is None else torch.tensor(mean, device=device)
+        self.std = None if std is None else torch.tensor(std, device=device)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(_batches(len(self.labels), self.batch_size, self.drop_last))
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.labels)
+        order = epoch_order(n, self.seed, self.epoch, self.device) if self.shuffle else None
+        g = torch.Generator(device=self.device).manual_seed(epoch_seed(self.seed, self.epoch, AUGMENT))
+        for start, stop in _batches(n, self.batch_size, self.drop_last):
+            index = order[start:stop] if order is not None else slice(start, stop)
+            x = augment_batch(self.images[index], self.augment, g)
+            if self.mean is not None:
+                x = normalize(x, self.mean, self.std)
+            yield x, self.labels[index]
+
+
+class _SampleDataset(torch.utils.data.Dataset):
+    """Per-sample decoding and torchvision transforms; items are addressed as (index, seed)."""
+
+    def __init__(self, split: Split, mode: str, transform):
+        self.split, self.mode, self.transform = split, mode, transform
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int]:
+        index, seed = item
+        image = self.split.load(index, self.mode)
+        # Seeding per sample makes the batch independent of worker count and of resumption.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            image = self.transform(image)
+        return image, int(self.split.labels[index])
+
+
+class _SeededBatchSampler:
+    """Yields lists of (index, per-sample seed) in the same order as DeviceLoader."""
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int):
+        self.n, self.batch_size, self.shuffle, self.drop_last, self.seed = n, batch_size, shuffle, drop_last, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(_batches(self.n, self.batch_size, self.drop_last))
+
+    def __iter__(self):
+        order = epoch_order(self.n, self.seed, self.epoch) if self.shuffle else torch.arange(self.n)
+        g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch, AUGMENT))
+        seeds = torch.randint(2**62, (self.n,), generator=g)
+        for start, stop in _batches(self.n, self.batch_size, self.drop_last):
+            yield list(zip(order[start:stop].tolist(), seeds[start:stop].tolist()))
+
+
+def sample_transform(augment: AugmentSpec, image_size: tuple[int, int], mean, std):
+    """torchvision's per-sample transforms for the same AugmentSpec, on uint8 (C, H, W) tensors."""
+    from torchvision.transforms import v2
+
+    steps = []
+    if augment.crop_padding:
+        steps.append(v2.RandomCrop(image_size, padding=augment.crop_padding))
+    if augment.flip:
+        steps.append(v2.RandomHorizontalFlip())
+    if augment.rotation:
+        steps.append(v2.RandomRotation(augment.rotation))
+    if augment.color:
+        steps.append(_RGBOnly(v2.ColorJitter(augment.jitter, augment.jitter, augment.jitter, augment.hue)))
+    steps.append(v2.ToDtype(torch.float32, scale=True))
+    if mean is not None:
+        steps.append(v2.Normalize(list(mean), list(std)))
+    return v2.Compose(steps)
+
+
+class _RGBOnly(torch.nn.Module):
+    """Apply a colour transform to 3-channel images only (grey images pass through)."""
+
+    def __init__(self, transform):
+        super().__init__()
+        self.transform = transform
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.transform(image) if image.shape[0] == 3 else image
+
+
+class SampleLoader:
+    """A torch DataLoader over per-sample transforms, with DeviceLoader's interface."""
+
+    def __init__(self, split: Split, batch_size: int, *, device: torch.device, shuffle: bool, drop_last: bool,
+                 augment: AugmentSpec, mean, std, image_size: tuple[int, int], mode: str, seed: int = 0,
+                 num_workers: int = 0, pin_memory: bool = False):
+        self.sampler = _SeededBatchSampler(len(split), batch_size, shuffle, drop_last, seed)
+        self.device = device
+        self.loader = torch.utils.data.DataLoader(
+            _SampleDataset(split, mode, sample_transform(augment, image_size, mean, std)),
+            batch_sampler=self.sampler, num_workers=num_workers,
+            pin_memory=pin_memory and device.type == "cuda", persistent_workers=num_workers > 0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for x, y in self.loader:
+            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+
+def make_loader(data: Data, split: Split, *, train: bool, batch_size: int, device: torch.device,
+                augment: AugmentSpec, normalize_inputs: bool, cache: bool, seed: int,
+                num_workers: int = 0, pin_memory: bool = False):
+    """The loader for one split: shuffled and augmented for training, in order otherwise."""
+    spec = augment if train else AugmentSpec()
+    if spec.color and data.channels != 3:
+        spec = replace(spec, jitter=0.0, hue=0.0)
+    mean, std = (data.mean, data.std) if normalize_inputs else (None, None)
+    common = dict(device=device, shuffle=train, drop_last=train and len(split) > batch_size,
+                  augment=spec, mean=mean, std=std, seed=seed)
+    if cache:
+        return DeviceLoader(split, batch_size, **common)
+    return SampleLoader(split, batch_size, image_size=data.image_size, mode="RGB" if data.channels == 3 else "GRAY",
+                        num_workers=num_workers, pin_memory=pin_memory, **common)
+
+
+__all__ = ["Data", "Split", "DatasetError", "DATASETS", "load_data", "make_loader", "DeviceLoader",
+           "SampleLoader", "read_idx", "resolve_data_dir", "epoch_order", "epoch_seed"]

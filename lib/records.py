@@ -1,0 +1,147 @@
+"""Run records on disk: atomic writes, safe checkpoint loading, and readers for the report.
+
+A run directory holds `config.json`, `history.csv`, `metrics.json` and `checkpoints/{last,best}.pt`.
+Every file is written to a temporary name in the same folder, flushed to disk, then renamed over
+the old one, so a crash leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import fcntl
+import io
+import json
+import math
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+RUN_FILES = ("config.json", "history.csv", "metrics.json")
+FINISHED_STATUSES = ("completed", "early_stopped", "diverged")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinity are not JSON: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(_json_safe(obj), indent=2, allow_nan=False) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_history(path: str | Path, history: list[dict[str, Any]]) -> None:
+    """One CSV row per epoch; columns in the order of the first row."""
+    buffer = io.StringIO()
+    if history:
+        writer = csv.DictWriter(buffer, fieldnames=list(history[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(history)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _parse_cell(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def load_history(path: str | Path) -> list[dict[str, Any]]:
+    """history.csv as a list of rows with numbers parsed (empty cells and 'nan' become NaN)."""
+    with open(path, newline="") as f:
+        return [{k: (math.nan if v in ("", "nan") else _parse_cell(v)) for k, v in row.items()}
+                for row in csv.DictReader(f)]
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
+    """A checkpoint written by `save_checkpoint`, loaded without unpickling arbitrary objects."""
+    import torch
+
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def load_run(run_dir: str | Path) -> dict[str, Any]:
+    """Whatever records a run directory holds: config, metrics, history (missing ones are None)."""
+    run_dir = Path(run_dir)
+    out: dict[str, Any] = {"dir": run_dir}
+    for name, reader in (("config", read_json), ("metrics", read_json), ("history", load_history)):
+        path = run_dir / ("history.csv" if name == "history" else f"{name}.json")
+        try:
+            out[name] = reader(path) if path.is_file() else None
+        except (ValueError, OSError):
+            out[name] = None  # unreadable counts as missing; the writer is atomic, so this is rare
+    return out
+
+
+class RunLockedError(RuntimeError):
+    """Another process is executing a run in the same directory."""
+
+
+@contextmanager
+def run_lock(run_dir: str | Path, wait_s: float = 30.0) -> Iterator[None]:
+    """Hold an exclusive lock on `run_dir` for the duration of a run.
+
+    The lock dies with its process, so after a crash or a kill it is free again; a process that is
+    still winding down (a kernel whose parent was killed) gets `wait_s` seconds to let go.
+    """
+    path = Path(run_dir) / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() > deadline:
+                    raise RunLockedError(f"{run_dir} is in use by another running process; wait for it to "
+                                         f"finish or stop it, then run again") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
