@@ -68,7 +68,7 @@ class RunConfig:
     min_delta: float = 0.0
     # augmentation (training batches only)
     augment: bool = False  # master switch for flip, crop, rotation and colour jitter
-    flip: bool = True  # random horizontal flip, p = 0.5
+    flip: bool = True  # random horizontal flip of half the images
     crop_padding: int = 4  # random crop after zero padding by this many pixels; 0: off
     rotation: float = 15.0  # random rotation within +-degrees; 0: off
     color_jitter: float = 0.2  # brightness, contrast and saturation within 1 +- this (RGB only)
