@@ -24,6 +24,11 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("none", "step", "plateau", "cosine")
 AMP_DTYPES = ("bf16", "fp16")
 WANDB_MODES = ("auto", "online", "offline", "disabled")
+# Settings that may differ between a checkpoint and the config that resumes it: they change where
+# and how fast a run goes, not what it computes.
+RUNTIME_FIELDS = frozenset({"resume", "device", "num_workers", "pin_memory", "num_threads", "progress",
+                            "out_dir", "data_dir", "download", "wandb_mode", "wandb_project", "wandb_group",
+                            "run_name", "compile", "cache"})
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -242,4 +247,4 @@ def defaults() -> dict[str, Any]:
     return RunConfig().to_dict()
 
 
-__all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "parse_text", "defaults"]
+__all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "RUNTIME_FIELDS", "parse_text", "defaults"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import netrc
 import os
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def start_tracking(mode: str, *, project: str, group: str | None, name: str, con
     import wandb
 
     id_file = run_dir / "wandb-id"
-    run_id = id_file.read_text().strip() if id_file.is_file() else wandb.util.generate_id()
+    run_id = id_file.read_text().strip() if id_file.is_file() else uuid.uuid4().hex[:8]
     id_file.write_text(run_id)
     try:
         run = wandb.init(project=project, group=group, name=name, config=config, dir=str(run_dir), id=run_id,

@@ -22,19 +22,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from lib.augment import AugmentSpec, mix_batch
-from lib.config import RunConfig
+from lib.config import RUNTIME_FIELDS, RunConfig
 from lib.data import MIX, Data, DatasetError, epoch_seed, load_data, make_loader
 from lib.models import build_model
 from lib.records import (FINISHED_STATUSES, load_checkpoint, run_lock, save_checkpoint, write_history,
                          write_json)
 from lib.tracking import start_tracking
-
-# Settings that may differ between a checkpoint and the config that resumes it: they change where
-# and how fast a run goes, not what it computes.
-RUNTIME_FIELDS = {"resume", "device", "num_workers", "pin_memory", "num_threads", "progress", "out_dir",
-                  "data_dir", "download", "wandb_mode", "wandb_project", "wandb_group", "run_name",
-                  "compile", "cache"}
-
 
 class RunError(RuntimeError):
     """The run cannot start as configured; the message says what to change."""

@@ -1,0 +1,319 @@
+"""Run a sweep file through the training notebook, resumably; show its status; build its report.
+
+    python -m lib.sweep run PARAMS.yaml [--workers N] [--dry-run] [--retry-failed]
+    python -m lib.sweep status PARAMS.yaml
+    python -m lib.sweep report PARAMS.yaml
+
+Everything lands in `reports/<sweep>/`: `sweep.json` (the expanded plan), `runs/<run>/` (the
+executed train.ipynb, config.json, history.csv, metrics.json, run.log, checkpoints/, and
+failure.json for a run that failed) and `report.ipynb` / `report.html`. The state of a run is read
+from its folder, so re-running a sweep executes only what has not finished: a killed run resumes
+from its last checkpoint, a failed one waits for --retry-failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lib.config import RUNTIME_FIELDS, ConfigError, RunConfig
+from lib.executors import LocalExecutor, RunOutcome, RunTask, stop_all
+from lib.records import FINISHED_STATUSES, atomic_write_bytes, load_run, read_json, write_json
+from lib.sweepfile import Sweep, SweepFileError, load_sweep
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+@dataclass
+class RunState:
+    name: str
+    status: str  # pending, interrupted, running, completed, early_stopped, diverged, failed
+    epochs: int | None = None
+    best_val_acc: float | None = None
+    test_acc: float | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+
+def sweep_root(sweep: Sweep, reports_dir: str | Path) -> Path:
+    return Path(reports_dir) / sweep.name
+
+
+def _locked(run_dir: Path) -> bool:
+    """Whether a training process holds the run's lock right now."""
+    path = run_dir / ".lock"
+    if not path.is_file():
+        return False
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def run_state(run_dir: Path) -> RunState:
+    """What a run's folder says about it."""
+    record = load_run(run_dir)
+    metrics, history = record["metrics"], record["history"] or []
+    name = run_dir.name
+    epochs = len(history) or None
+    best_val = max((h["val_acc"] for h in history if _finite(h.get("val_acc"))), default=None)
+    if metrics and metrics.get("status") in FINISHED_STATUSES:
+        return RunState(name, metrics["status"], metrics.get("epochs_run"), best_val, metrics.get("test_acc"),
+                        metrics.get("wall_time_s"))
+    if _locked(run_dir):
+        return RunState(name, "running", epochs, best_val)
+    failure = run_dir / "failure.json"
+    if failure.is_file():
+        info = read_json(failure)
+        return RunState(name, "failed", epochs, best_val, None, info.get("seconds"), info.get("error"))
+    if (run_dir / "checkpoints" / "last.pt").is_file():
+        return RunState(name, "interrupted", epochs, best_val)
+    return RunState(name, "pending")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def run_config(sweep: Sweep, name: str, work_dir: Path) -> RunConfig:
+    spec = sweep.run(name)
+    task = RunTask(sweep.name, name, spec.params, str(work_dir), str(work_dir), "")
+    return RunConfig.from_dict(task.notebook_parameters())
+
+
+def check_records_match(sweep: Sweep, root: Path) -> None:
+    """Refuse to mix a run's existing records with a different config under the same name."""
+    for spec in sweep.runs:
+        run_dir = root / "runs" / spec.name
+        config_file = run_dir / "config.json"
+        if not config_file.is_file():
+            continue
+        saved = read_json(config_file)
+        expected = run_config(sweep, spec.name, run_dir).to_dict()
+        diffs = [f"{k} {saved.get(k)!r} (on disk) vs {v!r} (sweep file)" for k, v in expected.items()
+                 if k not in RUNTIME_FIELDS and saved.get(k) != v]
+        if diffs:
+            raise SweepFileError(
+                f"{run_dir} holds a run made with other settings ({'; '.join(diffs)}); give the sweep a new "
+                f"name, or delete that folder to run it again")
+
+
+def write_sweep_record(sweep: Sweep, root: Path) -> None:
+    record = {**sweep.to_dict(), "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              "file_text": sweep.path.read_text() if sweep.path else None}
+    write_json(root / "sweep.json", record)
+
+
+def plan(sweep: Sweep, root: Path, retry_failed: bool = False) -> tuple[list[str], dict[str, RunState]]:
+    """The runs to execute now, and the state of every run."""
+    states = {spec.name: run_state(root / "runs" / spec.name) for spec in sweep.runs}
+    todo = [name for name, st in states.items()
+            if st.status in ("pending", "interrupted") or (retry_failed and st.status == "failed")]
+    return todo, states
+
+
+def format_table(states: list[RunState]) -> str:
+    rows = [("run", "status", "epochs", "best val acc", "test acc", "time")]
+    for st in states:
+        rows.append((st.name, st.status, _cell(st.epochs), _cell(st.best_val_acc, ".4f"), _cell(st.test_acc, ".4f"),
+                     _duration(st.seconds)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    counts: dict[str, int] = {}
+    for st in states:
+        counts[st.status] = counts.get(st.status, 0) + 1
+    lines.append(f"{len(states)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return "\n".join(lines)
+
+
+def _cell(value: Any, fmt: str = "") -> str:
+    return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else format(value, fmt)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def make_executor(args: argparse.Namespace):
+    if args.executor == "local":
+        return LocalExecutor(args.workers)
+    from lib import cluster
+
+    return cluster.make_executor(args)
+
+
+def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: Path, timeout_s: float | None,
+            storage: Path | None = None) -> list[RunOutcome]:
+    """Execute the named runs with a progress bar across runs; returns their outcomes."""
+    from tqdm import tqdm
+
+    tasks = []
+    for name in names:
+        run_dir = root / "runs" / name
+        work_dir = (storage / sweep.name / name) if storage else run_dir
+        tasks.append(RunTask(sweep.name, name, sweep.run(name).params, str(run_dir.resolve()),
+                             str(work_dir.resolve()), str(notebook.resolve()), timeout_s, _data_env()))
+    outcomes: list[RunOutcome] = []
+    bar = tqdm(total=len(tasks), unit="run", desc=f"{sweep.name} ({executor.name})", dynamic_ncols=True)
+    counts = {"done": 0, "failed": 0, "running": 0}
+
+    def on_start(task: RunTask) -> None:
+        counts["running"] += 1
+        bar.set_postfix(**counts, left=len(tasks) - len(outcomes) - counts["running"], refresh=True)
+
+    def on_done(task: RunTask, outcome: RunOutcome) -> None:
+        outcomes.append(outcome)
+        counts["running"] -= 1
+        counts["failed" if outcome.failed else "done"] += 1
+        test_acc = (outcome.metrics or {}).get("test_acc")
+        detail = f"test acc {test_acc:.4f}" if _finite(test_acc) else (outcome.error or "")
+        bar.write(f"{'FAILED' if outcome.failed else 'done  '} {task.name}: {outcome.status}, {detail} "
+                  f"({_duration(outcome.seconds)}; log: {Path(task.run_dir) / 'run.log'})")
+        bar.update(1)
+        bar.set_postfix(**counts, left=len(tasks) - len(outcomes) - counts["running"], refresh=True)
+
+    try:
+        executor.run(tasks, on_start, on_done)
+    finally:
+        bar.close()
+    return outcomes
+
+
+def _data_env() -> dict[str, str]:
+    """Runs execute elsewhere than the sweep was started; a relative DATA_DIR must still point right."""
+    data_dir = os.environ.get("DATA_DIR")
+    return {"DATA_DIR": str(Path(data_dir).resolve())} if data_dir else {}
+
+
+def build_report(root: Path, notebook: Path = NOTEBOOKS / "report.ipynb") -> Path:
+    """Execute the report notebook for a sweep folder; write report.ipynb and report.html there."""
+    from nbconvert import HTMLExporter
+
+    partial = root / "report.partial.ipynb"
+    command = [sys.executable, "-m", "papermill", str(notebook), str(partial), "-p", "sweep_dir",
+               str(root.resolve()), "--no-progress-bar"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        raise RuntimeError(f"the report notebook failed ({lines[-1] if lines else result.returncode}); "
+                           f"see {partial}")
+    os.replace(partial, root / "report.ipynb")
+    html, _ = HTMLExporter(exclude_input=True).from_filename(str(root / "report.ipynb"))
+    atomic_write_bytes(root / "report.html", html.encode())
+    return root / "report.html"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.params)
+    root = sweep_root(sweep, args.reports_dir)
+    check_records_match(sweep, root)
+    todo, states = plan(sweep, root, args.retry_failed)
+    running = [n for n in todo if states[n].status == "running"]
+    if running:
+        raise SweepFileError(f"runs {', '.join(running)} are being executed by another process right now")
+    if args.dry_run:
+        print(format_table(list(states.values())))
+        print(f"dry run: {len(sweep.runs)} runs valid; would execute {len(todo)}: {', '.join(todo) or 'none'}")
+        return 0
+    write_sweep_record(sweep, root)
+    failed_before = [n for n, st in states.items() if st.status == "failed" and n not in todo]
+    print(f"{sweep.name}: {len(sweep.runs)} runs, {len(todo)} to execute"
+          + (f" ({len(failed_before)} failed earlier; --retry-failed reruns them)" if failed_before else ""))
+    outcomes = execute(sweep, root, todo, make_executor(args), notebook=Path(args.notebook),
+                       timeout_s=args.timeout, storage=Path(args.storage) if args.storage else None) if todo else []
+    failed = [o.name for o in outcomes if o.failed] + failed_before
+    if not args.no_report:
+        print(f"report: {build_report(root)}")
+    if failed:
+        print(f"{len(failed)} run(s) failed: {', '.join(failed)}; see their run.log, then rerun with --retry-failed",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.params)
+    root = sweep_root(sweep, args.reports_dir)
+    _, states = plan(sweep, root)
+    print(format_table(list(states.values())))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.params)
+    root = sweep_root(sweep, args.reports_dir)
+    write_sweep_record(sweep, root)
+    print(f"report: {build_report(root)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lib.sweep", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (("run", "execute the runs that have not finished, then build the report"),
+                           ("status", "print a table of every run's state"),
+                           ("report", "build reports/<sweep>/report.html from the run records")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("params", help="sweep file, e.g. params/demo.yaml")
+        p.add_argument("--reports-dir", default="reports", help="where sweep folders go (default: reports)")
+        if name != "run":
+            continue
+        p.add_argument("--workers", type=int, default=1, help="runs at once (default: 1)")
+        p.add_argument("--dry-run", action="store_true", help="validate and show the plan; execute nothing")
+        p.add_argument("--retry-failed", action="store_true", help="also rerun runs that failed before")
+        p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="kill a run after this long")
+        p.add_argument("--no-report", action="store_true", help="skip building the report at the end")
+        p.add_argument("--notebook", default=str(NOTEBOOKS / "train.ipynb"), help=argparse.SUPPRESS)
+        p.add_argument("--executor", choices=("local", "ray", "slurm"), default="local",
+                       help="where runs execute (default: local processes)")
+        p.add_argument("--storage", default=None,
+                       help="checkpoint folder for cluster executors (a shared filesystem on a real cluster)")
+        cluster = p.add_argument_group("cluster executors (pip install -e '.[cluster]')")
+        cluster.add_argument("--address", default=None, help="ray: address of a running cluster (default: start one)")
+        cluster.add_argument("--gpus-per-run", type=float, default=None,
+                             help="GPUs each run asks for; fractions share a GPU (default: 1 if there are GPUs, else 0)")
+        cluster.add_argument("--cpus-per-run", type=float, default=1.0, help="CPUs each run asks for (default: 1)")
+        cluster.add_argument("--max-retries", type=int, default=2, help="ray: retries of a run whose worker died")
+        cluster.add_argument("--partition", default=None, help="slurm: partition")
+        cluster.add_argument("--time-limit", type=int, default=240, metavar="MINUTES", help="slurm: time limit per run")
+        cluster.add_argument("--slurm-local", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "workers", 1) < 1:
+        print(f"error: --workers {args.workers} must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return {"run": cmd_run, "status": cmd_status, "report": cmd_report}[args.command](args)
+    except (SweepFileError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        stop_all()
+        print("\nstopped; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
