@@ -52,14 +52,14 @@ class RunConfig:
     weights_file: str | None = None  # local state_dict to load instead of downloading
     input_size: int | None = None  # upsample inputs to this side length (e.g. 224)
     # optimisation
-    epochs: int = 10
-    batch_size: int = 128
+    epochs: int = 10  # upper bound on training epochs
+    batch_size: int = 128  # training images per step
     optimizer: str = "sgd"  # one of OPTIMIZERS
     lr: float = 0.05  # initial learning rate
-    weight_decay: float = 5e-4
+    weight_decay: float = 5e-4  # L2 penalty (decoupled for adamw)
     momentum: float = 0.9  # SGD momentum; RMSprop momentum
     nesterov: bool = False  # SGD only
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.0  # cross-entropy label smoothing
     # learning-rate schedule, stepped once per epoch
     scheduler: str = "none"  # one of SCHEDULERS
     step_size: int = 10  # step: epochs between decays
@@ -68,9 +68,9 @@ class RunConfig:
     plateau_factor: float = 0.1  # plateau: decay factor
     t_max: int | None = None  # cosine: period in epochs; None: epochs
     # early stopping on validation loss
-    early_stopping: bool = False
+    early_stopping: bool = False  # stop when validation loss stops improving
     patience: int = 3  # epochs without an improvement of at least min_delta
-    min_delta: float = 0.0
+    min_delta: float = 0.0  # smallest drop in validation loss that counts as improving
     # augmentation (training batches only)
     augment: bool = False  # master switch for flip, crop, rotation and colour jitter
     flip: bool = True  # random horizontal flip of half the images
@@ -85,21 +85,21 @@ class RunConfig:
     cache: bool = True  # decode once into a uint8 tensor on the device; False: DataLoader path
     amp: bool = True  # autocast on CUDA (ignored on the CPU)
     amp_dtype: str = "bf16"  # bf16, or fp16 with a GradScaler
-    channels_last: bool = False
+    channels_last: bool = False  # NHWC memory layout (faster convolutions on GPUs)
     compile: bool = False  # torch.compile the model
     num_workers: int = 2  # DataLoader workers (cache: false only)
     pin_memory: bool = True  # DataLoader pinned memory on CUDA (cache: false only)
     num_threads: int | None = None  # torch intra-op threads; None: torch's default
     # run
-    seed: int = 0
+    seed: int = 0  # model init, validation split, shuffling and augmentation
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
     resume: bool = False  # continue from out_dir/checkpoints/last.pt when it exists
     progress: bool = True  # a progress bar per epoch
-    out_dir: str = "reports/runs/latest"
+    out_dir: str = "reports/runs/latest"  # where the run writes its records
     run_name: str | None = None  # shown in W&B; None: the out_dir's name
     # Weights & Biases
     wandb_mode: str = "disabled"  # auto (online with credentials, else offline), online, offline
-    wandb_project: str = "sweeplab"
+    wandb_project: str = "sweeplab"  # W&B project name
     wandb_group: str | None = None  # sweeps set this to the sweep name
 
     @classmethod

@@ -1,0 +1,29 @@
+"""Shared test settings: no network, no real datasets, no W&B, quiet runs."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path_factory):
+    """Tests never read ../shared or a user's DATA_DIR, and never reach W&B."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path_factory.mktemp("no-data")))
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch-home")))
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("CUDA_VISIBLE_DEVICES") == "":
+        return
+    try:
+        import torch
+
+        has_gpu = torch.cuda.is_available()
+    except ImportError:
+        has_gpu = False
+    skip = pytest.mark.skip(reason="needs a CUDA device; none is available here")
+    for item in items:
+        if "gpu" in item.keywords and not has_gpu:
+            item.add_marker(skip)
