@@ -123,6 +123,22 @@ def plan(sweep: Sweep, root: Path, retry_failed: bool = False) -> tuple[list[str
     return todo, states
 
 
+def _after_running(sweep: Sweep, root: Path, retry_failed: bool, wait_s: float = 30.0):
+    """Plan again once runs that hold their lock let go: after the sweep process is killed, its
+    kernels notice within a second or two. Runs still held after `wait_s` belong to another live
+    sweep process, and executing them twice would corrupt them."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        todo, states = plan(sweep, root, retry_failed)
+        running = [n for n, st in states.items() if st.status == "running"]
+        if not running:
+            return todo, states
+        if time.monotonic() > deadline:
+            raise SweepFileError(f"runs {', '.join(running)} are being executed by another process right now; "
+                                 f"wait for it or stop it, then run again")
+        time.sleep(0.5)
+
+
 def format_table(states: list[RunState]) -> str:
     rows = [("run", "status", "epochs", "best val acc", "test acc", "time")]
     for st in states:
@@ -227,9 +243,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = sweep_root(sweep, args.reports_dir)
     check_records_match(sweep, root)
     todo, states = plan(sweep, root, args.retry_failed)
-    running = [n for n in todo if states[n].status == "running"]
-    if running:
-        raise SweepFileError(f"runs {', '.join(running)} are being executed by another process right now")
+    if any(st.status == "running" for st in states.values()):
+        todo, states = _after_running(sweep, root, args.retry_failed)
     if args.dry_run:
         print(format_table(list(states.values())))
         print(f"dry run: {len(sweep.runs)} runs valid; would execute {len(todo)}: {', '.join(todo) or 'none'}")

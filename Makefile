@@ -1,0 +1,38 @@
+# The project's commands. `make test` is what CI runs (via .ci/run).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+WORKERS ?= 2
+
+.PHONY: setup test test-fast demo report lab benchmark clean
+
+setup: $(STAMP)
+
+# Re-installs only when pyproject.toml changes; otherwise returns at once.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest tests --nbmake notebooks
+
+test-fast: setup
+	$(BIN)/python -m pytest tests -m "not slow"
+
+demo: setup
+	$(BIN)/python -m lib.sweep run params/demo.yaml --workers $(WORKERS)
+
+report: setup
+	$(BIN)/python -m lib.sweep report params/demo.yaml
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+benchmark: setup
+	$(BIN)/python -m benchmarks.throughput
+
+clean:
+	rm -rf reports/*/ .pytest_cache

@@ -1,0 +1,119 @@
+"""Sweep files: expansion, run names, and clear errors for bad files before anything executes."""
+
+from pathlib import Path
+
+import pytest
+
+from lib.sweep import main
+from lib.sweepfile import SweepFileError, load_sweep
+
+PARAMS = sorted(Path(__file__).resolve().parent.parent.joinpath("params").glob("*.yaml"))
+
+
+def write(tmp_path, text: str) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_grid_is_the_cartesian_product_named_by_what_varies(tmp_path):
+    sweep = load_sweep(write(tmp_path, """
+name: g
+fixed: {dataset: digits, epochs: 2}
+grid:
+  model: [resnet18, preact_resnet18]
+  mix: [false, true]
+  optimizer: [sgd]
+  lr: [0.01, 1e-4]
+"""))
+    assert len(sweep.runs) == 8
+    assert sweep.varying == ["model", "mix", "lr"]
+    assert sweep.runs[0].name == "resnet18-nomix-lr0.01"
+    assert sweep.run("preact_resnet18-mix-lr0.0001").params == {
+        "dataset": "digits", "epochs": 2, "model": "preact_resnet18", "mix": True, "optimizer": "sgd", "lr": 0.0001}
+
+
+def test_runs_merge_over_fixed_and_follow_the_grid(tmp_path):
+    sweep = load_sweep(write(tmp_path, """
+name: r
+fixed: {model: lenet, lr: 0.1}
+grid: {optimizer: [sgd, adam]}
+runs:
+  - {name: long, epochs: 20}
+  - {lr: 0.5}
+"""))
+    assert [r.name for r in sweep.runs] == ["sgd-lr0.1", "adam-lr0.1", "long", "lr0.5"]
+    assert sweep.run("long").params == {"model": "lenet", "lr": 0.1, "epochs": 20}
+    assert [r.source for r in sweep.runs] == ["grid", "grid", "runs", "runs"]
+
+
+def test_random_samples_are_seeded_and_rounded(tmp_path):
+    text = """
+name: s
+random:
+  samples: 6
+  seed: 3
+  space:
+    lr: {log_uniform: [0.0001, 0.1]}
+    optimizer: [sgd, adam]
+    epochs: {int_uniform: [1, 3]}
+"""
+    first, second = load_sweep(write(tmp_path, text)), load_sweep(write(tmp_path, text))
+    assert [r.params for r in first.runs] == [r.params for r in second.runs]
+    assert len(first.runs) == 6 and len({r.name for r in first.runs}) == 6
+    for spec in first.runs:
+        assert 0.0001 <= spec.params["lr"] <= 0.1 and len(f"{spec.params['lr']:.3g}") >= len(str(spec.params["lr"])) - 1
+        assert spec.params["optimizer"] in ("sgd", "adam") and spec.params["epochs"] in (1, 2, 3)
+
+
+def test_a_file_with_only_fixed_is_one_run(tmp_path):
+    sweep = load_sweep(write(tmp_path, "name: one\nfixed: {model: mlp}\n"))
+    assert [(r.name, r.params) for r in sweep.runs] == [("one", {"model": "mlp"})]
+
+
+def test_duplicate_generated_names_get_an_index(tmp_path):
+    sweep = load_sweep(write(tmp_path, "name: d\nruns: [{lr: 0.1}, {lr: 0.1}, {lr: 0.2}]\n"))
+    assert [r.name for r in sweep.runs] == ["lr0.1", "lr0.1-2", "lr0.2"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: x\nfixd: {model: mlp}\n", r"unknown top-level key 'fixd' \(did you mean 'fixed'\?\)"),
+    ("name: x\ngrid: {modle: [mlp]}\n", r"grid: unknown parameter 'modle' \(did you mean 'model'\?\)"),
+    ("name: x\ngrid: {}\n", "grid is empty"),
+    ("name: x\ngrid: {lr: []}\n", "grid.lr must be a non-empty list"),
+    ("name: x\ngrid: {lr: 0.1}\n", "grid.lr must be a non-empty list"),
+    ("name: x\ngrid: {lr: [0.1, -1]}\n", r"run 'lr-1' \(grid\): lr -1.0 is out of range"),
+    ("name: x\ngrid: {model: [mlp, resnet19]}\n", r"run 'resnet19' \(grid\): model 'resnet19' is not one of"),
+    ("name: x\nfixed: {model: mlp\n", r"YAML syntax error at line 3, column 1"),
+    ("name: x\nfixed: {out_dir: here}\n", "out_dir is set by the sweep runner"),
+    ("name: x\nruns: [{name: a}, {name: a}]\n", "run name 'a' is used twice"),
+    ("name: x\nrandom: {samples: 2, space: {lr: {log_uniform: [0, 1]}}}\n", r"random.space.lr must be a list"),
+    ("name: x y\n", "name 'x y' must be a folder-safe word"),
+    ("- just\n- a list\n", "expected a mapping"),
+])
+def test_bad_files_fail_with_a_clear_message_and_execute_nothing(tmp_path, capsys, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(SweepFileError, match=message):
+        load_sweep(path)
+    reports = tmp_path / "reports"
+    assert main(["run", str(path), "--reports-dir", str(reports)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert not reports.exists()
+
+
+@pytest.mark.parametrize("path", PARAMS, ids=[p.name for p in PARAMS])
+def test_every_params_file_passes_dry_run(path, tmp_path, capsys):
+    assert main(["run", str(path), "--dry-run", "--reports-dir", str(tmp_path)]) == 0
+    assert "runs valid" in capsys.readouterr().out
+    assert not any(tmp_path.iterdir())  # a dry run writes nothing
+
+
+def test_the_report_grid_is_the_report_grid():
+    sweep = load_sweep(Path(__file__).resolve().parent.parent / "params" / "cifar100_grid.yaml")
+    assert len(sweep.runs) == 32
+    assert sweep.varying == ["model", "mix", "optimizer", "lr", "scheduler"]
+    assert "preact_resnet18-mix-sgd-lr0.01-cosine" in {r.name for r in sweep.runs}
+    fixed = sweep.fixed
+    assert (fixed["epochs"], fixed["patience"], fixed["min_delta"], fixed["batch_size"]) == (50, 3, 0.01, 256)
+    assert (fixed["weight_decay"], fixed["momentum"], fixed["nesterov"], fixed["t_max"]) == (0.001, 0.9, True, 50)
