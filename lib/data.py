@@ -58,7 +58,7 @@ class Split:
 
     labels: torch.Tensor  # (N,) int64
     images: torch.Tensor | None = None  # (N, C, H, W) uint8
-    files: list[str] | None = None  # one path per image, for lazy decoding
+    files: list[str] | None = None  # one path per image (image folders), decoded on demand when images is None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -77,7 +77,7 @@ class Split:
     def decoded(self, mode: str) -> "Split":
         if self.images is not None:
             return self
-        return replace(self, images=_stack([_decode(f, mode) for f in self.files], self.files), files=None)
+        return replace(self, images=_stack([_decode(f, mode) for f in self.files], self.files))
 
 
 @dataclass
@@ -111,8 +111,6 @@ def load_data(dataset: str, data_dir: str | None = None, *, download: bool = Fal
     root = resolve_data_dir(data_dir)
     train, test, classes = _READERS[dataset](root, download)
     mode = _color_mode(train)
-    if cache:
-        train, test = train.decoded(mode), test.decoded(mode)
     perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
     n_val = int(round(len(train) * val_fraction))
     if val_fraction > 0 and not 0 < n_val < len(train):
@@ -123,6 +121,9 @@ def load_data(dataset: str, data_dir: str | None = None, *, download: bool = Fal
     if subset is not None:
         train_index = train_index[:subset]
     train = train.select(train_index)
+    if cache:  # decode after splitting, so a subset of an image folder decodes only what it uses
+        train, test = train.decoded(mode), test.decoded(mode)
+        val = val.decoded(mode) if n_val else test
     sample = train.load(0, mode)
     info = DATASETS[dataset]
     mean, std = (info.mean, info.std) if info.mean else _measure_stats(train, mode)
@@ -187,8 +188,11 @@ _IDX_DTYPES = {0x08: np.uint8}
 def read_idx(path: Path) -> np.ndarray:
     """Parse one IDX file (plain or .gz): a big-endian header, then the array."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise DatasetError(f"{path} is truncated or not a valid file ({exc}); delete it and download again") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise DatasetError(f"{path} is not an IDX file of unsigned bytes (bad header); delete it and download again")
     ndim = raw[3]
@@ -240,7 +244,8 @@ class _SafeUnpickler(pickle.Unpickler):
 
     _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                 ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-                ("numpy._core.multiarray", "scalar")}
+                ("numpy._core.multiarray", "scalar"), ("numpy.core.numeric", "_frombuffer"),
+                ("numpy._core.numeric", "_frombuffer"), ("_codecs", "encode")}  # the last: bytes in protocol 2
 
     def find_class(self, module: str, name: str):
         if (module, name) in self._ALLOWED:
@@ -267,16 +272,22 @@ def _read_cifar(dataset: str):
         missing = [n for n in expected if not (base / n).is_file()]
         if missing:
             raise _missing(dataset, base, missing, _download_hint())
+        malformed = f"CIFAR files in {base} are malformed ({{}}); delete them and download again"
         splits = []
         for names in (train_files, test_files):
             batches = [_unpickle(base / n) for n in names]
             try:
                 data = np.concatenate([b[b"data"] for b in batches]).reshape(-1, 3, 32, 32)
                 labels = np.concatenate([np.asarray(b[label_key], dtype=np.int64) for b in batches])
-            except (KeyError, ValueError) as exc:
-                raise DatasetError(f"CIFAR batches in {base} are malformed ({exc!r}); delete them and download again") from None
+            except (KeyError, ValueError, TypeError) as exc:
+                raise DatasetError(malformed.format(repr(exc))) from None
+            if len(data) != len(labels):
+                raise DatasetError(malformed.format(f"{len(data)} images but {len(labels)} labels"))
             splits.append(Split(torch.from_numpy(labels), torch.from_numpy(np.ascontiguousarray(data, dtype=np.uint8))))
-        classes = [n.decode() for n in _unpickle(base / meta_file)[names_key]]
+        try:
+            classes = [n.decode() for n in _unpickle(base / meta_file)[names_key]]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise DatasetError(malformed.format(f"{meta_file}: {exc!r}")) from None
         return splits[0], splits[1], classes
     return read
 
@@ -318,20 +329,29 @@ def read_imagefolder(root: Path, download: bool):
     return splits[0], splits[1], classes
 
 
+_GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+
+
 def _color_mode(split: Split) -> str:
     """'RGB' or 'GRAY': what an image folder is decoded to, from its first image."""
     if split.images is not None:
         return "RGB" if split.images.shape[1] == 3 else "GRAY"
-    return "RGB" if _decode(split.files[0], "UNCHANGED").shape[0] >= 3 else "GRAY"
+    from PIL import Image
+
+    with Image.open(split.files[0]) as image:
+        return "GRAY" if image.mode in _GREY_MODES else "RGB"
 
 
 def _decode(path: str, mode: str) -> torch.Tensor:
-    from torchvision.io import ImageReadMode, decode_image, read_file
+    """One image file as uint8 (C, H, W): 3 channels for 'RGB', 1 for 'GRAY'."""
+    from PIL import Image, UnidentifiedImageError
 
     try:
-        return decode_image(read_file(path), mode=getattr(ImageReadMode, mode))
-    except RuntimeError as exc:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("RGB" if mode == "RGB" else "L"))
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise DatasetError(f"cannot decode image {path} ({exc}); remove or replace the file") from None
+    return torch.from_numpy(array.copy()).permute(2, 0, 1) if array.ndim == 3 else torch.from_numpy(array.copy())[None]
 
 
 def _stack(images: list[torch.Tensor], files: list[str] | None) -> torch.Tensor:

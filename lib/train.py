@@ -167,10 +167,10 @@ def train_one_epoch(model: nn.Module, loader, optimizer: torch.optim.Optimizer, 
     seen = 0
     start = time.perf_counter()
     for images, labels in _progress(loader, len(loader), progress, desc):
-        target, hard = labels, labels
+        target = labels  # (B,) class indices, or (B, classes) soft targets
         if mix_alpha is not None:
             images, target = mix_batch(images, labels, num_classes, mix_alpha, mix_generator)
-            hard = target.argmax(1)
+        hard = target.argmax(1) if target.ndim == 2 else target
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         with precision.autocast():

@@ -1,0 +1,252 @@
+"""Training throughput of three input pipelines, side by side in one process.
+
+    python -m benchmarks.throughput [--device cpu|cuda] [--cases lenet/fashion_mnist,resnet18/cifar10]
+
+For each case the same model and the same training step (lib.train.train_one_epoch) consume
+batches from:
+
+- naive:   a torchvision DataLoader with per-sample PIL transforms (num_workers=2, pin_memory),
+           as the research report's pipeline did;
+- lib:     the project's pipeline (cache: true): uint8 data on the device, batched augmentation;
+- compute: one pre-made batch, fed again and again: the step alone, with no input work.
+
+Every pipeline does the same work per image: random crop, flip, rotation (and colour jitter for
+RGB), CutMix/MixUp, normalisation. Rounds alternate the pipelines and the median of the rounds is
+reported, so a busy moment on the machine hits all three alike. Writes
+reports/benchmarks/throughput.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+
+from lib.augment import AugmentSpec, mix_batch
+from lib.data import Data, DeviceLoader, load_data, resolve_data_dir
+from lib.models import build_model
+from lib.records import write_json
+from lib.train import Precision, build_optimizer, select_device, train_one_epoch
+
+
+@dataclass
+class Case:
+    name: str
+    model: str
+    data: Data
+    augment: AugmentSpec
+    batch_size: int
+    batches: int  # batches timed per round
+    source: str  # what data the case ran on
+
+
+def _fashion_or_digits(subset: int | None) -> tuple[Data, str]:
+    root = resolve_data_dir(None)
+    if (root / "FashionMNIST" / "raw").is_dir():
+        return load_data("fashion_mnist", str(root), subset=subset), f"Fashion-MNIST from {root}"
+    return load_data("digits"), "scikit-learn digits (no Fashion-MNIST under DATA_DIR)"
+
+
+def make_cases(names: list[str], device: torch.device, quick: bool) -> list[Case]:
+    gpu = device.type == "cuda"
+    cases = []
+    for name in names:
+        if name == "lenet/fashion_mnist":
+            data, source = _fashion_or_digits(None)
+            cases.append(Case(name, "lenet", data, AugmentSpec(crop_padding=2, flip=True, rotation=15.0),
+                              256, 8 if quick else (200 if gpu else 60), source))
+        elif name == "resnet18/cifar10":
+            folder = resolve_data_dir(None) / "cifar10-jpeg"
+            if not (folder / "train").is_dir():
+                print(f"skipping {name}: no CIFAR-10 image folder at {folder} (set DATA_DIR)")
+                continue
+            subset = 2048 if quick else (20000 if gpu else 5000)
+            data = load_data("imagefolder", str(folder), subset=subset, val_fraction=0.02)
+            cases.append(Case(name, "resnet18", data, AugmentSpec(crop_padding=4, flip=True, rotation=15.0,
+                                                                jitter=0.2, hue=0.05),
+                              256 if gpu else 64, 2 if quick else (60 if gpu else 6),
+                              f"CIFAR-10 (JPEG copy) from {folder}, {subset} training images"))
+        else:
+            raise SystemExit(f"unknown case {name!r}; valid: lenet/fashion_mnist, resnet18/cifar10")
+    return cases
+
+
+class _PILDataset(torch.utils.data.Dataset):
+    """What torchvision's MNIST/ImageFolder datasets do per item: a PIL image through transforms."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        from PIL import Image
+
+        array = self.images[i].permute(1, 2, 0).numpy()
+        image = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+        return self.transform(image), int(self.labels[i])
+
+
+def naive_loader(case: Case, device: torch.device):
+    from torchvision import transforms as T
+
+    steps = [T.RandomCrop(case.data.image_size, padding=case.augment.crop_padding), T.RandomHorizontalFlip(),
+             T.RandomRotation(case.augment.rotation)]
+    if case.augment.color and case.data.channels == 3:
+        steps.append(T.ColorJitter(case.augment.jitter, case.augment.jitter, case.augment.jitter, case.augment.hue))
+    steps += [T.ToTensor(), T.Normalize(case.data.mean, case.data.std)]
+    train = case.data.train
+    if train.files is not None:  # an image folder read lazily: the naive path decodes JPEGs per item
+        from torchvision.datasets.folder import default_loader
+
+        dataset = _FileDataset(train.files, train.labels, T.Compose(steps), default_loader)
+    else:
+        dataset = _PILDataset(train.images, train.labels, T.Compose(steps))
+    return torch.utils.data.DataLoader(dataset, batch_size=case.batch_size, shuffle=True, num_workers=2,
+                                       pin_memory=device.type == "cuda", drop_last=True)
+
+
+class _FileDataset(torch.utils.data.Dataset):
+    def __init__(self, files, labels, transform, loader):
+        self.files, self.labels, self.transform, self.loader = files, labels, transform, loader
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int):
+        return self.transform(self.loader(self.files[i])), int(self.labels[i])
+
+
+class _OnDevice:
+    """Moves a DataLoader's batches to the device, as a training loop does."""
+
+    def __init__(self, loader, device):
+        self.loader, self.device = loader, device
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        for x, y in self.loader:
+            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+
+class _Repeat:
+    """The same batch, `n` times."""
+
+    def __init__(self, batch, n: int):
+        self.batch, self.n = batch, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return itertools.repeat(self.batch, self.n)
+
+
+class _Take:
+    """The first `n` batches of an endless stream of epochs."""
+
+    def __init__(self, loader, n: int):
+        self.loader, self.n = loader, n
+        self.stream = self._forever()
+
+    def _forever(self):
+        for epoch in itertools.count():
+            if hasattr(self.loader, "set_epoch"):
+                self.loader.set_epoch(epoch)
+            yield from self.loader
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return itertools.islice(self.stream, self.n)
+
+    def close(self) -> None:
+        self.stream.close()  # ends the DataLoader iterator, which stops its worker processes
+
+
+def measure(case: Case, device: torch.device, rounds: int, channels_last: bool, amp: bool) -> dict[str, float]:
+    """Median images/s of each pipeline over `rounds` alternating rounds."""
+    torch.manual_seed(0)
+    data = case.data
+    model = build_model(case.model, data.channels, data.num_classes, data.image_size[0]).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer("sgd", model.parameters(), lr=0.01, weight_decay=5e-4, momentum=0.9, nesterov=True)
+    precision = Precision.for_device(device, amp, "bf16")
+    lib_loader = DeviceLoader(data.train, case.batch_size, device=device, shuffle=True, drop_last=True,
+                              augment=case.augment, mean=data.mean, std=data.std, seed=0)
+    images, labels = next(iter(lib_loader))
+    premade = mix_batch(images, labels, data.num_classes, 1.0, torch.Generator().manual_seed(0))
+    pipelines = {
+        "naive": (_Take(_OnDevice(naive_loader(case, device), device), case.batches), 1.0),
+        "lib": (_Take(lib_loader, case.batches), 1.0),
+        "compute": (_Repeat(premade, case.batches), None),
+    }
+    mix_gen = torch.Generator().manual_seed(1)
+    results: dict[str, list[float]] = {name: [] for name in pipelines}
+    for round_ in range(rounds + 1):  # round 0 warms up workers, caches and kernels
+        for name, (loader, alpha) in pipelines.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            train_one_epoch(model, loader, optimizer, precision, num_classes=data.num_classes, mix_alpha=alpha,
+                            mix_generator=mix_gen, channels_last=channels_last)
+            seconds = time.perf_counter() - start
+            if round_:
+                results[name].append(case.batches * case.batch_size / seconds)
+    for loader, _ in pipelines.values():
+        if isinstance(loader, _Take):
+            loader.close()
+    return {name: statistics.median(values) for name, values in results.items()}
+
+
+def format_table(rows: list[dict], cases: list[Case]) -> str:
+    lines = [f"{'case':<22}{'naive':>10}{'lib':>10}{'compute':>10}{'lib/naive':>11}{'lib/compute':>13}  (images/s)"]
+    for case in cases:
+        r = {row["pipeline"]: row["images_per_s"] for row in rows if row["case"] == case.name}
+        lines.append(f"{case.name:<22}{r['naive']:>10.0f}{r['lib']:>10.0f}{r['compute']:>10.0f}"
+                     f"{r['lib'] / r['naive']:>11.2f}{r['lib'] / r['compute']:>13.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", default="lenet/fashion_mnist,resnet18/cifar10")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per pipeline (median reported)")
+    parser.add_argument("--quick", action="store_true", help="a few batches only: checks that it runs")
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
+    parser.add_argument("--out", default="reports/benchmarks/throughput.json")
+    args = parser.parse_args(argv)
+    device = select_device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    cases = make_cases(args.cases.split(","), device, args.quick)
+    rows = []
+    for case in cases:
+        print(f"{case.name}: {case.source}; batch {case.batch_size}, {case.batches} batches x {args.rounds} rounds",
+              flush=True)
+        for pipeline, value in measure(case, device, args.rounds, args.channels_last, args.amp).items():
+            rows.append({"case": case.name, "pipeline": pipeline, "images_per_s": round(value, 1)})
+    print(format_table(rows, cases))
+    report = {"rows": rows, "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(device),
+              "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else os.uname().machine,
+              "cases": {c.name: {"data": c.source, "batch_size": c.batch_size, "batches": c.batches} for c in cases},
+              "rounds": args.rounds, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    write_json(args.out, report)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
