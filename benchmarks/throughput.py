@@ -11,9 +11,8 @@ batches from:
 - compute: one pre-made batch, fed again and again: the step alone, with no input work.
 
 Every pipeline does the same work per image: random crop, flip, rotation (and colour jitter for
-RGB), CutMix/MixUp, normalisation. Rounds alternate the pipelines and the median of the rounds is
-reported, so a busy moment on the machine hits all three alike. Writes
-reports/benchmarks/throughput.json.
+RGB), CutMix/MixUp, normalisation. The pipelines are timed in short interleaved chunks, so a busy
+moment on the machine hits all three alike. Writes reports/benchmarks/throughput.json.
 """
 
 from __future__ import annotations
@@ -34,6 +33,9 @@ from lib.records import write_json
 from lib.train import Precision, build_optimizer, select_device, train_one_epoch
 
 
+NAIVE_PREFETCH = 4  # batches the naive DataLoader's 2 workers prepare ahead (prefetch_factor 2 each)
+
+
 @dataclass
 class Case:
     name: str
@@ -41,7 +43,7 @@ class Case:
     data: Data
     augment: AugmentSpec
     batch_size: int
-    batches: int  # batches timed per round
+    batches: int  # batches per timed chunk
     source: str  # what data the case ran on
 
 
@@ -59,7 +61,7 @@ def make_cases(names: list[str], device: torch.device, quick: bool) -> list[Case
         if name == "lenet/fashion_mnist":
             data, source = _fashion_or_digits(None)
             cases.append(Case(name, "lenet", data, AugmentSpec(crop_padding=2, flip=True, rotation=15.0),
-                              256, 8 if quick else (200 if gpu else 60), source))
+                              256, 2 if quick else (50 if gpu else 10), source))
         elif name == "resnet18/cifar10":
             folder = resolve_data_dir(None) / "cifar10-jpeg"
             if not (folder / "train").is_dir():
@@ -69,7 +71,7 @@ def make_cases(names: list[str], device: torch.device, quick: bool) -> list[Case
             data = load_data("imagefolder", str(folder), subset=subset, val_fraction=0.02)
             cases.append(Case(name, "resnet18", data, AugmentSpec(crop_padding=4, flip=True, rotation=15.0,
                                                                 jitter=0.2, hue=0.05),
-                              256 if gpu else 64, 2 if quick else (60 if gpu else 6),
+                              256 if gpu else 64, 1 if quick else (20 if gpu else 2),
                               f"CIFAR-10 (JPEG copy) from {folder}, {subset} training images"))
         else:
             raise SystemExit(f"unknown case {name!r}; valid: lenet/fashion_mnist, resnet18/cifar10")
@@ -109,7 +111,8 @@ def naive_loader(case: Case, device: torch.device):
     else:
         dataset = _PILDataset(train.images, train.labels, T.Compose(steps))
     return torch.utils.data.DataLoader(dataset, batch_size=case.batch_size, shuffle=True, num_workers=2,
-                                       pin_memory=device.type == "cuda", drop_last=True)
+                                       pin_memory=device.type == "cuda", drop_last=True,
+                                       prefetch_factor=NAIVE_PREFETCH // 2)
 
 
 class _FileDataset(torch.utils.data.Dataset):
@@ -150,12 +153,12 @@ class _Repeat:
         return itertools.repeat(self.batch, self.n)
 
 
-class _Take:
-    """The first `n` batches of an endless stream of epochs."""
+class _Stream:
+    """An endless stream of batches over epochs; `take(n)` is a loader of its next n batches."""
 
-    def __init__(self, loader, n: int):
-        self.loader, self.n = loader, n
-        self.stream = self._forever()
+    def __init__(self, loader):
+        self.loader = loader
+        self.batches = self._forever()
 
     def _forever(self):
         for epoch in itertools.count():
@@ -163,18 +166,31 @@ class _Take:
                 self.loader.set_epoch(epoch)
             yield from self.loader
 
+    def take(self, n: int) -> "_Chunk":
+        return _Chunk(self.batches, n)
+
+    def close(self) -> None:
+        self.batches.close()  # ends a DataLoader iterator, which stops its worker processes
+
+
+class _Chunk:
+    def __init__(self, batches, n: int):
+        self.batches, self.n = batches, n
+
     def __len__(self) -> int:
         return self.n
 
     def __iter__(self):
-        return itertools.islice(self.stream, self.n)
-
-    def close(self) -> None:
-        self.stream.close()  # ends the DataLoader iterator, which stops its worker processes
+        return itertools.islice(self.batches, self.n)
 
 
 def measure(case: Case, device: torch.device, rounds: int, channels_last: bool, amp: bool) -> dict[str, float]:
-    """Median images/s of each pipeline over `rounds` alternating rounds."""
+    """Images/s of each pipeline, timed in `rounds` interleaved chunks of `case.batches` batches.
+
+    Interleaving in short chunks means a slow moment of the machine hits every pipeline alike. The
+    naive DataLoader's workers keep preparing batches while the other pipelines run; those are
+    drained untimed before each of its chunks, so it gets no head start.
+    """
     torch.manual_seed(0)
     data = case.data
     model = build_model(case.model, data.channels, data.num_classes, data.image_size[0]).to(device)
@@ -186,27 +202,25 @@ def measure(case: Case, device: torch.device, rounds: int, channels_last: bool, 
                               augment=case.augment, mean=data.mean, std=data.std, seed=0)
     images, labels = next(iter(lib_loader))
     premade = mix_batch(images, labels, data.num_classes, 1.0, torch.Generator().manual_seed(0))
-    pipelines = {
-        "naive": (_Take(_OnDevice(naive_loader(case, device), device), case.batches), 1.0),
-        "lib": (_Take(lib_loader, case.batches), 1.0),
-        "compute": (_Repeat(premade, case.batches), None),
-    }
+    naive, lib = _Stream(_OnDevice(naive_loader(case, device), device)), _Stream(lib_loader)
+    pipelines = {"naive": (naive, 1.0), "lib": (lib, 1.0), "compute": (None, None)}
     mix_gen = torch.Generator().manual_seed(1)
-    results: dict[str, list[float]] = {name: [] for name in pipelines}
+    seconds = {name: 0.0 for name in pipelines}
     for round_ in range(rounds + 1):  # round 0 warms up workers, caches and kernels
-        for name, (loader, alpha) in pipelines.items():
+        for name, (stream, alpha) in pipelines.items():
+            if stream is naive:
+                for _ in stream.take(NAIVE_PREFETCH):
+                    pass
+            loader = stream.take(case.batches) if stream is not None else _Repeat(premade, case.batches)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
             train_one_epoch(model, loader, optimizer, precision, num_classes=data.num_classes, mix_alpha=alpha,
                             mix_generator=mix_gen, channels_last=channels_last)
-            seconds = time.perf_counter() - start
             if round_:
-                results[name].append(case.batches * case.batch_size / seconds)
-    for loader, _ in pipelines.values():
-        if isinstance(loader, _Take):
-            loader.close()
-    return {name: statistics.median(values) for name, values in results.items()}
+                seconds[name] += time.perf_counter() - start
+    naive.close()
+    return {name: rounds * case.batches * case.batch_size / s for name, s in seconds.items()}
 
 
 def format_table(rows: list[dict], cases: list[Case]) -> str:
@@ -222,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", default="lenet/fashion_mnist,resnet18/cifar10")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per pipeline (median reported)")
+    parser.add_argument("--rounds", type=int, default=8, help="timed chunks per pipeline, interleaved")
     parser.add_argument("--quick", action="store_true", help="a few batches only: checks that it runs")
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
@@ -232,9 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     cases = make_cases(args.cases.split(","), device, args.quick)
+    if args.quick:
+        args.rounds = 1
     rows = []
     for case in cases:
-        print(f"{case.name}: {case.source}; batch {case.batch_size}, {case.batches} batches x {args.rounds} rounds",
+        print(f"{case.name}: {case.source}; batch {case.batch_size}, {args.rounds} rounds of {case.batches} batches",
               flush=True)
         for pipeline, value in measure(case, device, args.rounds, args.channels_last, args.amp).items():
             rows.append({"case": case.name, "pipeline": pipeline, "images_per_s": round(value, 1)})

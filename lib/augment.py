@@ -107,7 +107,8 @@ def sampling_grid(theta: torch.Tensor, height: int, width: int) -> tuple[torch.T
     xs = (torch.arange(width, device=device, dtype=torch.float32) * 2 + 1) / width - 1  # (W,)
     ys = ((torch.arange(height, device=device, dtype=torch.float32) * 2 + 1) / height - 1)[:, None]  # (H, 1)
     t = theta.reshape(-1, 6, 1, 1)
-    return t[:, 0] * xs + t[:, 1] * ys + t[:, 2], t[:, 3] * xs + t[:, 4] * ys + t[:, 5]
+    # (B, 1, W) + (B, H, 1): one full-size pass per coordinate
+    return t[:, 0] * xs + (t[:, 1] * ys + t[:, 2]), t[:, 3] * xs + (t[:, 4] * ys + t[:, 5])
 
 
 def geometric(images: torch.Tensor, params: AugmentParams) -> torch.Tensor:
@@ -117,9 +118,11 @@ def geometric(images: torch.Tensor, params: AugmentParams) -> torch.Tensor:
     shift = theta[:, :, 2].clone().view(-1, 2, 1, 1)
     theta[:, :, 2] = 0
     gx, gy = sampling_grid(theta, h, w)  # where the rotation reads, inside the cropped frame
-    # torchvision crops first, so whatever the rotation brings in from outside the crop is black.
-    outside = (gx.abs() > 1) | (gy.abs() > 1)
-    grid = torch.stack([gx.add_(shift[:, 0]), gy.add_(shift[:, 1])], -1).masked_fill_(outside.unsqueeze(-1), -2.0)
+    # torchvision crops first, so whatever the rotation brings in from outside the crop is black:
+    # such positions are moved out of the image, where grid_sample reads zeros.
+    outside = torch.maximum(gx.abs(), gy.abs()) > 1
+    gx = gx.add_(shift[:, 0]).masked_fill_(outside, -3.0)
+    grid = torch.stack([gx, gy.add_(shift[:, 1])], -1)
     return F.grid_sample(images, grid.to(images.dtype), mode="nearest", padding_mode="zeros",
                          align_corners=False)
 

@@ -46,6 +46,10 @@ _DIE_WITH_PARENT = (
 )
 
 
+class ClusterError(RuntimeError):
+    """A cluster executor cannot start; the message says what to install or set."""
+
+
 _RUNNING: set[subprocess.Popen] = set()
 _RUNNING_LOCK = threading.Lock()
 _STOPPING = threading.Event()

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import RUNTIME_FIELDS, ConfigError, RunConfig
-from lib.executors import LocalExecutor, RunOutcome, RunTask, stop_all
+from lib.executors import ClusterError, LocalExecutor, RunOutcome, RunTask, stop_all
 from lib.records import FINISHED_STATUSES, atomic_write_bytes, load_run, read_json, write_json
 from lib.sweepfile import Sweep, SweepFileError, load_sweep
 
@@ -166,6 +166,15 @@ def _duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+def _storage(args: argparse.Namespace) -> Path | None:
+    """Where cluster runs keep checkpoints; local runs keep them in their run folder."""
+    if args.executor == "local":
+        return None
+    from lib.cluster import default_storage
+
+    return Path(args.storage) if args.storage else default_storage(args.reports_dir)
+
+
 def make_executor(args: argparse.Namespace):
     if args.executor == "local":
         return LocalExecutor(args.workers)
@@ -254,7 +263,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{sweep.name}: {len(sweep.runs)} runs, {len(todo)} to execute"
           + (f" ({len(failed_before)} failed earlier; --retry-failed reruns them)" if failed_before else ""))
     outcomes = execute(sweep, root, todo, make_executor(args), notebook=Path(args.notebook),
-                       timeout_s=args.timeout, storage=Path(args.storage) if args.storage else None) if todo else []
+                       timeout_s=args.timeout, storage=_storage(args)) if todo else []
     failed = [o.name for o in outcomes if o.failed] + failed_before
     if not args.no_report:
         print(f"report: {build_report(root)}")
@@ -319,9 +328,13 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "workers", 1) < 1:
         print(f"error: --workers {args.workers} must be at least 1", file=sys.stderr)
         return 2
+    if getattr(args, "storage", None) and args.executor == "local":
+        print("error: --storage is for --executor ray or slurm; local runs keep checkpoints in their run folder",
+              file=sys.stderr)
+        return 2
     try:
         return {"run": cmd_run, "status": cmd_status, "report": cmd_report}[args.command](args)
-    except (SweepFileError, ConfigError) as exc:
+    except (SweepFileError, ConfigError, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

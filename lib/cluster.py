@@ -1,0 +1,171 @@
+"""Sweeps beyond one machine: each run as a Ray task, or as a SLURM job through submitit.
+
+Both executors run the same `execute_run` as the local one, in a work folder under `--storage`
+(a shared filesystem on a real cluster) where checkpoints stay; the run's records (executed
+notebook, config, metrics, history, log) travel back to the driver and land in
+reports/<sweep>/runs/<run>/ exactly as a local run's do, so `status` and `report` work unchanged.
+
+Ray: a task asks for `cpus_per_run` CPUs and `gpus_per_run` GPUs (fractions let small runs share a
+GPU). When a task's worker process dies, Ray retries it up to `max_retries` times, and the retry
+resumes from the run's last checkpoint in storage. Needs `pip install -e ".[cluster]"`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+from lib.executors import ClusterError, RunOutcome, RunTask, execute_run, land_records
+from lib.records import write_json
+
+
+def _threads_env(cpus: float) -> dict[str, str]:
+    threads = str(max(1, math.floor(cpus)))
+    return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+
+
+def remote_run(task: RunTask) -> dict[str, Any]:
+    """What a Ray task or SLURM job executes: one run, its records collected for the driver."""
+    Path(task.work_dir).mkdir(parents=True, exist_ok=True)
+    (Path(task.work_dir) / "worker.pid").write_text(str(os.getpid()))
+    return asdict(execute_run(task, collect=True))
+
+
+def _land(task: RunTask, outcome: RunOutcome) -> RunOutcome:
+    run_dir = Path(task.run_dir)
+    if outcome.records is not None:
+        land_records(outcome.records, run_dir)
+    elif outcome.failed:  # the task itself died: nothing came back but the error
+        write_json(run_dir / "failure.json", {"error": outcome.error, "seconds": round(outcome.seconds, 1)})
+    outcome.records = None
+    return outcome
+
+
+class RayExecutor:
+    """Each run is a Ray task with its own resource request; at most `workers` in flight."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None, workers: int, cpus_per_run: float, gpus_per_run: float | None,
+                 max_retries: int):
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise ClusterError("--executor ray needs Ray: pip install -e '.[cluster]'") from None
+        self.address, self.workers, self.cpus, self.gpus = address, workers, cpus_per_run, gpus_per_run
+        self.max_retries = max_retries
+
+    def _connect(self):
+        import ray
+
+        if ray.is_initialized():
+            return False
+        if self.address:
+            ray.init(address=self.address, log_to_driver=False)
+        else:  # a local cluster on loopback, sized to this machine
+            ray.init(num_cpus=max(os.cpu_count() or 1, math.ceil(self.cpus)), include_dashboard=False,
+                     log_to_driver=False, _node_ip_address="127.0.0.1")
+        return True
+
+    def run(self, tasks: list[RunTask], on_start: Callable[[RunTask], None],
+            on_done: Callable[[RunTask, RunOutcome], None]) -> None:
+        import ray
+
+        started_here = self._connect()
+        gpus = self.gpus if self.gpus is not None else (1.0 if ray.cluster_resources().get("GPU", 0) else 0.0)
+        remote = ray.remote(remote_run).options(num_cpus=self.cpus, num_gpus=gpus, max_retries=self.max_retries,
+                                                retry_exceptions=False)
+        pending = list(tasks)
+        in_flight: dict[Any, tuple[RunTask, float]] = {}
+        try:
+            while pending or in_flight:
+                while pending and len(in_flight) < self.workers:
+                    task = pending.pop(0)
+                    task = RunTask(**{**asdict(task), "env": {**task.env, **_threads_env(self.cpus)}})
+                    in_flight[remote.remote(task)] = (task, time.monotonic())
+                    on_start(task)
+                done, _ = ray.wait(list(in_flight), num_returns=1)
+                task, start = in_flight.pop(done[0])
+                try:
+                    outcome = RunOutcome(**ray.get(done[0]))
+                except ray.exceptions.RayError as exc:  # retries used up: the worker kept dying
+                    message = str(exc).strip().splitlines()[0][:300]
+                    outcome = RunOutcome(task.name, "failed", time.monotonic() - start, f"Ray task failed: {message}")
+                on_done(task, _land(task, outcome))
+        finally:
+            for ref in in_flight:
+                ray.cancel(ref, force=True)
+            if started_here:
+                ray.shutdown()
+
+
+class SlurmExecutor:
+    """Each run is a SLURM job submitted through submitit; at most `workers` jobs at once.
+
+    `local=True` uses submitit's local executor (jobs as processes on this machine), which is how
+    the tests exercise this path without a SLURM cluster.
+    """
+
+    name = "slurm"
+
+    def __init__(self, folder: Path, workers: int, partition: str | None, time_limit_min: int,
+                 cpus_per_run: float, gpus_per_run: float | None, local: bool = False):
+        try:
+            import submitit
+        except ImportError:
+            raise ClusterError("--executor slurm needs submitit: pip install -e '.[cluster]'") from None
+        if not local and shutil.which("sbatch") is None:
+            raise ClusterError("--executor slurm found no sbatch on PATH; run the sweep on a SLURM login node")
+        self.workers = workers
+        self.executor = submitit.AutoExecutor(folder=str(folder), cluster="local" if local else "slurm")
+        params: dict[str, Any] = {"timeout_min": time_limit_min, "cpus_per_task": max(1, math.ceil(cpus_per_run)),
+                                  "gpus_per_node": int(math.ceil(gpus_per_run or 0))}
+        if partition:
+            params["slurm_partition"] = partition
+        self.executor.update_parameters(name="sweeplab", **params)
+        self.cpus = cpus_per_run
+
+    def run(self, tasks: list[RunTask], on_start: Callable[[RunTask], None],
+            on_done: Callable[[RunTask, RunOutcome], None]) -> None:
+        pending, in_flight = list(tasks), []
+        while pending or in_flight:
+            while pending and len(in_flight) < self.workers:
+                task = pending.pop(0)
+                task = RunTask(**{**asdict(task), "env": {**task.env, **_threads_env(self.cpus)}})
+                in_flight.append((self.executor.submit(remote_run, task), task, time.monotonic()))
+                on_start(task)
+            finished = [entry for entry in in_flight if entry[0].done()]
+            if not finished:
+                time.sleep(1.0)
+                continue
+            for entry in finished:
+                in_flight.remove(entry)
+                job, task, start = entry
+                try:
+                    outcome = RunOutcome(**job.result())
+                except Exception as exc:  # the job died, timed out or was cancelled
+                    message = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__
+                    outcome = RunOutcome(task.name, "failed", time.monotonic() - start,
+                                         f"SLURM job {job.job_id} failed: {message}")
+                on_done(task, _land(task, outcome))
+
+
+def default_storage(reports_dir: str | Path) -> Path:
+    return Path(reports_dir) / ".storage"
+
+
+def make_executor(args: argparse.Namespace):
+    """The executor named by `--executor`, configured from the command line."""
+    storage = Path(args.storage) if args.storage else default_storage(args.reports_dir)
+    if args.executor == "ray":
+        return RayExecutor(args.address, args.workers, args.cpus_per_run, args.gpus_per_run, args.max_retries)
+    if args.executor == "slurm":
+        return SlurmExecutor(storage / "submitit", args.workers, args.partition, args.time_limit,
+                             args.cpus_per_run, args.gpus_per_run, local=args.slurm_local)
+    raise ClusterError(f"unknown executor {args.executor!r}; valid: local, ray, slurm")
