@@ -30,7 +30,7 @@ from lib.augment import AugmentSpec, mix_batch
 from lib.data import Data, DeviceLoader, load_data, resolve_data_dir
 from lib.models import build_model
 from lib.records import write_json
-from lib.train import Precision, build_optimizer, select_device, train_one_epoch
+from lib.train import Precision, build_optimizer, configure_backend, select_device, train_one_epoch
 
 
 NAIVE_PREFETCH = 4  # batches the naive DataLoader's 2 workers prepare ahead (prefetch_factor 2 each)
@@ -61,7 +61,7 @@ def make_cases(names: list[str], device: torch.device, quick: bool) -> list[Case
         if name == "lenet/fashion_mnist":
             data, source = _fashion_or_digits(None)
             cases.append(Case(name, "lenet", data, AugmentSpec(crop_padding=2, flip=True, rotation=15.0),
-                              256, 2 if quick else (50 if gpu else 10), source))
+                              512, 2 if quick else (50 if gpu else 5), source))
         elif name == "resnet18/cifar10":
             folder = resolve_data_dir(None) / "cifar10-jpeg"
             if not (folder / "train").is_dir():
@@ -185,11 +185,12 @@ class _Chunk:
 
 
 def measure(case: Case, device: torch.device, rounds: int, channels_last: bool, amp: bool) -> dict[str, float]:
-    """Images/s of each pipeline, timed in `rounds` interleaved chunks of `case.batches` batches.
+    """Images/s of each pipeline over `rounds` x `case.batches` batches.
 
-    Interleaving in short chunks means a slow moment of the machine hits every pipeline alike. The
-    naive DataLoader's workers keep preparing batches while the other pipelines run; those are
-    drained untimed before each of its chunks, so it gets no head start.
+    lib and compute are timed in short interleaved chunks, so a slow moment of the machine hits
+    both alike. The naive DataLoader's worker processes would keep working while other pipelines
+    are timed, so it is timed in two stretches of its own, before and after the others, with its
+    workers started and their queue full before timing and stopped after.
     """
     torch.manual_seed(0)
     data = case.data
@@ -202,24 +203,33 @@ def measure(case: Case, device: torch.device, rounds: int, channels_last: bool, 
                               augment=case.augment, mean=data.mean, std=data.std, seed=0)
     images, labels = next(iter(lib_loader))
     premade = mix_batch(images, labels, data.num_classes, 1.0, torch.Generator().manual_seed(0))
-    naive, lib = _Stream(_OnDevice(naive_loader(case, device), device)), _Stream(lib_loader)
-    pipelines = {"naive": (naive, 1.0), "lib": (lib, 1.0), "compute": (None, None)}
     mix_gen = torch.Generator().manual_seed(1)
-    seconds = {name: 0.0 for name in pipelines}
-    for round_ in range(rounds + 1):  # round 0 warms up workers, caches and kernels
-        for name, (stream, alpha) in pipelines.items():
-            if stream is naive:
-                for _ in stream.take(NAIVE_PREFETCH):
-                    pass
-            loader = stream.take(case.batches) if stream is not None else _Repeat(premade, case.batches)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            train_one_epoch(model, loader, optimizer, precision, num_classes=data.num_classes, mix_alpha=alpha,
-                            mix_generator=mix_gen, channels_last=channels_last)
-            if round_:
-                seconds[name] += time.perf_counter() - start
-    naive.close()
+
+    def timed(loader, alpha) -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        train_one_epoch(model, loader, optimizer, precision, num_classes=data.num_classes, mix_alpha=alpha,
+                        mix_generator=mix_gen, channels_last=channels_last)
+        return time.perf_counter() - start
+
+    def naive_stretch(batches: int) -> float:
+        stream = _Stream(_OnDevice(naive_loader(case, device), device))
+        for _ in stream.take(NAIVE_PREFETCH + 2):  # workers running, their queue full
+            pass
+        seconds = timed(stream.take(batches), 1.0)
+        stream.close()
+        return seconds
+
+    lib = _Stream(lib_loader)
+    seconds = {"naive": 0.0, "lib": 0.0, "compute": 0.0}
+    timed(lib.take(case.batches), 1.0)  # warm-up: kernels, allocator, caches
+    timed(_Repeat(premade, case.batches), None)
+    seconds["naive"] += naive_stretch(case.batches * (rounds // 2))
+    for _ in range(rounds):
+        seconds["lib"] += timed(lib.take(case.batches), 1.0)
+        seconds["compute"] += timed(_Repeat(premade, case.batches), None)
+    seconds["naive"] += naive_stretch(case.batches * (rounds - rounds // 2))
     return {name: rounds * case.batches * case.batch_size / s for name, s in seconds.items()}
 
 
@@ -236,15 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", default="lenet/fashion_mnist,resnet18/cifar10")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--rounds", type=int, default=8, help="timed chunks per pipeline, interleaved")
+    parser.add_argument("--rounds", type=int, default=12, help="timed chunks per pipeline, interleaved")
     parser.add_argument("--quick", action="store_true", help="a few batches only: checks that it runs")
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
     parser.add_argument("--out", default="reports/benchmarks/throughput.json")
     args = parser.parse_args(argv)
     device = select_device(args.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+    configure_backend(device)  # as lib.train does: cuDNN benchmark on CUDA, denormals flushed on the CPU
     cases = make_cases(args.cases.split(","), device, args.quick)
     if args.quick:
         args.rounds = 1

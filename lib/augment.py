@@ -64,6 +64,8 @@ def sample_params(n: int, spec: AugmentSpec, generator: torch.Generator) -> Augm
     device = generator.device
 
     def uniform(low: float, high: float) -> torch.Tensor:
+        if low == high:  # an op that is off draws nothing
+            return torch.full((n,), float(low), device=device)
         return torch.rand(n, generator=generator, device=device) * (high - low) + low
 
     p = spec.crop_padding
@@ -86,44 +88,47 @@ def affine_theta(params: AugmentParams, height: int, width: int) -> torch.Tensor
     rotation read an output pixel p from the input at F R p + t: R undoes a counter-clockwise
     rotation, F mirrors x, t is the crop offset.
     """
-    rad = params.angle.float() * (math.pi / 180)
+    rad = params.angle * (math.pi / 180)
     cos, sin = torch.cos(rad), torch.sin(rad)
     mirror = 1.0 - 2.0 * params.flip.float()  # -1 where flipped
     sx, sy = 2.0 / width, 2.0 / height  # pixels -> normalised units
-    theta = torch.empty(len(rad), 2, 3, device=rad.device)
-    theta[:, 0, 0] = mirror * cos
-    theta[:, 0, 1] = -mirror * sin * (sx / sy)
-    theta[:, 1, 0] = sin * (sy / sx)
-    theta[:, 1, 1] = cos
-    theta[:, 0, 2] = params.shift[:, 0].float() * sx
-    theta[:, 1, 2] = params.shift[:, 1].float() * sy
-    return theta
+    shift = params.shift.float()
+    return torch.stack([mirror * cos, mirror * sin * (-sx / sy), shift[:, 0] * sx,
+                        sin * (sy / sx), cos, shift[:, 1] * sy], 1).view(-1, 2, 3)
 
 
-def sampling_grid(theta: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Input x and y positions (B, H, W) for every output pixel: F.affine_grid's result, built by
-    broadcasting instead of a batched matmul (five times faster on the CPU)."""
+def sampling_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(B, H, W, 2) input positions for every output pixel: F.affine_grid's result, built by
+    broadcasting into place instead of by a batched matmul (five times faster on the CPU)."""
     device = theta.device
     xs = (torch.arange(width, device=device, dtype=torch.float32) * 2 + 1) / width - 1  # (W,)
     ys = ((torch.arange(height, device=device, dtype=torch.float32) * 2 + 1) / height - 1)[:, None]  # (H, 1)
     t = theta.reshape(-1, 6, 1, 1)
-    # (B, 1, W) + (B, H, 1): one full-size pass per coordinate
-    return t[:, 0] * xs + (t[:, 1] * ys + t[:, 2]), t[:, 3] * xs + (t[:, 4] * ys + t[:, 5])
+    grid = torch.empty(len(theta), height, width, 2, device=device)
+    torch.add(t[:, 0] * xs, t[:, 1] * ys + t[:, 2], out=grid[..., 0])  # (B, 1, W) + (B, H, 1)
+    torch.add(t[:, 3] * xs, t[:, 4] * ys + t[:, 5], out=grid[..., 1])
+    return grid
+
+
+def crop_window(params: AugmentParams, height: int, width: int) -> torch.Tensor:
+    """(B, 1, H, W) bool: the source pixels inside each sample's crop window.
+
+    torchvision crops first and rotates the crop, so what a rotation brings in from outside the
+    window is black. Zeroing the source outside the window before the one resampling does the same.
+    """
+    device = params.shift.device
+    dx, dy = params.shift[:, :1], params.shift[:, 1:]  # (B, 1)
+    cols, rows = torch.arange(width, device=device), torch.arange(height, device=device)
+    in_cols = (cols >= dx) & (cols < width + dx)  # (B, W)
+    in_rows = (rows >= dy) & (rows < height + dy)  # (B, H)
+    return in_rows[:, None, :, None] & in_cols[:, None, None, :]
 
 
 def geometric(images: torch.Tensor, params: AugmentParams) -> torch.Tensor:
     """Crop, flip and rotate a float batch (B, C, H, W) in one nearest-neighbour resampling."""
     h, w = images.shape[-2:]
-    theta = affine_theta(params, h, w)
-    shift = theta[:, :, 2].clone().view(-1, 2, 1, 1)
-    theta[:, :, 2] = 0
-    gx, gy = sampling_grid(theta, h, w)  # where the rotation reads, inside the cropped frame
-    # torchvision crops first, so whatever the rotation brings in from outside the crop is black:
-    # such positions are moved out of the image, where grid_sample reads zeros.
-    outside = torch.maximum(gx.abs(), gy.abs()) > 1
-    gx = gx.add_(shift[:, 0]).masked_fill_(outside, -3.0)
-    grid = torch.stack([gx, gy.add_(shift[:, 1])], -1)
-    return F.grid_sample(images, grid.to(images.dtype), mode="nearest", padding_mode="zeros",
+    grid = sampling_grid(affine_theta(params, h, w), h, w).to(images.dtype)
+    return F.grid_sample(images * crop_window(params, h, w), grid, mode="nearest", padding_mode="zeros",
                          align_corners=False)
 
 
@@ -183,17 +188,23 @@ def color_jitter(images: torch.Tensor, params: AugmentParams) -> torch.Tensor:
     return out
 
 
-def augment_batch(images: torch.Tensor, spec: AugmentSpec, generator: torch.Generator) -> torch.Tensor:
-    """uint8 (B, C, H, W) -> float32 in [0, 1], augmented as `spec` says."""
-    out = images.float().div_(255)
-    if not spec.active:
-        return out
-    params = sample_params(len(images), spec, generator)
-    if spec.geometric:
-        out = geometric(out, params)
-    if spec.color and out.shape[1] == 3:
-        out = color_jitter(out, params)
-    return out
+def augment_batch(images: torch.Tensor, spec: AugmentSpec, generator: torch.Generator,
+                  mean: torch.Tensor | None = None, std: torch.Tensor | None = None) -> torch.Tensor:
+    """uint8 (B, C, H, W) -> float32, augmented as `spec` says: in [0, 1], or normalised with the
+    per-channel (C,) `mean` and `std` (in [0, 1] units) in the same pass as the scaling."""
+    out = images.float()  # 0-255: resampling pads with 0, black, as torchvision's crop does
+    scale = 255.0
+    if spec.active:
+        params = sample_params(len(images), spec, generator)
+        if spec.geometric:
+            out = geometric(out, params)
+        if spec.color and out.shape[1] == 3:
+            out = color_jitter(out.div_(scale), params)
+            scale = 1.0
+    if mean is None:
+        return out.div_(scale)
+    inv_std = (1.0 / std).view(1, -1, 1, 1)
+    return torch.addcmul(-mean.view(1, -1, 1, 1) * inv_std, out, inv_std / scale)
 
 
 def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
@@ -212,15 +223,25 @@ def mix_batch(images: torch.Tensor, labels: torch.Tensor, num_classes: int, alph
     rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=generator)))
     lam = float(rng.beta(alpha, alpha))
     targets = F.one_hot(labels, num_classes).to(images.dtype)
-    rolled_images, rolled_targets = images.roll(1, 0), targets.roll(1, 0)
     if rng.random() < 0.5:  # MixUp
-        mixed = images.mul(lam).add_(rolled_images, alpha=1 - lam)
+        mixed = images.mul(lam)
+        _add_rolled(mixed, images, 1 - lam)
     else:  # CutMix: paste a box covering about 1 - lam of the image
         h, w = images.shape[-2:]
         cy, cx = int(rng.integers(h)), int(rng.integers(w))
         rh, rw = int(h * math.sqrt(1 - lam)) // 2, int(w * math.sqrt(1 - lam)) // 2
         y0, y1, x0, x1 = max(cy - rh, 0), min(cy + rh, h), max(cx - rw, 0), min(cx + rw, w)
         mixed = images.clone()
-        mixed[..., y0:y1, x0:x1] = rolled_images[..., y0:y1, x0:x1]
+        box = (..., slice(y0, y1), slice(x0, x1))
+        mixed[1:][box] = images[:-1][box]
+        mixed[:1][box] = images[-1:][box]
         lam = 1.0 - (y1 - y0) * (x1 - x0) / (h * w)
-    return mixed, targets.mul_(lam).add_(rolled_targets, alpha=1 - lam)
+    mixed_targets = targets.mul(lam)
+    _add_rolled(mixed_targets, targets, 1 - lam)
+    return mixed, mixed_targets
+
+
+def _add_rolled(out: torch.Tensor, x: torch.Tensor, weight: float) -> None:
+    """out += weight * x.roll(1, 0), without materialising the rolled copy."""
+    out[1:].add_(x[:-1], alpha=weight)
+    out[:1].add_(x[-1:], alpha=weight)

@@ -25,7 +25,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from lib.augment import AugmentSpec, augment_batch, normalize
+from lib.augment import AugmentSpec, augment_batch
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
@@ -425,11 +425,12 @@ class DeviceLoader:
         order = epoch_order(n, self.seed, self.epoch, self.device) if self.shuffle else None
         g = torch.Generator(device=self.device).manual_seed(epoch_seed(self.seed, self.epoch, AUGMENT))
         for start, stop in _batches(n, self.batch_size, self.drop_last):
-            index = order[start:stop] if order is not None else slice(start, stop)
-            x = augment_batch(self.images[index], self.augment, g)
-            if self.mean is not None:
-                x = normalize(x, self.mean, self.std)
-            yield x, self.labels[index]
+            if order is None:
+                images, labels = self.images[start:stop], self.labels[start:stop]
+            else:
+                index = order[start:stop]
+                images, labels = self.images.index_select(0, index), self.labels.index_select(0, index)
+            yield augment_batch(images, self.augment, g, self.mean, self.std), labels
 
 
 class _SampleDataset(torch.utils.data.Dataset):
