@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import statistics
 import time
 from dataclasses import dataclass
 

@@ -314,7 +314,7 @@ def read_imagefolder(root: Path, download: bool):
     if not classes:
         raise _missing("imagefolder", folders["train"], ["one sub-folder per class"], "add a folder of images per class")
     splits = []
-    for split, folder in folders.items():
+    for folder in folders.values():
         files, labels = [], []
         for class_dir in sorted(d for d in folder.iterdir() if d.is_dir()):
             if class_dir.name not in classes:

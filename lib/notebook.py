@@ -8,7 +8,6 @@ instead of silently training with the default.
 
 from __future__ import annotations
 
-import math
 import types
 from pathlib import Path
 from typing import Any, Mapping
@@ -84,7 +83,3 @@ def plot_history(history: list[Mapping[str, Any]], title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -16,6 +16,7 @@ import math
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -113,6 +114,53 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         except (ValueError, OSError):
             out[name] = None  # unreadable counts as missing; the writer is atomic, so this is rare
     return out
+
+
+@dataclass
+class RunState:
+    name: str
+    status: str  # pending, interrupted, running, completed, early_stopped, diverged, failed
+    epochs: int | None = None
+    best_val_acc: float | None = None
+    test_acc: float | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+
+def _locked(run_dir: Path) -> bool:
+    """Whether a training process holds the run's lock right now."""
+    path = run_dir / ".lock"
+    if not path.is_file():
+        return False
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def run_state(run_dir: Path) -> RunState:
+    """What a run's folder says about it."""
+    record = load_run(run_dir)
+    metrics, history = record["metrics"], record["history"] or []
+    name = run_dir.name
+    epochs = len(history) or None
+    val_accs = [h["val_acc"] for h in history if isinstance(h.get("val_acc"), (int, float))]
+    best_val = max((v for v in val_accs if math.isfinite(v)), default=None)
+    if metrics and metrics.get("status") in FINISHED_STATUSES:
+        return RunState(name, metrics["status"], metrics.get("epochs_run"), best_val, metrics.get("test_acc"),
+                        metrics.get("wall_time_s"))
+    if _locked(run_dir):
+        return RunState(name, "running", epochs, best_val)
+    failure = run_dir / "failure.json"
+    if failure.is_file():
+        info = read_json(failure)
+        return RunState(name, "failed", epochs, best_val, None, info.get("seconds"), info.get("error"))
+    if (run_dir / "checkpoints" / "last.pt").is_file():
+        return RunState(name, "interrupted", epochs, best_val)
+    return RunState(name, "pending")
 
 
 class RunLockedError(RuntimeError):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from lib.records import FINISHED_STATUSES, load_run, read_json
+from lib.records import FINISHED_STATUSES, load_run, read_json, run_state
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "best_epoch", "epochs_run"]
 METRIC_LABELS = {"train_acc": "training accuracy", "train_loss": "training loss", "val_acc": "validation accuracy",
@@ -58,11 +58,10 @@ def load_report(sweep_dir: str | Path) -> SweepReport:
         record = load_run(root / "runs" / name)
         config = {**(record["config"] or {}), **params}
         metrics = record["metrics"] or {}
-        status = metrics.get("status") if metrics.get("status") in FINISHED_STATUSES else _pending_status(root / "runs" / name)
-        failure = root / "runs" / name / "failure.json"
-        if status == "failed" and failure.is_file():
-            errors[name] = read_json(failure).get("error", "")
-        rows.append({"run": name, "status": status, **config,
+        state = run_state(root / "runs" / name)
+        if state.error:
+            errors[name] = state.error
+        rows.append({"run": name, "status": state.status, **config,
                      **{k: _number(metrics.get(k)) for k in METRIC_COLUMNS + ["wall_time_s", "images_per_s"]},
                      "train_acc_measure": metrics.get("train_acc_measure"), "val_is_test": metrics.get("val_is_test")})
         if record["history"]:
@@ -76,14 +75,6 @@ def load_report(sweep_dir: str | Path) -> SweepReport:
 
 def _number(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
-
-
-def _pending_status(run_dir: Path) -> str:
-    if (run_dir / "failure.json").is_file():
-        return "failed"
-    if (run_dir / "checkpoints" / "last.pt").is_file():
-        return "interrupted"
-    return "pending"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,72 +14,24 @@ from its last checkpoint, a failed one waits for --retry-failed.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import math
 import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lib.config import RUNTIME_FIELDS, ConfigError, RunConfig
 from lib.executors import ClusterError, LocalExecutor, RunOutcome, RunTask, stop_all
-from lib.records import FINISHED_STATUSES, atomic_write_bytes, load_run, read_json, write_json
+from lib.records import RunState, atomic_write_bytes, read_json, run_state, write_json
 from lib.sweepfile import Sweep, SweepFileError, load_sweep
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-@dataclass
-class RunState:
-    name: str
-    status: str  # pending, interrupted, running, completed, early_stopped, diverged, failed
-    epochs: int | None = None
-    best_val_acc: float | None = None
-    test_acc: float | None = None
-    seconds: float | None = None
-    error: str | None = None
-
-
 def sweep_root(sweep: Sweep, reports_dir: str | Path) -> Path:
     return Path(reports_dir) / sweep.name
-
-
-def _locked(run_dir: Path) -> bool:
-    """Whether a training process holds the run's lock right now."""
-    path = run_dir / ".lock"
-    if not path.is_file():
-        return False
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
-
-
-def run_state(run_dir: Path) -> RunState:
-    """What a run's folder says about it."""
-    record = load_run(run_dir)
-    metrics, history = record["metrics"], record["history"] or []
-    name = run_dir.name
-    epochs = len(history) or None
-    best_val = max((h["val_acc"] for h in history if _finite(h.get("val_acc"))), default=None)
-    if metrics and metrics.get("status") in FINISHED_STATUSES:
-        return RunState(name, metrics["status"], metrics.get("epochs_run"), best_val, metrics.get("test_acc"),
-                        metrics.get("wall_time_s"))
-    if _locked(run_dir):
-        return RunState(name, "running", epochs, best_val)
-    failure = run_dir / "failure.json"
-    if failure.is_file():
-        info = read_json(failure)
-        return RunState(name, "failed", epochs, best_val, None, info.get("seconds"), info.get("error"))
-    if (run_dir / "checkpoints" / "last.pt").is_file():
-        return RunState(name, "interrupted", epochs, best_val)
-    return RunState(name, "pending")
 
 
 def _finite(value: Any) -> bool:

@@ -466,8 +466,8 @@ def test_data_dir_none_falls_back_to_the_environment(mnist_root, monkeypatch):
 
 
 def loader_for(data, split, *, cache: bool, train: bool = True, batch_size: int = 4,
-               augment: AugmentSpec = AugmentSpec(), seed: int = 0, num_workers: int = 0):
-    return make_loader(data, split, train=train, batch_size=batch_size, device=CPU, augment=augment,
+               augment: AugmentSpec | None = None, seed: int = 0, num_workers: int = 0):
+    return make_loader(data, split, train=train, batch_size=batch_size, device=CPU, augment=augment or AugmentSpec(),
                        normalize_inputs=True, cache=cache, seed=seed, num_workers=num_workers)
 
 
