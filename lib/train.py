@@ -283,6 +283,30 @@ def _loaders(data: Data, cfg: RunConfig, device: torch.device):
             make_loader(data, data.test, train=False, **eval_common))
 
 
+def _build(cfg: RunConfig, data: Data, device: torch.device):
+    """The model and everything that steps with it, fresh from the config."""
+    model = build_model(cfg.model, data.channels, data.num_classes, data.image_size[0], input_size=cfg.input_size,
+                        pretrained=cfg.pretrained, weights_file=cfg.weights_file).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(cfg.optimizer, model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                momentum=cfg.momentum, nesterov=cfg.nesterov)
+    scheduler = build_scheduler(cfg.scheduler, optimizer, epochs=cfg.epochs, step_size=cfg.step_size,
+                                gamma=cfg.gamma, plateau_patience=cfg.plateau_patience,
+                                plateau_factor=cfg.plateau_factor, t_max=cfg.t_max)
+    precision = Precision.for_device(device, cfg.amp, cfg.amp_dtype)
+    return model, optimizer, scheduler, precision, EarlyStopping(cfg.patience, cfg.min_delta)
+
+
+def _restore(state: dict[str, Any], model, optimizer, scheduler, precision: Precision, stopper: EarlyStopping):
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    precision.scaler.load_state_dict(state["scaler"])
+    stopper.load_state_dict(state["early_stopping"])
+
+
 def _checkpoint(model, optimizer, scheduler, precision, stopper, epoch, history, cfg, stopped, elapsed):
     return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -305,26 +329,11 @@ def _run(cfg: RunConfig, out: Path) -> RunResult:
     torch.manual_seed(cfg.seed)
     data = load_data(cfg.dataset, cfg.data_dir, download=cfg.download, val_fraction=cfg.val_fraction,
                      subset=cfg.subset, seed=cfg.seed, cache=cfg.cache)
-    model = build_model(cfg.model, data.channels, data.num_classes, data.image_size[0], input_size=cfg.input_size,
-                        pretrained=cfg.pretrained, weights_file=cfg.weights_file).to(device)
-    if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(cfg.optimizer, model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                momentum=cfg.momentum, nesterov=cfg.nesterov)
-    scheduler = build_scheduler(cfg.scheduler, optimizer, epochs=cfg.epochs, step_size=cfg.step_size,
-                                gamma=cfg.gamma, plateau_patience=cfg.plateau_patience,
-                                plateau_factor=cfg.plateau_factor, t_max=cfg.t_max)
-    precision = Precision.for_device(device, cfg.amp, cfg.amp_dtype)
-    stopper = EarlyStopping(cfg.patience, cfg.min_delta)
+    model, optimizer, scheduler, precision, stopper = _build(cfg, data, device)
     history: list[dict[str, Any]] = []
     start_epoch, stopped, elapsed_before, resumes = 1, None, 0.0, []
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        precision.scaler.load_state_dict(state["scaler"])
-        stopper.load_state_dict(state["early_stopping"])
+        _restore(state, model, optimizer, scheduler, precision, stopper)
         history, stopped, elapsed_before = list(state["history"]), state["stopped"], float(state["elapsed_s"])
         start_epoch = int(state["epoch"]) + 1
         resumes = list(state.get("resumes", [])) + [int(state["epoch"])]
