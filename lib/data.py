@@ -309,16 +309,19 @@ def read_imagefolder(root: Path, download: bool):
     folders = {s: root / s for s in ("train", "test")}
     missing = [f"{s}/<class>/<image>" for s, p in folders.items() if not p.is_dir()]
     if missing:
-        raise _missing("imagefolder", root, missing, "set --data-dir (or DATA_DIR) to the folder that holds train/ and test/")
+        raise _missing("imagefolder", root, missing,
+                       "set --data-dir (or DATA_DIR) to the folder that holds train/ and test/")
     classes = sorted(d.name for d in folders["train"].iterdir() if d.is_dir())
     if not classes:
-        raise _missing("imagefolder", folders["train"], ["one sub-folder per class"], "add a folder of images per class")
+        raise _missing("imagefolder", folders["train"], ["one sub-folder per class"],
+                       "add a folder of images per class")
     splits = []
     for folder in folders.values():
         files, labels = [], []
         for class_dir in sorted(d for d in folder.iterdir() if d.is_dir()):
             if class_dir.name not in classes:
-                raise DatasetError(f"{class_dir} is a class that train/ does not have; valid classes: {', '.join(classes)}")
+                raise DatasetError(f"{class_dir} is a class that train/ does not have; "
+                                   f"valid classes: {', '.join(classes)}")
             found = sorted(str(p) for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             files += found
             labels += [classes.index(class_dir.name)] * len(found)

@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
         cluster = p.add_argument_group("cluster executors (pip install -e '.[cluster]')")
         cluster.add_argument("--address", default=None, help="ray: address of a running cluster (default: start one)")
         cluster.add_argument("--gpus-per-run", type=float, default=None,
-                             help="GPUs each run asks for; fractions share a GPU (default: 1 if there are GPUs, else 0)")
+                             help="GPUs each run asks for; fractions share a GPU "
+                                  "(default: 1 if there are GPUs, else 0)")
         cluster.add_argument("--cpus-per-run", type=float, default=1.0, help="CPUs each run asks for (default: 1)")
         cluster.add_argument("--max-retries", type=int, default=2, help="ray: retries of a run whose worker died")
         cluster.add_argument("--partition", default=None, help="slurm: partition")

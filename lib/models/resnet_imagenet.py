@@ -18,7 +18,8 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """A state_dict from a local file, loaded without unpickling arbitrary objects."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"weights_file {str(path)!r} does not exist; give the path of a saved ResNet-18 state_dict")
+        raise FileNotFoundError(f"weights_file {str(path)!r} does not exist; "
+                                f"give the path of a saved ResNet-18 state_dict")
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
