@@ -172,8 +172,8 @@ def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
     return v.unsqueeze(1) - (v * s).unsqueeze(1) * ramp
 
 
-def color_jitter(images: torch.Tensor, params: AugmentParams) -> torch.Tensor:
-    """Brightness, contrast, saturation, then hue, on a float RGB batch in [0, 1].
+def color_jitter(images: torch.Tensor, params: AugmentParams, hue: bool = True) -> torch.Tensor:
+    """Brightness, contrast, saturation, then (if `hue`) hue, on a float RGB batch in [0, 1].
 
     torchvision's ColorJitter shuffles the order per image; a fixed order keeps the batch in a few
     ops and draws each factor from the same range.
@@ -181,7 +181,7 @@ def color_jitter(images: torch.Tensor, params: AugmentParams) -> torch.Tensor:
     out = (images * _per_sample(params.brightness)).clamp_(0, 1)
     out = _blend(out, _gray(out).mean((1, 2, 3), keepdim=True), params.contrast)
     out = _blend(out, _gray(out), params.saturation)
-    if bool((params.hue != 0).any()):
+    if hue:
         hsv = rgb_to_hsv(out)
         hsv[:, 0] = (hsv[:, 0] + params.hue.view(-1, 1, 1)) % 1.0
         out = hsv_to_rgb(hsv)
@@ -199,17 +199,12 @@ def augment_batch(images: torch.Tensor, spec: AugmentSpec, generator: torch.Gene
         if spec.geometric:
             out = geometric(out, params)
         if spec.color and out.shape[1] == 3:
-            out = color_jitter(out.div_(scale), params)
+            out = color_jitter(out.div_(scale), params, hue=spec.hue > 0)
             scale = 1.0
     if mean is None:
         return out.div_(scale)
     inv_std = (1.0 / std).view(1, -1, 1, 1)
     return torch.addcmul(-mean.view(1, -1, 1, 1) * inv_std, out, inv_std / scale)
-
-
-def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """(x - mean) / std with per-channel (C,) statistics, in place."""
-    return images.sub_(mean.view(1, -1, 1, 1)).div_(std.view(1, -1, 1, 1))
 
 
 def mix_batch(images: torch.Tensor, labels: torch.Tensor, num_classes: int, alpha: float,

@@ -13,8 +13,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lib import config as config_module
 from lib.config import FIELD_TYPES, ConfigError, RunConfig, base_type, parse_text
 
@@ -45,17 +43,11 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Field values from a YAML file: a flat mapping, or a sweep file that expands to one run."""
-    from lib.sweepfile import TOP_KEYS, load_sweep
+    from lib.sweepfile import is_sweep, parse_sweep, read_yaml
 
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: YAML syntax error: {str(exc).splitlines()[0]}") from None
-    if isinstance(raw, dict) and set(raw) & {"fixed", "grid", "runs", "random"} and set(raw) <= set(TOP_KEYS):
-        sweep = load_sweep(path)
+    raw = read_yaml(path)
+    if is_sweep(raw):
+        sweep = parse_sweep(raw, Path(path))
         if len(sweep.runs) != 1:
             raise ConfigError(f"{path} is a sweep of {len(sweep.runs)} runs; run it with "
                               f"`python -m lib.sweep run {path}`, or give a file that describes one run")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lib.executors import ClusterError, RunOutcome, RunTask, execute_run, land_records
-from lib.records import write_json
+from lib.records import SUBMITTED, write_json
 
 
 def _threads_env(cpus: float) -> dict[str, str]:
@@ -37,8 +37,15 @@ def remote_run(task: RunTask) -> dict[str, Any]:
     return asdict(execute_run(task, collect=True))
 
 
+def _mark_submitted(task: RunTask) -> None:
+    """Tell `status` the run is out on the cluster: its lock and checkpoints are in storage."""
+    write_json(Path(task.run_dir) / SUBMITTED, {"work_dir": task.work_dir, "host": os.uname().nodename,
+                                                "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+
+
 def _land(task: RunTask, outcome: RunOutcome) -> RunOutcome:
     run_dir = Path(task.run_dir)
+    (run_dir / SUBMITTED).unlink(missing_ok=True)
     if outcome.records is not None:
         land_records(outcome.records, run_dir)
     elif outcome.failed:  # the task itself died: nothing came back but the error
@@ -88,6 +95,7 @@ class RayExecutor:
                 while pending and len(in_flight) < self.workers:
                     task = pending.pop(0)
                     task = RunTask(**{**asdict(task), "env": {**task.env, **_threads_env(self.cpus)}})
+                    _mark_submitted(task)
                     in_flight[remote.remote(task)] = (task, time.monotonic())
                     on_start(task)
                 done, _ = ray.wait(list(in_flight), num_returns=1)
@@ -99,8 +107,9 @@ class RayExecutor:
                     outcome = RunOutcome(task.name, "failed", time.monotonic() - start, f"Ray task failed: {message}")
                 on_done(task, _land(task, outcome))
         finally:
-            for ref in in_flight:
+            for ref, (task, _) in in_flight.items():
                 ray.cancel(ref, force=True)
+                (Path(task.run_dir) / SUBMITTED).unlink(missing_ok=True)
             if started_here:
                 ray.shutdown()
 
@@ -134,26 +143,33 @@ class SlurmExecutor:
     def run(self, tasks: list[RunTask], on_start: Callable[[RunTask], None],
             on_done: Callable[[RunTask, RunOutcome], None]) -> None:
         pending, in_flight = list(tasks), []
-        while pending or in_flight:
-            while pending and len(in_flight) < self.workers:
-                task = pending.pop(0)
-                task = RunTask(**{**asdict(task), "env": {**task.env, **_threads_env(self.cpus)}})
-                in_flight.append((self.executor.submit(remote_run, task), task, time.monotonic()))
-                on_start(task)
-            finished = [entry for entry in in_flight if entry[0].done()]
-            if not finished:
-                time.sleep(1.0)
-                continue
-            for entry in finished:
-                in_flight.remove(entry)
-                job, task, start = entry
-                try:
-                    outcome = RunOutcome(**job.result())
-                except Exception as exc:  # the job died, timed out or was cancelled
-                    message = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__
-                    outcome = RunOutcome(task.name, "failed", time.monotonic() - start,
-                                         f"SLURM job {job.job_id} failed: {message}")
-                on_done(task, _land(task, outcome))
+        try:
+            while pending or in_flight:
+                while pending and len(in_flight) < self.workers:
+                    task = pending.pop(0)
+                    task = RunTask(**{**asdict(task), "env": {**task.env, **_threads_env(self.cpus)}})
+                    _mark_submitted(task)
+                    in_flight.append((self.executor.submit(remote_run, task), task, time.monotonic()))
+                    on_start(task)
+                finished = [entry for entry in in_flight if entry[0].done()]
+                if not finished:
+                    time.sleep(1.0)
+                    continue
+                for entry in finished:
+                    in_flight.remove(entry)
+                    job, task, start = entry
+                    try:
+                        outcome = RunOutcome(**job.result())
+                    except Exception as exc:  # the job died, timed out or was cancelled
+                        text = str(exc).strip()
+                        message = text.splitlines()[-1][:300] if text else type(exc).__name__
+                        outcome = RunOutcome(task.name, "failed", time.monotonic() - start,
+                                             f"SLURM job {job.job_id} failed: {message}")
+                    on_done(task, _land(task, outcome))
+        finally:  # Ctrl-C or an error here: leave no job running that nobody collects
+            for job, task, _ in in_flight:
+                job.cancel(check=False)
+                (Path(task.run_dir) / SUBMITTED).unlink(missing_ok=True)
 
 
 def default_storage(reports_dir: str | Path) -> Path:

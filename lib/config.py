@@ -243,8 +243,14 @@ def parse_text(name: str, text: str) -> Any:
         raise ConfigError(f"{name} must be {_a(kind)}, got {text!r}") from None
 
 
+def config_diff(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """What differs between two configs in fields that change what a run computes, as 'key a -> b'."""
+    return [f"{k} {saved.get(k)!r} -> {current[k]!r}" for k in current
+            if k not in RUNTIME_FIELDS and saved.get(k) != current[k]]
+
+
 def defaults() -> dict[str, Any]:
     return RunConfig().to_dict()
 
 
-__all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "RUNTIME_FIELDS", "parse_text", "defaults"]
+__all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "RUNTIME_FIELDS", "config_diff", "parse_text", "defaults"]

@@ -514,7 +514,9 @@ class SampleLoader:
         self.loader = torch.utils.data.DataLoader(
             _SampleDataset(split, mode, sample_transform(augment, image_size, mean, std)),
             batch_sampler=self.sampler, num_workers=num_workers,
-            pin_memory=pin_memory and device.type == "cuda", persistent_workers=num_workers > 0)
+            pin_memory=pin_memory and device.type == "cuda",
+            # training loaders run every epoch; evaluation loaders would keep idle workers alive
+            persistent_workers=num_workers > 0 and shuffle)
 
     def set_epoch(self, epoch: int) -> None:
         self.sampler.epoch = epoch

@@ -78,9 +78,14 @@ class RunTask:
     env: dict[str, str] = field(default_factory=dict)
 
     def notebook_parameters(self) -> dict[str, Any]:
-        """The papermill parameters: the sweep's values plus what the runner owns."""
-        return {**self.params, "out_dir": self.work_dir, "resume": True, "run_name": self.name,
-                "wandb_group": self.sweep, "progress": False}
+        return notebook_parameters(self.sweep, self.name, self.params, self.work_dir)
+
+
+def notebook_parameters(sweep: str, name: str, params: dict[str, Any], work_dir: str) -> dict[str, Any]:
+    """The papermill parameters of a sweep's run: the sweep file's values plus what the runner owns.
+    W&B logs in `auto` mode (offline without credentials) unless the sweep file says otherwise."""
+    return {"wandb_mode": "auto", **params, "out_dir": work_dir, "resume": True, "run_name": name,
+            "wandb_group": sweep, "progress": False}
 
 
 @dataclass
@@ -99,6 +104,8 @@ class RunOutcome:
 
 def execute_run(task: RunTask, collect: bool = False) -> RunOutcome:
     """Run one training notebook to the end. Never raises for a failed run: it records it."""
+    if _STOPPING.is_set():
+        return RunOutcome(task.name, "interrupted", 0.0, "stopped by the user")
     work = Path(task.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     (work / "failure.json").unlink(missing_ok=True)
@@ -189,26 +196,39 @@ def land_records(records: dict[str, bytes], run_dir: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def worker_environments(workers: int, gpus: int, cpus: int | None = None) -> list[dict[str, str]]:
-    """Per-slot environment: a GPU each (round robin) where there are GPUs, and an even share of
-    CPU threads, so parallel runs don't oversubscribe the cores."""
-    cpus = cpus or os.cpu_count() or 1
+def worker_environments(workers: int, gpus: list[str], cpus: int | None = None) -> list[dict[str, str]]:
+    """Per-slot environment: one of `gpus` each (round robin, shared only when there are more
+    workers than GPUs), and an even share of the CPU threads, so parallel runs don't oversubscribe
+    the cores."""
+    cpus = cpus or usable_cpus()
     threads = str(max(1, cpus // workers))
     envs = []
     for slot in range(workers):
         env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         if gpus:
-            env["CUDA_VISIBLE_DEVICES"] = str(slot % gpus)
+            env["CUDA_VISIBLE_DEVICES"] = gpus[slot % len(gpus)]
         envs.append(env)
     return envs
 
 
-def count_gpus() -> int:
-    if shutil.which("nvidia-smi") is None and not os.environ.get("CUDA_VISIBLE_DEVICES"):
-        return 0
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask: a container's or SLURM's share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES entries."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [g.strip() for g in visible.split(",") if g.strip() and g.strip() != "-1"]
+    if shutil.which("nvidia-smi") is None:
+        return []
     import torch
 
-    return torch.cuda.device_count()
+    return [str(i) for i in range(torch.cuda.device_count())]
 
 
 class LocalExecutor:
@@ -221,8 +241,11 @@ class LocalExecutor:
 
     def run(self, tasks: list[RunTask], on_start: Callable[[RunTask], None],
             on_done: Callable[[RunTask, RunOutcome], None]) -> None:
+        gpus = visible_gpus()
+        if 0 < len(gpus) < self.workers:
+            print(f"note: {self.workers} workers share {len(gpus)} GPU(s)", file=sys.stderr)
         slots: queue.Queue[dict[str, str]] = queue.Queue()
-        for env in worker_environments(self.workers, count_gpus()):
+        for env in worker_environments(self.workers, gpus):
             slots.put(env)
         lock = threading.Lock()
 
@@ -237,6 +260,12 @@ class LocalExecutor:
             finally:
                 slots.put(env)
 
-        with ThreadPoolExecutor(self.workers) as pool:
+        pool = ThreadPoolExecutor(self.workers)
+        try:
             for future in [pool.submit(one, t) for t in tasks]:
                 future.result()
+        except BaseException:  # Ctrl-C: kill what runs, start nothing more
+            stop_all()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()

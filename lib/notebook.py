@@ -8,7 +8,7 @@ instead of silently training with the default.
 
 from __future__ import annotations
 
-import types
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,10 +36,16 @@ def resolve_path(path: str) -> str:
 
 
 def notebook_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The plain values a notebook defined: its parameters and whatever papermill injected."""
+    """The plain literals a notebook defined: its parameters and whatever papermill injected.
+
+    Only literals count (papermill injects nothing else), so the objects later cells make (`cfg`,
+    `result`, a figure) don't get in the way when a cell is run again in JupyterLab.
+    """
     return {k: v for k, v in namespace.items()
-            if not k.startswith("_") and k not in _IPYTHON_NAMES
-            and not callable(v) and not isinstance(v, types.ModuleType)}
+            if not k.startswith("_") and k not in _IPYTHON_NAMES and isinstance(v, _LITERALS)}
+
+
+_LITERALS = (str, int, float, bool, type(None))
 
 
 def config_from_namespace(namespace: Mapping[str, Any]) -> RunConfig:
@@ -51,6 +57,10 @@ def config_from_namespace(namespace: Mapping[str, Any]) -> RunConfig:
             values[key] = parse_text(key, value)
     if isinstance(values.get("out_dir"), str):
         values["out_dir"] = resolve_path(values["out_dir"])
+    if values.get("data_dir") is None:  # $DATA_DIR or ./data, from the project root like out_dir
+        values["data_dir"] = resolve_path(os.environ.get("DATA_DIR", "data"))
+    elif isinstance(values["data_dir"], str):
+        values["data_dir"] = resolve_path(values["data_dir"])
     return RunConfig.from_dict(values)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 RUN_FILES = ("config.json", "history.csv", "metrics.json")
+SUBMITTED = "submitted.json"  # a cluster executor sent the run out; its records come back when it ends
 FINISHED_STATUSES = ("completed", "early_stopped", "diverged")
 
 
@@ -119,7 +120,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
 @dataclass
 class RunState:
     name: str
-    status: str  # pending, interrupted, running, completed, early_stopped, diverged, failed
+    status: str  # pending, submitted, interrupted, running, completed, early_stopped, diverged, failed
     epochs: int | None = None
     best_val_acc: float | None = None
     test_acc: float | None = None
@@ -141,9 +142,9 @@ def _locked(run_dir: Path) -> bool:
     return False
 
 
-def run_state(run_dir: Path) -> RunState:
-    """What a run's folder says about it."""
-    record = load_run(run_dir)
+def run_state(run_dir: Path, record: dict[str, Any] | None = None) -> RunState:
+    """What a run's folder says about it (`record`: its `load_run`, if already read)."""
+    record = record or load_run(run_dir)
     metrics, history = record["metrics"], record["history"] or []
     name = run_dir.name
     epochs = len(history) or None
@@ -158,6 +159,8 @@ def run_state(run_dir: Path) -> RunState:
     if failure.is_file():
         info = read_json(failure)
         return RunState(name, "failed", epochs, best_val, None, info.get("seconds"), info.get("error"))
+    if (run_dir / SUBMITTED).is_file():
+        return RunState(name, "submitted", epochs, best_val)
     if (run_dir / "checkpoints" / "last.pt").is_file():
         return RunState(name, "interrupted", epochs, best_val)
     return RunState(name, "pending")

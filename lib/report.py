@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from lib.config import defaults
 from lib.records import FINISHED_STATUSES, load_run, read_json, run_state
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "best_epoch", "epochs_run"]
@@ -56,9 +57,9 @@ def load_report(sweep_dir: str | Path) -> SweepReport:
     rows, histories, errors = [], {}, {}
     for name, params in planned:
         record = load_run(root / "runs" / name)
-        config = {**(record["config"] or {}), **params}
+        config = {**defaults(), **(record["config"] or {}), **params}
         metrics = record["metrics"] or {}
-        state = run_state(root / "runs" / name)
+        state = run_state(root / "runs" / name, record)
         if state.error:
             errors[name] = state.error
         rows.append({"run": name, "status": state.status, **config,
@@ -73,6 +74,27 @@ def load_report(sweep_dir: str | Path) -> SweepReport:
                        (plan or {}).get("fixed", {}), varying, runs, histories, errors)
 
 
+def _label(value: Any) -> str:
+    """A parameter value as text; pandas turns a None among numbers into NaN, so both read 'None'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "None"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a column with a None in it holds 224 as 224.0
+    return str(value)
+
+
+def _levels(values: pd.Series) -> list[str]:
+    """The distinct values of a parameter as labels: None first, then numbers in order, then text."""
+    distinct = {_label(v): v for v in values}
+
+    def order(label: str):
+        value = distinct[label]
+        numeric = label != "None" and isinstance(value, (int, float)) and not isinstance(value, bool)
+        return (label != "None", not numeric, float(value) if numeric else 0.0, label)
+
+    return sorted(distinct, key=order)
+
+
 def _number(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
 
@@ -85,7 +107,7 @@ def overview(report: SweepReport) -> dict[str, pd.DataFrame]:
     """Fixed parameters, varying parameters with their values, and runs by status."""
     fixed = pd.DataFrame({"value": [str(v) for v in report.fixed.values()]}, index=list(report.fixed))
     fixed.index.name = "fixed parameter"
-    values = {k: ", ".join(str(v) for v in dict.fromkeys(report.runs[k])) for k in report.varying if k in report.runs}
+    values = {k: ", ".join(_levels(report.runs[k])) for k in report.varying if k in report.runs}
     varying = pd.DataFrame({"values": list(values.values())}, index=list(values))
     varying.index.name = "varying parameter"
     status = report.runs["status"].value_counts().rename_axis("status").to_frame("runs")
@@ -139,7 +161,7 @@ def run_parameters(report: SweepReport, name: str) -> pd.DataFrame:
         k for k in ("dataset", "model", "optimizer", "lr", "weight_decay", "momentum", "nesterov", "scheduler",
                     "batch_size", "epochs", "augment", "mix", "early_stopping", "patience", "min_delta")
         if k in row and k not in report.varying]
-    return pd.DataFrame({"value": [str(row[k]) for k in shown]}, index=shown).rename_axis("parameter")
+    return pd.DataFrame({"value": [_label(row[k]) for k in shown]}, index=shown).rename_axis("parameter")
 
 
 def run_metrics(report: SweepReport, name: str) -> pd.DataFrame:
@@ -224,19 +246,18 @@ def plot_parallel_coordinates(report: SweepReport):
     if done.empty:
         ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center")
         return fig
-    positions, ticks = {}, {}
+    positions = {}
     for key in axes_names[:-1]:
-        levels = sorted(set(done[key]), key=lambda v: (isinstance(v, str), v))
-        positions[key] = {v: (i + 0.5) / len(levels) for i, v in enumerate(levels)}
-        ticks[key] = levels
+        levels = _levels(done[key])
+        positions[key] = {label: (i + 0.5) / len(levels) for i, label in enumerate(levels)}
     low, high = done["val_acc"].min(), done["val_acc"].max()
     norm = Normalize(low, high if high > low else low + 1e-9)
     for _, row in done.iterrows():
-        ys = [positions[k][row[k]] for k in axes_names[:-1]] + [norm(row["val_acc"])]
+        ys = [positions[k][_label(row[k])] for k in axes_names[:-1]] + [norm(row["val_acc"])]
         ax.plot(range(len(axes_names)), ys, color=cm.viridis(norm(row["val_acc"])), alpha=0.8)
     for i, key in enumerate(axes_names):
         ax.axvline(i, color="grey", linewidth=0.8)
-        labels = [(p, str(v)) for v, p in positions[key].items()] if key in positions else \
+        labels = [(p, label) for label, p in positions[key].items()] if key in positions else \
             [(0, f"{low:.3f}"), (1, f"{high:.3f}")]
         for y, text in labels:
             ax.text(i + 0.03, y, text, fontsize=8, va="center")

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lib.config import RUNTIME_FIELDS, ConfigError, RunConfig
-from lib.executors import ClusterError, LocalExecutor, RunOutcome, RunTask, stop_all
+from lib.config import ConfigError, RunConfig, config_diff
+from lib.executors import ClusterError, LocalExecutor, RunOutcome, RunTask, notebook_parameters, stop_all
 from lib.records import RunState, atomic_write_bytes, read_json, run_state, write_json
 from lib.sweepfile import Sweep, SweepFileError, load_sweep
 
@@ -39,9 +39,8 @@ def _finite(value: Any) -> bool:
 
 
 def run_config(sweep: Sweep, name: str, work_dir: Path) -> RunConfig:
-    spec = sweep.run(name)
-    task = RunTask(sweep.name, name, spec.params, str(work_dir), str(work_dir), "")
-    return RunConfig.from_dict(task.notebook_parameters())
+    """The config a run of the sweep executes with."""
+    return RunConfig.from_dict(notebook_parameters(sweep.name, name, sweep.run(name).params, str(work_dir)))
 
 
 def check_records_match(sweep: Sweep, root: Path) -> None:
@@ -51,14 +50,11 @@ def check_records_match(sweep: Sweep, root: Path) -> None:
         config_file = run_dir / "config.json"
         if not config_file.is_file():
             continue
-        saved = read_json(config_file)
-        expected = run_config(sweep, spec.name, run_dir).to_dict()
-        diffs = [f"{k} {saved.get(k)!r} (on disk) vs {v!r} (sweep file)" for k, v in expected.items()
-                 if k not in RUNTIME_FIELDS and saved.get(k) != v]
+        diffs = config_diff(read_json(config_file), run_config(sweep, spec.name, run_dir).to_dict())
         if diffs:
             raise SweepFileError(
-                f"{run_dir} holds a run made with other settings ({'; '.join(diffs)}); give the sweep a new "
-                f"name, or delete that folder to run it again")
+                f"{run_dir} holds a run made with other settings ({'; '.join(diffs)} (on disk -> sweep file)); "
+                f"give the sweep a new name, or delete that folder to run it again")
 
 
 def write_sweep_record(sweep: Sweep, root: Path) -> None:
@@ -71,7 +67,7 @@ def plan(sweep: Sweep, root: Path, retry_failed: bool = False) -> tuple[list[str
     """The runs to execute now, and the state of every run."""
     states = {spec.name: run_state(root / "runs" / spec.name) for spec in sweep.runs}
     todo = [name for name, st in states.items()
-            if st.status in ("pending", "interrupted") or (retry_failed and st.status == "failed")]
+            if st.status in ("pending", "submitted", "interrupted") or (retry_failed and st.status == "failed")]
     return todo, states
 
 
@@ -178,6 +174,10 @@ def _data_env() -> dict[str, str]:
     return {"DATA_DIR": str(Path(data_dir).resolve())} if data_dir else {}
 
 
+class ReportError(RuntimeError):
+    """The report notebook failed; the message names the error and the partial notebook."""
+
+
 def build_report(root: Path, notebook: Path = NOTEBOOKS / "report.ipynb") -> Path:
     """Execute the report notebook for a sweep folder; write report.ipynb and report.html there."""
     from nbconvert import HTMLExporter
@@ -188,8 +188,8 @@ def build_report(root: Path, notebook: Path = NOTEBOOKS / "report.ipynb") -> Pat
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
-        raise RuntimeError(f"the report notebook failed ({lines[-1] if lines else result.returncode}); "
-                           f"see {partial}")
+        raise ReportError(f"the report notebook failed ({lines[-1] if lines else result.returncode}); "
+                          f"see {partial}")
     os.replace(partial, root / "report.ipynb")
     html, _ = HTMLExporter(exclude_input=True).from_filename(str(root / "report.ipynb"))
     atomic_write_bytes(root / "report.html", html.encode())
@@ -266,8 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
         cluster = p.add_argument_group("cluster executors (pip install -e '.[cluster]')")
         cluster.add_argument("--address", default=None, help="ray: address of a running cluster (default: start one)")
         cluster.add_argument("--gpus-per-run", type=float, default=None,
-                             help="GPUs each run asks for; fractions share a GPU "
-                                  "(default: 1 if there are GPUs, else 0)")
+                             help="GPUs each run asks for; fractions share a GPU on ray "
+                                  "(default: ray 1 if the cluster has GPUs, else 0; slurm 0)")
         cluster.add_argument("--cpus-per-run", type=float, default=1.0, help="CPUs each run asks for (default: 1)")
         cluster.add_argument("--max-retries", type=int, default=2, help="ray: retries of a run whose worker died")
         cluster.add_argument("--partition", default=None, help="slurm: partition")
@@ -290,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     except (SweepFileError, ConfigError, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         stop_all()
         print("\nstopped; run the same command again to resume", file=sys.stderr)

@@ -81,20 +81,29 @@ _Loader.add_implicit_resolver(
 )
 
 
-def load_sweep(path: str | Path) -> Sweep:
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's content (1e-4 read as a number), or a SweepFileError naming the line."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
-        raise SweepFileError(f"cannot read sweep file {path}: {exc.strerror}") from None
+        raise SweepFileError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        raw = yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SweepFileError(f"{path}: YAML syntax error{where}: {problem}") from None
-    return parse_sweep(raw, path)
+
+
+def is_sweep(raw: Any) -> bool:
+    """Whether a parsed YAML file is a sweep file rather than a flat mapping of run parameters."""
+    return isinstance(raw, dict) and bool(set(raw) & {"fixed", "grid", "runs", "random"})
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    return parse_sweep(read_yaml(path), Path(path))
 
 
 def parse_sweep(raw: Any, path: Path | None = None) -> Sweep:

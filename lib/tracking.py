@@ -27,7 +27,10 @@ def has_wandb_credentials() -> bool:
 
 
 def resolve_mode(mode: str) -> str:
-    """auto -> online or offline; the other modes stand as they are."""
+    """auto -> online or offline; the other modes stand as they are. WANDB_MODE=disabled in the
+    environment turns W&B off whatever the config says (tests and offline machines use it)."""
+    if os.environ.get("WANDB_MODE") == "disabled":
+        return "disabled"
     if mode == "auto":
         return "online" if has_wandb_credentials() else "offline"
     return mode

@@ -23,11 +23,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from lib.augment import AugmentSpec, mix_batch
-from lib.config import RUNTIME_FIELDS, RunConfig
+from lib.config import RunConfig, config_diff
 from lib.data import MIX, Data, DatasetError, epoch_seed, load_data, make_loader
-from lib.models import build_model
-from lib.records import (FINISHED_STATUSES, load_checkpoint, run_lock, save_checkpoint, write_history,
-                         write_json)
+from lib.models import WeightsError, build_model
+from lib.records import (FINISHED_STATUSES, RunLockedError, load_checkpoint, run_lock, save_checkpoint,
+                         write_history, write_json)
 from lib.tracking import start_tracking
 
 class RunError(RuntimeError):
@@ -55,6 +55,9 @@ def select_device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RunError(f"device {name!r} was asked for but CUDA is not available here; use device: auto or cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise RunError(f"device {name!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s), "
+                       f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise RunError(f"device {name!r} was asked for but MPS is not available here; use device: auto or cpu")
     return device
@@ -256,9 +259,7 @@ def run(cfg: RunConfig) -> RunResult:
 
 
 def _check_resumable(saved: dict[str, Any], cfg: RunConfig, path: Path) -> None:
-    current = cfg.to_dict()
-    diffs = [f"{k} {saved.get(k)!r} -> {current[k]!r}" for k in current
-             if k not in RUNTIME_FIELDS and saved.get(k) != current[k]]
+    diffs = config_diff(saved, cfg.to_dict())
     if diffs:
         raise RunError(f"cannot resume from {path}: it was made with a different config ({'; '.join(diffs)}); "
                        f"use another out_dir, or resume: false to start over")
@@ -285,6 +286,10 @@ def _loaders(data: Data, cfg: RunConfig, device: torch.device):
 
 def _build(cfg: RunConfig, data: Data, device: torch.device):
     """The model and everything that steps with it, fresh from the config."""
+    height, width = data.image_size
+    if height != width and not cfg.input_size:
+        raise RunError(f"the images are {height}x{width} but the models take square inputs; set input_size "
+                       f"(e.g. {max(height, width)}) to resize them")
     model = build_model(cfg.model, data.channels, data.num_classes, data.image_size[0], input_size=cfg.input_size,
                         pretrained=cfg.pretrained, weights_file=cfg.weights_file).to(device)
     if cfg.channels_last:
@@ -303,7 +308,8 @@ def _restore(state: dict[str, Any], model, optimizer, scheduler, precision: Prec
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None:
         scheduler.load_state_dict(state["scheduler"])
-    precision.scaler.load_state_dict(state["scaler"])
+    if state["scaler"] and precision.scaler.is_enabled():  # empty when saved without fp16 (e.g. on a CPU)
+        precision.scaler.load_state_dict(state["scaler"])
     stopper.load_state_dict(state["early_stopping"])
 
 
@@ -434,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result = run(cfg)
-    except (RunError, DatasetError, FileNotFoundError) as exc:
+    except (RunError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"records written to {result.out_dir}/ (config.json, history.csv, metrics.json, checkpoints/)")

@@ -12,7 +12,7 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
 from lib.augment import (AugmentParams, AugmentSpec, affine_theta, augment_batch, color_jitter, geometric,
-                         hsv_to_rgb, mix_batch, normalize, rgb_to_hsv, sample_params, sampling_grid)
+                         hsv_to_rgb, mix_batch, rgb_to_hsv, sample_params, sampling_grid)
 
 N_DRAWS = 6000  # samples for the distribution tests
 FULL = AugmentSpec(crop_padding=4, flip=True, rotation=15.0, jitter=0.2, hue=0.05)
@@ -203,11 +203,13 @@ def test_augment_batch_is_seeded():
     assert not torch.equal(augment_batch(images, FULL, seeded(6)), first)
 
 
-def test_normalize_uses_per_channel_statistics():
-    images = random_images(2, c=3, h=2, w=2)
+@pytest.mark.parametrize("spec", [AugmentSpec(), FULL], ids=["plain", "augmented"])
+def test_normalisation_uses_per_channel_statistics(spec):
+    images = uint8_images(4, 3)
     mean, std = torch.tensor([0.1, 0.5, 0.9]), torch.tensor([0.5, 0.25, 2.0])
-    expected = (images - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
-    torch.testing.assert_close(normalize(images.clone(), mean, std), expected)
+    unit = augment_batch(images, spec, seeded(3))
+    expected = (unit - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
+    torch.testing.assert_close(augment_batch(images, spec, seeded(3), mean, std), expected)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -95,8 +95,13 @@ def test_command_line_flags_and_config_files(tmp_path):
     cfg = config_from_argv(["--model", "mlp", "--mix", "true", "--t-max", "none", "--lr", "0.1"])
     assert (cfg.model, cfg.mix, cfg.t_max, cfg.lr) == ("mlp", True, None, 0.1)
     flat = tmp_path / "flat.yaml"
-    flat.write_text("model: mlp\nepochs: 4\n")
-    assert config_from_argv(["--config", str(flat), "--epochs", "2"]).epochs == 2  # flags win over the file
+    flat.write_text("model: mlp\nepochs: 4\nlr: 1e-4\n")
+    cfg = config_from_argv(["--config", str(flat), "--epochs", "2"])
+    assert (cfg.epochs, cfg.lr) == (2, 0.0001)  # flags win over the file; 1e-4 is a number
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text("name: x\nfixed: {model: mlp}\ngrids: {lr: [0.1]}\n")
+    with pytest.raises(ConfigError, match=r"unknown top-level key 'grids' \(did you mean 'grid'\?\)"):
+        load_config_file(misspelt)
     one_run = tmp_path / "one.yaml"
     one_run.write_text("name: one\nfixed: {model: lenet, lr: 1e-3}\n")
     assert load_config_file(one_run) == {"model": "lenet", "lr": 0.001}

@@ -87,3 +87,12 @@ def test_grey_stem_keeps_the_response_to_grey_images():
     x = torch.rand(2, 1, 32, 32)
     with torch.no_grad():
         assert torch.allclose(grey(x), conv(x.repeat(1, 3, 1, 1)), atol=1e-5)
+
+
+def test_a_weights_file_of_another_network_is_a_clear_error(tmp_path):
+    from lib.models import WeightsError
+
+    path = tmp_path / "lenet.pth"
+    torch.save(build_model("lenet", 3, 10, 32).state_dict(), path)
+    with pytest.raises(WeightsError, match="is not a torchvision ResNet-18 state_dict"):
+        build_model("resnet18_imagenet", 3, 10, 32, weights_file=str(path))

@@ -66,3 +66,16 @@ def test_papermill_text_parameters_are_converted_like_flags(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert '"mix": true' in (out / "config.json").read_text()
+
+
+def test_the_config_cell_can_be_run_again_and_paths_start_at_the_project_root(monkeypatch):
+    from lib.notebook import config_from_namespace, project_root
+
+    monkeypatch.chdir(NOTEBOOKS)  # where JupyterLab runs the kernel
+    monkeypatch.delenv("DATA_DIR")
+    namespace = {**parameters("train.ipynb"), "In": [], "get_ipython": print}
+    cfg = config_from_namespace(namespace)
+    root = project_root()
+    assert cfg.out_dir == str(root / "reports/runs/notebook") and cfg.data_dir == str(root / "data")
+    namespace.update(cfg=cfg, result=object(), mix="true")  # objects from later cells; papermill text
+    assert config_from_namespace(namespace).mix is True

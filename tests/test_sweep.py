@@ -5,12 +5,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from lib.executors import _failure_message, worker_environments
+from lib.executors import _failure_message, visible_gpus, worker_environments
 from lib.sweep import main
 
 QUICK = "dataset: digits, epochs: 2, batch_size: 64, lr: 0.05"
@@ -122,9 +123,16 @@ runs:
 
 
 def test_workers_get_their_own_gpu_and_a_share_of_the_cpu():
-    assert worker_environments(4, gpus=2, cpus=8) == [
-        {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "CUDA_VISIBLE_DEVICES": str(i % 2)} for i in range(4)]
-    assert worker_environments(3, gpus=0, cpus=2) == [{"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}] * 3
+    assert worker_environments(4, gpus=["2", "3"], cpus=8) == [
+        {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "CUDA_VISIBLE_DEVICES": g} for g in ("2", "3", "2", "3")]
+    assert worker_environments(3, gpus=[], cpus=2) == [{"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}] * 3
+
+
+def test_only_the_gpus_this_process_may_use_are_handed_out(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,6")
+    assert visible_gpus() == ["4", "6"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert visible_gpus() == []
 
 
 def test_the_failure_message_is_the_exception_of_the_last_attempt(tmp_path):
@@ -136,3 +144,24 @@ def test_the_failure_message_is_the_exception_of_the_last_attempt(tmp_path):
     assert _failure_message(log, 1) == "DatasetError: dataset 'mnist' not found under data/MNIST/raw"
     log.write_text("\n=== only ===\nnothing useful\n")
     assert _failure_message(log, -9) == "killed by signal 9"
+
+
+def test_existing_records_made_with_other_settings_are_never_mixed_in(tmp_path, capsys):
+    path = write(tmp_path, f"name: changed\nfixed: {{{QUICK}, model: mlp}}\n")
+    reports = tmp_path / "reports"
+    run_dir = reports / "changed" / "runs" / "changed"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps({"dataset": "digits", "model": "mlp", "lr": 0.5}))
+    assert main(["run", str(path), "--dry-run", "--reports-dir", str(reports)]) == 2
+    err = capsys.readouterr().err
+    assert "holds a run made with other settings" in err and "lr 0.5 -> 0.05" in err
+
+
+def test_nothing_starts_once_the_user_has_stopped_the_sweep(tmp_path, monkeypatch):
+    from lib import executors
+
+    monkeypatch.setattr(executors, "_STOPPING", threading.Event())
+    executors._STOPPING.set()
+    task = executors.RunTask("s", "r", {}, str(tmp_path / "r"), str(tmp_path / "r"), "train.ipynb")
+    assert executors.execute_run(task).status == "interrupted"
+    assert not (tmp_path / "r").exists()

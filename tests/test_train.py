@@ -200,3 +200,18 @@ def test_mixed_precision_on_cuda(tmp_path):
     result = run(quick(tmp_path, device="cuda", amp=True, channels_last=True, epochs=2))
     assert result.metrics["precision"] in ("bf16", "fp16") and result.metrics["status"] == "completed"
     assert os.path.isfile(tmp_path / "run" / "checkpoints" / "best.pt")
+
+
+def test_non_square_images_need_an_input_size(tmp_path):
+    from PIL import Image
+
+    for split in ("train", "test"):
+        for label in ("a", "b"):
+            folder = tmp_path / "images" / split / label
+            folder.mkdir(parents=True)
+            for i in range(6):
+                Image.new("RGB", (12, 8), (40 * i, 0, 0)).save(folder / f"{i}.png")
+    settings = dict(dataset="imagefolder", data_dir=str(tmp_path / "images"), epochs=1, val_fraction=0.0)
+    with pytest.raises(RunError, match="images are 8x12 but the models take square inputs; set input_size"):
+        run(quick(tmp_path, **settings))
+    assert run(quick(tmp_path, input_size=12, **settings)).metrics["status"] == "completed"

@@ -12,7 +12,7 @@ from lib.models.lenet import lenet
 from lib.models.mlp import mlp
 from lib.models.preact_resnet import preact_resnet18
 from lib.models.resnet import resnet18
-from lib.models.resnet_imagenet import resnet18_imagenet
+from lib.models.resnet_imagenet import WeightsError, resnet18_imagenet
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "mlp": mlp,
@@ -51,4 +51,4 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["MODELS", "build_model", "count_parameters", "Upsample"]
+__all__ = ["MODELS", "WeightsError", "build_model", "count_parameters", "Upsample"]

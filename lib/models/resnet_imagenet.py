@@ -8,10 +8,15 @@ come from torchvision's weights API (downloaded once into $TORCH_HOME) or a loca
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
 from torch import nn
+
+
+class WeightsError(RuntimeError):
+    """Pretrained weights could not be fetched or do not fit the network; the message says why."""
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
@@ -42,10 +47,15 @@ def resnet18_imagenet(in_channels: int, num_classes: int, image_size: int, pretr
     try:
         net = resnet18(weights=weights if pretrained and not weights_file else None)
     except OSError as exc:  # URLError and friends: no network, or a blocked host
-        raise RuntimeError(f"could not download ImageNet weights ({exc}); put {Path(weights.url).name} in "
+        raise WeightsError(f"could not download ImageNet weights ({exc}); put {Path(weights.url).name} in "
                            f"$TORCH_HOME/hub/checkpoints/ or pass weights_file") from None
     if weights_file:
-        net.load_state_dict(load_state_dict_file(weights_file))
+        try:
+            net.load_state_dict(load_state_dict_file(weights_file))
+        except (RuntimeError, pickle.UnpicklingError) as exc:
+            first = str(exc).strip().splitlines()[0][:200]
+            raise WeightsError(f"weights_file {weights_file} is not a torchvision ResNet-18 state_dict ({first})") \
+                from None
     net.conv1 = adapt_stem(net.conv1, in_channels)
     net.fc = nn.Linear(net.fc.in_features, num_classes)
     return net
