@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -262,8 +262,13 @@ class LocalExecutor:
 
         pool = ThreadPoolExecutor(self.workers)
         try:
-            for future in [pool.submit(one, t) for t in tasks]:
-                future.result()
+            pending = {pool.submit(one, t) for t in tasks}
+            while pending:
+                # A short timeout: a signal may land in a worker thread, and the main thread only
+                # raises KeyboardInterrupt once it runs Python code again.
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
         except BaseException:  # Ctrl-C: kill what runs, start nothing more
             stop_all()
             pool.shutdown(wait=False, cancel_futures=True)

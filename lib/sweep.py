@@ -151,8 +151,10 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
         bar.set_postfix(**counts, left=len(tasks) - len(outcomes) - counts["running"], refresh=True)
 
     def on_done(task: RunTask, outcome: RunOutcome) -> None:
-        outcomes.append(outcome)
         counts["running"] -= 1
+        if outcome.status == "interrupted":  # stopped by the user: it stays to do
+            return
+        outcomes.append(outcome)
         counts["failed" if outcome.failed else "done"] += 1
         test_acc = (outcome.metrics or {}).get("test_acc")
         detail = f"test acc {test_acc:.4f}" if _finite(test_acc) else (outcome.error or "")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lib.executors import _failure_message, visible_gpus, worker_environments
+from lib.records import run_state
 from lib.sweep import main
 
 QUICK = "dataset: digits, epochs: 2, batch_size: 64, lr: 0.05"
@@ -165,3 +166,27 @@ def test_nothing_starts_once_the_user_has_stopped_the_sweep(tmp_path, monkeypatc
     task = executors.RunTask("s", "r", {}, str(tmp_path / "r"), str(tmp_path / "r"), "train.ipynb")
     assert executors.execute_run(task).status == "interrupted"
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_sweep_and_its_runs_at_once(tmp_path):
+    path = write(tmp_path, """name: stopped
+fixed: {dataset: digits, model: lenet, batch_size: 16, epochs: 30}
+grid: {lr: [0.01, 0.02, 0.03, 0.04]}
+""")
+    reports = tmp_path / "reports"
+    command = [sys.executable, "-m", "lib.sweep", "run", str(path), "--workers", "2", "--reports-dir", str(reports),
+               "--no-report"]
+    sweep = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    history = reports / "stopped" / "runs" / "lr0.01" / "history.csv"
+    deadline = time.monotonic() + 120
+    while not history.is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    sweep.send_signal(signal.SIGINT)
+    stderr = sweep.communicate(timeout=30)[1]
+    assert sweep.returncode == 130 and "run the same command again to resume" in stderr
+    time.sleep(2)  # kernels notice their parent is gone within a second
+    leftovers = subprocess.run(["pgrep", "-f", str(reports)], capture_output=True, text=True).stdout.split()
+    assert leftovers == []
+    states = {run_state(p).status for p in (reports / "stopped" / "runs").iterdir()}
+    assert states <= {"pending", "interrupted"}  # no kernel holds a run, none finished or failed
