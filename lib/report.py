@@ -210,19 +210,22 @@ def plot_combined_curves(report: SweepReport, model: str):
 
     names = [n for n in report.runs.loc[report.runs.get("model") == model, "run"] if n in report.histories]
     fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
-    for name in names:
+    colours, styles = plt.get_cmap("tab20").colors, ("-", "--", ":", "-.")
+    for i, name in enumerate(names):  # 20 colours, then the next line style: each run its own look
         h = report.histories[name]
+        look = dict(color=colours[i % 20], linestyle=styles[i // 20 % 4], marker=".", linewidth=1.2)
         for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
-            ax.plot(h["epoch"], h[column], marker=".", linewidth=1, label=name)
+            ax.plot(h["epoch"], h[column], label=name, **look)
     for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
         ax.set_title(METRIC_LABELS[column])
         ax.grid(alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("epoch")
-    if names:
-        axes[0, 1].legend(fontsize=7, loc="lower right", ncol=1 + len(names) // 9)
     fig.suptitle(f"{model}: all {len(names)} runs with a history")
     fig.tight_layout()
+    if names:
+        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5),
+                   fontsize=8, ncol=1 + len(names) // 25)
     return fig
 
 
@@ -252,8 +255,12 @@ def plot_parallel_coordinates(report: SweepReport):
         positions[key] = {label: (i + 0.5) / len(levels) for i, label in enumerate(levels)}
     low, high = done["val_acc"].min(), done["val_acc"].max()
     norm = Normalize(low, high if high > low else low + 1e-9)
-    for _, row in done.iterrows():
-        ys = [positions[k][_label(row[k])] for k in axes_names[:-1]] + [norm(row["val_acc"])]
+    # Runs that share a value would draw on top of each other: spread them within the value's band,
+    # ordered by validation accuracy.
+    rank = done["val_acc"].rank(method="first").to_numpy() - 1
+    for (_, row), r in zip(done.iterrows(), rank):
+        ys = [positions[k][_label(row[k])] + ((r + 0.5) / len(done) - 0.5) * 0.6 / len(positions[k])
+              for k in axes_names[:-1]] + [norm(row["val_acc"])]
         ax.plot(range(len(axes_names)), ys, color=cm.viridis(norm(row["val_acc"])), alpha=0.8)
     for i, key in enumerate(axes_names):
         ax.axvline(i, color="grey", linewidth=0.8)
