@@ -37,10 +37,12 @@ def remote_run(task: RunTask) -> dict[str, Any]:
     return asdict(execute_run(task, collect=True))
 
 
-def _mark_submitted(task: RunTask) -> None:
-    """Tell `status` the run is out on the cluster: its lock and checkpoints are in storage."""
+def _send_out(task: RunTask, cpus: float) -> RunTask:
+    """The task with its thread count set, marked in its run folder as out on the cluster (its lock
+    and checkpoints are in storage, so `status` would otherwise call it pending)."""
     write_json(Path(task.run_dir) / SUBMITTED, {"work_dir": task.work_dir, "host": os.uname().nodename,
                                                 "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    return RunTask(**{**asdict(task), "env": {**task.env, **_threads_env(cpus)}})
 
 
 def _land(task: RunTask, outcome: RunOutcome) -> RunOutcome:
@@ -93,9 +95,7 @@ class RayExecutor:
         try:
             while pending or in_flight:
                 while pending and len(in_flight) < self.workers:
-                    task = pending.pop(0)
-                    task = RunTask(**{**asdict(task), "env": {**task.env, **_threads_env(self.cpus)}})
-                    _mark_submitted(task)
+                    task = _send_out(pending.pop(0), self.cpus)
                     in_flight[remote.remote(task)] = (task, time.monotonic())
                     on_start(task)
                 done, _ = ray.wait(list(in_flight), num_returns=1)
@@ -146,9 +146,7 @@ class SlurmExecutor:
         try:
             while pending or in_flight:
                 while pending and len(in_flight) < self.workers:
-                    task = pending.pop(0)
-                    task = RunTask(**{**asdict(task), "env": {**task.env, **_threads_env(self.cpus)}})
-                    _mark_submitted(task)
+                    task = _send_out(pending.pop(0), self.cpus)
                     in_flight.append((self.executor.submit(remote_run, task), task, time.monotonic()))
                     on_start(task)
                 finished = [entry for entry in in_flight if entry[0].done()]
