@@ -139,19 +139,6 @@ class _OnDevice:
             yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
 
-class _Repeat:
-    """The same batch, `n` times."""
-
-    def __init__(self, batch, n: int):
-        self.batch, self.n = batch, n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self):
-        return itertools.repeat(self.batch, self.n)
-
-
 class _Stream:
     """An endless stream of batches over epochs; `take(n)` is a loader of its next n batches."""
 
@@ -165,14 +152,16 @@ class _Stream:
                 self.loader.set_epoch(epoch)
             yield from self.loader
 
-    def take(self, n: int) -> "_Chunk":
-        return _Chunk(self.batches, n)
+    def take(self, n: int) -> "_Batches":
+        return _Batches(self.batches, n)
 
     def close(self) -> None:
         self.batches.close()  # ends a DataLoader iterator, which stops its worker processes
 
 
-class _Chunk:
+class _Batches:
+    """A loader of the next `n` batches of an iterator."""
+
     def __init__(self, batches, n: int):
         self.batches, self.n = batches, n
 
@@ -223,11 +212,11 @@ def measure(case: Case, device: torch.device, rounds: int, channels_last: bool, 
     lib = _Stream(lib_loader)
     seconds = {"naive": 0.0, "lib": 0.0, "compute": 0.0}
     timed(lib.take(case.batches), 1.0)  # warm-up: kernels, allocator, caches
-    timed(_Repeat(premade, case.batches), None)
+    timed(_Batches(itertools.repeat(premade), case.batches), None)
     seconds["naive"] += naive_stretch(case.batches * (rounds // 2))
     for _ in range(rounds):
         seconds["lib"] += timed(lib.take(case.batches), 1.0)
-        seconds["compute"] += timed(_Repeat(premade, case.batches), None)
+        seconds["compute"] += timed(_Batches(itertools.repeat(premade), case.batches), None)
     seconds["naive"] += naive_stretch(case.batches * (rounds - rounds // 2))
     return {name: rounds * case.batches * case.batch_size / s for name, s in seconds.items()}
 

@@ -36,19 +36,19 @@ class DatasetError(RuntimeError):
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    channels: int | None  # None: read from the files
-    mean: tuple[float, ...] | None  # None: measured on the training split
+    """Normalisation statistics in [0, 1] units; None: measured on the training split."""
+
+    mean: tuple[float, ...] | None
     std: tuple[float, ...] | None
-    source: str  # how a user gets it
 
 
 DATASETS = {
-    "digits": DatasetInfo(1, None, None, "bundled with scikit-learn"),
-    "mnist": DatasetInfo(1, (0.1307,), (0.3081,), "downloaded by torchvision"),
-    "fashion_mnist": DatasetInfo(1, (0.2860,), (0.3530,), "downloaded by torchvision"),
-    "cifar10": DatasetInfo(3, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "downloaded by torchvision"),
-    "cifar100": DatasetInfo(3, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), "downloaded by torchvision"),
-    "imagefolder": DatasetInfo(None, None, None, "your own folder with train/ and test/"),
+    "digits": DatasetInfo(None, None),
+    "mnist": DatasetInfo((0.1307,), (0.3081,)),
+    "fashion_mnist": DatasetInfo((0.2860,), (0.3530,)),
+    "cifar10": DatasetInfo((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": DatasetInfo((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "imagefolder": DatasetInfo(None, None),
 }
 
 

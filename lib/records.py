@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-RUN_FILES = ("config.json", "history.csv", "metrics.json")
 SUBMITTED = "submitted.json"  # a cluster executor sent the run out; its records come back when it ends
 FINISHED_STATUSES = ("completed", "early_stopped", "diverged")
 

@@ -150,7 +150,7 @@ def parse_sweep(raw: Any, path: Path | None = None) -> Sweep:
         variants = [(name, {}, "fixed")]
 
     merged = [{**fixed, **values} for _, values, _ in variants]
-    varying = [k for k in dict.fromkeys(order) if len({_key(m.get(k, _MISSING)) for m in merged}) > 1]
+    varying = [k for k in dict.fromkeys(order) if len({repr(m.get(k, _MISSING)) for m in merged}) > 1]
     names = _unique_names([given or _describe(m, varying) or name for (given, _, _), m in zip(variants, merged)],
                           [given is not None for given, _, _ in variants], where)
     runs = [RunSpec(n, m, source) for n, m, (_, _, source) in zip(names, merged, variants)]
@@ -163,10 +163,6 @@ def parse_sweep(raw: Any, path: Path | None = None) -> Sweep:
 
 
 _MISSING = object()
-
-
-def _key(value: Any) -> Any:
-    return repr(value)
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

@@ -47,8 +47,4 @@ def build_model(name: str, in_channels: int, num_classes: int, image_size: int, 
     return Upsample(net, input_size) if input_size and input_size != image_size else net
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-__all__ = ["MODELS", "WeightsError", "build_model", "count_parameters", "Upsample"]
+__all__ = ["MODELS", "WeightsError", "build_model", "Upsample"]
