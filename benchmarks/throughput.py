@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import torch
 
 from lib.augment import AugmentSpec, mix_batch
-from lib.data import Data, DeviceLoader, load_data, resolve_data_dir
+from lib.data import Data, DeviceLoader, load_data
 from lib.models import build_model
+from lib.paths import data_root
 from lib.records import write_json
 from lib.train import Precision, build_optimizer, configure_backend, select_device, train_one_epoch
 
@@ -47,7 +48,7 @@ class Case:
 
 
 def _fashion_or_digits(subset: int | None) -> tuple[Data, str]:
-    root = resolve_data_dir(None)
+    root = data_root(None)
     if (root / "FashionMNIST" / "raw").is_dir():
         return load_data("fashion_mnist", str(root), subset=subset), f"Fashion-MNIST from {root}"
     return load_data("digits"), "scikit-learn digits (no Fashion-MNIST under DATA_DIR)"
@@ -62,7 +63,7 @@ def make_cases(names: list[str], device: torch.device, quick: bool) -> list[Case
             cases.append(Case(name, "lenet", data, AugmentSpec(crop_padding=2, flip=True, rotation=15.0),
                               512, 2 if quick else (50 if gpu else 5), source))
         elif name == "resnet18/cifar10":
-            folder = resolve_data_dir(None) / "cifar10-jpeg"
+            folder = data_root(None) / "cifar10-jpeg"
             if not (folder / "train").is_dir():
                 print(f"skipping {name}: no CIFAR-10 image folder at {folder} (set DATA_DIR)")
                 continue

@@ -8,19 +8,10 @@ describes a single run. Every problem becomes a one-line ConfigError; nothing he
 from __future__ import annotations
 
 import argparse
-import inspect
-import re
 from pathlib import Path
 from typing import Any
 
-from lib import config as config_module
-from lib.config import FIELD_TYPES, ConfigError, RunConfig, base_type, parse_text
-
-
-def field_help() -> dict[str, str]:
-    """The comment beside each field in RunConfig's source, used as its --help text."""
-    source = inspect.getsource(config_module.RunConfig)
-    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s+(\w+): [^=]+=[^#\n]*#(.*)$", source, re.M)}
+from lib.config import FIELD_TYPES, ConfigError, RunConfig, base_type, field_comments, parse_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,7 +23,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description="Train one image classifier. Every RunConfig field is a flag.",
                      argument_default=argparse.SUPPRESS)
     parser.add_argument("--config", metavar="FILE.yaml", help="a flat mapping of fields, or a one-run sweep file")
-    helps, defaults = field_help(), RunConfig().to_dict()
+    helps, defaults = field_comments(), RunConfig().to_dict()
     for name in FIELD_TYPES:
         kind, _ = base_type(name)
         metavar = "true|false" if kind is bool else kind.__name__.upper()

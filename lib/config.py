@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
+import math
 import re
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder")
+# One channel; kept in step with lib.data by tests/test_data.py. Colour jitter cannot act on them.
+GRAYSCALE_DATASETS = ("digits", "mnist", "fashion_mnist")
 # Kept in step with lib.models.MODELS by tests/test_models.py; listed here so that validating a
 # config never has to import torch.
 MODELS = ("mlp", "lenet", "resnet18", "preact_resnet18", "resnet18_imagenet")
@@ -30,6 +34,9 @@ RUNTIME_FIELDS = frozenset({"resume", "device", "num_workers", "pin_memory", "nu
                             "out_dir", "data_dir", "download", "wandb_mode", "wandb_project", "wandb_group",
                             "run_name", "compile", "cache"})
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+MAX_DEVICE_INDEX = 127  # torch stores a device index in 8 bits: cuda:99999 silently becomes cuda:-97
+MAX_SEED = 2**32 - 1  # per-epoch seeds derived from it must fit torch's 64-bit generator seed
+MAX_THREADS = 1024
 
 
 class ConfigError(ValueError):
@@ -42,7 +49,7 @@ class RunConfig:
 
     # data
     dataset: str = "digits"  # one of DATASETS
-    data_dir: str | None = None  # None: $DATA_DIR, else ./data
+    data_dir: str | None = None  # None: $DATA_DIR, else data/; relative to the project root
     download: bool = False  # let torchvision download a missing dataset
     val_fraction: float = 0.1  # share of the training set held out; 0: the test set validates
     subset: int | None = None  # cap on training samples, for quick runs
@@ -95,7 +102,7 @@ class RunConfig:
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
     resume: bool = False  # continue from out_dir/checkpoints/last.pt when it exists
     progress: bool = True  # a progress bar per epoch
-    out_dir: str = "reports/runs/latest"  # where the run writes its records
+    out_dir: str = "reports/runs/latest"  # where the run writes its records; relative to the project root
     run_name: str | None = None  # shown in W&B; None: the out_dir's name
     # Weights & Biases
     wandb_mode: str = "disabled"  # auto (online with credentials, else offline), online, offline
@@ -131,22 +138,28 @@ class RunConfig:
         for name, choices in CHOICES.items():
             if getattr(self, name) not in choices:
                 out.append(f"{name} {getattr(self, name)!r} is not one of: {', '.join(choices)}")
-        if not _DEVICE_RE.match(self.device):
-            out.append(f"device {self.device!r} is not one of: auto, cpu, cuda, cuda:N, mps")
+        match = _DEVICE_RE.match(self.device)
+        if not match or (match.group(2) and int(match.group(2)[1:]) > MAX_DEVICE_INDEX):
+            out.append(f"device {self.device!r} is not one of: auto, cpu, cuda, cuda:N (N from 0 to "
+                       f"{MAX_DEVICE_INDEX}), mps")
+        for name, value in self.to_dict().items():
+            if isinstance(value, float) and not math.isfinite(value):
+                out.append(f"{name} {value!r} is not a finite number")
         for name, low, high, closed in _RANGES:
             value = getattr(self, name)
-            if value is None:
+            if value is None or (isinstance(value, float) and not math.isfinite(value)):
                 continue
             too_high = high is not None and (value > high if closed else value >= high)
             if not value >= low or too_high:  # `not >=` also catches NaN
                 out.append(f"{name} {value!r} is out of range: expected {_range_text(low, high, closed)}")
-        if not self.lr > 0:
+        finite = math.isfinite
+        if finite(self.lr) and not self.lr > 0:
             out.append(f"lr {self.lr!r} is out of range: expected > 0")
-        if not self.mix_alpha > 0:
+        if finite(self.mix_alpha) and not self.mix_alpha > 0:
             out.append(f"mix_alpha {self.mix_alpha!r} is out of range: expected > 0")
-        if not 0 < self.gamma <= 1:
+        if finite(self.gamma) and not 0 < self.gamma <= 1:
             out.append(f"gamma {self.gamma!r} is out of range: expected 0 < gamma <= 1")
-        if not 0 < self.plateau_factor < 1:
+        if finite(self.plateau_factor) and not 0 < self.plateau_factor < 1:
             out.append(f"plateau_factor {self.plateau_factor!r} is out of range: expected 0 < plateau_factor < 1")
         if self.optimizer == "sgd" and self.nesterov and not self.momentum > 0:
             out.append("nesterov needs momentum > 0 with sgd; set momentum (e.g. 0.9) or nesterov: false")
@@ -154,6 +167,65 @@ class RunConfig:
             out.append(f"pretrained weights exist only for model resnet18_imagenet, not {self.model!r}")
         if not self.out_dir:
             out.append("out_dir is empty: give the folder the run writes to")
+        return out
+
+    def warnings(self, given: Iterable[str] | None = None) -> list[str]:
+        """Settings that cannot take effect, or that another setting defeats, one sentence each:
+        the setting, why, and what to change. `given` names the fields the user set; without it, a
+        field counts as set when it differs from its default. A warning never stops a run."""
+        defaults = _DEFAULTS
+        given = set(given) if given is not None else {k for k, v in self.to_dict().items() if v != defaults[k]}
+        out: list[str] = []
+        if self.scheduler == "plateau" and self.early_stopping and self.patience <= self.plateau_patience + 1:
+            out.append(f"scheduler plateau never lowers the rate: early stopping (patience {self.patience}) ends "
+                       f"the run before ReduceLROnPlateau (plateau_patience {self.plateau_patience}) acts, which "
+                       f"takes {self.plateau_patience + 1} epochs without improvement; set patience to at least "
+                       f"{self.plateau_patience + 2}, or plateau_patience below {max(self.patience - 1, 0)}")
+        if self.scheduler == "step" and self.step_size >= self.epochs:
+            out.append(f"step_size {self.step_size} is not below epochs {self.epochs}: StepLR never "
+                       f"lowers the rate; set step_size below epochs")
+        inert = {
+            "step": ("step_size", "gamma"), "plateau": ("plateau_patience", "plateau_factor"), "cosine": ("t_max",),
+        }
+        for scheduler, names in inert.items():
+            for name in names:
+                if self.scheduler != scheduler and name in given and getattr(self, name) is not None:
+                    out.append(f"{name} is set but scheduler is not {scheduler}, the only one that uses "
+                               f"it; remove {name} or set scheduler: {scheduler}")
+        if self.scheduler == "cosine" and self.t_max is not None and self.t_max < self.epochs:
+            out.append(f"t_max {self.t_max} is below epochs {self.epochs}: the cosine rate reaches its "
+                       f"minimum at epoch {self.t_max} and rises again; set t_max to epochs ({self.epochs}) "
+                       f"or leave it unset")
+        if self.optimizer in ("adam", "adamw"):
+            for name in ("momentum", "nesterov"):
+                if name in given and getattr(self, name):
+                    out.append(f"{name} is set but adam and adamw have no momentum setting (their "
+                               f"betas play that role); remove {name} or use optimizer sgd")
+        if self.optimizer == "rmsprop" and self.nesterov:
+            out.append("nesterov is set but rmsprop has no Nesterov variant; remove it or use "
+                       "optimizer sgd")
+        if not self.augment:
+            for name in ("flip", "crop_padding", "rotation", "color_jitter", "hue"):
+                if name in given:
+                    out.append(f"{name} is set but augment is false, so no augmentation runs; set "
+                               f"augment: true or remove {name}")
+        elif self.dataset in GRAYSCALE_DATASETS:
+            for name in ("color_jitter", "hue"):
+                if name in given and getattr(self, name):
+                    out.append(f"{name} is set but {self.dataset} is grayscale, and colour jitter acts "
+                               f"on RGB images only; remove {name}")
+        if not self.mix and "mix_alpha" in given:
+            out.append("mix_alpha is set but mix is false; set mix: true or remove mix_alpha")
+        if not self.early_stopping:
+            for name in ("patience", "min_delta"):
+                if name in given:
+                    out.append(f"{name} is set but early_stopping is false; set early_stopping: true or "
+                               f"remove {name}")
+        if self.cache:
+            for name in ("num_workers", "pin_memory"):
+                if name in given:
+                    out.append(f"{name} is set but cache is true: the data sits on the device and no "
+                               f"DataLoader runs; set cache: false or remove {name}")
         return out
 
 
@@ -168,7 +240,7 @@ _RANGES = [
     ("plateau_patience", 0, None, True), ("t_max", 1, None, True), ("patience", 0, None, True),
     ("min_delta", 0, None, True), ("crop_padding", 0, None, True), ("rotation", 0, 180, True),
     ("color_jitter", 0, 1, True), ("hue", 0, 0.5, True), ("num_workers", 0, None, True),
-    ("num_threads", 1, None, True), ("seed", 0, None, True),
+    ("num_threads", 1, MAX_THREADS, True), ("seed", 0, MAX_SEED, True),
 ]
 
 
@@ -253,4 +325,27 @@ def defaults() -> dict[str, Any]:
     return RunConfig().to_dict()
 
 
-__all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "RUNTIME_FIELDS", "config_diff", "parse_text", "defaults"]
+_DEFAULTS = defaults()
+
+
+def field_comments() -> dict[str, str]:
+    """The comment beside each field in RunConfig's source: its meaning, for --help and the notebook."""
+    source = inspect.getsource(RunConfig)
+    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s+(\w+): [^=]+=[^#\n]*#(.*)$", source, re.M)}
+
+
+def field_sections() -> list[tuple[str, list[str]]]:
+    """RunConfig's fields grouped under the comment lines that head them in its source ('data', ...)."""
+    sections: list[tuple[str, list[str]]] = []
+    for line in inspect.getsource(RunConfig).splitlines():
+        heading = re.match(r"^    # (.+)$", line)
+        field_name = re.match(r"^    (\w+): ", line)
+        if heading:
+            sections.append((heading.group(1).strip(), []))
+        elif field_name and field_name.group(1) in FIELD_TYPES and sections:
+            sections[-1][1].append(field_name.group(1))
+    return sections
+
+
+__all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "RUNTIME_FIELDS", "config_diff", "parse_text", "defaults",
+           "field_comments", "field_sections"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import os
 import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 
 from lib.augment import AugmentSpec, augment_batch
+from lib.paths import data_root
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
@@ -101,14 +101,10 @@ class Data:
         return len(self.classes)
 
 
-def resolve_data_dir(data_dir: str | None) -> Path:
-    return Path(data_dir if data_dir is not None else os.environ.get("DATA_DIR", "data")).expanduser()
-
-
 def load_data(dataset: str, data_dir: str | None = None, *, download: bool = False, val_fraction: float = 0.1,
               subset: int | None = None, seed: int = 0, cache: bool = True) -> Data:
     """Load a dataset, carve the validation split with `seed`, and cap the training split at `subset`."""
-    root = resolve_data_dir(data_dir)
+    root = data_root(data_dir)
     train, test, classes = _READERS[dataset](root, download)
     mode = _color_mode(train)
     perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
@@ -546,4 +542,4 @@ def make_loader(data: Data, split: Split, *, train: bool, batch_size: int, devic
 
 
 __all__ = ["Data", "Split", "DatasetError", "DATASETS", "load_data", "make_loader", "DeviceLoader",
-           "SampleLoader", "read_idx", "resolve_data_dir", "epoch_order", "epoch_seed"]
+           "SampleLoader", "read_idx", "epoch_order", "epoch_seed"]

@@ -28,6 +28,7 @@ from typing import Any, Callable
 import yaml
 
 from lib.records import FINISHED_STATUSES, atomic_write_bytes, atomic_write_text, read_json, write_json
+from lib.sweepfile import run_values
 
 # Records that travel back from wherever a run executed (checkpoints stay in its work_dir).
 RECORD_FILES = ("train.ipynb", "config.json", "history.csv", "metrics.json", "run.log", "failure.json")
@@ -78,14 +79,8 @@ class RunTask:
     env: dict[str, str] = field(default_factory=dict)
 
     def notebook_parameters(self) -> dict[str, Any]:
-        return notebook_parameters(self.sweep, self.name, self.params, self.work_dir)
-
-
-def notebook_parameters(sweep: str, name: str, params: dict[str, Any], work_dir: str) -> dict[str, Any]:
-    """The papermill parameters of a sweep's run: the sweep file's values plus what the runner owns.
-    W&B logs in `auto` mode (offline without credentials) unless the sweep file says otherwise."""
-    return {"wandb_mode": "auto", **params, "out_dir": work_dir, "resume": True, "run_name": name,
-            "wandb_group": sweep, "progress": False}
+        """Every RunConfig field, so no default of the notebook's parameters cell reaches the run."""
+        return run_values(self.sweep, self.name, self.params, self.work_dir)
 
 
 @dataclass

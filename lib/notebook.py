@@ -1,38 +1,24 @@
-"""What the training notebook calls: build the config from its parameters, show a run's results.
+"""The training notebook's config adapter: its parameters cell, and the RunConfig built from it.
 
-The notebook holds no logic of its own; its parameter cell is flat literals, papermill injects
-overrides after it, and `config_from_namespace(globals())` turns all of them into a RunConfig. A
-misspelt papermill `-p` name becomes an unknown key there, so the run fails with a suggestion
-instead of silently training with the default.
+The parameters cell is generated from RunConfig (`parameters_cell()`; `python -m lib.notebook`
+rewrites it in notebooks/train.ipynb), so it holds exactly RunConfig's defaults and comments and a
+test keeps the two together. Papermill injects overrides after it; `config_from_namespace(globals())`
+turns all of them into a RunConfig. A misspelt papermill `-p` name becomes an unknown key there, so
+the run fails with a suggestion instead of silently training with the default.
 """
 
 from __future__ import annotations
 
-import os
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from lib.config import FIELD_TYPES, RunConfig, base_type, parse_text
+from lib.config import FIELD_TYPES, RunConfig, base_type, field_comments, field_sections, parse_text
 
+TRAIN_NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "train.ipynb"
 # Names IPython puts into every user namespace.
 _IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
-
-
-def project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above `start` (default: cwd) that holds this project."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file() and (folder / "lib").is_dir() and (folder / "notebooks").is_dir():
-            return folder
-    return None
-
-
-def resolve_path(path: str) -> str:
-    """A relative path means relative to the project root (so JupyterLab, which runs in notebooks/,
-    and papermill, which runs where it is started, write to the same place)."""
-    p = Path(path).expanduser()
-    root = project_root()
-    return str(p if p.is_absolute() or root is None else root / p)
+_LITERALS = (str, int, float, bool, type(None))
 
 
 def notebook_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,51 +31,44 @@ def notebook_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
             if not k.startswith("_") and k not in _IPYTHON_NAMES and isinstance(v, _LITERALS)}
 
 
-_LITERALS = (str, int, float, bool, type(None))
-
-
 def config_from_namespace(namespace: Mapping[str, Any]) -> RunConfig:
     """A RunConfig from a notebook's globals; text from `papermill -p mix true` is converted like a
-    command-line flag. Raises ConfigError for unknown names or bad values."""
+    command-line flag. Raises ConfigError for unknown names or bad values; prints a `warning:`
+    line for each setting that cannot take effect."""
     values = notebook_parameters(namespace)
     for key, value in values.items():
         if isinstance(value, str) and key in FIELD_TYPES and base_type(key)[0] is not str:
             values[key] = parse_text(key, value)
-    if isinstance(values.get("out_dir"), str):
-        values["out_dir"] = resolve_path(values["out_dir"])
-    if values.get("data_dir") is None:  # $DATA_DIR or ./data, from the project root like out_dir
-        values["data_dir"] = resolve_path(os.environ.get("DATA_DIR", "data"))
-    elif isinstance(values["data_dir"], str):
-        values["data_dir"] = resolve_path(values["data_dir"])
-    return RunConfig.from_dict(values)
+    cfg = RunConfig.from_dict(values)
+    for line in cfg.warnings():
+        print(f"warning: {line}", file=sys.stderr)
+    return cfg
 
 
-def metrics_table(metrics: Mapping[str, Any]):
-    """The run's summary as a one-column DataFrame."""
-    import pandas as pd
+def parameters_cell() -> str:
+    """The source of train.ipynb's parameters cell: every RunConfig field with its default and comment."""
+    comments, defaults = field_comments(), RunConfig().to_dict()
+    lines = []
+    for section, names in field_sections():
+        lines.append(f"# {section}")
+        for name in names:
+            kind, optional = base_type(name)
+            annotation = f'"Optional[{kind.__name__}]"' if optional else kind.__name__
+            lines.append(f"{name}: {annotation} = {defaults[name]!r}  # {comments[name]}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
 
-    keys = ["status", "best_epoch", "epochs_run", "train_loss", "train_acc", "train_acc_measure", "val_loss",
-            "val_acc", "test_loss", "test_acc", "val_is_test", "wall_time_s", "images_per_s", "device"]
-    return pd.DataFrame({"value": [metrics.get(k) for k in keys]}, index=keys)
+
+def write_parameters_cell(path: Path = TRAIN_NOTEBOOK) -> None:
+    """Rewrite the parameters cell of the training notebook from RunConfig."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = parameters_cell().rstrip("\n")
+    nbformat.write(notebook, path)
 
 
-def plot_history(history: list[Mapping[str, Any]], title: str = ""):
-    """Loss and accuracy per epoch, training beside validation; returns the figure."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    epochs = [h["epoch"] for h in history]
-    measure = history[0].get("train_acc_measure", "exact_label") if history else "exact_label"
-    for ax, metric in zip(axes, ("loss", "acc")):
-        train_label = "train" + (" (dominant label of mixed targets)" if measure == "dominant_label"
-                                 and metric == "acc" else "")
-        ax.plot(epochs, [h[f"train_{metric}"] for h in history], marker=".", label=train_label)
-        ax.plot(epochs, [h[f"val_{metric}"] for h in history], marker=".", label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("accuracy" if metric == "acc" else "cross-entropy loss")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+if __name__ == "__main__":
+    write_parameters_cell()
+    print(f"rewrote the parameters cell of {TRAIN_NOTEBOOK} from RunConfig")

@@ -116,12 +116,22 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     return out
 
 
+def best_epoch(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The epoch a run's metrics are taken at: the lowest finite validation loss (None if there is none)."""
+    valid = [h for h in history if isinstance(h.get("val_loss"), (int, float)) and math.isfinite(h["val_loss"])]
+    return min(valid, key=lambda h: h["val_loss"]) if valid else None
+
+
+# What `RunState.val_acc` and the report's val_acc are, in words, for column headings.
+VAL_ACC_MEANING = "validation accuracy at the best epoch (lowest validation loss)"
+
+
 @dataclass
 class RunState:
     name: str
     status: str  # pending, submitted, interrupted, running, completed, early_stopped, diverged, failed
     epochs: int | None = None
-    best_val_acc: float | None = None
+    val_acc: float | None = None  # at the best epoch (see VAL_ACC_MEANING)
     test_acc: float | None = None
     seconds: float | None = None
     error: str | None = None
@@ -147,16 +157,21 @@ def run_state(run_dir: Path, record: dict[str, Any] | None = None) -> RunState:
     metrics, history = record["metrics"], record["history"] or []
     name = run_dir.name
     epochs = len(history) or None
-    val_accs = [h["val_acc"] for h in history if isinstance(h.get("val_acc"), (int, float))]
-    best_val = max((v for v in val_accs if math.isfinite(v)), default=None)
+    best = best_epoch(history)
+    best_val = best["val_acc"] if best else None
     if metrics and metrics.get("status") in FINISHED_STATUSES:
-        return RunState(name, metrics["status"], metrics.get("epochs_run"), best_val, metrics.get("test_acc"),
-                        metrics.get("wall_time_s"))
+        return RunState(name, metrics["status"], metrics.get("epochs_run"), metrics.get("val_acc"),
+                        metrics.get("test_acc"), metrics.get("wall_time_s"))
     if _locked(run_dir):
         return RunState(name, "running", epochs, best_val)
     failure = run_dir / "failure.json"
     if failure.is_file():
-        info = read_json(failure)
+        try:
+            info = read_json(failure)
+            info = info if isinstance(info, dict) else {}
+        except (OSError, ValueError) as exc:
+            info = {"error": f"{failure} is unreadable ({type(exc).__name__}); delete it and rerun with "
+                             f"--retry-failed"}
         return RunState(name, "failed", epochs, best_val, None, info.get("seconds"), info.get("error"))
     if (run_dir / SUBMITTED).is_file():
         return RunState(name, "submitted", epochs, best_val)

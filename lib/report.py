@@ -1,4 +1,4 @@
-"""Aggregate a sweep's run records into the report's tables and figures.
+"""Aggregate a sweep's run records into the report's tables (figures are in lib.figures).
 
 Reads only files in the sweep folder (sweep.json and each run's config.json, metrics.json,
 history.csv), never W&B. Runs are ranked by validation accuracy at their best epoch (the epoch
@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from lib.config import defaults
+from lib.formatting import number
 from lib.records import FINISHED_STATUSES, load_run, read_json, run_state
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "best_epoch", "epochs_run"]
@@ -74,7 +75,7 @@ def load_report(sweep_dir: str | Path) -> SweepReport:
                        (plan or {}).get("fixed", {}), varying, runs, histories, errors)
 
 
-def _label(value: Any) -> str:
+def value_label(value: Any) -> str:
     """A parameter value as text; pandas turns a None among numbers into NaN, so both read 'None'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "None"
@@ -83,9 +84,9 @@ def _label(value: Any) -> str:
     return str(value)
 
 
-def _levels(values: pd.Series) -> list[str]:
+def levels(values: pd.Series) -> list[str]:
     """The distinct values of a parameter as labels: None first, then numbers in order, then text."""
-    distinct = {_label(v): v for v in values}
+    distinct = {value_label(v): v for v in values}
 
     def order(label: str):
         value = distinct[label]
@@ -107,7 +108,7 @@ def overview(report: SweepReport) -> dict[str, pd.DataFrame]:
     """Fixed parameters, varying parameters with their values, and runs by status."""
     fixed = pd.DataFrame({"value": [str(v) for v in report.fixed.values()]}, index=list(report.fixed))
     fixed.index.name = "fixed parameter"
-    values = {k: ", ".join(_levels(report.runs[k])) for k in report.varying if k in report.runs}
+    values = {k: ", ".join(levels(report.runs[k])) for k in report.varying if k in report.runs}
     varying = pd.DataFrame({"values": list(values.values())}, index=list(values))
     varying.index.name = "varying parameter"
     status = report.runs["status"].value_counts().rename_axis("status").to_frame("runs")
@@ -161,22 +162,23 @@ def run_parameters(report: SweepReport, name: str) -> pd.DataFrame:
         k for k in ("dataset", "model", "optimizer", "lr", "weight_decay", "momentum", "nesterov", "scheduler",
                     "batch_size", "epochs", "augment", "mix", "early_stopping", "patience", "min_delta")
         if k in row and k not in report.varying]
-    return pd.DataFrame({"value": [_label(row[k]) for k in shown]}, index=shown).rename_axis("parameter")
+    return pd.DataFrame({"value": [value_label(row[k]) for k in shown]}, index=shown).rename_axis("parameter")
+
+
+def metrics_table(metrics: Mapping[str, Any]):
+    """The run's summary as a one-column DataFrame."""
+    import pandas as pd
+
+    keys = ["status", "best_epoch", "epochs_run", "train_loss", "train_acc", "train_acc_measure", "val_loss",
+            "val_acc", "test_loss", "test_acc", "val_is_test", "wall_time_s", "images_per_s", "device"]
+    return pd.DataFrame({"value": [metrics.get(k) for k in keys]}, index=keys)
 
 
 def run_metrics(report: SweepReport, name: str) -> pd.DataFrame:
     row = report.runs.set_index("run").loc[name]
     keys = METRIC_COLUMNS + ["wall_time_s"]
-    return pd.DataFrame({"value": [_fmt(row[k]) for k in keys]}, index=[METRIC_LABELS[k] for k in keys]
+    return pd.DataFrame({"value": [number(row[k]) for k in keys]}, index=[METRIC_LABELS[k] for k in keys]
                         ).rename_axis("metric")
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float) and math.isnan(value):
-        return "-"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def parameter_effects(report: SweepReport) -> pd.DataFrame:
@@ -201,97 +203,6 @@ def failures(report: SweepReport) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
-# Figures
-
-
-def plot_combined_curves(report: SweepReport, model: str):
-    """Every run of one model: train and validation accuracy and loss per epoch (the report's Figure 1)."""
-    import matplotlib.pyplot as plt
-
-    names = [n for n in report.runs.loc[report.runs.get("model") == model, "run"] if n in report.histories]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
-    colours, styles = plt.get_cmap("tab20").colors, ("-", "--", ":", "-.")
-    for i, name in enumerate(names):  # 20 colours, then the next line style: each run its own look
-        h = report.histories[name]
-        look = dict(color=colours[i % 20], linestyle=styles[i // 20 % 4], marker=".", linewidth=1.2)
-        for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
-            ax.plot(h["epoch"], h[column], label=name, **look)
-    for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
-        ax.set_title(METRIC_LABELS[column])
-        ax.grid(alpha=0.3)
-    for ax in axes[1]:
-        ax.set_xlabel("epoch")
-    fig.suptitle(f"{model}: all {len(names)} runs with a history")
-    fig.tight_layout()
-    if names:
-        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5),
-                   fontsize=8, ncol=1 + len(names) // 25)
-    return fig
-
-
-def plot_run(report: SweepReport, name: str):
-    """Training beside validation for one run (the report's Figures 2 to 6)."""
-    from lib.notebook import plot_history
-
-    history = report.histories[name].to_dict("records")
-    return plot_history(history, title=name)
-
-
-def plot_parallel_coordinates(report: SweepReport):
-    """One line per finished run across the varying parameters, coloured by validation accuracy."""
-    import matplotlib.pyplot as plt
-    from matplotlib import cm
-    from matplotlib.colors import Normalize
-
-    done = report.finished
-    axes_names = [k for k in report.varying if k in done] + ["val_acc"]
-    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(axes_names)), 4))
-    if done.empty:
-        ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center")
-        return fig
-    positions = {}
-    for key in axes_names[:-1]:
-        levels = _levels(done[key])
-        positions[key] = {label: (i + 0.5) / len(levels) for i, label in enumerate(levels)}
-    low, high = done["val_acc"].min(), done["val_acc"].max()
-    norm = Normalize(low, high if high > low else low + 1e-9)
-    # Runs that share a value would draw on top of each other: spread them within the value's band,
-    # ordered by validation accuracy.
-    rank = done["val_acc"].rank(method="first").to_numpy() - 1
-    for (_, row), r in zip(done.iterrows(), rank):
-        ys = [positions[k][_label(row[k])] + ((r + 0.5) / len(done) - 0.5) * 0.6 / len(positions[k])
-              for k in axes_names[:-1]] + [norm(row["val_acc"])]
-        ax.plot(range(len(axes_names)), ys, color=cm.viridis(norm(row["val_acc"])), alpha=0.8)
-    for i, key in enumerate(axes_names):
-        ax.axvline(i, color="grey", linewidth=0.8)
-        labels = [(p, label) for label, p in positions[key].items()] if key in positions else \
-            [(0, f"{low:.3f}"), (1, f"{high:.3f}")]
-        for y, text in labels:
-            ax.text(i + 0.03, y, text, fontsize=8, va="center")
-    ax.set_xticks(range(len(axes_names)), axes_names)
-    ax.set_yticks([])
-    ax.set_ylim(-0.05, 1.05)
-    fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="validation accuracy")
-    ax.set_title("parameters of every finished run, coloured by validation accuracy")
-    fig.tight_layout()
-    return fig
-
-
-def plot_throughput(report: SweepReport):
-    """Training images per second (median over epochs) of each finished run."""
-    import matplotlib.pyplot as plt
-
-    done = report.finished.sort_values("images_per_s")
-    fig, ax = plt.subplots(figsize=(8, 0.3 * max(len(done), 4) + 1))
-    ax.barh(done["run"], done["images_per_s"], color="tab:blue")
-    ax.set_xlabel("training images/s (median epoch)")
-    ax.set_title("throughput per run")
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-# ---------------------------------------------------------------------------------------------
 # Notebook sections: each displays a heading, tables and figures for one part of the report.
 
 
@@ -312,6 +223,8 @@ def show_best_runs(report: SweepReport, k: int = 2) -> None:
     """For each model, its k best runs: a parameter table, a metrics table and their curves."""
     import matplotlib.pyplot as plt
 
+    from lib.figures import plot_run
+
     for model in report.models:
         names = best_runs(report, model, k)
         _show(f"### {model}: best {len(names)} of {int((report.runs['model'] == model).sum())} runs")
@@ -326,6 +239,8 @@ def show_best_runs(report: SweepReport, k: int = 2) -> None:
 
 def show_combined_curves(report: SweepReport) -> None:
     import matplotlib.pyplot as plt
+
+    from lib.figures import plot_combined_curves
 
     for model in report.models:
         _show(plot_combined_curves(report, model))

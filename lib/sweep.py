@@ -14,18 +14,22 @@ from its last checkpoint, a failed one waits for --retry-failed.
 from __future__ import annotations
 
 import argparse
-import math
+import fcntl
+import json
 import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from lib.config import ConfigError, RunConfig, config_diff
-from lib.executors import ClusterError, LocalExecutor, RunOutcome, RunTask, notebook_parameters, stop_all
+from lib.config import RUNTIME_FIELDS, ConfigError, RunConfig, config_diff
+from lib.executors import ClusterError, LocalExecutor, RunOutcome, RunTask, stop_all
+from lib.formatting import duration, is_number, number
+from lib.paths import resolve
 from lib.records import RunState, atomic_write_bytes, read_json, run_state, write_json
-from lib.sweepfile import Sweep, SweepFileError, load_sweep
+from lib.sweepfile import MAX_RUNS, Sweep, SweepFileError, load_sweep, run_values
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -34,23 +38,62 @@ def sweep_root(sweep: Sweep, reports_dir: str | Path) -> Path:
     return Path(reports_dir) / sweep.name
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def run_config(sweep: Sweep, name: str, work_dir: Path) -> RunConfig:
     """The config a run of the sweep executes with."""
-    return RunConfig.from_dict(notebook_parameters(sweep.name, name, sweep.run(name).params, str(work_dir)))
+    return RunConfig.from_dict(run_values(sweep.name, name, sweep.run(name).params, str(work_dir)))
+
+
+def _saved_config(run_dir: Path) -> dict[str, Any] | None:
+    """A run folder's config.json, or None when it is missing; unreadable is reported and counts as missing."""
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        saved = read_json(path)
+    except (OSError, ValueError) as exc:
+        print(f"warning: {path} is unreadable ({type(exc).__name__}); the run's checkpoint decides whether it "
+              f"resumes", file=sys.stderr)
+        return None
+    return saved if isinstance(saved, dict) else None
+
+
+def _identity(config: dict[str, Any]) -> str:
+    """What a run computes, as a key: its config without the settings that only say where and how fast."""
+    return json.dumps({k: v for k, v in sorted(config.items()) if k not in RUNTIME_FIELDS}, sort_keys=True)
+
+
+def adopt_renamed_runs(sweep: Sweep, root: Path) -> list[str]:
+    """Give existing records to planned runs that compute the same thing under a new name (adding
+    `seeds` to a sweep renames its runs, say), so nothing that ran runs again. Returns 'old -> new' lines."""
+    runs_dir = root / "runs"
+    planned = {spec.name for spec in sweep.runs}
+    if not runs_dir.is_dir():
+        return []
+    orphans = {}
+    for folder in sorted(p for p in runs_dir.iterdir() if p.is_dir() and p.name not in planned):
+        saved = _saved_config(folder)
+        if saved is not None:
+            orphans.setdefault(_identity(saved), folder)
+    moved = []
+    for spec in sweep.runs:
+        target = runs_dir / spec.name
+        if target.exists() or not orphans:
+            continue
+        source = orphans.pop(_identity(run_config(sweep, spec.name, target).to_dict()), None)
+        if source is not None:
+            os.rename(source, target)
+            moved.append(f"{source.name} -> {spec.name}")
+    return moved
 
 
 def check_records_match(sweep: Sweep, root: Path) -> None:
     """Refuse to mix a run's existing records with a different config under the same name."""
     for spec in sweep.runs:
         run_dir = root / "runs" / spec.name
-        config_file = run_dir / "config.json"
-        if not config_file.is_file():
+        saved = _saved_config(run_dir)
+        if saved is None:
             continue
-        diffs = config_diff(read_json(config_file), run_config(sweep, spec.name, run_dir).to_dict())
+        diffs = config_diff(saved, run_config(sweep, spec.name, run_dir).to_dict())
         if diffs:
             raise SweepFileError(
                 f"{run_dir} holds a run made with other settings ({'; '.join(diffs)} (on disk -> sweep file)); "
@@ -87,31 +130,43 @@ def _after_running(sweep: Sweep, root: Path, retry_failed: bool, wait_s: float =
         time.sleep(0.5)
 
 
-def format_table(states: list[RunState]) -> str:
-    rows = [("run", "status", "epochs", "best val acc", "test acc", "time")]
+def format_table(states: list[RunState], sweep: Sweep | None = None) -> str:
+    """The status table: each run's state, the parameters that vary, its epochs, validation accuracy at
+    the best epoch (the report's figure), test accuracy and time."""
+    params = [k for k in sweep.varying] if sweep else []
+    rows = [("run", "status", *params, "epochs", "val acc*", "test acc", "time")]
     for st in states:
-        rows.append((st.name, st.status, _cell(st.epochs), _cell(st.best_val_acc, ".4f"), _cell(st.test_acc, ".4f"),
-                     _duration(st.seconds)))
+        values = sweep.run(st.name).params if sweep else {}
+        rows.append((st.name, st.status, *[_param_text(values.get(k)) for k in params], number(st.epochs),
+                     number(st.val_acc), number(st.test_acc), duration(st.seconds)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    left = 2 + len(params)
+    lines = ["  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+             for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     counts: dict[str, int] = {}
     for st in states:
         counts[st.status] = counts.get(st.status, 0) + 1
     lines.append(f"{len(states)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    lines.append("* validation accuracy at each run's best epoch (lowest validation loss), as in the report")
     return "\n".join(lines)
 
 
-def _cell(value: Any, fmt: str = "") -> str:
-    return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else format(value, fmt)
+def _param_text(value: Any) -> str:
+    return "-" if value is None else number(value, "g") if is_number(value) else str(value)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+def sweep_warnings(sweep: Sweep) -> list[str]:
+    """Each distinct warning of the sweep's runs once, with how many runs it concerns."""
+    found: dict[str, list[str]] = {}
+    for spec in sweep.runs:
+        cfg = RunConfig.from_dict({**spec.params, "out_dir": "unused"})
+        for line in cfg.warnings(given=spec.params):
+            found.setdefault(line, []).append(spec.name)
+    return [line + ("" if len(names) == len(sweep.runs) == 1 else
+                    f" ({len(names)} of {len(sweep.runs)} runs" + (f", e.g. {names[0]})" if len(names) < len(
+                        sweep.runs) else ")"))
+            for line, names in found.items()]
 
 
 def _storage(args: argparse.Namespace) -> Path | None:
@@ -157,9 +212,9 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
         outcomes.append(outcome)
         counts["failed" if outcome.failed else "done"] += 1
         test_acc = (outcome.metrics or {}).get("test_acc")
-        detail = f"test acc {test_acc:.4f}" if _finite(test_acc) else (outcome.error or "")
+        detail = f"test acc {test_acc:.4f}" if is_number(test_acc) else (outcome.error or "")
         bar.write(f"{'FAILED' if outcome.failed else 'done  '} {task.name}: {outcome.status}, {detail} "
-                  f"({_duration(outcome.seconds)}; log: {Path(task.run_dir) / 'run.log'})")
+                  f"({duration(outcome.seconds)}; log: {Path(task.run_dir) / 'run.log'})")
         bar.update(1)
         bar.set_postfix(**counts, left=len(tasks) - len(outcomes) - counts["running"], refresh=True)
 
@@ -171,9 +226,9 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
 
 
 def _data_env() -> dict[str, str]:
-    """Runs execute elsewhere than the sweep was started; a relative DATA_DIR must still point right."""
+    """Runs may execute elsewhere than the sweep was started; a relative DATA_DIR must still point right."""
     data_dir = os.environ.get("DATA_DIR")
-    return {"DATA_DIR": str(Path(data_dir).resolve())} if data_dir else {}
+    return {"DATA_DIR": str(resolve(data_dir))} if data_dir else {}
 
 
 class ReportError(RuntimeError):
@@ -201,26 +256,70 @@ def build_report(root: Path, notebook: Path = NOTEBOOKS / "report.ipynb") -> Pat
 # ---------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def sweep_lock(root: Path, name: str) -> Iterator[None]:
+    """One `run` per sweep folder at a time. A second process exits at once, naming the first; the lock
+    dies with its process, so a killed sweep never blocks the next run."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".sweep.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            try:
+                holder = json.loads(handle.read() or "{}")
+            except ValueError:
+                holder = {}
+            raise SweepBusyError(
+                f"sweep {name!r} is already running (pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
+                f"started {holder.get('started', '?')}); wait for it, or stop it and run this command again to "
+                f"resume. `python -m lib.sweep status` shows its progress") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "host": os.uname().nodename,
+                                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class SweepBusyError(SweepFileError):
+    """Another process is running the same sweep."""
+
+
+def _print_warnings(sweep: Sweep) -> None:
+    for line in sweep_warnings(sweep):
+        print(f"warning: {line}", file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    sweep = load_sweep(args.params)
+    sweep = load_sweep(args.params, args.max_runs)
     root = sweep_root(sweep, args.reports_dir)
-    check_records_match(sweep, root)
-    todo, states = plan(sweep, root, args.retry_failed)
-    if any(st.status == "running" for st in states.values()):
-        todo, states = _after_running(sweep, root, args.retry_failed)
+    _print_warnings(sweep)
     if args.dry_run:
-        print(format_table(list(states.values())))
+        check_records_match(sweep, root)
+        todo, states = plan(sweep, root, args.retry_failed)
+        print(format_table(list(states.values()), sweep))
         print(f"dry run: {len(sweep.runs)} runs valid; would execute {len(todo)}: {', '.join(todo) or 'none'}")
         return 0
-    write_sweep_record(sweep, root)
-    failed_before = [n for n, st in states.items() if st.status == "failed" and n not in todo]
-    print(f"{sweep.name}: {len(sweep.runs)} runs, {len(todo)} to execute"
-          + (f" ({len(failed_before)} failed earlier; --retry-failed reruns them)" if failed_before else ""))
-    outcomes = execute(sweep, root, todo, make_executor(args), notebook=Path(args.notebook),
-                       timeout_s=args.timeout, storage=_storage(args)) if todo else []
-    failed = [o.name for o in outcomes if o.failed] + failed_before
-    if not args.no_report:
-        print(f"report: {build_report(root)}")
+    with sweep_lock(root, sweep.name):
+        for line in adopt_renamed_runs(sweep, root):
+            print(f"reusing the records of {line} (same config)")
+        check_records_match(sweep, root)
+        todo, states = plan(sweep, root, args.retry_failed)
+        if any(st.status == "running" for st in states.values()):
+            todo, states = _after_running(sweep, root, args.retry_failed)
+        write_sweep_record(sweep, root)
+        failed_before = [n for n, st in states.items() if st.status == "failed" and n not in todo]
+        print(f"{sweep.name}: {len(sweep.runs)} runs, {len(todo)} to execute"
+              + (f" ({len(failed_before)} failed earlier; --retry-failed reruns them)" if failed_before else ""))
+        outcomes = execute(sweep, root, todo, make_executor(args), notebook=Path(args.notebook),
+                           timeout_s=args.timeout, storage=_storage(args)) if todo else []
+        failed = [o.name for o in outcomes if o.failed] + failed_before
+        if not args.no_report:
+            print(f"report: {build_report(root)}")
     if failed:
         print(f"{len(failed)} run(s) failed: {', '.join(failed)}; see their run.log, then rerun with --retry-failed",
               file=sys.stderr)
@@ -229,15 +328,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    sweep = load_sweep(args.params)
+    sweep = load_sweep(args.params, args.max_runs)
     root = sweep_root(sweep, args.reports_dir)
     _, states = plan(sweep, root)
-    print(format_table(list(states.values())))
+    print(format_table(list(states.values()), sweep))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    sweep = load_sweep(args.params)
+    sweep = load_sweep(args.params, args.max_runs)
     root = sweep_root(sweep, args.reports_dir)
     write_sweep_record(sweep, root)
     print(f"report: {build_report(root)}")
@@ -253,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext)
         p.add_argument("params", help="sweep file, e.g. params/demo.yaml")
         p.add_argument("--reports-dir", default="reports", help="where sweep folders go (default: reports)")
+        p.add_argument("--max-runs", type=int, default=MAX_RUNS,
+                       help=f"refuse sweep files that describe more runs than this (default: {MAX_RUNS:,})")
         if name != "run":
             continue
         p.add_argument("--workers", type=int, default=1, help="runs at once (default: 1)")
@@ -280,8 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "workers", 1) < 1:
-        print(f"error: --workers {args.workers} must be at least 1", file=sys.stderr)
+    problem = _argument_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     if getattr(args, "storage", None) and args.executor == "local":
         print("error: --storage is for --executor ray or slurm; local runs keep checkpoints in their run folder",
@@ -299,6 +401,23 @@ def main(argv: list[str] | None = None) -> int:
         stop_all()
         print("\nstopped; run the same command again to resume", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a folder without write permission: the records written so far stand
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}; fix that and run the same command again to resume",
+              file=sys.stderr)
+        return 1
+
+
+def _argument_problem(args: argparse.Namespace) -> str | None:
+    """A one-line complaint about a bad command-line value, or None."""
+    if getattr(args, "workers", 1) < 1:
+        return f"--workers {args.workers} must be at least 1"
+    if args.max_runs < 1:
+        return f"--max-runs {args.max_runs} must be at least 1"
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not (is_number(timeout) and timeout > 0):
+        return f"--timeout {timeout} must be a number of seconds above 0"
+    return None
 
 
 if __name__ == "__main__":

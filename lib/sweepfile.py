@@ -6,14 +6,23 @@
     grid: {model: [lenet, mlp]}     # the cartesian product of value lists
     runs:                           # explicit runs, each merged over `fixed`
       - {name: long, epochs: 30}
-    random:                         # N samples over `fixed`
+    random:                         # N distinct samples over `fixed`
       samples: 4
       seed: 0
       space: {lr: {log_uniform: [0.0001, 0.1]}, optimizer: [sgd, adam]}
+    seeds: [0, 1, 2]                # optional: every configuration once per seed
+
+A grid axis whose values are mappings sets several parameters together; its name is only a label:
+
+    grid:
+      arch: [{model: resnet18_imagenet, pretrained: true}, {model: preact_resnet18}]
 
 The runs of `grid`, `runs` and `random` are listed one after another; a file with none of them is
-a single run of `fixed`. Every expanded run is validated with RunConfig before anything executes,
-and each gets a name built from the parameters that vary, e.g. `preact_resnet18-mix-sgd-lr0.01-cosine`.
+a single run of `fixed`. The number of runs is counted before anything is expanded and capped
+(`max_runs`). Every expanded run is validated with RunConfig before anything executes, and each gets
+a unique name built from the parameters that vary, e.g. `preact_resnet18-mix-sgd-lr0.01-cosine`.
+A run's full config is RunConfig's defaults, then the file's values, then what the runner sets
+(`runner_values`): nothing else supplies a default.
 """
 
 from __future__ import annotations
@@ -31,10 +40,26 @@ import yaml
 
 from lib.config import FIELD_TYPES, ConfigError, RunConfig
 
-TOP_KEYS = ("name", "description", "fixed", "grid", "runs", "random")
+TOP_KEYS = ("name", "description", "fixed", "grid", "runs", "random", "seeds")
 RANDOM_KEYS = ("samples", "seed", "space")
-# The runner sets these for every run; a sweep file that sets them would fight it.
-RUNNER_KEYS = ("out_dir", "resume", "run_name", "wandb_group")
+MAX_RUNS = 10_000  # a sweep larger than this is refused unless --max-runs raises the cap
+MAX_YAML_VALUES = 100_000  # values in a sweep file after YAML aliases are expanded (alias bombs)
+# Sweep runs log to W&B in `auto` mode (offline without credentials) unless the file sets wandb_mode.
+SWEEP_DEFAULTS = {"wandb_mode": "auto"}
+
+
+def runner_values(sweep: str, run: str, out_dir: str) -> dict[str, Any]:
+    """What the runner sets for every run of a sweep; a sweep file that sets one is refused."""
+    return {"out_dir": out_dir, "resume": True, "run_name": run, "wandb_group": sweep, "progress": False}
+
+
+RUNNER_KEYS = tuple(runner_values("", "", ""))
+
+
+def run_values(sweep: str, run: str, params: dict[str, Any], out_dir: str) -> dict[str, Any]:
+    """Every RunConfig field of one sweep run: RunConfig's defaults, the sweep file's values, the runner's."""
+    return RunConfig.from_dict({**SWEEP_DEFAULTS, **params, **runner_values(sweep, run, out_dir)}).to_dict()
+
 _ABBREVIATIONS = {"lr": "lr", "weight_decay": "wd", "batch_size": "bs", "epochs": "ep", "momentum": "mom",
                   "label_smoothing": "ls", "mix_alpha": "alpha", "val_fraction": "val", "t_max": "tmax",
                   "step_size": "step", "patience": "pat", "min_delta": "md", "input_size": "in"}
@@ -49,7 +74,7 @@ class SweepFileError(ConfigError):
 class RunSpec:
     name: str
     params: dict[str, Any]  # fixed merged with this run's own values: what the sweep file gives
-    source: str  # grid, runs, random or fixed
+    source: str  # where in the file it comes from, e.g. "grid item 3", "runs[0]", "random sample 2"
 
 
 @dataclass
@@ -81,32 +106,75 @@ _Loader.add_implicit_resolver(
 )
 
 
+def _mapping_without_duplicates(loader: _Loader, node: yaml.MappingNode) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if isinstance(key, (str, int, float, bool)) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice in one mapping (first on line {seen[key] + 1}); "
+                            f"keep one", key_node.start_mark)
+        if isinstance(key, (str, int, float, bool)):
+            seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
+    """How many values `value` holds once YAML aliases are expanded, without expanding them."""
+    if id(value) in sizes:
+        return sizes[id(value)]
+    children = list(value.items()) if isinstance(value, dict) else value if isinstance(value, list) else []
+    total = 1
+    for child in children:
+        total += sum(_expanded_size(v, sizes) for v in child) if isinstance(value, dict) else \
+            _expanded_size(child, sizes)
+        if total > MAX_YAML_VALUES:
+            break
+    sizes[id(value)] = total
+    return total
+
+
 def read_yaml(path: str | Path) -> Any:
     """A YAML file's content (1e-4 read as a number), or a SweepFileError naming the line."""
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as exc:
         raise SweepFileError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        return yaml.load(text, Loader=_Loader)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise SweepFileError(f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+                             f"save it with UTF-8 encoding") from None
+    try:
+        content = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SweepFileError(f"{path}: YAML syntax error{where}: {problem}") from None
+    except RecursionError:
+        raise SweepFileError(f"{path}: YAML nests too deeply; a sweep file is a few flat mappings") from None
+    if _expanded_size(content, {}) > MAX_YAML_VALUES:
+        raise SweepFileError(f"{path}: expands to more than {MAX_YAML_VALUES:,} values once its YAML aliases "
+                             f"are resolved (nested aliases?); write the values out")
+    return content
 
 
 def is_sweep(raw: Any) -> bool:
     """Whether a parsed YAML file is a sweep file rather than a flat mapping of run parameters."""
-    return isinstance(raw, dict) and bool(set(raw) & {"fixed", "grid", "runs", "random"})
+    return isinstance(raw, dict) and bool(set(raw) & {"fixed", "grid", "runs", "random", "seeds"})
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    return parse_sweep(read_yaml(path), Path(path))
+def load_sweep(path: str | Path, max_runs: int = MAX_RUNS) -> Sweep:
+    return parse_sweep(read_yaml(path), Path(path), max_runs)
 
 
-def parse_sweep(raw: Any, path: Path | None = None) -> Sweep:
+def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) -> Sweep:
     where = str(path) if path else "sweep"
     if not isinstance(raw, dict):
         raise SweepFileError(f"{where}: expected a mapping with keys {', '.join(TOP_KEYS)}, got {type(raw).__name__}")
@@ -116,50 +184,132 @@ def parse_sweep(raw: Any, path: Path | None = None) -> Sweep:
         raise SweepFileError(f"{where}: name {name!r} must be a folder-safe word (letters, digits, _ . -)")
     fixed = _mapping(raw.get("fixed", {}), f"{where}: fixed")
     _check_params(fixed, f"{where}: fixed")
+    seeds = _seeds(raw, where)
+    grid = _grid(raw["grid"], f"{where}: grid") if "grid" in raw else None
+    entries = _entries(raw["runs"], f"{where}: runs") if "runs" in raw else []
+    random_spec = _random_spec(raw["random"], f"{where}: random") if "random" in raw else None
+    if seeds:
+        places = [("fixed", fixed), *[(f"runs[{i}]", entry) for i, (_, entry) in enumerate(entries)],
+                  ("grid", grid or {}), *[(f"grid.{k}", v) for k, vs in (grid or {}).items() for v in vs
+                                          if isinstance(v, dict)], ("random.space", random_spec[2] if random_spec else {})]
+        clash = next((place for place, values in places if "seed" in values), None)
+        if clash:
+            raise SweepFileError(f"{where}: seed is set in {clash} and by `seeds`; a configuration runs once per "
+                                 f"seed in `seeds`, so remove seed from {clash}")
+    count = (math.prod(len(v) for v in grid.values()) if grid else 0) + len(entries) + \
+        (random_spec[0] if random_spec else 0)
+    count = max(count, 1) * max(len(seeds), 1)
+    if count > max_runs:
+        raise SweepFileError(f"{where}: describes {count:,} runs, above the cap of {max_runs:,}; make the "
+                             f"sweep smaller, or raise the cap with --max-runs {count}")
 
-    variants: list[tuple[str | None, dict[str, Any], str]] = []  # (name, values, source)
+    variants: list[tuple[str | None, dict[str, Any], str]] = []  # (given name, values, source)
     order: list[str] = []
-    if "grid" in raw:
-        grid = _mapping(raw["grid"], f"{where}: grid")
-        if not grid:
-            raise SweepFileError(f"{where}: grid is empty; give at least one parameter with a list of values")
-        _check_params(grid, f"{where}: grid")
+    if grid:
         for key, values in grid.items():
-            if not isinstance(values, list) or not values:
-                raise SweepFileError(f"{where}: grid.{key} must be a non-empty list of values, got {values!r}")
-        order += list(grid)
-        for combo in itertools.product(*grid.values()):
-            variants.append((None, dict(zip(grid, combo)), "grid"))
-    if "runs" in raw:
-        runs = raw["runs"]
-        if not isinstance(runs, list) or not runs:
-            raise SweepFileError(f"{where}: runs must be a non-empty list of mappings")
-        for i, entry in enumerate(runs):
-            entry = dict(_mapping(entry, f"{where}: runs[{i}]"))
-            run_name = entry.pop("name", None)
-            if run_name is not None and (not isinstance(run_name, str) or not _NAME_RE.match(run_name)):
-                raise SweepFileError(f"{where}: runs[{i}].name {run_name!r} must be a folder-safe word")
-            _check_params(entry, f"{where}: runs[{i}]")
-            order += [k for k in entry if k not in order]
-            variants.append((run_name, entry, "runs"))
-    if "random" in raw:
-        sampled = _random_variants(raw["random"], f"{where}: random")
+            for v in values:
+                for k in (v if isinstance(v, dict) else [key]):
+                    if k not in order:
+                        order.append(k)
+        for i, combo in enumerate(itertools.product(*grid.values()), 1):
+            values: dict[str, Any] = {}
+            for key, value in zip(grid, combo):
+                values.update(value if isinstance(value, dict) else {key: value})
+            variants.append((None, values, f"grid item {i}"))
+    for i, (run_name, entry) in enumerate(entries):
+        order += [k for k in entry if k not in order]
+        variants.append((run_name, entry, f"runs[{i}]"))
+    if random_spec:
+        sampled = _random_variants(*random_spec, fixed, f"{where}: random")
         order += [k for k in sampled[0] if k not in order]
-        variants += [(None, values, "random") for values in sampled]
+        variants += [(None, values, f"random sample {i}") for i, values in enumerate(sampled, 1)]
     if not variants:
         variants = [(name, {}, "fixed")]
+    if seeds:
+        order.append("seed")
+        variants = [(f"{given}-seed{seed}" if given else None, {**values, "seed": seed}, f"{source}, seed {seed}")
+                    for given, values, source in variants for seed in seeds]
 
     merged = [{**fixed, **values} for _, values, _ in variants]
     varying = [k for k in dict.fromkeys(order) if len({repr(m.get(k, _MISSING)) for m in merged}) > 1]
-    names = _unique_names([given or _describe(m, varying) or name for (given, _, _), m in zip(variants, merged)],
-                          [given is not None for given, _, _ in variants], where)
-    runs = [RunSpec(n, m, source) for n, m, (_, _, source) in zip(names, merged, variants)]
+    names = [given or _describe(m, varying) or name for (given, _, _), m in zip(variants, merged)]
+    runs = [RunSpec(n, m, source) for n, m, (_, _, source) in zip(_check_unique(names, variants, where), merged,
+                                                                   variants)]
     for spec in runs:
         try:
             RunConfig.from_dict({**spec.params, "out_dir": "unused"})
         except ConfigError as exc:
             raise SweepFileError(f"{where}: run {spec.name!r} ({spec.source}): {exc}") from None
     return Sweep(name, path, str(raw.get("description", "")).strip(), fixed, varying, runs)
+
+
+def _seeds(raw: dict, where: str) -> list[int]:
+    seeds = raw.get("seeds")
+    if seeds is None:
+        return []
+    if not isinstance(seeds, list) or not seeds or not all(
+            isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds):
+        raise SweepFileError(f"{where}: seeds must be a list of whole numbers >= 0, e.g. [0, 1, 2]; got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise SweepFileError(f"{where}: seeds lists a seed twice ({seeds!r}); list each seed once")
+    return seeds
+
+
+def _grid(grid: Any, where: str) -> dict[str, list]:
+    """The grid's axes, checked: each a non-empty list of distinct scalars, or of mappings of parameters
+    to scalars (linked values, which set several parameters together)."""
+    grid = _mapping(grid, where)
+    if not grid:
+        raise SweepFileError(f"{where} is empty; give at least one parameter with a list of values")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise SweepFileError(f"{where}.{key} must be a non-empty list of values, got {values!r}")
+        linked = [v for v in values if isinstance(v, dict)]
+        if linked and len(linked) != len(values):
+            raise SweepFileError(f"{where}.{key} mixes mappings and single values; make every value a mapping "
+                                 f"of parameters, e.g. {{model: lenet}}")
+        if not linked:
+            _check_params({key: None}, where)
+        for value in values:
+            for k, v in (value.items() if linked else [(key, value)]):
+                if isinstance(v, (list, dict)):
+                    raise SweepFileError(f"{where}.{key}: value {v!r} of {k} is a {type(v).__name__}; grid values "
+                                         f"are single values, or mappings of parameters to single values")
+            if linked:
+                if not value:
+                    raise SweepFileError(f"{where}.{key}: an empty mapping sets nothing; give parameters")
+                _check_params(value, f"{where}.{key}")
+        reprs = [repr(v) for v in values]
+        twice = next((v for v, r in zip(values, reprs) if reprs.count(r) > 1), None)
+        if twice is not None:
+            raise SweepFileError(f"{where}.{key} lists {twice!r} twice; list each value once "
+                                 f"(for repeats with other seeds, use `seeds: [0, 1, 2]`)")
+    return grid
+
+
+def _entries(runs: Any, where: str) -> list[tuple[str | None, dict[str, Any]]]:
+    if not isinstance(runs, list) or not runs:
+        raise SweepFileError(f"{where} must be a non-empty list of mappings")
+    out = []
+    for i, entry in enumerate(runs):
+        entry = dict(_mapping(entry, f"{where}[{i}]"))
+        run_name = entry.pop("name", None)
+        if run_name is not None and (not isinstance(run_name, str) or not _NAME_RE.match(run_name)):
+            raise SweepFileError(f"{where}[{i}].name {run_name!r} must be a folder-safe word")
+        _check_params(entry, f"{where}[{i}]")
+        out.append((run_name, entry))
+    return out
+
+
+def _check_unique(names: list[str], variants: list, where: str) -> list[str]:
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in first:
+            other = variants[first[name]][2]
+            raise SweepFileError(f"{where}: run name {name!r} comes from both {other} and {variants[i][2]}; "
+                                 f"names must be unique: give one of them a `name:` of its own, or remove it")
+        first[name] = i
+    return names
 
 
 _MISSING = object()
@@ -188,7 +338,7 @@ def _check_params(params: dict, where: str) -> None:
             raise SweepFileError(f"{where}: {key} is set by the sweep runner for each run; remove it from the file")
 
 
-def _random_variants(spec: Any, where: str) -> list[dict[str, Any]]:
+def _random_spec(spec: Any, where: str) -> tuple[int, int, dict[str, Any]]:
     spec = _mapping(spec, where)
     _check_keys(spec, RANDOM_KEYS, where, "key")
     samples, seed, space = spec.get("samples"), spec.get("seed", 0), _mapping(spec.get("space"), f"{where}.space")
@@ -199,8 +349,24 @@ def _random_variants(spec: Any, where: str) -> list[dict[str, Any]]:
     if not space:
         raise SweepFileError(f"{where}.space is empty; give parameters with a list or a range to sample")
     _check_params(space, f"{where}.space")
+    return samples, seed, space
+
+
+def _random_variants(samples: int, seed: int, space: dict[str, Any], fixed: dict[str, Any],
+                     where: str) -> list[dict[str, Any]]:
+    """`samples` distinct draws from `space` (a repeated draw would be the same run twice)."""
     rng = random.Random(seed)
-    return [{key: _sample(dist, rng, f"{where}.space.{key}") for key, dist in space.items()} for _ in range(samples)]
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _ in range(samples * 20):
+        values = {key: _sample(dist, rng, f"{where}.space.{key}") for key, dist in space.items()}
+        if repr(sorted({**fixed, **values}.items())) not in seen:
+            seen.add(repr(sorted({**fixed, **values}.items())))
+            out.append(values)
+        if len(out) == samples:
+            return out
+    raise SweepFileError(f"{where}: found only {len(out)} distinct samples of the space in {samples * 20} draws, "
+                         f"fewer than samples: {samples}; lower samples or widen the space")
 
 
 def _sample(dist: Any, rng: random.Random, where: str) -> Any:
@@ -226,29 +392,24 @@ def _round3(x: float) -> float:
     return float(f"{x:.3g}")
 
 
+def _number_text(value: float) -> str:
+    """1e+06 -> '1e6', 1e-06 -> '1e-6', 0.01 -> '0.01': short, and the sign of an exponent is kept."""
+    text = f"{value:g}"
+    mantissa, _, exponent = text.partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else text
+
+
 def _format(key: str, value: Any) -> str:
     if isinstance(value, bool):
         return key if value else f"no{key}"
     if isinstance(value, str) and key in ("model", "optimizer", "scheduler", "dataset", "device", "amp_dtype"):
         return value
     if isinstance(value, float):
-        value = f"{value:g}"
+        value = _number_text(value)
     return f"{_ABBREVIATIONS.get(key, key)}{value}"
 
 
 def _describe(params: dict[str, Any], varying: list[str]) -> str:
-    return "-".join(_format(k, params[k]) for k in varying if k in params)
-
-
-def _unique_names(names: list[str], given: list[bool], where: str) -> list[str]:
-    safe = [re.sub(r"[^A-Za-z0-9_.-]", "_", n) for n in names]
-    seen: dict[str, int] = {}
-    out = []
-    for name, explicit in zip(safe, given):
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            if explicit:
-                raise SweepFileError(f"{where}: run name {name!r} is used twice; names must be unique")
-            name = f"{name}-{seen[name]}"
-        out.append(name)
-    return out
+    """A run's name: the values of the parameters that vary, in a folder-safe form."""
+    text = "-".join(_format(k, params[k]) for k in varying if k in params)
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from lib.cli import config_from_argv, field_help, load_config_file
-from lib.config import FIELD_TYPES, ConfigError, RunConfig, parse_text
+from lib.cli import config_from_argv, load_config_file
+from lib.config import FIELD_TYPES, ConfigError, RunConfig, field_comments, parse_text
 
 
 def test_defaults_are_valid_and_flat():
@@ -116,7 +116,7 @@ def test_command_line_flags_and_config_files(tmp_path):
 
 
 def test_every_field_has_help_text():
-    helps = field_help()
+    helps = field_comments()
     assert [f for f in FIELD_TYPES if not helps.get(f)] == []
 
 

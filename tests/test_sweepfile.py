@@ -44,7 +44,7 @@ runs:
 """))
     assert [r.name for r in sweep.runs] == ["sgd-lr0.1", "adam-lr0.1", "long", "lr0.5"]
     assert sweep.run("long").params == {"model": "lenet", "lr": 0.1, "epochs": 20}
-    assert [r.source for r in sweep.runs] == ["grid", "grid", "runs", "runs"]
+    assert [r.source for r in sweep.runs] == ["grid item 1", "grid item 2", "runs[0]", "runs[1]"]
 
 
 def test_random_samples_are_seeded_and_rounded(tmp_path):
@@ -71,9 +71,9 @@ def test_a_file_with_only_fixed_is_one_run(tmp_path):
     assert [(r.name, r.params) for r in sweep.runs] == [("one", {"model": "mlp"})]
 
 
-def test_duplicate_generated_names_get_an_index(tmp_path):
-    sweep = load_sweep(write(tmp_path, "name: d\nruns: [{lr: 0.1}, {lr: 0.1}, {lr: 0.2}]\n"))
-    assert [r.name for r in sweep.runs] == ["lr0.1", "lr0.1-2", "lr0.2"]
+def test_two_runs_with_one_name_are_refused_naming_both_sources(tmp_path):
+    with pytest.raises(SweepFileError, match=r"run name 'lr0.1' comes from both runs\[0\] and runs\[1\]"):
+        load_sweep(write(tmp_path, "name: d\nruns: [{lr: 0.1}, {lr: 0.1}, {lr: 0.2}]\n"))
 
 
 @pytest.mark.parametrize("text, message", [
@@ -82,11 +82,11 @@ def test_duplicate_generated_names_get_an_index(tmp_path):
     ("name: x\ngrid: {}\n", "grid is empty"),
     ("name: x\ngrid: {lr: []}\n", "grid.lr must be a non-empty list"),
     ("name: x\ngrid: {lr: 0.1}\n", "grid.lr must be a non-empty list"),
-    ("name: x\ngrid: {lr: [0.1, -1]}\n", r"run 'lr-1' \(grid\): lr -1.0 is out of range"),
-    ("name: x\ngrid: {model: [mlp, resnet19]}\n", r"run 'resnet19' \(grid\): model 'resnet19' is not one of"),
+    ("name: x\ngrid: {lr: [0.1, -1]}\n", r"run 'lr-1' \(grid item 2\): lr -1.0 is out of range"),
+    ("name: x\ngrid: {model: [mlp, resnet19]}\n", r"run 'resnet19' \(grid item 2\): model 'resnet19' is not one of"),
     ("name: x\nfixed: {model: mlp\n", r"YAML syntax error at line 3, column 1"),
     ("name: x\nfixed: {out_dir: here}\n", "out_dir is set by the sweep runner"),
-    ("name: x\nruns: [{name: a}, {name: a}]\n", "run name 'a' is used twice"),
+    ("name: x\nruns: [{name: a}, {name: a}]\n", r"run name 'a' comes from both runs\[0\] and runs\[1\]"),
     ("name: x\nrandom: {samples: 2, space: {lr: {log_uniform: [0, 1]}}}\n", r"random.space.lr must be a list"),
     ("name: x y\n", "name 'x y' must be a folder-safe word"),
     ("- just\n- a list\n", "expected a mapping"),

@@ -1,0 +1,122 @@
+"""The report's figures and the training notebook's curves: matplotlib only, no tables, no I/O.
+
+Each function takes a run's history or a loaded `SweepReport` and returns a figure.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+from lib.report import METRIC_LABELS, levels, value_label
+
+if TYPE_CHECKING:
+    from lib.report import SweepReport
+
+
+def plot_history(history: list[Mapping[str, Any]], title: str = ""):
+    """Loss and accuracy per epoch, training beside validation; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    epochs = [h["epoch"] for h in history]
+    measure = history[0].get("train_acc_measure", "exact_label") if history else "exact_label"
+    for ax, metric in zip(axes, ("loss", "acc")):
+        train_label = "train" + (" (dominant label of mixed targets)" if measure == "dominant_label"
+                                 and metric == "acc" else "")
+        ax.plot(epochs, [h[f"train_{metric}"] for h in history], marker=".", label=train_label)
+        ax.plot(epochs, [h[f"val_{metric}"] for h in history], marker=".", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy" if metric == "acc" else "cross-entropy loss")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+
+
+def plot_combined_curves(report: SweepReport, model: str):
+    """Every run of one model: train and validation accuracy and loss per epoch (the report's Figure 1)."""
+    import matplotlib.pyplot as plt
+
+    names = [n for n in report.runs.loc[report.runs.get("model") == model, "run"] if n in report.histories]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
+    colours, styles = plt.get_cmap("tab20").colors, ("-", "--", ":", "-.")
+    for i, name in enumerate(names):  # 20 colours, then the next line style: each run its own look
+        h = report.histories[name]
+        look = dict(color=colours[i % 20], linestyle=styles[i // 20 % 4], marker=".", linewidth=1.2)
+        for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
+            ax.plot(h["epoch"], h[column], label=name, **look)
+    for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
+        ax.set_title(METRIC_LABELS[column])
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("epoch")
+    fig.suptitle(f"{model}: all {len(names)} runs with a history")
+    fig.tight_layout()
+    if names:
+        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5),
+                   fontsize=8, ncol=1 + len(names) // 25)
+    return fig
+
+
+def plot_run(report: SweepReport, name: str):
+    """Training beside validation for one run (the report's Figures 2 to 6)."""
+    history = report.histories[name].to_dict("records")
+    return plot_history(history, title=name)
+
+
+def plot_parallel_coordinates(report: SweepReport):
+    """One line per finished run across the varying parameters, coloured by validation accuracy."""
+    import matplotlib.pyplot as plt
+    from matplotlib import cm
+    from matplotlib.colors import Normalize
+
+    done = report.finished
+    axes_names = [k for k in report.varying if k in done] + ["val_acc"]
+    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(axes_names)), 4))
+    if done.empty:
+        ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center")
+        return fig
+    positions = {}
+    for key in axes_names[:-1]:
+        values = levels(done[key])
+        positions[key] = {label: (i + 0.5) / len(values) for i, label in enumerate(values)}
+    low, high = done["val_acc"].min(), done["val_acc"].max()
+    norm = Normalize(low, high if high > low else low + 1e-9)
+    # Runs that share a value would draw on top of each other: spread them within the value's band,
+    # ordered by validation accuracy.
+    rank = done["val_acc"].rank(method="first").to_numpy() - 1
+    for (_, row), r in zip(done.iterrows(), rank):
+        ys = [positions[k][value_label(row[k])] + ((r + 0.5) / len(done) - 0.5) * 0.6 / len(positions[k])
+              for k in axes_names[:-1]] + [norm(row["val_acc"])]
+        ax.plot(range(len(axes_names)), ys, color=cm.viridis(norm(row["val_acc"])), alpha=0.8)
+    for i, key in enumerate(axes_names):
+        ax.axvline(i, color="grey", linewidth=0.8)
+        labels = [(p, label) for label, p in positions[key].items()] if key in positions else \
+            [(0, f"{low:.3f}"), (1, f"{high:.3f}")]
+        for y, text in labels:
+            ax.text(i + 0.03, y, text, fontsize=8, va="center")
+    ax.set_xticks(range(len(axes_names)), axes_names)
+    ax.set_yticks([])
+    ax.set_ylim(-0.05, 1.05)
+    fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="validation accuracy")
+    ax.set_title("parameters of every finished run, coloured by validation accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def plot_throughput(report: SweepReport):
+    """Training images per second (median over epochs) of each finished run."""
+    import matplotlib.pyplot as plt
+
+    done = report.finished.sort_values("images_per_s")
+    fig, ax = plt.subplots(figsize=(8, 0.3 * max(len(done), 4) + 1))
+    ax.barh(done["run"], done["images_per_s"], color="tab:blue")
+    ax.set_xlabel("training images/s (median epoch)")
+    ax.set_title("throughput per run")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
