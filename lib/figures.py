@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-from lib.report import METRIC_LABELS, levels, value_label
+from lib.report import levels, value_label
 
 if TYPE_CHECKING:
     from lib.report import SweepReport
+
+CURVE_TITLES = {"train_acc": "training accuracy", "val_acc": "validation accuracy", "train_loss": "training loss",
+                "val_loss": "validation loss"}
 
 
 def plot_history(history: list[Mapping[str, Any]], title: str = ""):
@@ -50,7 +53,7 @@ def plot_combined_curves(report: SweepReport, model: str):
         for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
             ax.plot(h["epoch"], h[column], label=name, **look)
     for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
-        ax.set_title(METRIC_LABELS[column])
+        ax.set_title(CURVE_TITLES[column])
         ax.grid(alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("epoch")

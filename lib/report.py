@@ -17,10 +17,10 @@ import pandas as pd
 
 from lib.config import defaults
 from lib.formatting import number
-from lib.records import FINISHED_STATUSES, load_run, read_json, run_state
+from lib.records import FINISHED_STATUSES, VAL_ACC_MEANING, load_run, read_json, run_state
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "best_epoch", "epochs_run"]
-METRIC_LABELS = {"train_acc": "training accuracy", "train_loss": "training loss", "val_acc": "validation accuracy",
+METRIC_LABELS = {"train_acc": "training accuracy", "train_loss": "training loss", "val_acc": VAL_ACC_MEANING,
                  "val_loss": "validation loss", "test_acc": "test accuracy",
                  "best_epoch": "epochs to convergence (best epoch)", "epochs_run": "epochs run",
                  "wall_time_s": "time (s)", "images_per_s": "training images/s"}

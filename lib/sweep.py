@@ -134,7 +134,7 @@ def format_table(states: list[RunState], sweep: Sweep | None = None) -> str:
     """The status table: each run's state, the parameters that vary, its epochs, validation accuracy at
     the best epoch (the report's figure), test accuracy and time."""
     params = [k for k in sweep.varying] if sweep else []
-    rows = [("run", "status", *params, "epochs", "val acc*", "test acc", "time")]
+    rows = [("run", "status", *params, "epochs run", "val acc*", "test acc", "time")]
     for st in states:
         values = sweep.run(st.name).params if sweep else {}
         rows.append((st.name, st.status, *[_param_text(values.get(k)) for k in params], number(st.epochs),

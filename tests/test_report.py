@@ -6,9 +6,9 @@ import matplotlib
 import pytest
 
 from lib.records import write_history, write_json
-from lib.report import (best_runs, conditions, failures, leaderboard, load_report, overview, parameter_effects,
-                        plot_combined_curves, plot_parallel_coordinates, plot_run, plot_throughput, run_metrics,
-                        run_parameters)
+from lib.figures import plot_combined_curves, plot_parallel_coordinates, plot_run, plot_throughput
+from lib.report import (METRIC_LABELS, best_runs, conditions, failures, leaderboard, load_report, overview, parameter_effects,
+                        run_metrics, run_parameters)
 
 matplotlib.use("Agg")
 
@@ -53,7 +53,7 @@ def test_ranking_uses_validation_accuracy_never_test(sweep):
     board = leaderboard(sweep)
     assert list(board.index) == ["b", "a", "c", "d"]
     assert best_runs(sweep, "lenet", k=1) == ["b"] and best_runs(sweep, "mlp") == []
-    assert math.isnan(board.loc["c", "validation accuracy"])
+    assert math.isnan(board.loc["c", METRIC_LABELS["val_acc"]])
 
 
 def test_tables_of_one_run(sweep):
@@ -61,7 +61,7 @@ def test_tables_of_one_run(sweep):
     assert list(params.index[:3]) == ["model", "lr", "input_size"]
     assert params.loc["input_size", "value"] == "None"
     metrics = run_metrics(sweep, "b")
-    assert metrics.loc["validation accuracy", "value"] == "0.8000"
+    assert metrics.loc[METRIC_LABELS["val_acc"], "value"] == "0.8000"
     assert metrics.loc["epochs to convergence (best epoch)", "value"] == "2"
 
 

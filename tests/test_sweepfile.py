@@ -107,13 +107,3 @@ def test_every_params_file_passes_dry_run(path, tmp_path, capsys):
     assert main(["run", str(path), "--dry-run", "--reports-dir", str(tmp_path)]) == 0
     assert "runs valid" in capsys.readouterr().out
     assert not any(tmp_path.iterdir())  # a dry run writes nothing
-
-
-def test_the_report_grid_is_the_report_grid():
-    sweep = load_sweep(Path(__file__).resolve().parent.parent / "params" / "cifar100_grid.yaml")
-    assert len(sweep.runs) == 32
-    assert sweep.varying == ["model", "mix", "optimizer", "lr", "scheduler"]
-    assert "preact_resnet18-mix-sgd-lr0.01-cosine" in {r.name for r in sweep.runs}
-    fixed = sweep.fixed
-    assert (fixed["epochs"], fixed["patience"], fixed["min_delta"], fixed["batch_size"]) == (50, 3, 0.01, 256)
-    assert (fixed["weight_decay"], fixed["momentum"], fixed["nesterov"], fixed["t_max"]) == (0.001, 0.9, True, 50)
