@@ -10,11 +10,16 @@ import os
 import pickle
 import shutil
 import urllib.error
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
+from test_data import write_imagefolder
 
+from lib.data import DatasetError, load_data
 from lib.models import WeightsError, build_model
 from lib.models import resnet_imagenet
 
@@ -143,4 +148,63 @@ def test_weights_file_holding_code_is_refused(tmp_path):
     message = one_line(error)
     assert str(path) in message and "weights_only=True" in message and "replace it" in message
     assert not marker.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Image folders
+
+
+def save_grey(path: Path, size: tuple[int, int] = (6, 5)) -> None:
+    Image.fromarray(np.full(size, 77, np.uint8), mode="L").save(path)
+
+
+@pytest.mark.parametrize("grey", ["first-train-image", "all-train-images"])
+def test_grey_images_do_not_turn_a_colour_folder_grey(tmp_path, grey):
+    write_imagefolder(tmp_path)
+    targets = sorted((tmp_path / "train").glob("*/*.png"))
+    for path in targets[:1] if grey == "first-train-image" else targets:
+        save_grey(path)
+    data = load_data("imagefolder", str(tmp_path), val_fraction=0)
+    assert data.channels == 3 and data.train.images.shape[1] == 3
+    first = data.train.images[data.train.labels == 0]  # cat: its first image is grey in both cases
+    assert any(torch.equal(im, torch.full((3, 6, 5), 77, dtype=torch.uint8)) for im in first)
+
+
+def test_empty_class_folder_is_refused(tmp_path):
+    write_imagefolder(tmp_path)
+    (tmp_path / "train" / "yak").mkdir()
+    (tmp_path / "train" / "zebra").mkdir()
+    (tmp_path / "train" / "zebra" / "notes.txt").write_text("not an image")
+    with pytest.raises(DatasetError) as error:
+        load_data("imagefolder", str(tmp_path))
+    message = one_line(error)
+    assert f"in class folders {tmp_path / 'train' / 'yak'}, {tmp_path / 'train' / 'zebra'};" in message
+    assert ".png" in message and "add images or remove the folders" in message
+
+
+@pytest.mark.parametrize("side", [12, 40], ids=["warning-range", "error-range"])
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "lazy"])
+def test_image_over_the_pixel_limit_is_one_dataset_error(tmp_path, monkeypatch, side, cache):
+    # PIL warns between its limit and twice that (and would decode the image), and raises above.
+    write_imagefolder(tmp_path)
+    huge = tmp_path / "test" / "dog" / "001.png"
+    Image.new("RGB", (side, side)).save(huge)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning that escapes would fail the test
+        with pytest.raises(DatasetError) as error:
+            load_data("imagefolder", str(tmp_path), cache=cache)
+    message = one_line(error)
+    assert f"image {huge} has {side * side} pixels, over PIL's limit of 100" in message
+    assert "PIL.Image.MAX_IMAGE_PIXELS" in message and "downscale or remove it" in message
+
+
+def test_image_over_the_pixel_limit_is_refused_when_decoded_later(tmp_path, monkeypatch):
+    write_imagefolder(tmp_path)
+    data = load_data("imagefolder", str(tmp_path), cache=False, val_fraction=0)
+    Image.new("RGB", (40, 40)).save(data.train.files[0])  # replaced after loading, before the epoch reads it
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(DatasetError) as error:
+        data.train.load(0, "RGB")
+    assert f"image {data.train.files[0]} has 1600 pixels, over PIL's limit of 100" in one_line(error)
 
