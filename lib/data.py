@@ -2,8 +2,8 @@
 
 Loaders read torchvision's on-disk formats directly (IDX files, CIFAR pickle batches, image
 folders) and fail with a one-line DatasetError that names the file and says what was expected and
-what to do: missing or corrupt files, empty class folders, images over PIL's pixel limit. CIFAR
-batches are unpickled by an unpickler that builds only arrays and containers.
+what to do: missing or corrupt files, labels outside the classes, empty class folders, images over
+PIL's pixel limit. CIFAR batches are unpickled by an unpickler that builds only arrays and containers.
 An image folder is decoded as RGB if any image in it is in colour, as grey only if all are grey.
 Two pipelines feed training with the same order and the same augmentation settings:
 
@@ -231,7 +231,7 @@ def _read_mnist_like(dataset: str, folder: str, tv_class: str, classes: list[str
             if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
                 raise DatasetError(f"{paths[images_name]} and {paths[labels_name]} do not match "
                                    f"(images {images.shape}, labels {labels.shape}); download them again")
-            splits.append(Split(torch.from_numpy(labels.astype(np.int64)),
+            splits.append(Split(_checked_labels(labels, len(classes), paths[labels_name]),
                                 torch.from_numpy(images.copy()).unsqueeze(1)))
         return splits[0], splits[1], classes
     return read
@@ -278,23 +278,38 @@ def _read_cifar(dataset: str):
         if missing:
             raise _missing(dataset, base, missing, _download_hint())
         malformed = f"CIFAR files in {base} are malformed ({{}}); delete them and download again"
-        splits = []
-        for names in (train_files, test_files):
-            batches = [_unpickle(base / n) for n in names]
-            try:
-                data = np.concatenate([b[b"data"] for b in batches]).reshape(-1, 3, 32, 32)
-                labels = np.concatenate([np.asarray(b[label_key], dtype=np.int64) for b in batches])
-            except (KeyError, ValueError, TypeError) as exc:
-                raise DatasetError(malformed.format(repr(exc))) from None
-            if len(data) != len(labels):
-                raise DatasetError(malformed.format(f"{len(data)} images but {len(labels)} labels"))
-            splits.append(Split(torch.from_numpy(labels), torch.from_numpy(np.ascontiguousarray(data, dtype=np.uint8))))
         try:
             classes = [n.decode() for n in _unpickle(base / meta_file)[names_key]]
         except (KeyError, TypeError, AttributeError) as exc:
             raise DatasetError(malformed.format(f"{meta_file}: {exc!r}")) from None
+        splits = []
+        for names in (train_files, test_files):
+            batches = {base / n: _unpickle(base / n) for n in names}
+            try:
+                data = np.concatenate([b[b"data"] for b in batches.values()]).reshape(-1, 3, 32, 32)
+                labels = torch.cat([_checked_labels(b[label_key], len(classes), path) for path, b in batches.items()])
+            except (KeyError, ValueError, TypeError) as exc:
+                raise DatasetError(malformed.format(repr(exc))) from None
+            if len(data) != len(labels):
+                raise DatasetError(malformed.format(f"{len(data)} images but {len(labels)} labels"))
+            splits.append(Split(labels, torch.from_numpy(np.ascontiguousarray(data, dtype=np.uint8))))
         return splits[0], splits[1], classes
     return read
+
+
+def _checked_labels(values, num_classes: int, source: Path) -> torch.Tensor:
+    """The labels read from `source` as int64, if every one is an integer in [0, num_classes): a label
+    outside would pass every training epoch and crash only at test time."""
+    labels = np.asarray(values)
+    if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
+        raise DatasetError(f"{source}: labels must be a list of integers, found {labels.dtype} values of shape "
+                           f"{labels.shape}; the file is corrupt or belongs to another dataset")
+    bad = (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        n = int(bad.sum())
+        raise DatasetError(f"{source}: label {labels[bad][0]} is out of range ({n} label{'s' if n > 1 else ''} "
+                           f"outside 0..{num_classes - 1}); the file is corrupt or belongs to another dataset")
+    return torch.from_numpy(labels.astype(np.int64))
 
 
 def _torchvision_download(dataset: str, tv_class: str, root: Path) -> None:

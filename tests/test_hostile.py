@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_data import write_imagefolder
+from test_data import write_cifar, write_idx, write_imagefolder, write_mnist, write_pickle
 
 from lib.data import DatasetError, load_data
 from lib.models import WeightsError, build_model
@@ -208,3 +208,52 @@ def test_image_over_the_pixel_limit_is_refused_when_decoded_later(tmp_path, monk
         data.train.load(0, "RGB")
     assert f"image {data.train.files[0]} has 1600 pixels, over PIL's limit of 100" in one_line(error)
 
+
+# ---------------------------------------------------------------------------------------------
+# Labels outside the classes
+
+
+def test_idx_label_out_of_range_is_refused_at_load(tmp_path):
+    written = write_mnist(tmp_path)
+    labels = written["test_labels"].copy()
+    labels[[2, 5, 7]] = [200, 10, 255]
+    path = write_idx(tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte", labels)
+    with pytest.raises(DatasetError) as error:
+        load_data("mnist", str(tmp_path))
+    assert one_line(error) == (f"{path}: label 200 is out of range (3 labels outside 0..9); "
+                               f"the file is corrupt or belongs to another dataset")
+
+
+@pytest.mark.parametrize("dataset, file, labels, expected", [
+    ("cifar10", "data_batch_3", [0, 10, 1], "label 10 is out of range (1 label outside 0..9)"),
+    ("cifar10", "test_batch", [-1, 4, 12, 3, 2], "label -1 is out of range (2 labels outside 0..9)"),
+    ("cifar100", "test", [5, 99, 100, 0, 7], "label 100 is out of range (1 label outside 0..99)"),
+    ("cifar10", "data_batch_1", [0.0, 1.5, 2.0], "labels must be a list of integers, found float64"),
+], ids=["cifar10-train", "cifar10-test", "cifar100-test", "not-integers"])
+def test_cifar_label_out_of_range_is_refused_at_load(tmp_path, dataset, file, labels, expected):
+    written = write_cifar(tmp_path, dataset)
+    key = written["label_key"]
+    batch = written["test"] if file in ("test_batch", "test") else written["train"][int(file[-1]) - 1]
+    write_pickle(written["base"] / file, {**batch, key: labels, b"data": batch[b"data"][:len(labels)]})
+    with pytest.raises(DatasetError) as error:
+        load_data(dataset, str(tmp_path))
+    message = one_line(error)
+    assert message.startswith(f"{written['base'] / file}: {expected}")
+    assert message.endswith("; the file is corrupt or belongs to another dataset")
+
+
+def test_bad_label_ends_a_training_run_with_one_line_before_training(tmp_path, capsys):
+    from lib.train import main
+
+    written = write_mnist(tmp_path / "data")
+    labels = written["test_labels"].copy()
+    labels[0] = 200
+    write_idx(tmp_path / "data" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte", labels)
+    code = main(["--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--out-dir", str(tmp_path / "run"),
+                 "--model", "mlp", "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip().splitlines() == [f"error: {tmp_path / 'data/MNIST/raw/t10k-labels-idx1-ubyte'}: label 200 is "
+                                        f"out of range (1 label outside 0..9); the file is corrupt or belongs to "
+                                        f"another dataset"]
+    assert not (tmp_path / "run" / "history.csv").exists()
