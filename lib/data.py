@@ -1,7 +1,10 @@
 """Datasets as uint8 tensors, the train/validation/test split, and the two input pipelines.
 
 Loaders read torchvision's on-disk formats directly (IDX files, CIFAR pickle batches, image
-folders) and fail with a message that says which files were expected, where, and how to get them.
+folders) and fail with a one-line DatasetError that names the file and says what was expected and
+what to do: missing or corrupt files, labels outside the classes, empty class folders, images over
+PIL's pixel limit. CIFAR batches are unpickled by an unpickler that builds only arrays and containers.
+An image folder is decoded as RGB if any image in it is in colour, as grey only if all are grey.
 Two pipelines feed training with the same order and the same augmentation settings:
 
 - `DeviceLoader` (cache: true): the decoded dataset sits on the training device as one uint8
@@ -17,6 +20,8 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import pickle
+import re
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
@@ -106,7 +111,7 @@ def load_data(dataset: str, data_dir: str | None = None, *, download: bool = Fal
     """Load a dataset, carve the validation split with `seed`, and cap the training split at `subset`."""
     root = data_root(data_dir)
     train, test, classes = _READERS[dataset](root, download)
-    mode = _color_mode(train)
+    mode = _color_mode(train, test)
     perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
     n_val = int(round(len(train) * val_fraction))
     if val_fraction > 0 and not 0 < n_val < len(train):
@@ -222,7 +227,7 @@ def _read_mnist_like(dataset: str, folder: str, tv_class: str, classes: list[str
             if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
                 raise DatasetError(f"{paths[images_name]} and {paths[labels_name]} do not match "
                                    f"(images {images.shape}, labels {labels.shape}); download them again")
-            splits.append(Split(torch.from_numpy(labels.astype(np.int64)),
+            splits.append(Split(_checked_labels(labels, len(classes), paths[labels_name]),
                                 torch.from_numpy(images.copy()).unsqueeze(1)))
         return splits[0], splits[1], classes
     return read
@@ -269,23 +274,38 @@ def _read_cifar(dataset: str):
         if missing:
             raise _missing(dataset, base, missing, _download_hint())
         malformed = f"CIFAR files in {base} are malformed ({{}}); delete them and download again"
-        splits = []
-        for names in (train_files, test_files):
-            batches = [_unpickle(base / n) for n in names]
-            try:
-                data = np.concatenate([b[b"data"] for b in batches]).reshape(-1, 3, 32, 32)
-                labels = np.concatenate([np.asarray(b[label_key], dtype=np.int64) for b in batches])
-            except (KeyError, ValueError, TypeError) as exc:
-                raise DatasetError(malformed.format(repr(exc))) from None
-            if len(data) != len(labels):
-                raise DatasetError(malformed.format(f"{len(data)} images but {len(labels)} labels"))
-            splits.append(Split(torch.from_numpy(labels), torch.from_numpy(np.ascontiguousarray(data, dtype=np.uint8))))
         try:
             classes = [n.decode() for n in _unpickle(base / meta_file)[names_key]]
         except (KeyError, TypeError, AttributeError) as exc:
             raise DatasetError(malformed.format(f"{meta_file}: {exc!r}")) from None
+        splits = []
+        for names in (train_files, test_files):
+            batches = {base / n: _unpickle(base / n) for n in names}
+            try:
+                data = np.concatenate([b[b"data"] for b in batches.values()]).reshape(-1, 3, 32, 32)
+                labels = torch.cat([_checked_labels(b[label_key], len(classes), path) for path, b in batches.items()])
+            except (KeyError, ValueError, TypeError) as exc:
+                raise DatasetError(malformed.format(repr(exc))) from None
+            if len(data) != len(labels):
+                raise DatasetError(malformed.format(f"{len(data)} images but {len(labels)} labels"))
+            splits.append(Split(labels, torch.from_numpy(np.ascontiguousarray(data, dtype=np.uint8))))
         return splits[0], splits[1], classes
     return read
+
+
+def _checked_labels(values, num_classes: int, source: Path) -> torch.Tensor:
+    """The labels read from `source` as int64, if every one is an integer in [0, num_classes): a label
+    outside would pass every training epoch and crash only at test time."""
+    labels = np.asarray(values)
+    if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
+        raise DatasetError(f"{source}: labels must be a list of integers, found {labels.dtype} values of shape "
+                           f"{labels.shape}; the file is corrupt or belongs to another dataset")
+    bad = (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        n = int(bad.sum())
+        raise DatasetError(f"{source}: label {labels[bad][0]} is out of range ({n} label{'s' if n > 1 else ''} "
+                           f"outside 0..{num_classes - 1}); the file is corrupt or belongs to another dataset")
+    return torch.from_numpy(labels.astype(np.int64))
 
 
 def _torchvision_download(dataset: str, tv_class: str, root: Path) -> None:
@@ -313,7 +333,7 @@ def read_imagefolder(root: Path, download: bool):
                        "add a folder of images per class")
     splits = []
     for folder in folders.values():
-        files, labels = [], []
+        files, labels, empty = [], [], []
         for class_dir in sorted(d for d in folder.iterdir() if d.is_dir()):
             if class_dir.name not in classes:
                 raise DatasetError(f"{class_dir} is a class that train/ does not have; "
@@ -321,6 +341,13 @@ def read_imagefolder(root: Path, download: bool):
             found = sorted(str(p) for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             files += found
             labels += [classes.index(class_dir.name)] * len(found)
+            if not found:
+                empty.append(str(class_dir))
+        if empty:  # refused as torchvision's ImageFolder does: in train/ it would be a class never seen
+            s = "s" if len(empty) > 1 else ""
+            shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+            raise DatasetError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in class folder{s} {shown}; "
+                               f"add images or remove the folder{s}")
         if not files:
             raise _missing("imagefolder", folder, [f"images ({', '.join(IMAGE_SUFFIXES)}) in class folders"],
                            "put the images in one sub-folder per class")
@@ -328,28 +355,52 @@ def read_imagefolder(root: Path, download: bool):
     return splits[0], splits[1], classes
 
 
-_GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+_GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 
 
-def _color_mode(split: Split) -> str:
-    """'RGB' or 'GRAY': what an image folder is decoded to, from its first image."""
-    if split.images is not None:
-        return "RGB" if split.images.shape[1] == 3 else "GRAY"
+def _color_mode(*splits: Split) -> str:
+    """'RGB' or 'GRAY': what the dataset is decoded to. An image folder is 'RGB' if any of its images is
+    in colour. Every image's header is read (not its pixels), so unreadable files and images over PIL's
+    pixel limit are reported before training starts, also when images are decoded later in workers."""
+    if all(split.images is not None for split in splits):
+        return "RGB" if splits[0].images.shape[1] == 3 else "GRAY"
+    modes = set()
+    for split in splits:
+        for path in split.files:
+            with _open_image(path) as image:
+                modes.add(image.mode)
+    return "GRAY" if modes <= _GREY_MODES else "RGB"
+
+
+def _undecodable(path: str, exc: Exception) -> DatasetError:
+    return DatasetError(f"cannot decode image {path} ({exc}); remove or replace the file")
+
+
+def _open_image(path: str):
+    """The PIL image at `path`, only its header read yet. PIL merely warns about an image between its pixel
+    limit and twice that, then decodes it; here any image over the limit is refused."""
     from PIL import Image
 
-    with Image.open(split.files[0]) as image:
-        return "GRAY" if image.mode in _GREY_MODES else "RGB"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise DatasetError(f"image {path} has {found.group(1) if found else 'too many'} pixels, over PIL's limit "
+                           f"of {Image.MAX_IMAGE_PIXELS} (PIL.Image.MAX_IMAGE_PIXELS, a guard against decompression "
+                           f"bombs); downscale or remove it, or raise that limit if you trust the file") from None
+    except (OSError, ValueError) as exc:  # UnidentifiedImageError is an OSError
+        raise _undecodable(path, exc) from None
 
 
 def _decode(path: str, mode: str) -> torch.Tensor:
     """One image file as uint8 (C, H, W): 3 channels for 'RGB', 1 for 'GRAY'."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
+    with _open_image(path) as image:
+        try:
             array = np.asarray(image.convert("RGB" if mode == "RGB" else "L"))
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise DatasetError(f"cannot decode image {path} ({exc}); remove or replace the file") from None
+        except (OSError, ValueError) as exc:  # truncated or corrupt pixel data
+            raise _undecodable(path, exc) from None
     return torch.from_numpy(array.copy()).permute(2, 0, 1) if array.ndim == 3 else torch.from_numpy(array.copy())[None]
 
 

@@ -1,5 +1,7 @@
 """Every registered model: forward shapes for any channel count and input size, weights loading."""
 
+import hashlib
+
 import pytest
 import torch
 
@@ -64,13 +66,17 @@ def test_pretrained_from_a_local_weights_file(tmp_path):
     assert model.fc.out_features == 10
 
 
-def test_pretrained_through_the_torchvision_weights_api_uses_the_torch_home_cache(tmp_path, monkeypatch):
-    from torchvision.models import ResNet18_Weights
+def test_pretrained_imagenet_weights_come_from_the_torch_home_cache(tmp_path, monkeypatch):
+    from lib.models import resnet_imagenet
 
     state = _imagenet_state_dict()
     cache = tmp_path / "hub" / "checkpoints"
     cache.mkdir(parents=True)
-    torch.save(state, cache / ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1])
+    torch.save(state, cache / "saved.pth")
+    # The cached file must match the SHA-256 prefix in its name; stand in for torchvision's URL with this file's.
+    name = f"resnet18-{hashlib.sha256((cache / 'saved.pth').read_bytes()).hexdigest()[:8]}.pth"
+    (cache / "saved.pth").rename(cache / name)
+    monkeypatch.setattr(resnet_imagenet, "imagenet_weights_url", lambda: f"https://download.pytorch.org/models/{name}")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     model = build_model("resnet18_imagenet", 3, 10, 32, pretrained=True)
     assert torch.equal(model.layer4[1].conv2.weight, state["layer4.1.conv2.weight"])

@@ -1,0 +1,259 @@
+"""Hostile and broken inputs: planted weight files, misleading image folders, labels outside the classes.
+
+Each case must end in one line that names the bad file or value, what is valid and what to do, and
+nothing that a planted file holds may run. Files are written here in their real formats; nothing
+reaches the network (downloads are replaced by stand-ins that fail or copy a local file).
+"""
+
+import hashlib
+import os
+import pickle
+import shutil
+import urllib.error
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from test_data import write_cifar, write_idx, write_imagefolder, write_mnist, write_pickle
+
+from lib.data import DatasetError, load_data
+from lib.models import WeightsError, build_model
+from lib.models import resnet_imagenet
+
+TORCHVISION_FILE = "resnet18-f37072fd.pth"  # the name torchvision publishes ResNet-18's ImageNet weights under
+
+
+class _MakesDirectory:
+    """Unpickling this creates a directory: proof that a planted file ran code."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return os.mkdir, (str(self.path),)
+
+
+def one_line(error: pytest.ExceptionInfo) -> str:
+    message = str(error.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+# ---------------------------------------------------------------------------------------------
+# Cached ImageNet weights
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch) -> Path:
+    """$TORCH_HOME/hub/checkpoints, with downloads failing as they do offline."""
+    def offline(url, dst, hash_prefix=None, progress=True):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    cache = tmp_path / "torch-home" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    return cache
+
+
+def named_by_its_hash(saved: Path, monkeypatch) -> Path:
+    """Rename `saved` to resnet18-<its SHA-256 prefix>.pth and make that the published URL."""
+    name = f"resnet18-{hashlib.sha256(saved.read_bytes()).hexdigest()[:8]}.pth"
+    monkeypatch.setattr(resnet_imagenet, "imagenet_weights_url", lambda: f"https://download.pytorch.org/models/{name}")
+    return saved.rename(saved.with_name(name))
+
+
+def resnet18_state(path: Path) -> dict[str, torch.Tensor]:
+    from torchvision.models import resnet18
+
+    torch.manual_seed(1)
+    state = resnet18().state_dict()
+    torch.save(state, path)
+    return state
+
+
+def test_torchvision_file_name_gives_the_expected_hash():
+    assert Path(resnet_imagenet.imagenet_weights_url()).name == TORCHVISION_FILE
+    assert resnet_imagenet.expected_hash_prefix(TORCHVISION_FILE) == "f37072fd"
+
+
+def test_malicious_pickle_planted_in_the_weights_cache_is_refused(hub_cache, tmp_path):
+    marker = tmp_path / "ran"
+    planted = hub_cache / TORCHVISION_FILE
+    planted.write_bytes(pickle.dumps(_MakesDirectory(marker)))
+    with pytest.raises(WeightsError) as error:
+        build_model("resnet18_imagenet", 3, 10, 32, pretrained=True)
+    message = one_line(error)
+    assert str(planted) in message and "fail their hash check" in message and "expected f37072fd" in message
+    assert "delete the file" in message
+    assert not marker.exists()
+    pickle.loads(planted.read_bytes())  # the payload does run when unpickled, so the check above means something
+    assert marker.is_dir()
+
+
+def test_malicious_pickle_with_a_matching_hash_is_not_unpickled(hub_cache, tmp_path, monkeypatch):
+    marker = tmp_path / "ran"
+    saved = hub_cache / "planted.pth"
+    torch.save({"conv1.weight": _MakesDirectory(marker)}, saved)
+    planted = named_by_its_hash(saved, monkeypatch)
+    with pytest.raises(WeightsError) as error:
+        build_model("resnet18_imagenet", 3, 10, 32, pretrained=True)
+    message = one_line(error)
+    assert str(planted) in message and "weights_only=True" in message and "posix.mkdir" in message
+    assert "weights_only` set to `False`" not in message  # torch's advice to retry unsafely is dropped
+    assert not marker.exists()
+
+
+def test_cached_state_dict_with_a_wrong_hash_is_refused(hub_cache):
+    resnet18_state(hub_cache / TORCHVISION_FILE)
+    with pytest.raises(WeightsError) as error:
+        build_model("resnet18_imagenet", 3, 10, 32, pretrained=True)
+    message = one_line(error)
+    assert f"cached weights {hub_cache / TORCHVISION_FILE} fail their hash check" in message
+    assert "expected f37072fd" in message and "delete the file so it is downloaded again" in message
+
+
+def test_missing_weights_offline_say_where_to_put_the_file(hub_cache):
+    with pytest.raises(WeightsError) as error:
+        build_model("resnet18_imagenet", 3, 10, 32, pretrained=True)
+    message = one_line(error)
+    assert "could not download ImageNet weights" in message and "name resolution" in message
+    assert f"put {TORCHVISION_FILE} in {hub_cache} or pass weights_file" in message
+
+
+def test_download_checks_the_hash_in_the_file_name(hub_cache, tmp_path, monkeypatch):
+    state = resnet18_state(tmp_path / "published.pth")
+    published = named_by_its_hash(tmp_path / "published.pth", monkeypatch)
+    calls = []
+
+    def download(url, dst, hash_prefix=None, progress=True):
+        calls.append((url, dst, hash_prefix))
+        shutil.copy(published, dst)
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", download)
+    model = build_model("resnet18_imagenet", 3, 10, 32, pretrained=True)
+    assert calls == [(resnet_imagenet.imagenet_weights_url(), str(hub_cache / published.name), published.name[9:17])]
+    assert torch.equal(model.layer1[0].conv1.weight, state["layer1.0.conv1.weight"])
+
+
+def test_weights_file_holding_code_is_refused(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "weights.pth"
+    torch.save({"conv1.weight": _MakesDirectory(marker)}, path)
+    with pytest.raises(WeightsError) as error:
+        build_model("resnet18_imagenet", 3, 10, 32, weights_file=str(path))
+    message = one_line(error)
+    assert str(path) in message and "weights_only=True" in message and "replace it" in message
+    assert not marker.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Image folders
+
+
+def save_grey(path: Path, size: tuple[int, int] = (6, 5)) -> None:
+    Image.fromarray(np.full(size, 77, np.uint8), mode="L").save(path)
+
+
+@pytest.mark.parametrize("grey", ["first-train-image", "all-train-images"])
+def test_grey_images_do_not_turn_a_colour_folder_grey(tmp_path, grey):
+    write_imagefolder(tmp_path)
+    targets = sorted((tmp_path / "train").glob("*/*.png"))
+    for path in targets[:1] if grey == "first-train-image" else targets:
+        save_grey(path)
+    data = load_data("imagefolder", str(tmp_path), val_fraction=0)
+    assert data.channels == 3 and data.train.images.shape[1] == 3
+    first = data.train.images[data.train.labels == 0]  # cat: its first image is grey in both cases
+    assert any(torch.equal(im, torch.full((3, 6, 5), 77, dtype=torch.uint8)) for im in first)
+
+
+def test_empty_class_folder_is_refused(tmp_path):
+    write_imagefolder(tmp_path)
+    (tmp_path / "train" / "yak").mkdir()
+    (tmp_path / "train" / "zebra").mkdir()
+    (tmp_path / "train" / "zebra" / "notes.txt").write_text("not an image")
+    with pytest.raises(DatasetError) as error:
+        load_data("imagefolder", str(tmp_path))
+    message = one_line(error)
+    assert f"in class folders {tmp_path / 'train' / 'yak'}, {tmp_path / 'train' / 'zebra'};" in message
+    assert ".png" in message and "add images or remove the folders" in message
+
+
+@pytest.mark.parametrize("side", [12, 40], ids=["warning-range", "error-range"])
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "lazy"])
+def test_image_over_the_pixel_limit_is_one_dataset_error(tmp_path, monkeypatch, side, cache):
+    # PIL warns between its limit and twice that (and would decode the image), and raises above.
+    write_imagefolder(tmp_path)
+    huge = tmp_path / "test" / "dog" / "001.png"
+    Image.new("RGB", (side, side)).save(huge)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning that escapes would fail the test
+        with pytest.raises(DatasetError) as error:
+            load_data("imagefolder", str(tmp_path), cache=cache)
+    message = one_line(error)
+    assert f"image {huge} has {side * side} pixels, over PIL's limit of 100" in message
+    assert "PIL.Image.MAX_IMAGE_PIXELS" in message and "downscale or remove it" in message
+
+
+def test_image_over_the_pixel_limit_is_refused_when_decoded_later(tmp_path, monkeypatch):
+    write_imagefolder(tmp_path)
+    data = load_data("imagefolder", str(tmp_path), cache=False, val_fraction=0)
+    Image.new("RGB", (40, 40)).save(data.train.files[0])  # replaced after loading, before the epoch reads it
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(DatasetError) as error:
+        data.train.load(0, "RGB")
+    assert f"image {data.train.files[0]} has 1600 pixels, over PIL's limit of 100" in one_line(error)
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels outside the classes
+
+
+def test_idx_label_out_of_range_is_refused_at_load(tmp_path):
+    written = write_mnist(tmp_path)
+    labels = written["test_labels"].copy()
+    labels[[2, 5, 7]] = [200, 10, 255]
+    path = write_idx(tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte", labels)
+    with pytest.raises(DatasetError) as error:
+        load_data("mnist", str(tmp_path))
+    assert one_line(error) == (f"{path}: label 200 is out of range (3 labels outside 0..9); "
+                               f"the file is corrupt or belongs to another dataset")
+
+
+@pytest.mark.parametrize("dataset, file, labels, expected", [
+    ("cifar10", "data_batch_3", [0, 10, 1], "label 10 is out of range (1 label outside 0..9)"),
+    ("cifar10", "test_batch", [-1, 4, 12, 3, 2], "label -1 is out of range (2 labels outside 0..9)"),
+    ("cifar100", "test", [5, 99, 100, 0, 7], "label 100 is out of range (1 label outside 0..99)"),
+    ("cifar10", "data_batch_1", [0.0, 1.5, 2.0], "labels must be a list of integers, found float64"),
+], ids=["cifar10-train", "cifar10-test", "cifar100-test", "not-integers"])
+def test_cifar_label_out_of_range_is_refused_at_load(tmp_path, dataset, file, labels, expected):
+    written = write_cifar(tmp_path, dataset)
+    key = written["label_key"]
+    batch = written["test"] if file in ("test_batch", "test") else written["train"][int(file[-1]) - 1]
+    write_pickle(written["base"] / file, {**batch, key: labels, b"data": batch[b"data"][:len(labels)]})
+    with pytest.raises(DatasetError) as error:
+        load_data(dataset, str(tmp_path))
+    message = one_line(error)
+    assert message.startswith(f"{written['base'] / file}: {expected}")
+    assert message.endswith("; the file is corrupt or belongs to another dataset")
+
+
+def test_bad_label_ends_a_training_run_with_one_line_before_training(tmp_path, capsys):
+    from lib.train import main
+
+    written = write_mnist(tmp_path / "data")
+    labels = written["test_labels"].copy()
+    labels[0] = 200
+    write_idx(tmp_path / "data" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte", labels)
+    code = main(["--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--out-dir", str(tmp_path / "run"),
+                 "--model", "mlp", "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip().splitlines() == [f"error: {tmp_path / 'data/MNIST/raw/t10k-labels-idx1-ubyte'}: label 200 is "
+                                        f"out of range (1 label outside 0..9); the file is corrupt or belongs to "
+                                        f"another dataset"]
+    assert not (tmp_path / "run" / "history.csv").exists()
