@@ -102,6 +102,10 @@ def execute_run(task: RunTask, collect: bool = False) -> RunOutcome:
     if _STOPPING.is_set():
         return RunOutcome(task.name, "interrupted", 0.0, "stopped by the user")
     work = Path(task.work_dir)
+    finished = _read_metrics(work)
+    if finished and finished.get("status") in FINISHED_STATUSES:  # never re-execute or rewrite a finished run
+        return RunOutcome(task.name, finished["status"], 0.0, None, finished,
+                          collect_records(work) if collect else None)
     work.mkdir(parents=True, exist_ok=True)
     (work / "failure.json").unlink(missing_ok=True)
     params_file = work / "params.yaml"
@@ -154,9 +158,10 @@ def _kill_group(process: subprocess.Popen) -> None:
 
 def _read_metrics(work: Path) -> dict[str, Any] | None:
     try:
-        return read_json(work / "metrics.json")
+        metrics = read_json(work / "metrics.json")
     except (OSError, ValueError):
         return None
+    return metrics if isinstance(metrics, dict) else None
 
 
 _ERROR_LINE = re.compile(r"^[\w.]*(Error|Exception|Interrupt|Exit)\b[^:]*:\s*\S")

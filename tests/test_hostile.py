@@ -1,14 +1,20 @@
-"""Hostile and broken inputs: planted weight files, misleading image folders, labels outside the classes.
+"""Hostile and broken inputs: planted weight files, misleading image folders, labels outside the classes,
+sweep files that explode or collide, bad values, concurrent sweeps, corrupt records and a full disk.
 
 Each case must end in one line that names the bad file or value, what is valid and what to do, and
 nothing that a planted file holds may run. Files are written here in their real formats; nothing
 reaches the network (downloads are replaced by stand-ins that fail or copy a local file).
 """
 
+import errno
 import hashlib
+import json
 import os
 import pickle
 import shutil
+import subprocess
+import sys
+import time
 import urllib.error
 import warnings
 from pathlib import Path
@@ -257,3 +263,197 @@ def test_bad_label_ends_a_training_run_with_one_line_before_training(tmp_path, c
                                         f"out of range (1 label outside 0..9); the file is corrupt or belongs to "
                                         f"another dataset"]
     assert not (tmp_path / "run" / "history.csv").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweep files, values and run folders
+
+from lib.config import ConfigError, RunConfig  # noqa: E402
+from lib.sweep import main as sweep_main  # noqa: E402
+from lib.sweepfile import SweepFileError, load_sweep  # noqa: E402
+
+
+def sweep_file(tmp_path, text, name="sweep.yaml"):
+    path = tmp_path / name
+    path.write_text(text) if isinstance(text, str) else path.write_bytes(text)
+    return path
+
+
+@pytest.mark.parametrize("text, count", [
+    ("grid: {" + ", ".join(f"{k}: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]" for k in
+                           ("epochs", "batch_size", "step_size", "patience", "crop_padding", "seed")) + "}", "1,000,000"),
+    ("grid: {" + ", ".join(f"{k}: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]" for k in
+                           ("epochs", "batch_size", "step_size", "patience", "crop_padding", "seed", "num_workers",
+                            "plateau_patience", "subset", "input_size", "t_max", "num_threads")) + "}",
+     "1,000,000,000,000"),
+    ("random: {samples: 100000000000, space: {lr: {log_uniform: [0.001, 0.1]}}}", "100,000,000,000"),
+])
+def test_a_huge_sweep_is_refused_before_it_is_expanded(tmp_path, text, count):
+    start = time.monotonic()
+    with pytest.raises(SweepFileError, match=f"describes {count} runs, above the cap of 10,000; .* --max-runs"):
+        load_sweep(sweep_file(tmp_path, "name: big\n" + text + "\n"))
+    assert time.monotonic() - start < 2
+
+
+def test_the_run_cap_is_configurable(tmp_path, capsys):
+    path = sweep_file(tmp_path, "name: capped\ngrid: {lr: [0.1, 0.01, 0.001]}\n")
+    assert sweep_main(["run", str(path), "--dry-run", "--max-runs", "2", "--reports-dir", str(tmp_path)]) == 2
+    assert "describes 3 runs, above the cap of 2" in capsys.readouterr().err
+
+
+def test_a_float_sample_count_is_refused(tmp_path):
+    with pytest.raises(SweepFileError, match=r"random.samples must be a whole number >= 1, got 100000000000.0"):
+        load_sweep(sweep_file(tmp_path, "name: s\nrandom: {samples: 1e11, space: {lr: [0.1]}}\n"))
+
+
+def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
+              f"*a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
+    start = time.monotonic()
+    with pytest.raises(SweepFileError, match="expands to more than 100,000 values once its YAML aliases"):
+        load_sweep(sweep_file(tmp_path, "\n".join(lines) + "\nname: bomb\n"))
+    assert time.monotonic() - start < 2
+
+
+def test_grid_values_must_be_single_values(tmp_path):
+    with pytest.raises(SweepFileError, match=r"grid.lr: value \[0.1, 0.2\] of lr is a list"):
+        load_sweep(sweep_file(tmp_path, "name: n\ngrid: {lr: [[0.1, 0.2], 0.3]}\n"))
+
+
+def test_repeated_grid_values_and_colliding_names_are_refused_naming_both(tmp_path):
+    with pytest.raises(SweepFileError, match=r"grid.seed lists 0 twice; .*seeds: \[0, 1, 2\]"):
+        load_sweep(sweep_file(tmp_path, "name: d\nfixed: {model: lenet, epochs: 1}\ngrid: {seed: [0, 0]}\n"))
+    text = "name: d\nfixed: {model: lenet}\ngrid: {epochs: [1, 2]}\nruns: [{name: ep1, epochs: 3}]\n"
+    with pytest.raises(SweepFileError, match=r"run name 'ep1' comes from both grid item 1 and runs\[0\]"):
+        load_sweep(sweep_file(tmp_path, text))
+
+
+def test_a_large_learning_rate_is_not_named_like_a_small_one(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, "name: lr\ngrid: {lr: [1.0e+6, 1.0e-6]}\n"))
+    assert [r.name for r in sweep.runs] == ["lr1e6", "lr1e-6"]
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"seed": 10**13}, "seed 10000000000000 is out of range: expected 0 <= value <= 4294967295"),
+    ({"num_threads": 100000}, "num_threads 100000 is out of range: expected 1 <= value <= 1024"),
+    ({"device": "cuda:99999"}, "device 'cuda:99999' is not one of: auto, cpu, cuda, cuda:N (N from 0 to 127), mps"),
+    ({"lr": float("inf")}, "lr inf is not a finite number"),
+    ({"mix_alpha": float("nan")}, "mix_alpha nan is not a finite number"),
+])
+def test_values_that_used_to_crash_later_are_refused_at_once(values, message):
+    with pytest.raises(ConfigError) as error:
+        RunConfig.from_dict(values)
+    assert str(error.value) == message
+
+
+def test_lr_inf_in_a_sweep_file_names_the_run(tmp_path):
+    with pytest.raises(SweepFileError, match=r"run 'lr' \(fixed\): lr inf is not a finite number"):
+        load_sweep(sweep_file(tmp_path, "name: lr\nfixed: {lr: .inf}\n"))
+
+
+@pytest.mark.parametrize("flag, value", [("--timeout", "-1"), ("--timeout", "nan"), ("--timeout", "0"),
+                                         ("--workers", "0"), ("--max-runs", "0")])
+def test_bad_sweep_flags_are_one_line_errors(tmp_path, capsys, flag, value):
+    path = sweep_file(tmp_path, "name: f\nfixed: {dataset: digits}\n")
+    assert sweep_main(["run", str(path), flag, value, "--reports-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {flag} {value if value != 'nan' else 'nan'}") and "\n" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_duplicate_yaml_keys_are_refused_with_the_line(tmp_path):
+    with pytest.raises(SweepFileError, match=r"line 4, column 3: key 'lr' appears twice in one mapping \(first on "
+                                             r"line 3\); keep one"):
+        load_sweep(sweep_file(tmp_path, "name: dup\nfixed:\n  lr: 0.1\n  lr: 0.2\n"))
+
+
+def test_a_sweep_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = sweep_file(tmp_path, "name: latin\ndescription: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(SweepFileError, match=r"is not UTF-8 text \(byte 0xe9 on line 2\); save it with UTF-8"):
+        load_sweep(path)
+
+
+def _finished_run(root, name):
+    run_dir = root / "runs" / name
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.json").write_text(json.dumps({"status": "completed", "epochs_run": 1, "val_acc": 0.5}))
+    return run_dir
+
+
+def test_corrupt_failure_and_config_files_are_named_and_nothing_crashes(tmp_path, capsys):
+    path = sweep_file(tmp_path, "name: rec\nfixed: {dataset: digits}\nruns: [{name: a}, {name: b}]\n")
+    root = tmp_path / "r" / "rec"
+    (root / "runs" / "a").mkdir(parents=True)
+    (root / "runs" / "a" / "failure.json").write_text("{not json")
+    (root / "runs" / "b").mkdir(parents=True)
+    (root / "runs" / "b" / "config.json").write_text("\x00\x01")
+    assert sweep_main(["status", str(path), "--reports-dir", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[2].split()[:2] == ["a", "failed"]
+    assert sweep_main(["run", str(path), "--dry-run", "--reports-dir", str(tmp_path / "r")]) == 0
+    captured = capsys.readouterr()
+    assert f"{root / 'runs' / 'b' / 'config.json'} is unreadable" in captured.err
+    assert "would execute 1: b" in captured.out  # a waits for --retry-failed, like any failed run
+    from lib.records import run_state
+
+    state = run_state(root / "runs" / "a")
+    assert state.status == "failed" and "failure.json is unreadable" in state.error
+
+
+def test_a_full_disk_ends_the_sweep_with_one_line(tmp_path, capsys, monkeypatch):
+    import lib.sweep
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "r" / "disk" / "sweep.json"))
+
+    monkeypatch.setattr(lib.sweep, "write_json", no_space)
+    path = sweep_file(tmp_path, "name: disk\nfixed: {dataset: digits}\n")
+    assert sweep_main(["run", str(path), "--reports-dir", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: No space left on device") and "sweep.json" in err and "resume" in err
+    assert "\n" not in err
+
+
+def test_a_finished_run_is_never_executed_again(tmp_path):
+    from lib.executors import RunTask, execute_run
+
+    run_dir = _finished_run(tmp_path, "done")
+    before = (run_dir / "metrics.json").stat().st_mtime_ns
+    outcome = execute_run(RunTask("s", "done", {"dataset": "digits"}, str(run_dir), str(run_dir), "no.ipynb"))
+    assert outcome.status == "completed"
+    assert (run_dir / "metrics.json").stat().st_mtime_ns == before
+    assert not (run_dir / "params.yaml").exists() and not (run_dir / "run.log").exists()
+
+
+def test_a_second_sweep_process_exits_at_once_naming_the_first(tmp_path, capsys):
+    from lib.sweep import sweep_lock
+
+    path = sweep_file(tmp_path, "name: busy\nfixed: {dataset: digits}\n")
+    root = tmp_path / "r" / "busy"
+    with sweep_lock(root, "busy"):
+        assert sweep_main(["run", str(path), "--reports-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert f"sweep 'busy' is already running (pid {os.getpid()} on {os.uname().nodename}, started " in err
+    assert not (root / "runs").exists()
+
+
+@pytest.mark.slow
+def test_two_sweep_processes_started_together_execute_each_run_once(tmp_path):
+    path = sweep_file(tmp_path, "name: twice\nfixed: {dataset: digits, model: mlp, epochs: 2}\n"
+                                "grid: {lr: [0.1, 0.05, 0.02]}\n")
+    command = [sys.executable, "-m", "lib.sweep", "run", str(path), "--reports-dir", str(tmp_path / "r"),
+               "--no-report"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = [(p.wait(timeout=300), p.communicate()) for p in (first, second)]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    loser_err = next(err for code, (_, err) in results if code == 2)
+    assert "is already running (pid" in loser_err
+    for name in ("lr0.1", "lr0.05", "lr0.02"):
+        run_dir = tmp_path / "r" / "twice" / "runs" / name
+        assert (run_dir / "run.log").read_text().count("\n=== ") == 1
+        assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+        assert not (run_dir / "failure.json").exists()
+
