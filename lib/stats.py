@@ -524,8 +524,9 @@ def _effect_sentence(row: Mapping[str, Any]) -> str:
         return f"{name}: no matched runs to compare"
     effect, low, high = row["effect"], row["ci_low"], row["ci_high"]
     if math.isnan(low) or math.isnan(high):
-        return (f"{name}: differed by {_points(effect, True)} points of validation accuracy ({row['n']} matched "
-                f"runs; {row['ci_method']}: treat as a hint)")
+        pairs = f"{row['n']} matched pair{'s' * (row['n'] != 1)}"
+        return (f"{name}: differed by {_points(effect, True)} points of validation accuracy ({pairs}; "
+                f"{row['ci_method']}; treat as a hint)")
     basis = f"{row['seeds']} seeds" if row["seeds"] >= 2 else "one seed per configuration; Lenth CI"
     if low <= 0 <= high:
         return (f"{name}: no detectable effect ({_points(effect, True)} points, CI {_points(low)} to "
