@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from lib.records import FINISHED_STATUSES
-from lib.sweepfile import _ABBREVIATIONS as ABBREVIATIONS  # config labels read like run names
+from lib.sweepfile import ABBREVIATIONS  # config labels read like run names
 
 STATS_STATUSES = ("completed", "early_stopped")  # a diverged run's accuracy measures the divergence
 CONFIDENCE = 0.95  # every interval here is a 95% interval

@@ -29,7 +29,7 @@ from lib.executors import ClusterError, LocalExecutor, RunOutcome, RunTask, stop
 from lib.formatting import duration, is_number, number
 from lib.paths import resolve
 from lib.records import RunState, atomic_write_bytes, read_json, run_state, write_json
-from lib.sweepfile import MAX_RUNS, Sweep, SweepFileError, load_sweep, run_values
+from lib.sweepfile import MAX_RUNS, NAME_RE, Sweep, SweepFileError, load_sweep, run_values
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -112,6 +112,29 @@ def plan(sweep: Sweep, root: Path, retry_failed: bool = False) -> tuple[list[str
     todo = [name for name, st in states.items()
             if st.status in ("pending", "submitted", "interrupted") or (retry_failed and st.status == "failed")]
     return todo, states
+
+
+def confirmation(sweep: Sweep, root: Path) -> Sweep:
+    """The sweep with its confirmation runs, once every other run has ended: the `confirm.top`
+    configurations with the highest mean validation accuracy (ties: the earlier in the file), each with
+    the extra seeds. Decided from the records alone, so a rerun plans the same runs."""
+    if not sweep.confirm_top:
+        return sweep
+    states = {spec.name: run_state(root / "runs" / spec.name) for spec in sweep.runs}
+    if any(st.status in ("pending", "submitted", "interrupted", "running") for st in states.values()):
+        return sweep
+    scores: dict[str, list[float]] = {}
+    configs: dict[str, dict[str, Any]] = {}
+    for spec in sweep.runs:
+        st = states[spec.name]
+        if st.status in ("completed", "early_stopped") and is_number(st.val_acc):
+            config = {k: v for k, v in spec.params.items() if k != "seed"}
+            key = repr(sorted(config.items()))
+            configs.setdefault(key, config)
+            scores.setdefault(key, []).append(st.val_acc)
+    order = list(configs)
+    best = sorted(order, key=lambda k: (-sum(scores[k]) / len(scores[k]), order.index(k)))[:sweep.confirm_top]
+    return sweep.with_confirmation([configs[k] for k in best])
 
 
 def _after_running(sweep: Sweep, root: Path, retry_failed: bool, wait_s: float = 30.0):
@@ -299,6 +322,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = sweep_root(sweep, args.reports_dir)
     _print_warnings(sweep)
     if args.dry_run:
+        sweep = confirmation(sweep, root)
         check_records_match(sweep, root)
         todo, states = plan(sweep, root, args.retry_failed)
         print(format_table(list(states.values()), sweep))
@@ -307,6 +331,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with sweep_lock(root, sweep.name):
         for line in adopt_renamed_runs(sweep, root):
             print(f"reusing the records of {line} (same config)")
+        sweep = confirmation(sweep, root)
         check_records_match(sweep, root)
         todo, states = plan(sweep, root, args.retry_failed)
         if any(st.status == "running" for st in states.values()):
@@ -315,8 +340,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         failed_before = [n for n, st in states.items() if st.status == "failed" and n not in todo]
         print(f"{sweep.name}: {len(sweep.runs)} runs, {len(todo)} to execute"
               + (f" ({len(failed_before)} failed earlier; --retry-failed reruns them)" if failed_before else ""))
-        outcomes = execute(sweep, root, todo, make_executor(args), notebook=Path(args.notebook),
+        executor = make_executor(args)
+        outcomes = execute(sweep, root, todo, executor, notebook=Path(args.notebook),
                            timeout_s=args.timeout, storage=_storage(args)) if todo else []
+        confirmed = confirmation(sweep, root)
+        if len(confirmed.runs) > len(sweep.runs):
+            sweep = confirmed
+            write_sweep_record(sweep, root)
+            todo, _ = plan(sweep, root, args.retry_failed)
+            print(f"{sweep.name}: confirming the best {sweep.confirm_top} configuration(s) with seeds "
+                  f"{', '.join(map(str, sweep.confirm_seeds))}: {len(todo)} run(s) to execute")
+            outcomes += execute(sweep, root, todo, executor, notebook=Path(args.notebook),
+                                timeout_s=args.timeout, storage=_storage(args)) if todo else []
         failed = [o.name for o in outcomes if o.failed] + failed_before
         if not args.no_report:
             print(f"report: {build_report(root)}")
@@ -330,16 +365,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.params, args.max_runs)
     root = sweep_root(sweep, args.reports_dir)
+    sweep = confirmation(sweep, root)
     _, states = plan(sweep, root)
     print(format_table(list(states.values()), sweep))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    sweep = load_sweep(args.params, args.max_runs)
-    root = sweep_root(sweep, args.reports_dir)
-    write_sweep_record(sweep, root)
-    print(f"report: {build_report(root)}")
+    """One sweep's report in its folder, or one report over several sweeps in reports/<NAME>/."""
+    roots = []
+    for params in args.params:
+        sweep = load_sweep(params, args.max_runs)
+        root = sweep_root(sweep, args.reports_dir)
+        write_sweep_record(confirmation(sweep, root), root)
+        roots.append(root)
+    name = args.name or "-".join(dict.fromkeys(root.name for root in roots))
+    if not NAME_RE.match(name):
+        raise SweepFileError(f"--name {name!r} must be a folder-safe word (letters, digits, _ . -)")
+    out = roots[0] if len(roots) == 1 and not args.name else Path(args.reports_dir) / name
+    print(f"report: {build_report(roots, out)}")
     return 0
 
 
@@ -350,7 +394,13 @@ def build_parser() -> argparse.ArgumentParser:
                            ("status", "print a table of every run's state"),
                            ("report", "build reports/<sweep>/report.html from the run records")):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("params", help="sweep file, e.g. params/demo.yaml")
+        if name == "report":
+            p.add_argument("params", nargs="+", help="sweep file(s); several make one report, later sweeps "
+                                                     "compared with earlier ones")
+            p.add_argument("--name", default=None, help="folder under --reports-dir for a report over several "
+                                                        "sweeps (default: their names joined by -)")
+        else:
+            p.add_argument("params", help="sweep file, e.g. params/demo.yaml")
         p.add_argument("--reports-dir", default="reports", help="where sweep folders go (default: reports)")
         p.add_argument("--max-runs", type=int, default=MAX_RUNS,
                        help=f"refuse sweep files that describe more runs than this (default: {MAX_RUNS:,})")

@@ -40,7 +40,8 @@ import yaml
 
 from lib.config import FIELD_TYPES, ConfigError, RunConfig
 
-TOP_KEYS = ("name", "description", "fixed", "grid", "runs", "random", "seeds")
+TOP_KEYS = ("name", "description", "fixed", "grid", "runs", "random", "seeds", "confirm")
+CONFIRM_KEYS = ("top", "seeds")
 RANDOM_KEYS = ("samples", "seed", "space")
 MAX_RUNS = 10_000  # a sweep larger than this is refused unless --max-runs raises the cap
 MAX_YAML_VALUES = 100_000  # values in a sweep file after YAML aliases are expanded (alias bombs)
@@ -60,10 +61,10 @@ def run_values(sweep: str, run: str, params: dict[str, Any], out_dir: str) -> di
     """Every RunConfig field of one sweep run: RunConfig's defaults, the sweep file's values, the runner's."""
     return RunConfig.from_dict({**SWEEP_DEFAULTS, **params, **runner_values(sweep, run, out_dir)}).to_dict()
 
-_ABBREVIATIONS = {"lr": "lr", "weight_decay": "wd", "batch_size": "bs", "epochs": "ep", "momentum": "mom",
+ABBREVIATIONS = {"lr": "lr", "weight_decay": "wd", "batch_size": "bs", "epochs": "ep", "momentum": "mom",
                   "label_smoothing": "ls", "mix_alpha": "alpha", "val_fraction": "val", "t_max": "tmax",
                   "step_size": "step", "patience": "pat", "min_delta": "md", "input_size": "in"}
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class SweepFileError(ConfigError):
@@ -85,9 +86,34 @@ class Sweep:
     fixed: dict[str, Any]
     varying: list[str]  # parameters that differ between runs, in the order the file names them
     runs: list[RunSpec] = field(default_factory=list)
+    confirm_top: int = 0  # `confirm: {top, seeds}`: rerun the best configurations with more seeds
+    confirm_seeds: list[int] = field(default_factory=list)
 
     def run(self, name: str) -> RunSpec:
         return next(r for r in self.runs if r.name == name)
+
+    def with_confirmation(self, configs: list[dict[str, Any]]) -> "Sweep":
+        """This sweep plus confirmation runs: each of `configs` (run params without seed, best first)
+        once per confirmation seed that it has not run with yet."""
+        params = [k for k in self.varying if k != "seed"]
+        taken = {(repr(sorted((k, v) for k, v in r.params.items() if k != "seed")), r.params.get("seed", 0))
+                 for r in self.runs}
+        extra = []
+        for rank, config in enumerate(configs, 1):
+            key = repr(sorted(config.items()))
+            for seed in self.confirm_seeds:
+                if (key, seed) not in taken:
+                    base = _describe(config, params) or self.name
+                    extra.append(RunSpec(f"{base}-seed{seed}", {**config, "seed": seed},
+                                         f"confirm: top {rank}, seed {seed}"))
+        names = {r.name for r in self.runs}
+        clash = next((r.name for r in extra if r.name in names), None)
+        if clash:
+            raise SweepFileError(f"{self.path or self.name}: confirmation run {clash!r} has the name of a run in the "
+                                 f"file; rename that run")
+        varying = self.varying + (["seed"] if extra and "seed" not in self.varying else [])
+        return Sweep(self.name, self.path, self.description, self.fixed, varying, self.runs + extra,
+                     self.confirm_top, self.confirm_seeds)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": str(self.path) if self.path else None, "description": self.description,
@@ -180,7 +206,7 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
         raise SweepFileError(f"{where}: expected a mapping with keys {', '.join(TOP_KEYS)}, got {type(raw).__name__}")
     _check_keys(raw, TOP_KEYS, where, "top-level key")
     name = raw.get("name", path.stem if path else None)
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.match(name):
         raise SweepFileError(f"{where}: name {name!r} must be a folder-safe word (letters, digits, _ . -)")
     fixed = _mapping(raw.get("fixed", {}), f"{where}: fixed")
     _check_params(fixed, f"{where}: fixed")
@@ -240,7 +266,23 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
             RunConfig.from_dict({**spec.params, "out_dir": "unused"})
         except ConfigError as exc:
             raise SweepFileError(f"{where}: run {spec.name!r} ({spec.source}): {exc}") from None
-    return Sweep(name, path, str(raw.get("description", "")).strip(), fixed, varying, runs)
+    top, confirm_seeds = _confirm(raw, seeds, where)
+    return Sweep(name, path, str(raw.get("description", "")).strip(), fixed, varying, runs, top, confirm_seeds)
+
+
+def _confirm(raw: dict, seeds: list[int], where: str) -> tuple[int, list[int]]:
+    if "confirm" not in raw:
+        return 0, []
+    spec = _mapping(raw["confirm"], f"{where}: confirm")
+    _check_keys(spec, CONFIRM_KEYS, f"{where}: confirm", "key")
+    top = spec.get("top")
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise SweepFileError(f"{where}: confirm.top must be a whole number >= 1 (how many of the best "
+                             f"configurations to rerun), got {top!r}")
+    confirm_seeds = _seeds({"seeds": spec.get("seeds")}, f"{where}: confirm")
+    if not confirm_seeds:
+        raise SweepFileError(f"{where}: confirm.seeds must list the extra seeds, e.g. [1, 2]")
+    return top, confirm_seeds
 
 
 def _seeds(raw: dict, where: str) -> list[int]:
@@ -294,7 +336,7 @@ def _entries(runs: Any, where: str) -> list[tuple[str | None, dict[str, Any]]]:
     for i, entry in enumerate(runs):
         entry = dict(_mapping(entry, f"{where}[{i}]"))
         run_name = entry.pop("name", None)
-        if run_name is not None and (not isinstance(run_name, str) or not _NAME_RE.match(run_name)):
+        if run_name is not None and (not isinstance(run_name, str) or not NAME_RE.match(run_name)):
             raise SweepFileError(f"{where}[{i}].name {run_name!r} must be a folder-safe word")
         _check_params(entry, f"{where}[{i}]")
         out.append((run_name, entry))
@@ -406,7 +448,7 @@ def _format(key: str, value: Any) -> str:
         return value
     if isinstance(value, float):
         value = _number_text(value)
-    return f"{_ABBREVIATIONS.get(key, key)}{value}"
+    return f"{ABBREVIATIONS.get(key, key)}{value}"
 
 
 def _describe(params: dict[str, Any], varying: list[str]) -> str:

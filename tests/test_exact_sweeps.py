@@ -259,3 +259,47 @@ def test_status_and_report_show_the_same_validation_accuracy(tmp_path, capsys):
     board = leaderboard(load_report(root))
     assert [c for c in board.columns if "validation accuracy" in c and "lowest validation loss" in c]
     assert board.iloc[0][[c for c in board.columns if "validation accuracy" in c][0]] == 0.80
+
+
+# --- replicates --------------------------------------------------------------------------------------
+
+
+def test_seeds_run_every_configuration_once_per_seed(tmp_path):
+    sweep = load_sweep(write(tmp_path, "name: s\nfixed: {dataset: digits}\ngrid: {optimizer: [sgd, adam]}\n"
+                                       "seeds: [0, 1, 2]\n"))
+    assert [r.name for r in sweep.runs] == [f"{o}-seed{s}" for o in ("sgd", "adam") for s in (0, 1, 2)]
+    assert sweep.varying == ["optimizer", "seed"]
+    with pytest.raises(SweepFileError, match=r"seed is set in fixed and by `seeds`"):
+        load_sweep(write(tmp_path, "name: s\nfixed: {seed: 3}\nseeds: [0, 1]\n"))
+    with pytest.raises(SweepFileError, match=r"seed is set in grid and by `seeds`"):
+        load_sweep(write(tmp_path, "name: s\ngrid: {seed: [3, 4]}\nseeds: [0, 1]\n"))
+    with pytest.raises(SweepFileError, match=r"seeds lists a seed twice"):
+        load_sweep(write(tmp_path, "name: s\nseeds: [0, 0]\n"))
+    with pytest.raises(SweepFileError, match=r"confirm.top must be a whole number >= 1"):
+        load_sweep(write(tmp_path, "name: s\ngrid: {lr: [0.1, 0.2]}\nconfirm: {top: 0, seeds: [1]}\n"))
+
+
+@pytest.mark.slow
+def test_adding_seeds_reuses_finished_runs_and_confirm_reruns_the_best_with_more_seeds(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    base = "name: rep\nfixed: {dataset: digits, model: mlp, epochs: 1}\ngrid: {lr: [0.1, 0.001]}\n"
+    path = write(tmp_path, base)
+    assert main(["run", str(path), "--workers", "2", "--reports-dir", str(reports), "--no-report"]) == 0
+    mtimes = {n: (reports / "rep" / "runs" / n / "metrics.json").stat().st_mtime_ns for n in ("lr0.1", "lr0.001")}
+    path.write_text(base + "seeds: [0, 1]\nconfirm: {top: 1, seeds: [2]}\n")
+    capsys.readouterr()
+    assert main(["run", str(path), "--workers", "2", "--reports-dir", str(reports), "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert "reusing the records of lr0.1 -> lr0.1-seed0 (same config)" in out
+    assert "rep: 4 runs, 2 to execute" in out
+    runs = reports / "rep" / "runs"
+    for name in ("lr0.1", "lr0.001"):  # seed 0 runs are the old ones, untouched
+        assert (runs / f"{name}-seed0" / "metrics.json").stat().st_mtime_ns == mtimes[name]
+    best = max(("lr0.1", "lr0.001"), key=lambda n: sum(json.loads((runs / f"{n}-seed{s}" / "metrics.json")
+                                                                   .read_text())["val_acc"] for s in (0, 1)))
+    assert sorted(p.name for p in runs.iterdir()) == sorted(["lr0.1-seed0", "lr0.1-seed1", "lr0.001-seed0",
+                                                             "lr0.001-seed1", f"{best}-seed2"])
+    assert json.loads((runs / f"{best}-seed2" / "config.json").read_text())["seed"] == 2
+    capsys.readouterr()
+    assert main(["run", str(path), "--reports-dir", str(reports), "--no-report"]) == 0
+    assert "5 runs, 0 to execute" in capsys.readouterr().out
