@@ -9,7 +9,6 @@ checkpoints/last.pt; on the CPU, a resumed run ends with exactly the metrics of 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import statistics
 import sys
@@ -23,12 +22,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from lib.augment import AugmentSpec, mix_batch
+from lib.backend import DeviceError, configure_backend, select_device
 from lib.config import RunConfig, config_diff
 from lib.data import MIX, Data, DatasetError, epoch_seed, load_data, make_loader
 from lib.models import WeightsError, build_model
 from lib.records import (FINISHED_STATUSES, RunLockedError, load_checkpoint, run_lock, save_checkpoint,
                          write_history, write_json)
 from lib.tracking import start_tracking
+
 
 class RunError(RuntimeError):
     """The run cannot start as configured; the message says what to change."""
@@ -43,58 +44,6 @@ class RunResult:
 
 # ---------------------------------------------------------------------------------------------
 # Building blocks
-
-
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RunError(f"device {name!r} was asked for but CUDA is not available here; use device: auto or cpu")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise RunError(f"device {name!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s), "
-                       f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise RunError(f"device {name!r} was asked for but MPS is not available here; use device: auto or cpu")
-    return device
-
-
-def configure_backend(device: torch.device, num_threads: int | None = None) -> None:
-    """Process-wide speed settings for training on `device`.
-
-    CUDA: cuDNN picks the fastest convolution algorithms for the input shapes, and float32 matrix
-    products may use TF32. CPU: denormal floats are flushed to zero (gradients of a model that fits
-    its batches well go denormal, and x86 arithmetic on them is many times slower: the LeNet step
-    ran 25% faster with flushing), and freed memory is kept for reuse (see `keep_freed_memory`).
-    """
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    elif device.type == "cpu":
-        torch.set_flush_denormal(True)
-        keep_freed_memory()
-
-
-def keep_freed_memory() -> bool:
-    """Stop glibc from handing freed blocks of a few MB back to the OS.
-
-    PyTorch's CPU allocator is malloc. By default glibc serves blocks this size with mmap and
-    unmaps them on free, so every batch faults its pages in again: measured here, that cost the
-    batched input pipeline 20-30% of its throughput. Returns False where this is not glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20) and libc.mallopt(m_trim_threshold, 2**30))
 
 
 def build_optimizer(name: str, params: Iterable[nn.Parameter], *, lr: float, weight_decay: float,
@@ -440,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result = run(cfg)
-    except (RunError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
+    except (RunError, DeviceError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"records written to {result.out_dir}/ (config.json, history.csv, metrics.json, checkpoints/)")
