@@ -13,7 +13,7 @@ import math
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -196,7 +196,94 @@ def evaluate(model: nn.Module, loader, precision: Precision, *, channels_last: b
 
 
 # ---------------------------------------------------------------------------------------------
+# The state a checkpoint holds
+
+
+@dataclass
+class TrainState:
+    """The model, everything that steps with it, and how far the run has got: what a checkpoint holds.
+
+    `save_checkpoint(state.state_dict(), path)` writes one; `state.load_state_dict(checkpoint)`
+    continues from one, as a resume.
+    """
+
+    config: RunConfig
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any  # a per-epoch learning-rate schedule, or None
+    precision: Precision
+    stopper: EarlyStopping
+    epoch: int = 0  # the last epoch trained
+    history: list[dict[str, Any]] = field(default_factory=list)  # one row per epoch trained
+    stopped: str | None = None  # "diverged" or "early_stopped" once training has ended early
+    resumes: list[int] = field(default_factory=list)  # the epochs after which the run was resumed
+    elapsed_before: float = 0.0  # seconds the run took in the sessions before this one
+    session_start: float = field(default_factory=time.perf_counter)  # this session's time.perf_counter()
+
+    @property
+    def elapsed_s(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.session_start
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+                "scaler": self.precision.scaler.state_dict(), "early_stopping": self.stopper.state_dict(),
+                "epoch": self.epoch, "history": self.history, "config": self.config.to_dict(),
+                "stopped": self.stopped, "elapsed_s": self.elapsed_s, "resumes": self.resumes}
+
+    def load_state_dict(self, checkpoint: dict[str, Any]) -> None:
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(checkpoint["scheduler"])
+        if checkpoint["scaler"] and self.precision.scaler.is_enabled():  # empty when saved without fp16
+            self.precision.scaler.load_state_dict(checkpoint["scaler"])
+        self.stopper.load_state_dict(checkpoint["early_stopping"])
+        self.epoch, self.history = int(checkpoint["epoch"]), list(checkpoint["history"])
+        self.stopped, self.elapsed_before = checkpoint["stopped"], float(checkpoint["elapsed_s"])
+        self.resumes = list(checkpoint.get("resumes", [])) + [self.epoch]
+
+    def end_epoch(self, row: dict[str, Any]) -> bool:
+        """Add the epoch's history row, then step the schedule and early stopping on its validation
+        loss, or stop if it diverged. True when the epoch has the lowest validation loss so far."""
+        earlier = [h["val_loss"] for h in self.history if math.isfinite(h["val_loss"])]
+        self.history.append(row)
+        self.epoch = row["epoch"]
+        if not (math.isfinite(row["train_loss"]) and math.isfinite(row["val_loss"])):
+            self.stopped = "diverged"
+            return False
+        step_scheduler(self.scheduler, row["val_loss"])
+        if self.stopper.update(row["val_loss"]) and self.config.early_stopping:
+            self.stopped = "early_stopped"
+        return row["val_loss"] < min(earlier, default=math.inf)
+
+
+def build_train_state(cfg: RunConfig, data: Data, device: torch.device, *,
+                      session_start: float | None = None) -> TrainState:
+    """A fresh model for `data` on `device`, with its optimizer, schedule, precision and early stopping.
+    `session_start` (a `time.perf_counter()`) is when this session began: now, unless given."""
+    height, width = data.image_size
+    if height != width and not cfg.input_size:
+        raise RunError(f"the images are {height}x{width} but the models take square inputs; set input_size "
+                       f"(e.g. {max(height, width)}) to resize them")
+    model = build_model(cfg.model, data.channels, data.num_classes, data.image_size[0], input_size=cfg.input_size,
+                        pretrained=cfg.pretrained, weights_file=cfg.weights_file).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(cfg.optimizer, model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                momentum=cfg.momentum, nesterov=cfg.nesterov)
+    scheduler = build_scheduler(cfg.scheduler, optimizer, epochs=cfg.epochs, step_size=cfg.step_size,
+                                gamma=cfg.gamma, plateau_patience=cfg.plateau_patience,
+                                plateau_factor=cfg.plateau_factor, t_max=cfg.t_max)
+    return TrainState(cfg, model, optimizer, scheduler, Precision.for_device(device, cfg.amp, cfg.amp_dtype),
+                      EarlyStopping(cfg.patience, cfg.min_delta),
+                      session_start=time.perf_counter() if session_start is None else session_start)
+
+
+# ---------------------------------------------------------------------------------------------
 # A whole run
+
+LAST, BEST = "checkpoints/last.pt", "checkpoints/best.pt"  # relative to the run's folder
 
 
 def run(cfg: RunConfig) -> RunResult:
@@ -205,6 +292,51 @@ def run(cfg: RunConfig) -> RunResult:
     out.mkdir(parents=True, exist_ok=True)
     with run_lock(out):
         return _run(cfg, out)
+
+
+def _run(cfg: RunConfig, out: Path) -> RunResult:
+    session_start = time.perf_counter()
+    device = select_device(cfg.device)
+    configure_backend(device, cfg.num_threads)
+    checkpoint = _resume_point(cfg, out)
+    if checkpoint is None:
+        _fresh_start(out)
+    write_json(out / "config.json", cfg.to_dict())
+
+    torch.manual_seed(cfg.seed)
+    data = load_data(cfg.dataset, cfg.data_dir, download=cfg.download, val_fraction=cfg.val_fraction,
+                     subset=cfg.subset, seed=cfg.seed, cache=cfg.cache)
+    state = build_train_state(cfg, data, device, session_start=session_start)
+    if checkpoint is not None:
+        state.load_state_dict(checkpoint)
+    train_loader, val_loader, test_loader = _loaders(data, cfg, device)
+    name = cfg.run_name or out.resolve().name
+    tracker = start_tracking(cfg.wandb_mode, project=cfg.wandb_project, group=cfg.wandb_group, name=name,
+                             config=cfg.to_dict(), run_dir=out)
+    print(f"{name}: {cfg.model} on {cfg.dataset} ({len(data.train)} train / {len(data.val)} "
+          f"{'test-as-val' if data.val_is_test else 'val'} / {len(data.test)} test images) on {device}, "
+          f"{state.precision.name}" + (f", resuming after epoch {state.epoch}" if checkpoint is not None else ""),
+          flush=True)
+
+    _train(state, train_loader, val_loader, data.num_classes, tracker, out)
+    metrics = _finish(state, data, test_loader, out)
+    metrics.update(wall_time_s=round(state.elapsed_s, 2), resumed_after_epochs=state.resumes, device=str(device),
+                   precision=state.precision.name)
+    write_json(out / "metrics.json", metrics)
+    tracker.finish(metrics)
+    print(f"{name}: {metrics['status']} after {metrics['epochs_run']} epochs; best epoch {metrics['best_epoch']}, "
+          f"val acc {_fmt(metrics['val_acc'])}, test acc {_fmt(metrics['test_acc'])}", flush=True)
+    return RunResult(out, metrics, state.history)
+
+
+def _resume_point(cfg: RunConfig, out: Path) -> dict[str, Any] | None:
+    """The checkpoint to continue from, or None to start over."""
+    path = out / LAST
+    if not (cfg.resume and path.is_file()):
+        return None
+    checkpoint = load_checkpoint(path)
+    _check_resumable(checkpoint["config"], cfg, path)
+    return checkpoint
 
 
 def _check_resumable(saved: dict[str, Any], cfg: RunConfig, path: Path) -> None:
@@ -216,7 +348,7 @@ def _check_resumable(saved: dict[str, Any], cfg: RunConfig, path: Path) -> None:
 
 def _fresh_start(out: Path) -> None:
     """Remove the records of an earlier run in the same folder, so none of them outlive it."""
-    for name in ("metrics.json", "history.csv", "checkpoints/last.pt", "checkpoints/best.pt", "wandb-id"):
+    for name in ("metrics.json", "history.csv", LAST, BEST, "wandb-id"):
         (out / name).unlink(missing_ok=True)
 
 
@@ -233,143 +365,66 @@ def _loaders(data: Data, cfg: RunConfig, device: torch.device):
             make_loader(data, data.test, train=False, **eval_common))
 
 
-def _build(cfg: RunConfig, data: Data, device: torch.device):
-    """The model and everything that steps with it, fresh from the config."""
-    height, width = data.image_size
-    if height != width and not cfg.input_size:
-        raise RunError(f"the images are {height}x{width} but the models take square inputs; set input_size "
-                       f"(e.g. {max(height, width)}) to resize them")
-    model = build_model(cfg.model, data.channels, data.num_classes, data.image_size[0], input_size=cfg.input_size,
-                        pretrained=cfg.pretrained, weights_file=cfg.weights_file).to(device)
-    if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(cfg.optimizer, model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                momentum=cfg.momentum, nesterov=cfg.nesterov)
-    scheduler = build_scheduler(cfg.scheduler, optimizer, epochs=cfg.epochs, step_size=cfg.step_size,
-                                gamma=cfg.gamma, plateau_patience=cfg.plateau_patience,
-                                plateau_factor=cfg.plateau_factor, t_max=cfg.t_max)
-    precision = Precision.for_device(device, cfg.amp, cfg.amp_dtype)
-    return model, optimizer, scheduler, precision, EarlyStopping(cfg.patience, cfg.min_delta)
-
-
-def _restore(state: dict[str, Any], model, optimizer, scheduler, precision: Precision, stopper: EarlyStopping):
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    if state["scaler"] and precision.scaler.is_enabled():  # empty when saved without fp16 (e.g. on a CPU)
-        precision.scaler.load_state_dict(state["scaler"])
-    stopper.load_state_dict(state["early_stopping"])
-
-
-def _checkpoint(model, optimizer, scheduler, precision, stopper, epoch, history, cfg, stopped, elapsed):
-    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "scaler": precision.scaler.state_dict(), "early_stopping": stopper.state_dict(), "epoch": epoch,
-            "history": history, "config": cfg.to_dict(), "stopped": stopped, "elapsed_s": elapsed}
-
-
-def _run(cfg: RunConfig, out: Path) -> RunResult:
-    session_start = time.perf_counter()
-    device = select_device(cfg.device)
-    configure_backend(device, cfg.num_threads)
-    last_path, best_path = out / "checkpoints" / "last.pt", out / "checkpoints" / "best.pt"
-    state = load_checkpoint(last_path) if cfg.resume and last_path.is_file() else None
-    if state is not None:
-        _check_resumable(state["config"], cfg, last_path)
-    else:
-        _fresh_start(out)
-    write_json(out / "config.json", cfg.to_dict())
-
-    torch.manual_seed(cfg.seed)
-    data = load_data(cfg.dataset, cfg.data_dir, download=cfg.download, val_fraction=cfg.val_fraction,
-                     subset=cfg.subset, seed=cfg.seed, cache=cfg.cache)
-    model, optimizer, scheduler, precision, stopper = _build(cfg, data, device)
-    history: list[dict[str, Any]] = []
-    start_epoch, stopped, elapsed_before, resumes = 1, None, 0.0, []
-    if state is not None:
-        _restore(state, model, optimizer, scheduler, precision, stopper)
-        history, stopped, elapsed_before = list(state["history"]), state["stopped"], float(state["elapsed_s"])
-        start_epoch = int(state["epoch"]) + 1
-        resumes = list(state.get("resumes", [])) + [int(state["epoch"])]
-    net = torch.compile(model) if cfg.compile else model
-    train_loader, val_loader, test_loader = _loaders(data, cfg, device)
-    name = cfg.run_name or out.resolve().name
-    tracker = start_tracking(cfg.wandb_mode, project=cfg.wandb_project, group=cfg.wandb_group, name=name,
-                             config=cfg.to_dict(), run_dir=out)
-    mixing = cfg.mix_alpha if cfg.mix else None
-    measure = "dominant_label" if cfg.mix else "exact_label"
-    print(f"{name}: {cfg.model} on {cfg.dataset} ({len(data.train)} train / {len(data.val)} "
-          f"{'test-as-val' if data.val_is_test else 'val'} / {len(data.test)} test images) on {device}, "
-          f"{precision.name}" + (f", resuming after epoch {start_epoch - 1}" if state is not None else ""),
-          flush=True)
-
-    for epoch in range(start_epoch, cfg.epochs + 1):
-        if stopped:
-            break
-        train_loader.set_epoch(epoch)
-        lr = optimizer.param_groups[0]["lr"]
-        mix_gen = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch, MIX))
-        train = train_one_epoch(net, train_loader, optimizer, precision, num_classes=data.num_classes,
-                                mix_alpha=mixing, mix_generator=mix_gen, label_smoothing=cfg.label_smoothing,
-                                channels_last=cfg.channels_last, progress=cfg.progress,
-                                desc=f"epoch {epoch}/{cfg.epochs}")
-        finite, is_best = math.isfinite(train["loss"]), False
-        val = evaluate(net, val_loader, precision, channels_last=cfg.channels_last) if finite \
-            else {"loss": math.nan, "acc": math.nan}
-        row = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["acc"], "val_loss": val["loss"],
-               "val_acc": val["acc"], "lr": lr, "epoch_s": round(train["seconds"], 3),
-               "images_per_s": round(train["images_per_s"], 1), "train_acc_measure": measure}
-        history.append(row)
-        tracker.log(row, step=epoch)
-        print(f"epoch {epoch:>3}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
-              f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}  lr {lr:.3g}  "
+def _train(state: TrainState, train_loader, val_loader, num_classes: int, tracker, out: Path) -> None:
+    """Train the epochs after the state's last until the configured number or a stop, writing the
+    checkpoints and history.csv after each."""
+    cfg = state.config
+    net = torch.compile(state.model) if cfg.compile else state.model
+    while state.epoch < cfg.epochs and not state.stopped:
+        row = _train_epoch(net, state, train_loader, val_loader, num_classes)
+        tracker.log(row, step=row["epoch"])
+        print(f"epoch {row['epoch']:>3}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
+              f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}  lr {row['lr']:.3g}  "
               f"{row['epoch_s']:.1f}s  {row['images_per_s']:.0f} img/s", flush=True)
-        if not (finite and math.isfinite(val["loss"])):
-            stopped = "diverged"
-        else:
-            is_best = val["loss"] < min((h["val_loss"] for h in history[:-1] if math.isfinite(h["val_loss"])),
-                                        default=math.inf)
-            step_scheduler(scheduler, val["loss"])
-            if stopper.update(val["loss"]) and cfg.early_stopping:
-                stopped = "early_stopped"
-        elapsed = elapsed_before + time.perf_counter() - session_start
-        ckpt = _checkpoint(model, optimizer, scheduler, precision, stopper, epoch, history, cfg, stopped, elapsed)
-        ckpt["resumes"] = resumes
+        is_best = state.end_epoch(row)
+        checkpoint = state.state_dict()
         if is_best:
-            save_checkpoint(ckpt, best_path)
-        save_checkpoint(ckpt, last_path)
-        write_history(out / "history.csv", history)
+            save_checkpoint(checkpoint, out / BEST)
+        save_checkpoint(checkpoint, out / LAST)
+        write_history(out / "history.csv", state.history)
 
-    metrics = _finish(cfg, data, model, test_loader, precision, history, stopped, best_path, device)
-    metrics.update(wall_time_s=round(elapsed_before + time.perf_counter() - session_start, 2),
-                   resumed_after_epochs=resumes, device=str(device), precision=precision.name)
-    write_json(out / "metrics.json", metrics)
-    tracker.finish(metrics)
-    print(f"{name}: {metrics['status']} after {metrics['epochs_run']} epochs; best epoch {metrics['best_epoch']}, "
-          f"val acc {_fmt(metrics['val_acc'])}, test acc {_fmt(metrics['test_acc'])}", flush=True)
-    return RunResult(out, metrics, history)
+
+def _train_epoch(net: nn.Module, state: TrainState, train_loader, val_loader, num_classes: int) -> dict[str, Any]:
+    """Train and validate the epoch after the state's last; its history row. `net` is the state's
+    model, or its compiled form."""
+    cfg, epoch = state.config, state.epoch + 1
+    train_loader.set_epoch(epoch)
+    lr = state.optimizer.param_groups[0]["lr"]
+    mix_gen = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch, MIX))
+    train = train_one_epoch(net, train_loader, state.optimizer, state.precision, num_classes=num_classes,
+                            mix_alpha=cfg.mix_alpha if cfg.mix else None, mix_generator=mix_gen,
+                            label_smoothing=cfg.label_smoothing, channels_last=cfg.channels_last,
+                            progress=cfg.progress, desc=f"epoch {epoch}/{cfg.epochs}")
+    val = {"loss": math.nan, "acc": math.nan}
+    if math.isfinite(train["loss"]):  # a diverged model is not worth validating
+        val = evaluate(net, val_loader, state.precision, channels_last=cfg.channels_last)
+    return {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["acc"], "val_loss": val["loss"],
+            "val_acc": val["acc"], "lr": lr, "epoch_s": round(train["seconds"], 3),
+            "images_per_s": round(train["images_per_s"], 1),
+            "train_acc_measure": "dominant_label" if cfg.mix else "exact_label"}
 
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.4f}"
 
 
-def _finish(cfg, data, model, test_loader, precision, history, stopped, best_path, device) -> dict[str, Any]:
+def _finish(state: TrainState, data: Data, test_loader, out: Path) -> dict[str, Any]:
     """Test the best checkpoint and summarise the run at its best epoch."""
+    history = state.history
     valid = [h for h in history if math.isfinite(h["val_loss"])]
     best = min(valid, key=lambda h: h["val_loss"]) if valid else None
     test = {"loss": math.nan, "acc": math.nan}
-    if best is not None and best_path.is_file():
-        model.load_state_dict(load_checkpoint(best_path, map_location=device)["model"])
-        test = evaluate(model, test_loader, precision, channels_last=cfg.channels_last)
-    status = stopped or "completed"
+    if best is not None and (out / BEST).is_file():
+        device = next(state.model.parameters()).device
+        state.model.load_state_dict(load_checkpoint(out / BEST, map_location=device)["model"])
+        test = evaluate(state.model, test_loader, state.precision, channels_last=state.config.channels_last)
+    status = state.stopped or "completed"
     assert status in FINISHED_STATUSES
     pick = (lambda key: best[key]) if best else (lambda key: math.nan)
     return {
         "status": status, "best_epoch": best["epoch"] if best else None, "epochs_run": len(history),
-        "train_loss": pick("train_loss"), "train_acc": pick("train_acc"), "train_acc_measure": history[-1][
-            "train_acc_measure"] if history else None,
+        "train_loss": pick("train_loss"), "train_acc": pick("train_acc"),
+        "train_acc_measure": history[-1]["train_acc_measure"] if history else None,
         "val_loss": pick("val_loss"), "val_acc": pick("val_acc"),
         "best_val_acc": max((h["val_acc"] for h in valid), default=math.nan),
         "test_loss": test["loss"], "test_acc": test["acc"], "val_is_test": data.val_is_test,
