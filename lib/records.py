@@ -2,7 +2,8 @@
 
 A run directory holds `config.json`, `history.csv`, `metrics.json` and `checkpoints/{last,best}.pt`.
 Every file is written to a temporary name in the same folder, flushed to disk, then renamed over
-the old one, so a crash leaves either the old file or the new one, never half of one.
+the old one, so a crash leaves either the old file or the new one, never half of one (and perhaps
+the temporary file, which `remove_stale_temp_files` clears once its writer is gone).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import json
 import math
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +38,33 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+_TEMP_NAME = re.compile(r"\..+\.(\d+)\.tmp")  # atomic_write_bytes's `.<name>.<pid>.tmp`
+
+
+def remove_stale_temp_files(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write left in `folder`: those whose
+    process is gone. Returns what it deleted."""
+    removed = []
+    for path in Path(folder).glob(".*.tmp"):
+        match = _TEMP_NAME.fullmatch(path.name)
+        if match and not _process_alive(int(match[1])):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except (OverflowError, ValueError):
+        return False  # not a possible pid
+    return True
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

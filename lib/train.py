@@ -26,8 +26,8 @@ from lib.backend import DeviceError, configure_backend, select_device
 from lib.config import RunConfig, config_diff
 from lib.data import MIX, Data, DatasetError, epoch_seed, load_data, make_loader
 from lib.models import WeightsError, build_model
-from lib.records import (FINISHED_STATUSES, RunLockedError, load_checkpoint, run_lock, save_checkpoint,
-                         write_history, write_json)
+from lib.records import (FINISHED_STATUSES, RunLockedError, load_checkpoint, remove_stale_temp_files, run_lock,
+                         save_checkpoint, write_history, write_json)
 from lib.tracking import start_tracking
 
 
@@ -298,6 +298,8 @@ def _run(cfg: RunConfig, out: Path) -> RunResult:
     session_start = time.perf_counter()
     device = select_device(cfg.device)
     configure_backend(device, cfg.num_threads)
+    for folder in (out, out / "checkpoints"):
+        remove_stale_temp_files(folder)
     checkpoint = _resume_point(cfg, out)
     if checkpoint is None:
         _fresh_start(out)
