@@ -26,7 +26,8 @@ SUBMITTED = "submitted.json"  # a cluster executor sent the run out; its records
 FINISHED_STATUSES = ("completed", "early_stopped", "diverged")
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes, previous: str | Path | None = None) -> None:
+    """Write `data` to `path` atomically; with `previous`, the file it replaces is renamed to that."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -35,6 +36,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if previous is not None and path.exists():
+            os.replace(path, previous)  # the new file is on disk already: no moment without either
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -117,12 +120,13 @@ def load_history(path: str | Path) -> list[dict[str, Any]]:
                 for row in csv.DictReader(f)]
 
 
-def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+def save_checkpoint(state: dict[str, Any], path: str | Path, previous: str | Path | None = None) -> None:
+    """Write a checkpoint atomically; with `previous`, keep the one it replaces under that name."""
     import torch
 
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue(), previous)
 
 
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:

@@ -4,12 +4,19 @@ A run trains for up to `epochs`, validates after each epoch, keeps the checkpoin
 validation loss, evaluates that checkpoint on the test set, and writes config.json, history.csv,
 metrics.json and checkpoints/{last,best}.pt to `out_dir`. `resume: true` continues from
 checkpoints/last.pt; on the CPU, a resumed run ends with exactly the metrics of an uninterrupted one.
+
+Each new last.pt keeps the one it replaces as last.prev.pt (so a run needs room for three
+checkpoints). A resume that cannot read last.pt continues from last.prev.pt, and starts over when
+neither can be read; it moves an unreadable file aside to `<name>.corrupt`, prints a warning and
+says what it did in metrics.json (`recovered_from` and `recovery`, or `restarted`). When best.pt
+cannot be read at the end, the test set is evaluated on the final weights and `tested_on` says so.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import statistics
 import sys
 import time
@@ -217,6 +224,7 @@ class TrainState:
     history: list[dict[str, Any]] = field(default_factory=list)  # one row per epoch trained
     stopped: str | None = None  # "diverged" or "early_stopped" once training has ended early
     resumes: list[int] = field(default_factory=list)  # the epochs after which the run was resumed
+    recovery: dict[str, str] = field(default_factory=dict)  # for metrics.json: how unreadable checkpoints were met
     elapsed_before: float = 0.0  # seconds the run took in the sessions before this one
     session_start: float = field(default_factory=time.perf_counter)  # this session's time.perf_counter()
 
@@ -229,7 +237,8 @@ class TrainState:
                 "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
                 "scaler": self.precision.scaler.state_dict(), "early_stopping": self.stopper.state_dict(),
                 "epoch": self.epoch, "history": self.history, "config": self.config.to_dict(),
-                "stopped": self.stopped, "elapsed_s": self.elapsed_s, "resumes": self.resumes}
+                "stopped": self.stopped, "elapsed_s": self.elapsed_s, "resumes": self.resumes,
+                "recovery": self.recovery}
 
     def load_state_dict(self, checkpoint: dict[str, Any]) -> None:
         self.model.load_state_dict(checkpoint["model"])
@@ -242,6 +251,7 @@ class TrainState:
         self.epoch, self.history = int(checkpoint["epoch"]), list(checkpoint["history"])
         self.stopped, self.elapsed_before = checkpoint["stopped"], float(checkpoint["elapsed_s"])
         self.resumes = list(checkpoint.get("resumes", [])) + [self.epoch]
+        self.recovery = dict(checkpoint.get("recovery", {}))
 
     def end_epoch(self, row: dict[str, Any]) -> bool:
         """Add the epoch's history row, then step the schedule and early stopping on its validation
@@ -283,7 +293,10 @@ def build_train_state(cfg: RunConfig, data: Data, device: torch.device, *,
 # ---------------------------------------------------------------------------------------------
 # A whole run
 
-LAST, BEST = "checkpoints/last.pt", "checkpoints/best.pt"  # relative to the run's folder
+# Relative to the run's folder; PREVIOUS is the last.pt that the newest one replaced.
+LAST, PREVIOUS, BEST = "checkpoints/last.pt", "checkpoints/last.prev.pt", "checkpoints/best.pt"
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "scaler", "early_stopping", "epoch", "history", "config",
+                   "stopped", "elapsed_s")
 
 
 def run(cfg: RunConfig) -> RunResult:
@@ -298,12 +311,7 @@ def _run(cfg: RunConfig, out: Path) -> RunResult:
     session_start = time.perf_counter()
     device = select_device(cfg.device)
     configure_backend(device, cfg.num_threads)
-    for folder in (out, out / "checkpoints"):
-        remove_stale_temp_files(folder)
-    checkpoint = _resume_point(cfg, out)
-    if checkpoint is None:
-        _fresh_start(out)
-    write_json(out / "config.json", cfg.to_dict())
+    checkpoint, recovery = _prepare_folder(cfg, out)
 
     torch.manual_seed(cfg.seed)
     data = load_data(cfg.dataset, cfg.data_dir, download=cfg.download, val_fraction=cfg.val_fraction,
@@ -311,6 +319,9 @@ def _run(cfg: RunConfig, out: Path) -> RunResult:
     state = build_train_state(cfg, data, device, session_start=session_start)
     if checkpoint is not None:
         state.load_state_dict(checkpoint)
+        if recovery:  # history.csv may be ahead of the checkpoint resumed, whose history is the truth
+            write_history(out / "history.csv", state.history)
+    state.recovery.update(recovery)
     train_loader, val_loader, test_loader = _loaders(data, cfg, device)
     name = cfg.run_name or out.resolve().name
     tracker = start_tracking(cfg.wandb_mode, project=cfg.wandb_project, group=cfg.wandb_group, name=name,
@@ -331,14 +342,64 @@ def _run(cfg: RunConfig, out: Path) -> RunResult:
     return RunResult(out, metrics, state.history)
 
 
-def _resume_point(cfg: RunConfig, out: Path) -> dict[str, Any] | None:
-    """The checkpoint to continue from, or None to start over."""
-    path = out / LAST
-    if not (cfg.resume and path.is_file()):
-        return None
-    checkpoint = load_checkpoint(path)
-    _check_resumable(checkpoint["config"], cfg, path)
+def _prepare_folder(cfg: RunConfig, out: Path) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Clear what killed writers left, find the checkpoint to resume (else clear the records of an
+    earlier run), and write config.json. Returns what `_resume_point` does."""
+    for folder in (out, out / "checkpoints"):
+        remove_stale_temp_files(folder)
+    checkpoint, recovery = _resume_point(cfg, out)
+    if checkpoint is None:
+        _fresh_start(out)
+    write_json(out / "config.json", cfg.to_dict())
+    return checkpoint, recovery
+
+
+def _resume_point(cfg: RunConfig, out: Path) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The checkpoint to continue from (None: start over), and what it took when last.pt could not serve."""
+    if not (cfg.resume and ((out / LAST).is_file() or (out / PREVIOUS).is_file())):
+        return None, {}
+    problems = []
+    for name in (LAST, PREVIOUS):
+        path = out / name
+        if not path.is_file():
+            problems.append(f"{name} is missing")
+            continue
+        try:
+            checkpoint = _load_whole(path)
+        except UnreadableCheckpoint as exc:
+            os.replace(path, out / f"{name}.corrupt")  # so that no later resume tries it again
+            problems.append(f"{name} is unreadable ({exc}); moved it to {name}.corrupt")
+            continue
+        _check_resumable(checkpoint["config"], cfg, path)
+        if not problems:
+            return checkpoint, {}
+        note = f"{'; '.join(problems)}; resumed from {name} (epoch {checkpoint['epoch']})"
+        _warn(out, note)
+        return checkpoint, {"recovered_from": name, "recovery": note}
+    note = f"{'; '.join(problems)}; started the run over"
+    _warn(out, note)
+    return None, {"restarted": note}
+
+
+class UnreadableCheckpoint(Exception):
+    """A checkpoint file that cannot be loaded whole; the message says why."""
+
+
+def _load_whole(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
+    try:
+        checkpoint = load_checkpoint(path, map_location=map_location)
+    except Exception as exc:  # a damaged file fails in the zip reader, the unpickler or the OS, variously
+        reason = str(exc).strip().split("\n")[0].split(". ")[0][:200]
+        raise UnreadableCheckpoint(f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__) from exc
+    missing = [key for key in CHECKPOINT_KEYS if key not in checkpoint] if isinstance(checkpoint, dict) \
+        else list(CHECKPOINT_KEYS)
+    if missing:
+        raise UnreadableCheckpoint(f"it has no {', '.join(missing)}")
     return checkpoint
+
+
+def _warn(out: Path, note: str) -> None:
+    print(f"warning: {out}: {note}", file=sys.stderr, flush=True)
 
 
 def _check_resumable(saved: dict[str, Any], cfg: RunConfig, path: Path) -> None:
@@ -350,7 +411,7 @@ def _check_resumable(saved: dict[str, Any], cfg: RunConfig, path: Path) -> None:
 
 def _fresh_start(out: Path) -> None:
     """Remove the records of an earlier run in the same folder, so none of them outlive it."""
-    for name in ("metrics.json", "history.csv", LAST, BEST, "wandb-id"):
+    for name in ("metrics.json", "history.csv", LAST, PREVIOUS, BEST, "wandb-id"):
         (out / name).unlink(missing_ok=True)
 
 
@@ -382,7 +443,7 @@ def _train(state: TrainState, train_loader, val_loader, num_classes: int, tracke
         checkpoint = state.state_dict()
         if is_best:
             save_checkpoint(checkpoint, out / BEST)
-        save_checkpoint(checkpoint, out / LAST)
+        save_checkpoint(checkpoint, out / LAST, previous=out / PREVIOUS)
         write_history(out / "history.csv", state.history)
 
 
@@ -415,14 +476,14 @@ def _finish(state: TrainState, data: Data, test_loader, out: Path) -> dict[str, 
     history = state.history
     valid = [h for h in history if math.isfinite(h["val_loss"])]
     best = min(valid, key=lambda h: h["val_loss"]) if valid else None
-    test = {"loss": math.nan, "acc": math.nan}
-    if best is not None and (out / BEST).is_file():
-        device = next(state.model.parameters()).device
-        state.model.load_state_dict(load_checkpoint(out / BEST, map_location=device)["model"])
+    test, tested_on = {"loss": math.nan, "acc": math.nan}, None
+    if best is not None:
+        tested_on = _load_best_weights(state, out, best["epoch"])
         test = evaluate(state.model, test_loader, state.precision, channels_last=state.config.channels_last)
     status = state.stopped or "completed"
     assert status in FINISHED_STATUSES
     pick = (lambda key: best[key]) if best else (lambda key: math.nan)
+    notes = {**state.recovery, **({"tested_on": tested_on} if tested_on else {})}
     return {
         "status": status, "best_epoch": best["epoch"] if best else None, "epochs_run": len(history),
         "train_loss": pick("train_loss"), "train_acc": pick("train_acc"),
@@ -431,8 +492,30 @@ def _finish(state: TrainState, data: Data, test_loader, out: Path) -> dict[str, 
         "best_val_acc": max((h["val_acc"] for h in valid), default=math.nan),
         "test_loss": test["loss"], "test_acc": test["acc"], "val_is_test": data.val_is_test,
         "n_train": len(data.train), "n_val": len(data.val), "n_test": len(data.test),
-        "images_per_s": statistics.median(h["images_per_s"] for h in history) if history else math.nan,
+        "images_per_s": statistics.median(h["images_per_s"] for h in history) if history else math.nan, **notes,
     }
+
+
+def _load_best_weights(state: TrainState, out: Path, best_epoch: int) -> str | None:
+    """Put the best epoch's weights from best.pt into the model. When best.pt cannot give them, the
+    model keeps its final weights (those of last.pt), and the returned note says so."""
+    path = out / BEST
+    if not path.is_file():
+        problem = f"{BEST} is missing"
+    else:
+        try:
+            checkpoint = _load_whole(path, map_location=next(state.model.parameters()).device)
+        except UnreadableCheckpoint as exc:
+            os.replace(path, out / f"{BEST}.corrupt")
+            problem = f"{BEST} is unreadable ({exc}); moved it to {BEST}.corrupt"
+        else:
+            if checkpoint["epoch"] == best_epoch:
+                state.model.load_state_dict(checkpoint["model"])
+                return None
+            problem = f"{BEST} holds epoch {checkpoint['epoch']}"
+    note = f"the final weights (epoch {state.epoch}), not the best epoch's ({best_epoch}): {problem}"
+    _warn(out, f"testing {note}")
+    return note
 
 
 def main(argv: list[str] | None = None) -> int:
