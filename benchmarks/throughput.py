@@ -26,11 +26,12 @@ from dataclasses import dataclass
 import torch
 
 from lib.augment import AugmentSpec, mix_batch
+from lib.backend import configure_backend, select_device
 from lib.data import Data, DeviceLoader, load_data
 from lib.models import build_model
 from lib.paths import data_root
 from lib.records import write_json
-from lib.train import Precision, build_optimizer, configure_backend, select_device, train_one_epoch
+from lib.train import Precision, build_optimizer, train_one_epoch
 
 
 NAIVE_PREFETCH = 4  # batches the naive DataLoader's 2 workers prepare ahead (prefetch_factor 2 each)

@@ -8,6 +8,7 @@ describes a single run. Every problem becomes a one-line ConfigError; nothing he
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def config_from_argv(argv: list[str] | None, prog: str = "python -m lib.train") -> RunConfig:
+    """The config the flags and `--config` file give; prints a `warning:` line per setting they make inert."""
     parser = build_parser(prog)
     args, unknown = parser.parse_known_args(argv)
     if unknown:
@@ -63,4 +65,7 @@ def config_from_argv(argv: list[str] | None, prog: str = "python -m lib.train") 
     values: dict[str, Any] = load_config_file(given.pop("config")) if "config" in given else {}
     for name, text in given.items():
         values[name] = parse_text(name, text)
-    return RunConfig.from_dict(values)
+    cfg = RunConfig.from_dict(values)
+    for line in cfg.warnings(given=values):
+        print(f"warning: {line}", file=sys.stderr)
+    return cfg

@@ -2,7 +2,8 @@
 
 A run directory holds `config.json`, `history.csv`, `metrics.json` and `checkpoints/{last,best}.pt`.
 Every file is written to a temporary name in the same folder, flushed to disk, then renamed over
-the old one, so a crash leaves either the old file or the new one, never half of one.
+the old one, so a crash leaves either the old file or the new one, never half of one (and perhaps
+the temporary file, which `remove_stale_temp_files` clears once its writer is gone).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import json
 import math
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +26,8 @@ SUBMITTED = "submitted.json"  # a cluster executor sent the run out; its records
 FINISHED_STATUSES = ("completed", "early_stopped", "diverged")
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes, previous: str | Path | None = None) -> None:
+    """Write `data` to `path` atomically; with `previous`, the file it replaces is renamed to that."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -33,9 +36,38 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if previous is not None and path.exists():
+            os.replace(path, previous)  # the new file is on disk already: no moment without either
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+_TEMP_NAME = re.compile(r"\..+\.(\d+)\.tmp")  # atomic_write_bytes's `.<name>.<pid>.tmp`
+
+
+def remove_stale_temp_files(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write left in `folder`: those whose
+    process is gone. Returns what it deleted."""
+    removed = []
+    for path in Path(folder).glob(".*.tmp"):
+        match = _TEMP_NAME.fullmatch(path.name)
+        if match and not _process_alive(int(match[1])):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except (OverflowError, ValueError):
+        return False  # not a possible pid
+    return True
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -88,12 +120,13 @@ def load_history(path: str | Path) -> list[dict[str, Any]]:
                 for row in csv.DictReader(f)]
 
 
-def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+def save_checkpoint(state: dict[str, Any], path: str | Path, previous: str | Path | None = None) -> None:
+    """Write a checkpoint atomically; with `previous`, keep the one it replaces under that name."""
     import torch
 
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue(), previous)
 
 
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:

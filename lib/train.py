@@ -4,17 +4,23 @@ A run trains for up to `epochs`, validates after each epoch, keeps the checkpoin
 validation loss, evaluates that checkpoint on the test set, and writes config.json, history.csv,
 metrics.json and checkpoints/{last,best}.pt to `out_dir`. `resume: true` continues from
 checkpoints/last.pt; on the CPU, a resumed run ends with exactly the metrics of an uninterrupted one.
+
+Each new last.pt keeps the one it replaces as last.prev.pt (so a run needs room for three
+checkpoints). A resume that cannot read last.pt continues from last.prev.pt, and starts over when
+neither can be read; it moves an unreadable file aside to `<name>.corrupt`, prints a warning and
+says what it did in metrics.json (`recovered_from` and `recovery`, or `restarted`). When best.pt
+cannot be read at the end, the test set is evaluated on the final weights and `tested_on` says so.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
+import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -23,12 +29,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from lib.augment import AugmentSpec, mix_batch
+from lib.backend import DeviceError, configure_backend, select_device
 from lib.config import RunConfig, config_diff
 from lib.data import MIX, Data, DatasetError, epoch_seed, load_data, make_loader
 from lib.models import WeightsError, build_model
-from lib.records import (FINISHED_STATUSES, RunLockedError, load_checkpoint, run_lock, save_checkpoint,
-                         write_history, write_json)
+from lib.formatting import number
+from lib.paths import resolve
+from lib.records import (FINISHED_STATUSES, RunLockedError, best_epoch, load_checkpoint, remove_stale_temp_files,
+                         run_lock, save_checkpoint, write_history, write_json)
 from lib.tracking import start_tracking
+
 
 class RunError(RuntimeError):
     """The run cannot start as configured; the message says what to change."""
@@ -43,58 +53,6 @@ class RunResult:
 
 # ---------------------------------------------------------------------------------------------
 # Building blocks
-
-
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RunError(f"device {name!r} was asked for but CUDA is not available here; use device: auto or cpu")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise RunError(f"device {name!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s), "
-                       f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise RunError(f"device {name!r} was asked for but MPS is not available here; use device: auto or cpu")
-    return device
-
-
-def configure_backend(device: torch.device, num_threads: int | None = None) -> None:
-    """Process-wide speed settings for training on `device`.
-
-    CUDA: cuDNN picks the fastest convolution algorithms for the input shapes, and float32 matrix
-    products may use TF32. CPU: denormal floats are flushed to zero (gradients of a model that fits
-    its batches well go denormal, and x86 arithmetic on them is many times slower: the LeNet step
-    ran 25% faster with flushing), and freed memory is kept for reuse (see `keep_freed_memory`).
-    """
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    elif device.type == "cpu":
-        torch.set_flush_denormal(True)
-        keep_freed_memory()
-
-
-def keep_freed_memory() -> bool:
-    """Stop glibc from handing freed blocks of a few MB back to the OS.
-
-    PyTorch's CPU allocator is malloc. By default glibc serves blocks this size with mmap and
-    unmaps them on free, so every batch faults its pages in again: measured here, that cost the
-    batched input pipeline 20-30% of its throughput. Returns False where this is not glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20) and libc.mallopt(m_trim_threshold, 2**30))
 
 
 def build_optimizer(name: str, params: Iterable[nn.Parameter], *, lr: float, weight_decay: float,
@@ -247,15 +205,203 @@ def evaluate(model: nn.Module, loader, precision: Precision, *, channels_last: b
 
 
 # ---------------------------------------------------------------------------------------------
+# The state a checkpoint holds
+
+
+@dataclass
+class TrainState:
+    """The model, everything that steps with it, and how far the run has got: what a checkpoint holds.
+
+    `save_checkpoint(state.state_dict(), path)` writes one; `state.load_state_dict(checkpoint)`
+    continues from one, as a resume.
+    """
+
+    config: RunConfig
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any  # a per-epoch learning-rate schedule, or None
+    precision: Precision
+    stopper: EarlyStopping
+    epoch: int = 0  # the last epoch trained
+    history: list[dict[str, Any]] = field(default_factory=list)  # one row per epoch trained
+    stopped: str | None = None  # "diverged" or "early_stopped" once training has ended early
+    resumes: list[int] = field(default_factory=list)  # the epochs after which the run was resumed
+    recovery: dict[str, str] = field(default_factory=dict)  # for metrics.json: how unreadable checkpoints were met
+    elapsed_before: float = 0.0  # seconds the run took in the sessions before this one
+    session_start: float = field(default_factory=time.perf_counter)  # this session's time.perf_counter()
+
+    @property
+    def elapsed_s(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.session_start
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+                "scaler": self.precision.scaler.state_dict(), "early_stopping": self.stopper.state_dict(),
+                "epoch": self.epoch, "history": self.history, "config": self.config.to_dict(),
+                "stopped": self.stopped, "elapsed_s": self.elapsed_s, "resumes": self.resumes,
+                "recovery": self.recovery}
+
+    def load_state_dict(self, checkpoint: dict[str, Any]) -> None:
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(checkpoint["scheduler"])
+        if checkpoint["scaler"] and self.precision.scaler.is_enabled():  # empty when saved without fp16
+            self.precision.scaler.load_state_dict(checkpoint["scaler"])
+        self.stopper.load_state_dict(checkpoint["early_stopping"])
+        self.epoch, self.history = int(checkpoint["epoch"]), list(checkpoint["history"])
+        self.stopped, self.elapsed_before = checkpoint["stopped"], float(checkpoint["elapsed_s"])
+        self.resumes = list(checkpoint.get("resumes", [])) + [self.epoch]
+        self.recovery = dict(checkpoint.get("recovery", {}))
+
+    def end_epoch(self, row: dict[str, Any]) -> bool:
+        """Add the epoch's history row, then step the schedule and early stopping on its validation
+        loss, or stop if it diverged. True when the epoch has the lowest validation loss so far."""
+        earlier = [h["val_loss"] for h in self.history if math.isfinite(h["val_loss"])]
+        self.history.append(row)
+        self.epoch = row["epoch"]
+        if not (math.isfinite(row["train_loss"]) and math.isfinite(row["val_loss"])):
+            self.stopped = "diverged"
+            return False
+        step_scheduler(self.scheduler, row["val_loss"])
+        if self.stopper.update(row["val_loss"]) and self.config.early_stopping:
+            self.stopped = "early_stopped"
+        return row["val_loss"] < min(earlier, default=math.inf)
+
+
+def build_train_state(cfg: RunConfig, data: Data, device: torch.device, *,
+                      session_start: float | None = None) -> TrainState:
+    """A fresh model for `data` on `device`, with its optimizer, schedule, precision and early stopping.
+    `session_start` (a `time.perf_counter()`) is when this session began: now, unless given."""
+    height, width = data.image_size
+    if height != width and not cfg.input_size:
+        raise RunError(f"the images are {height}x{width} but the models take square inputs; set input_size "
+                       f"(e.g. {max(height, width)}) to resize them")
+    model = build_model(cfg.model, data.channels, data.num_classes, data.image_size[0], input_size=cfg.input_size,
+                        pretrained=cfg.pretrained, weights_file=cfg.weights_file).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(cfg.optimizer, model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                momentum=cfg.momentum, nesterov=cfg.nesterov)
+    scheduler = build_scheduler(cfg.scheduler, optimizer, epochs=cfg.epochs, step_size=cfg.step_size,
+                                gamma=cfg.gamma, plateau_patience=cfg.plateau_patience,
+                                plateau_factor=cfg.plateau_factor, t_max=cfg.t_max)
+    return TrainState(cfg, model, optimizer, scheduler, Precision.for_device(device, cfg.amp, cfg.amp_dtype),
+                      EarlyStopping(cfg.patience, cfg.min_delta),
+                      session_start=time.perf_counter() if session_start is None else session_start)
+
+
+# ---------------------------------------------------------------------------------------------
 # A whole run
+
+# Relative to the run's folder; PREVIOUS is the last.pt that the newest one replaced.
+LAST, PREVIOUS, BEST = "checkpoints/last.pt", "checkpoints/last.prev.pt", "checkpoints/best.pt"
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "scaler", "early_stopping", "epoch", "history", "config",
+                   "stopped", "elapsed_s")
 
 
 def run(cfg: RunConfig) -> RunResult:
     """Train, validate, test and write the run's records. Divergence is a result, not an exception."""
-    out = Path(cfg.out_dir)
+    out = resolve(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with run_lock(out):
         return _run(cfg, out)
+
+
+def _run(cfg: RunConfig, out: Path) -> RunResult:
+    session_start = time.perf_counter()
+    device = select_device(cfg.device)
+    configure_backend(device, cfg.num_threads)
+    checkpoint, recovery = _prepare_folder(cfg, out)
+
+    torch.manual_seed(cfg.seed)
+    data = load_data(cfg.dataset, cfg.data_dir, download=cfg.download, val_fraction=cfg.val_fraction,
+                     subset=cfg.subset, seed=cfg.seed, cache=cfg.cache)
+    state = build_train_state(cfg, data, device, session_start=session_start)
+    if checkpoint is not None:
+        state.load_state_dict(checkpoint)
+        if recovery:  # history.csv may be ahead of the checkpoint resumed, whose history is the truth
+            write_history(out / "history.csv", state.history)
+    state.recovery.update(recovery)
+    train_loader, val_loader, test_loader = _loaders(data, cfg, device)
+    name = cfg.run_name or out.resolve().name
+    tracker = start_tracking(cfg.wandb_mode, project=cfg.wandb_project, group=cfg.wandb_group, name=name,
+                             config=cfg.to_dict(), run_dir=out)
+    print(f"{name}: {cfg.model} on {cfg.dataset} ({len(data.train)} train / {len(data.val)} "
+          f"{'test-as-val' if data.val_is_test else 'val'} / {len(data.test)} test images) on {device}, "
+          f"{state.precision.name}" + (f", resuming after epoch {state.epoch}" if checkpoint is not None else ""),
+          flush=True)
+
+    _train(state, train_loader, val_loader, data.num_classes, tracker, out)
+    metrics = _finish(state, data, test_loader, out)
+    metrics.update(wall_time_s=round(state.elapsed_s, 2), resumed_after_epochs=state.resumes, device=str(device),
+                   precision=state.precision.name)
+    write_json(out / "metrics.json", metrics)
+    tracker.finish(metrics)
+    print(f"{name}: {metrics['status']} after {metrics['epochs_run']} epochs; best epoch {metrics['best_epoch']}, "
+          f"val acc {number(metrics['val_acc'])}, test acc {number(metrics['test_acc'])}", flush=True)
+    return RunResult(out, metrics, state.history)
+
+
+def _prepare_folder(cfg: RunConfig, out: Path) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Clear what killed writers left, find the checkpoint to resume (else clear the records of an
+    earlier run), and write config.json. Returns what `_resume_point` does."""
+    for folder in (out, out / "checkpoints"):
+        remove_stale_temp_files(folder)
+    checkpoint, recovery = _resume_point(cfg, out)
+    if checkpoint is None:
+        _fresh_start(out)
+    write_json(out / "config.json", cfg.to_dict())
+    return checkpoint, recovery
+
+
+def _resume_point(cfg: RunConfig, out: Path) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The checkpoint to continue from (None: start over), and what it took when last.pt could not serve."""
+    if not (cfg.resume and ((out / LAST).is_file() or (out / PREVIOUS).is_file())):
+        return None, {}
+    problems = []
+    for name in (LAST, PREVIOUS):
+        path = out / name
+        if not path.is_file():
+            problems.append(f"{name} is missing")
+            continue
+        try:
+            checkpoint = _load_whole(path)
+        except UnreadableCheckpoint as exc:
+            os.replace(path, out / f"{name}.corrupt")  # so that no later resume tries it again
+            problems.append(f"{name} is unreadable ({exc}); moved it to {name}.corrupt")
+            continue
+        _check_resumable(checkpoint["config"], cfg, path)
+        if not problems:
+            return checkpoint, {}
+        note = f"{'; '.join(problems)}; resumed from {name} (epoch {checkpoint['epoch']})"
+        _warn(out, note)
+        return checkpoint, {"recovered_from": name, "recovery": note}
+    note = f"{'; '.join(problems)}; started the run over"
+    _warn(out, note)
+    return None, {"restarted": note}
+
+
+class UnreadableCheckpoint(Exception):
+    """A checkpoint file that cannot be loaded whole; the message says why."""
+
+
+def _load_whole(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
+    try:
+        checkpoint = load_checkpoint(path, map_location=map_location)
+    except Exception as exc:  # a damaged file fails in the zip reader, the unpickler or the OS, variously
+        reason = str(exc).strip().split("\n")[0].split(". ")[0][:200]
+        raise UnreadableCheckpoint(f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__) from exc
+    missing = [key for key in CHECKPOINT_KEYS if key not in checkpoint] if isinstance(checkpoint, dict) \
+        else list(CHECKPOINT_KEYS)
+    if missing:
+        raise UnreadableCheckpoint(f"it has no {', '.join(missing)}")
+    return checkpoint
+
+
+def _warn(out: Path, note: str) -> None:
+    print(f"warning: {out}: {note}", file=sys.stderr, flush=True)
 
 
 def _check_resumable(saved: dict[str, Any], cfg: RunConfig, path: Path) -> None:
@@ -267,7 +413,7 @@ def _check_resumable(saved: dict[str, Any], cfg: RunConfig, path: Path) -> None:
 
 def _fresh_start(out: Path) -> None:
     """Remove the records of an earlier run in the same folder, so none of them outlive it."""
-    for name in ("metrics.json", "history.csv", "checkpoints/last.pt", "checkpoints/best.pt", "wandb-id"):
+    for name in ("metrics.json", "history.csv", LAST, PREVIOUS, BEST, "wandb-id"):
         (out / name).unlink(missing_ok=True)
 
 
@@ -284,149 +430,90 @@ def _loaders(data: Data, cfg: RunConfig, device: torch.device):
             make_loader(data, data.test, train=False, **eval_common))
 
 
-def _build(cfg: RunConfig, data: Data, device: torch.device):
-    """The model and everything that steps with it, fresh from the config."""
-    height, width = data.image_size
-    if height != width and not cfg.input_size:
-        raise RunError(f"the images are {height}x{width} but the models take square inputs; set input_size "
-                       f"(e.g. {max(height, width)}) to resize them")
-    model = build_model(cfg.model, data.channels, data.num_classes, data.image_size[0], input_size=cfg.input_size,
-                        pretrained=cfg.pretrained, weights_file=cfg.weights_file).to(device)
-    if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(cfg.optimizer, model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                momentum=cfg.momentum, nesterov=cfg.nesterov)
-    scheduler = build_scheduler(cfg.scheduler, optimizer, epochs=cfg.epochs, step_size=cfg.step_size,
-                                gamma=cfg.gamma, plateau_patience=cfg.plateau_patience,
-                                plateau_factor=cfg.plateau_factor, t_max=cfg.t_max)
-    precision = Precision.for_device(device, cfg.amp, cfg.amp_dtype)
-    return model, optimizer, scheduler, precision, EarlyStopping(cfg.patience, cfg.min_delta)
-
-
-def _restore(state: dict[str, Any], model, optimizer, scheduler, precision: Precision, stopper: EarlyStopping):
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    if state["scaler"] and precision.scaler.is_enabled():  # empty when saved without fp16 (e.g. on a CPU)
-        precision.scaler.load_state_dict(state["scaler"])
-    stopper.load_state_dict(state["early_stopping"])
-
-
-def _checkpoint(model, optimizer, scheduler, precision, stopper, epoch, history, cfg, stopped, elapsed):
-    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "scaler": precision.scaler.state_dict(), "early_stopping": stopper.state_dict(), "epoch": epoch,
-            "history": history, "config": cfg.to_dict(), "stopped": stopped, "elapsed_s": elapsed}
-
-
-def _run(cfg: RunConfig, out: Path) -> RunResult:
-    session_start = time.perf_counter()
-    device = select_device(cfg.device)
-    configure_backend(device, cfg.num_threads)
-    last_path, best_path = out / "checkpoints" / "last.pt", out / "checkpoints" / "best.pt"
-    state = load_checkpoint(last_path) if cfg.resume and last_path.is_file() else None
-    if state is not None:
-        _check_resumable(state["config"], cfg, last_path)
-    else:
-        _fresh_start(out)
-    write_json(out / "config.json", cfg.to_dict())
-
-    torch.manual_seed(cfg.seed)
-    data = load_data(cfg.dataset, cfg.data_dir, download=cfg.download, val_fraction=cfg.val_fraction,
-                     subset=cfg.subset, seed=cfg.seed, cache=cfg.cache)
-    model, optimizer, scheduler, precision, stopper = _build(cfg, data, device)
-    history: list[dict[str, Any]] = []
-    start_epoch, stopped, elapsed_before, resumes = 1, None, 0.0, []
-    if state is not None:
-        _restore(state, model, optimizer, scheduler, precision, stopper)
-        history, stopped, elapsed_before = list(state["history"]), state["stopped"], float(state["elapsed_s"])
-        start_epoch = int(state["epoch"]) + 1
-        resumes = list(state.get("resumes", [])) + [int(state["epoch"])]
-    net = torch.compile(model) if cfg.compile else model
-    train_loader, val_loader, test_loader = _loaders(data, cfg, device)
-    name = cfg.run_name or out.resolve().name
-    tracker = start_tracking(cfg.wandb_mode, project=cfg.wandb_project, group=cfg.wandb_group, name=name,
-                             config=cfg.to_dict(), run_dir=out)
-    mixing = cfg.mix_alpha if cfg.mix else None
-    measure = "dominant_label" if cfg.mix else "exact_label"
-    print(f"{name}: {cfg.model} on {cfg.dataset} ({len(data.train)} train / {len(data.val)} "
-          f"{'test-as-val' if data.val_is_test else 'val'} / {len(data.test)} test images) on {device}, "
-          f"{precision.name}" + (f", resuming after epoch {start_epoch - 1}" if state is not None else ""),
-          flush=True)
-
-    for epoch in range(start_epoch, cfg.epochs + 1):
-        if stopped:
-            break
-        train_loader.set_epoch(epoch)
-        lr = optimizer.param_groups[0]["lr"]
-        mix_gen = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch, MIX))
-        train = train_one_epoch(net, train_loader, optimizer, precision, num_classes=data.num_classes,
-                                mix_alpha=mixing, mix_generator=mix_gen, label_smoothing=cfg.label_smoothing,
-                                channels_last=cfg.channels_last, progress=cfg.progress,
-                                desc=f"epoch {epoch}/{cfg.epochs}")
-        finite, is_best = math.isfinite(train["loss"]), False
-        val = evaluate(net, val_loader, precision, channels_last=cfg.channels_last) if finite \
-            else {"loss": math.nan, "acc": math.nan}
-        row = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["acc"], "val_loss": val["loss"],
-               "val_acc": val["acc"], "lr": lr, "epoch_s": round(train["seconds"], 3),
-               "images_per_s": round(train["images_per_s"], 1), "train_acc_measure": measure}
-        history.append(row)
-        tracker.log(row, step=epoch)
-        print(f"epoch {epoch:>3}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
-              f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}  lr {lr:.3g}  "
+def _train(state: TrainState, train_loader, val_loader, num_classes: int, tracker, out: Path) -> None:
+    """Train the epochs after the state's last until the configured number or a stop, writing the
+    checkpoints and history.csv after each."""
+    cfg = state.config
+    net = torch.compile(state.model) if cfg.compile else state.model
+    while state.epoch < cfg.epochs and not state.stopped:
+        row = _train_epoch(net, state, train_loader, val_loader, num_classes)
+        tracker.log(row, step=row["epoch"])
+        print(f"epoch {row['epoch']:>3}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
+              f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}  lr {row['lr']:.3g}  "
               f"{row['epoch_s']:.1f}s  {row['images_per_s']:.0f} img/s", flush=True)
-        if not (finite and math.isfinite(val["loss"])):
-            stopped = "diverged"
-        else:
-            is_best = val["loss"] < min((h["val_loss"] for h in history[:-1] if math.isfinite(h["val_loss"])),
-                                        default=math.inf)
-            step_scheduler(scheduler, val["loss"])
-            if stopper.update(val["loss"]) and cfg.early_stopping:
-                stopped = "early_stopped"
-        elapsed = elapsed_before + time.perf_counter() - session_start
-        ckpt = _checkpoint(model, optimizer, scheduler, precision, stopper, epoch, history, cfg, stopped, elapsed)
-        ckpt["resumes"] = resumes
+        is_best = state.end_epoch(row)
+        checkpoint = state.state_dict()
         if is_best:
-            save_checkpoint(ckpt, best_path)
-        save_checkpoint(ckpt, last_path)
-        write_history(out / "history.csv", history)
-
-    metrics = _finish(cfg, data, model, test_loader, precision, history, stopped, best_path, device)
-    metrics.update(wall_time_s=round(elapsed_before + time.perf_counter() - session_start, 2),
-                   resumed_after_epochs=resumes, device=str(device), precision=precision.name)
-    write_json(out / "metrics.json", metrics)
-    tracker.finish(metrics)
-    print(f"{name}: {metrics['status']} after {metrics['epochs_run']} epochs; best epoch {metrics['best_epoch']}, "
-          f"val acc {_fmt(metrics['val_acc'])}, test acc {_fmt(metrics['test_acc'])}", flush=True)
-    return RunResult(out, metrics, history)
+            save_checkpoint(checkpoint, out / BEST)
+        save_checkpoint(checkpoint, out / LAST, previous=out / PREVIOUS)
+        write_history(out / "history.csv", state.history)
 
 
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.4f}"
+def _train_epoch(net: nn.Module, state: TrainState, train_loader, val_loader, num_classes: int) -> dict[str, Any]:
+    """Train and validate the epoch after the state's last; its history row. `net` is the state's
+    model, or its compiled form."""
+    cfg, epoch = state.config, state.epoch + 1
+    train_loader.set_epoch(epoch)
+    lr = state.optimizer.param_groups[0]["lr"]
+    mix_gen = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch, MIX))
+    train = train_one_epoch(net, train_loader, state.optimizer, state.precision, num_classes=num_classes,
+                            mix_alpha=cfg.mix_alpha if cfg.mix else None, mix_generator=mix_gen,
+                            label_smoothing=cfg.label_smoothing, channels_last=cfg.channels_last,
+                            progress=cfg.progress, desc=f"epoch {epoch}/{cfg.epochs}")
+    val = {"loss": math.nan, "acc": math.nan}
+    if math.isfinite(train["loss"]):  # a diverged model is not worth validating
+        val = evaluate(net, val_loader, state.precision, channels_last=cfg.channels_last)
+    return {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["acc"], "val_loss": val["loss"],
+            "val_acc": val["acc"], "lr": lr, "epoch_s": round(train["seconds"], 3),
+            "images_per_s": round(train["images_per_s"], 1),
+            "train_acc_measure": "dominant_label" if cfg.mix else "exact_label"}
 
 
-def _finish(cfg, data, model, test_loader, precision, history, stopped, best_path, device) -> dict[str, Any]:
+def _finish(state: TrainState, data: Data, test_loader, out: Path) -> dict[str, Any]:
     """Test the best checkpoint and summarise the run at its best epoch."""
+    history = state.history
     valid = [h for h in history if math.isfinite(h["val_loss"])]
-    best = min(valid, key=lambda h: h["val_loss"]) if valid else None
-    test = {"loss": math.nan, "acc": math.nan}
-    if best is not None and best_path.is_file():
-        model.load_state_dict(load_checkpoint(best_path, map_location=device)["model"])
-        test = evaluate(model, test_loader, precision, channels_last=cfg.channels_last)
-    status = stopped or "completed"
+    best = best_epoch(history)
+    test, tested_on = {"loss": math.nan, "acc": math.nan}, None
+    if best is not None:
+        tested_on = _load_best_weights(state, out, best["epoch"])
+        test = evaluate(state.model, test_loader, state.precision, channels_last=state.config.channels_last)
+    status = state.stopped or "completed"
     assert status in FINISHED_STATUSES
     pick = (lambda key: best[key]) if best else (lambda key: math.nan)
+    notes = {**state.recovery, **({"tested_on": tested_on} if tested_on else {})}
     return {
         "status": status, "best_epoch": best["epoch"] if best else None, "epochs_run": len(history),
-        "train_loss": pick("train_loss"), "train_acc": pick("train_acc"), "train_acc_measure": history[-1][
-            "train_acc_measure"] if history else None,
+        "train_loss": pick("train_loss"), "train_acc": pick("train_acc"),
+        "train_acc_measure": history[-1]["train_acc_measure"] if history else None,
         "val_loss": pick("val_loss"), "val_acc": pick("val_acc"),
         "best_val_acc": max((h["val_acc"] for h in valid), default=math.nan),
         "test_loss": test["loss"], "test_acc": test["acc"], "val_is_test": data.val_is_test,
         "n_train": len(data.train), "n_val": len(data.val), "n_test": len(data.test),
-        "images_per_s": statistics.median(h["images_per_s"] for h in history) if history else math.nan,
+        "images_per_s": statistics.median(h["images_per_s"] for h in history) if history else math.nan, **notes,
     }
+
+
+def _load_best_weights(state: TrainState, out: Path, best_epoch: int) -> str | None:
+    """Put the best epoch's weights from best.pt into the model. When best.pt cannot give them, the
+    model keeps its final weights (those of last.pt), and the returned note says so."""
+    path = out / BEST
+    if not path.is_file():
+        problem = f"{BEST} is missing"
+    else:
+        try:
+            checkpoint = _load_whole(path, map_location=next(state.model.parameters()).device)
+        except UnreadableCheckpoint as exc:
+            os.replace(path, out / f"{BEST}.corrupt")
+            problem = f"{BEST} is unreadable ({exc}); moved it to {BEST}.corrupt"
+        else:
+            if checkpoint["epoch"] == best_epoch:
+                state.model.load_state_dict(checkpoint["model"])
+                return None
+            problem = f"{BEST} holds epoch {checkpoint['epoch']}"
+    note = f"the final weights (epoch {state.epoch}), not the best epoch's ({best_epoch}): {problem}"
+    _warn(out, f"testing {note}")
+    return note
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -440,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result = run(cfg)
-    except (RunError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
+    except (RunError, DeviceError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"records written to {result.out_dir}/ (config.json, history.csv, metrics.json, checkpoints/)")

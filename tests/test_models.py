@@ -102,3 +102,14 @@ def test_a_weights_file_of_another_network_is_a_clear_error(tmp_path):
     torch.save(build_model("lenet", 3, 10, 32).state_dict(), path)
     with pytest.raises(WeightsError, match="is not a torchvision ResNet-18 state_dict"):
         build_model("resnet18_imagenet", 3, 10, 32, weights_file=str(path))
+
+
+@pytest.mark.parametrize("name, final_norm, parameters", [("resnet18", 64, 11_173_962),
+                                                          ("preact_resnet18", 512, 11_172_170)])
+def test_checkpoints_of_the_cifar_resnets_keep_their_layout(name, final_norm, parameters):
+    # The optimizer's state in a checkpoint is keyed by parameter position, so the order matters too.
+    model = build_model(name, 3, 10, 32)
+    names = [n for n, _ in model.named_parameters()]
+    assert names[:3] == ["conv1.weight", "bn.weight", "bn.bias"] and names[-2:] == ["linear.weight", "linear.bias"]
+    assert model.bn.num_features == final_norm
+    assert sum(p.numel() for p in model.parameters()) == parameters

@@ -31,35 +31,31 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
+def residual_stages(block: type[nn.Module], num_blocks: tuple[int, ...]) -> nn.Sequential:
+    """Four stages of `block` (64, 128, 256, 512 channels); each after the first halves the resolution."""
+    stages, in_planes = [], 64
+    for planes, n, stride in zip((64, 128, 256, 512), num_blocks, (1, 2, 2, 2)):
+        blocks = []
+        for s in [stride] + [1] * (n - 1):
+            blocks.append(block(in_planes, planes, s))
+            in_planes = planes
+        stages.append(nn.Sequential(*blocks))
+    return nn.Sequential(*stages)
+
+
 class ResNet(nn.Module):
     """A CIFAR-style residual network built from `block` with `num_blocks` per stage."""
 
-    def __init__(self, block: type[nn.Module], num_blocks: tuple[int, ...], in_channels: int, num_classes: int,
-                 preact: bool = False):
+    def __init__(self, block: type[nn.Module], num_blocks: tuple[int, ...], in_channels: int, num_classes: int):
         super().__init__()
-        self.in_planes = 64
-        self.preact = preact
         self.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
-        # A pre-activation network normalises inside its blocks, and once after the last block.
-        self.bn = nn.BatchNorm2d(512 if preact else 64)
-        self.layers = nn.Sequential(*[self._stage(block, planes, n, stride) for planes, n, stride in
-                                      zip((64, 128, 256, 512), num_blocks, (1, 2, 2, 2))])
+        self.bn = nn.BatchNorm2d(64)
+        self.layers = residual_stages(block, num_blocks)
         self.linear = nn.Linear(512, num_classes)
 
-    def _stage(self, block: type[nn.Module], planes: int, num_blocks: int, stride: int) -> nn.Sequential:
-        blocks = []
-        for s in [stride] + [1] * (num_blocks - 1):
-            blocks.append(block(self.in_planes, planes, s))
-            self.in_planes = planes
-        return nn.Sequential(*blocks)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv1(x)
-        if not self.preact:
-            out = F.relu(self.bn(out))
+        out = F.relu(self.bn(self.conv1(x)))
         out = self.layers(out)
-        if self.preact:
-            out = F.relu(self.bn(out))
         return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 
