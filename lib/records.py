@@ -208,7 +208,7 @@ def run_state(run_dir: Path, record: dict[str, Any] | None = None) -> RunState:
         return RunState(name, "failed", epochs, best_val, None, info.get("seconds"), info.get("error"))
     if (run_dir / SUBMITTED).is_file():
         return RunState(name, "submitted", epochs, best_val)
-    if (run_dir / "checkpoints" / "last.pt").is_file():
+    if any((run_dir / "checkpoints" / name).is_file() for name in ("last.pt", "last.prev.pt")):
         return RunState(name, "interrupted", epochs, best_val)
     return RunState(name, "pending")
 
