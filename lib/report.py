@@ -404,7 +404,7 @@ def _formatter(column: str, values: pd.Series):
     if any(word in name for word in _MEASURES) or "accuracy" in name:
         return lambda v: number(v, ".4f") if not isinstance(v, float) or not v.is_integer() else f"{v:.4f}"
     if numeric and all(not math.isfinite(v) or float(v).is_integer() for v in numeric):
-        return lambda v: number(v)
+        return lambda v: number(v, "d")
     return lambda v: value_label(v) if not isinstance(v, str) else v
 
 
@@ -417,6 +417,12 @@ def styled(table: pd.DataFrame, index: bool = True):
         {"selector": "th, td", "props": [("padding", "2px 8px"), ("font-size", "12px")]},
     ]).set_table_attributes('style="table-layout: auto; width: auto"')
     return styler if index else styler.hide(axis="index")
+
+
+def _prose(styler, columns: Sequence[str] | None = None):
+    """Columns of sentences: left-aligned and wrapped, not one long right-aligned line."""
+    return styler.set_properties(subset=columns, **{"white-space": "normal", "text-align": "left",
+                                                    "max-width": "900px"})
 
 
 def _show(*items) -> None:
@@ -480,7 +486,7 @@ def show_overview(report: SweepReport) -> None:
     _show("**Warnings** of the run configs (settings that cannot take effect), with the runs each applies to:"
           + (" none." if warnings.empty else ""))
     if not warnings.empty:
-        _show(styled(warnings, index=False))
+        _show(_prose(styled(warnings, index=False), ["warning"]))
 
 
 def _side_by_side_tables(*tables: pd.DataFrame) -> None:
@@ -494,6 +500,7 @@ def show_leaderboard(report: SweepReport) -> None:
         _show("none")
         return
     table = leaderboard(report).rename(columns={v: k for k, v in METRIC_LABELS.items()})
+    table = table.drop(columns=["images_per_s"])  # the Throughput section plots it; the table stays one screen wide
     _show(f"Columns: {'; '.join(f'{k}: {METRIC_LABELS[k]}' for k in ('val_acc', 'best_epoch', 'wall_time_s'))}; "
           f"flags: see Diagnostics.", table)
 
@@ -547,7 +554,8 @@ def show_isolation(report: SweepReport) -> None:
     _show("For each value, the best configuration with that value (mean validation accuracy over its seeds, "
           "95% t-interval as error bars when n >= 2). A maximum over the other parameters flatters values "
           "tried in more configurations.")
-    _show(_side_by_side(_figure_html(plot_isolation(report), 900)))
+    panels = min(4, report.analysis.isolation["parameter"].nunique())
+    _show(_side_by_side(_figure_html(plot_isolation(report), 240 * panels + 60)))
     plt.close("all")
 
 
@@ -562,7 +570,7 @@ def show_best_runs(report: SweepReport, k: int = 2) -> None:
         names = best_runs(report, model, k)
         _show(f"### {model}: best {len(names)} of {int((report.runs['model'] == model).sum())} runs")
         for rank, name in enumerate(names, 1):
-            curves = [_figure_html(plot_run(report, name, size=(7.5, 2.8)), 620)] if name in report.histories \
+            curves = [_figure_html(plot_run(report, name, size=(7.5, 2.8)), 540)] if name in report.histories \
                 else ["(no history)"]
             _show(f"#### {model} #{rank}: `{name}`")
             _show(_side_by_side(styled(run_parameters(report, name)).to_html(),
@@ -574,8 +582,7 @@ def show_best_runs(report: SweepReport, k: int = 2) -> None:
 def show_diagnostics(report: SweepReport) -> None:
     rules = pd.DataFrame({"rule": list(stats.FLAG_RULES.values())}, index=pd.Index(list(stats.FLAG_RULES),
                                                                                    name="flag"))
-    _show("Each finished run is checked against these rules:", styled(rules).set_properties(
-        **{"white-space": "normal", "max-width": "900px"}))
+    _show("Each finished run is checked against these rules:", _prose(styled(rules)))
     flags = report.analysis.flags
     flagged = report.runs.loc[flags != "", ["run", "sweep", "status", "best_epoch", "epochs_run", "val_acc"]]
     if flagged.empty:
@@ -645,7 +652,7 @@ def show_failures(report: SweepReport) -> None:
     if table.empty:
         _show("none")
         return
-    _show(styled(table).set_properties(subset=["error"], **{"white-space": "normal"}))
+    _show(_prose(styled(table), ["error"]))
 
 
 def show_tables(paths: Sequence[Path]) -> None:
