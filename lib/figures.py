@@ -79,15 +79,16 @@ def plot_followup(report: SweepReport, run: str, earlier: str):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-    for name, colour, role in ((earlier, "tab:blue", "earlier"), (run, "tab:orange", "follow-up")):
+    # the earlier run drawn wide and pale underneath, so epochs the two runs share stay visible
+    for name, colour, role, width in ((earlier, "tab:blue", "earlier", 4.0), (run, "tab:orange", "follow-up", 1.5)):
         history = report.histories.get(name)
         if history is None:
             continue
         for ax, metric in zip(axes, ("acc", "loss")):
-            ax.plot(history["epoch"], history[f"val_{metric}"], color=colour, marker=".",
-                    label=f"{role} {name}: validation")
-            ax.plot(history["epoch"], history[f"train_{metric}"], color=colour, linestyle=":",
-                    label=f"{role}: training")
+            ax.plot(history["epoch"], history[f"val_{metric}"], color=colour, marker=".", linewidth=width,
+                    alpha=0.5 if role == "earlier" else 1.0, label=f"{role} {name}: validation")
+            ax.plot(history["epoch"], history[f"train_{metric}"], color=colour, linestyle=":", linewidth=width,
+                    alpha=0.5 if role == "earlier" else 1.0, label=f"{role}: training")
     for ax, metric in zip(axes, ("accuracy", "cross-entropy loss")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)

@@ -124,7 +124,8 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
             fixed.setdefault(k, v)
     fixed = {k: v for k, v in fixed.items() if k not in varying}
     names = [sweep for _, sweep, _, _ in loaded]
-    description = " ".join(plan.get("description", "") for plan in plans if plan.get("description"))
+    described = [(plan["name"], plan["description"]) for plan in plans if plan.get("description")]
+    description = described[0][1] if len(plans) == 1 and described else "; ".join(f"{n}: {d}" for n, d in described)
     return SweepReport(roots[0] if roots else Path("."), " + ".join(names), description, fixed, varying, runs,
                        histories, errors, names, roots, given, configs)
 
@@ -516,7 +517,9 @@ def show_configs(report: SweepReport) -> None:
             if seeds == {1} else f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% "
             f"t-interval of the mean over seeds; tied_with_best: not significantly worse than the best at "
             f"{stats.ALPHA:.0%} (paired t-test over shared seeds).")
-    _show(note, configs.set_index("config"))
+    table = configs.set_index("config").astype({"tied_with_best": object})
+    table["tied_with_best"] = ["untested (n=1)" if pd.isna(t) else t for t in table["tied_with_best"]]
+    _show(note, table)
 
 
 def _ci_note(table: pd.DataFrame) -> str:
@@ -539,8 +542,13 @@ def show_interactions(report: SweepReport) -> None:
     if table.empty:
         _show("none (fewer than two two-level parameters)")
         return
+    matched = table[table["n"] > 0]
+    unmatched = len(table) - len(matched)
     _show("interaction: half the difference between a's effect at b's second value and at its first, over "
-          "matched quadruples of runs (n). " + _ci_note(table), table.drop(columns="ci_method"))
+          "matched quadruples of runs (n). " + _ci_note(matched)
+          + (f" Left out: {unmatched} pair{'s' * (unmatched > 1)} with no matched runs." if unmatched else ""))
+    if not matched.empty:
+        _show(matched.drop(columns="ci_method"))
 
 
 def show_isolation(report: SweepReport) -> None:
