@@ -2,9 +2,11 @@
 statistics in lib.stats).
 
 Reads only files in the sweep folders (sweep.json and each run's config.json, metrics.json,
-history.csv), never W&B; writes runs.csv, configs.csv and effects.csv beside the report. Runs are ranked by validation accuracy at their best epoch (the epoch
-with the lowest validation loss); test accuracy is that checkpoint's, reported beside it and never
-used for selection. Runs that failed or have not run yet appear with their status and no metrics.
+history.csv), never W&B; writes runs.csv, configs.csv and effects.csv beside the report. Runs are
+ranked by validation accuracy at their best epoch (the epoch with the lowest validation loss); test
+accuracy is that checkpoint's, reported beside it and never used for selection. Runs that failed or
+have not run yet appear with their status and no metrics. Several sweeps make one report: earlier
+sweeps first, so later ones read as follow-ups (`compare_followups`).
 """
 
 from __future__ import annotations
@@ -451,7 +453,7 @@ def _side_by_side(*parts: str):
     from IPython.display import HTML
 
     cells = "".join(f"<div>{part}</div>" for part in parts)
-    return HTML(f'<div style="display:flex;gap:2em;align-items:flex-start;flex-wrap:wrap">{cells}</div>')
+    return HTML(f'<div style="display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap">{cells}</div>')
 
 
 def _bullets(lines: Sequence[str]) -> str:
@@ -513,10 +515,15 @@ def show_configs(report: SweepReport) -> None:
         _show("none (no finished run)")
         return
     seeds = set(configs["n"])
-    note = ("One seed per configuration (n = 1): no spread or CI, and no test for ties (tied_with_best is empty)."
-            if seeds == {1} else f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% "
+    note = ("One seed per configuration (n = 1): no spread, no CI and no test for ties, so those columns are left "
+            "out; the Effects below pool matched runs instead." if seeds == {1} else f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% "
             f"t-interval of the mean over seeds; tied_with_best: not significantly worse than the best at "
             f"{stats.ALPHA:.0%} (paired t-test over shared seeds).")
+    if seeds == {1}:
+        configs = configs.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd",
+                                        "tied_with_best"])
+        _show(note, configs.set_index("config"))
+        return
     table = configs.set_index("config").astype({"tied_with_best": object})
     table["tied_with_best"] = ["untested (n=1)" if pd.isna(t) else t for t in table["tied_with_best"]]
     _show(note, table)
@@ -578,7 +585,7 @@ def show_best_runs(report: SweepReport, k: int = 2) -> None:
         names = best_runs(report, model, k)
         _show(f"### {model}: best {len(names)} of {int((report.runs['model'] == model).sum())} runs")
         for rank, name in enumerate(names, 1):
-            curves = [_figure_html(plot_run(report, name, size=(7.5, 2.8)), 540)] if name in report.histories \
+            curves = [_figure_html(plot_run(report, name, size=(7.5, 2.8)), 460)] if name in report.histories \
                 else ["(no history)"]
             _show(f"#### {model} #{rank}: `{name}`")
             _show(_side_by_side(styled(run_parameters(report, name)).to_html(),

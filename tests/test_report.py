@@ -257,3 +257,10 @@ def test_the_report_notebook_renders_two_sweeps_and_writes_its_tables(two_sweeps
     text = (tmp_path / "out.ipynb").read_text()
     assert "patience 3 -> 100; epochs 5 -> 10" in text and "statistics rest on 5 of 6 runs" in text
     assert {p.name for p in (tmp_path / "tables").iterdir()} == {"runs.csv", "configs.csv", "effects.csv"}
+
+
+def test_configs_at_one_seed_say_so_and_leave_out_spread_columns(tmp_path, shown):
+    runs = [(f"lr{lr}", {"lr": lr}, [0.5, acc]) for lr, acc in ((0.1, 0.7), (0.01, 0.6))]
+    report_module.show_configs(load_report(write_sweep(tmp_path / "one", "one", runs)))
+    assert shown[0].startswith("One seed per configuration (n = 1)")
+    assert "val_acc_sd" not in shown[1] and "val_acc_mean" in shown[1]
