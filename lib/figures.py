@@ -16,11 +16,11 @@ CURVE_TITLES = {"train_acc": "training accuracy", "val_acc": "validation accurac
                 "val_loss": "validation loss"}
 
 
-def plot_history(history: list[Mapping[str, Any]], title: str = ""):
+def plot_history(history: list[Mapping[str, Any]], title: str = "", size: tuple[float, float] = (10, 3.5)):
     """Loss and accuracy per epoch, training beside validation; returns the figure."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, axes = plt.subplots(1, 2, figsize=size)
     epochs = [h["epoch"] for h in history]
     measure = history[0].get("train_acc_measure", "exact_label") if history else "exact_label"
     for ax, metric in zip(axes, ("loss", "acc")):
@@ -65,10 +65,71 @@ def plot_combined_curves(report: SweepReport, model: str):
     return fig
 
 
-def plot_run(report: SweepReport, name: str):
+def plot_run(report: SweepReport, name: str, size: tuple[float, float] = (10, 3.5)):
     """Training beside validation for one run (the report's Figures 2 to 6)."""
     history = report.histories[name].to_dict("records")
-    return plot_history(history, title=name)
+    return plot_history(history, title=name, size=size)
+
+
+def plot_followup(report: SweepReport, run: str, earlier: str):
+    """A follow-up run and the earlier run it is compared with: accuracy and loss per epoch on shared axes.
+
+    Validation solid, training dotted; the earlier run blue, the follow-up orange.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    # the earlier run drawn wide and pale underneath, so epochs the two runs share stay visible
+    for name, colour, role, width in ((earlier, "tab:blue", "earlier", 4.0), (run, "tab:orange", "follow-up", 1.5)):
+        history = report.histories.get(name)
+        if history is None:
+            continue
+        for ax, metric in zip(axes, ("acc", "loss")):
+            ax.plot(history["epoch"], history[f"val_{metric}"], color=colour, marker=".", linewidth=width,
+                    alpha=0.5 if role == "earlier" else 1.0, label=f"{role} {name}: validation")
+            ax.plot(history["epoch"], history[f"train_{metric}"], color=colour, linestyle=":", linewidth=width,
+                    alpha=0.5 if role == "earlier" else 1.0, label=f"{role}: training")
+    for ax, metric in zip(axes, ("accuracy", "cross-entropy loss")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{run} vs {earlier}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_isolation(report: SweepReport):
+    """One small panel per varying parameter: for each value, the best configuration's mean validation
+    accuracy with its 95% CI over seeds (lib.stats.isolation_table)."""
+    import math
+
+    import matplotlib.pyplot as plt
+
+    table = report.analysis.isolation
+    params = list(dict.fromkeys(table["parameter"]))
+    columns = max(1, min(4, len(params)))
+    rows = max(1, math.ceil(len(params) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), squeeze=False)
+    for ax, p in zip(axes.flat, params):
+        part = table[table["parameter"] == p]
+        x = range(len(part))
+        mean = part["val_acc_mean"].to_numpy(dtype=float)
+        low = (mean - part["ci_low"].to_numpy(dtype=float))
+        high = (part["ci_high"].to_numpy(dtype=float) - mean)
+        ax.errorbar(x, mean, yerr=[[0 if math.isnan(v) else v for v in low], [0 if math.isnan(v) else v for v in high]],
+                    fmt="o", capsize=4)
+        ax.set_xticks(list(x), [value_label(v) for v in part["value"]], fontsize=8)
+        ax.set_title(p, fontsize=10)
+        ax.grid(alpha=0.3)
+        for i, n in zip(x, part["n"]):
+            ax.annotate(f"n={int(n)}", (i, mean[i]), textcoords="offset points", xytext=(6, -3), fontsize=7)
+    for ax in axes.flat[len(params):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("val acc (best config)")
+    fig.tight_layout()
+    return fig
 
 
 def plot_parallel_coordinates(report: SweepReport):

@@ -1,41 +1,54 @@
-"""Aggregate a sweep's run records into the report's tables (figures are in lib.figures).
+"""Aggregate sweeps' run records into the report's tables and sections (figures are in lib.figures,
+statistics in lib.stats).
 
-Reads only files in the sweep folder (sweep.json and each run's config.json, metrics.json,
-history.csv), never W&B. Runs are ranked by validation accuracy at their best epoch (the epoch
-with the lowest validation loss); test accuracy is that checkpoint's, reported beside it and never
-used for selection. Runs that failed or have not run yet appear with their status and no metrics.
+Reads only files in the sweep folders (sweep.json and each run's config.json, metrics.json,
+history.csv), never W&B; writes runs.csv, configs.csv and effects.csv beside the report. Runs are
+ranked by validation accuracy at their best epoch (the epoch with the lowest validation loss); test
+accuracy is that checkpoint's, reported beside it and never used for selection. Runs that failed or
+have not run yet appear with their status and no metrics. Several sweeps make one report: earlier
+sweeps first, so later ones read as follow-ups (`compare_followups`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from lib.config import defaults
+from lib import stats
+from lib.config import RUNTIME_FIELDS, ConfigError, RunConfig, defaults
 from lib.formatting import number
-from lib.records import FINISHED_STATUSES, VAL_ACC_MEANING, load_run, read_json, run_state
+from lib.paths import resolve
+from lib.records import FINISHED_STATUSES, VAL_ACC_MEANING, atomic_write_text, load_run, read_json, run_state
 
-METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "best_epoch", "epochs_run"]
+METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "best_epoch",
+                  "epochs_run"]
 METRIC_LABELS = {"train_acc": "training accuracy", "train_loss": "training loss", "val_acc": VAL_ACC_MEANING,
-                 "val_loss": "validation loss", "test_acc": "test accuracy",
+                 "val_loss": "validation loss", "test_acc": "test accuracy", "test_loss": "test loss",
                  "best_epoch": "epochs to convergence (best epoch)", "epochs_run": "epochs run",
                  "wall_time_s": "time (s)", "images_per_s": "training images/s"}
+PARAMETERS = [k for k in defaults() if k not in RUNTIME_FIELDS]  # what a run computes depends on these alone
 
 
 @dataclass
 class SweepReport:
-    root: Path
-    name: str
+    root: Path  # the first sweep folder
+    name: str  # the sweeps' names, joined with ' + '
     description: str
     fixed: dict[str, Any]
-    varying: list[str]
-    runs: pd.DataFrame  # one row per planned run: name, status, varying params, metrics
-    histories: dict[str, pd.DataFrame]  # run name -> per-epoch history
-    errors: dict[str, str]  # run name -> failure message
+    varying: list[str]  # parameters with more than one value over every run of every sweep, seed included
+    runs: pd.DataFrame  # one row per planned run: run (its key), sweep, status, every parameter, metrics
+    histories: dict[str, pd.DataFrame]  # run key -> per-epoch history
+    errors: dict[str, str]  # run key -> failure message
+    sweeps: list[str] = field(default_factory=list)  # sweep names, in the order given (earlier first)
+    roots: list[Path] = field(default_factory=list)  # their folders
+    given: dict[str, list[str]] = field(default_factory=dict)  # run key -> the parameters its sweep file set
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # run key -> its config as recorded
 
     @property
     def finished(self) -> pd.DataFrame:
@@ -45,34 +58,78 @@ class SweepReport:
     def models(self) -> list[str]:
         return list(dict.fromkeys(self.runs["model"])) if "model" in self.runs else []
 
+    @property
+    def params(self) -> list[str]:
+        """The varying parameters the statistics compare: `varying` without the seed (seeds are replicates)."""
+        return [p for p in self.varying if p != "seed" and p in self.runs]
 
-def load_report(sweep_dir: str | Path) -> SweepReport:
-    """Everything the report shows, from the sweep folder alone."""
-    root = Path(sweep_dir)
+    @cached_property
+    def analysis(self) -> Analysis:
+        return analyse(self)
+
+
+def _planned(root: Path) -> tuple[dict | None, list[tuple[str, dict]]]:
+    """A sweep folder's plan (sweep.json, or None) and its runs as (name, sweep-file params)."""
     plan = read_json(root / "sweep.json") if (root / "sweep.json").is_file() else None
     if plan:
-        planned = [(r["name"], r["params"]) for r in plan["runs"]]
-    else:
-        run_dirs = sorted(p for p in (root / "runs").glob("*") if p.is_dir()) if (root / "runs").is_dir() else []
-        planned = [(p.name, {}) for p in run_dirs]
-    rows, histories, errors = [], {}, {}
-    for name, params in planned:
-        record = load_run(root / "runs" / name)
-        config = {**defaults(), **(record["config"] or {}), **params}
-        metrics = record["metrics"] or {}
-        state = run_state(root / "runs" / name, record)
-        if state.error:
-            errors[name] = state.error
-        rows.append({"run": name, "status": state.status, **config,
-                     **{k: _number(metrics.get(k)) for k in METRIC_COLUMNS + ["wall_time_s", "images_per_s"]},
-                     "train_acc_measure": metrics.get("train_acc_measure"), "val_is_test": metrics.get("val_is_test")})
-        if record["history"]:
-            histories[name] = pd.DataFrame(record["history"])
-    runs = pd.DataFrame(rows, columns=None if rows else ["run", "status", "model", *METRIC_COLUMNS, "wall_time_s",
-                                                         "images_per_s", "train_acc_measure", "val_is_test"])
-    varying = plan["varying"] if plan else []
-    return SweepReport(root, plan["name"] if plan else root.name, (plan or {}).get("description", ""),
-                       (plan or {}).get("fixed", {}), varying, runs, histories, errors)
+        return plan, [(r["name"], r["params"]) for r in plan["runs"]]
+    run_dirs = sorted(p for p in (root / "runs").glob("*") if p.is_dir()) if (root / "runs").is_dir() else []
+    return None, [(p.name, {}) for p in run_dirs]
+
+
+def _varying(rows: list[dict[str, Any]], order: list[str]) -> list[str]:
+    """Parameters (runtime fields aside) with more than one value over `rows`: `order` first, then field order."""
+    varying = {k for k in PARAMETERS if len({value_label(r.get(k)) for r in rows}) > 1}
+    return [k for k in dict.fromkeys([*order, *PARAMETERS]) if k in varying]
+
+
+def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
+    """Everything the report shows, from one sweep folder or several (earlier sweeps first).
+
+    Runs are keyed by name; when two sweeps hold a run of the same name, by `sweep/run`. A parameter
+    varies when it takes more than one value over all runs of all sweeps, so one fixed at different
+    values in two sweeps varies in the combined report.
+    """
+    roots = [Path(sweep_dirs)] if isinstance(sweep_dirs, (str, Path)) else [Path(d) for d in sweep_dirs]
+    loaded = []  # (root, sweep name, plan, planned runs)
+    for root in roots:
+        plan, planned = _planned(root)
+        name = plan["name"] if plan else root.name
+        taken = [n for _, n, _, _ in loaded]
+        loaded.append((root, name if name not in taken else f"{name}-{len(loaded) + 1}", plan, planned))
+    counts = Counter(run for _, _, _, planned in loaded for run, _ in planned)
+    rows, histories, errors, given, configs = [], {}, {}, {}, {}
+    for root, sweep, plan, planned in loaded:
+        for name, params in planned:
+            key = f"{sweep}/{name}" if counts[name] > 1 else name
+            record = load_run(root / "runs" / name)
+            config = {**defaults(), **(record["config"] or {}), **params}
+            metrics = record["metrics"] or {}
+            state = run_state(root / "runs" / name, record)
+            if state.error:
+                errors[key] = state.error
+            given[key], configs[key] = list(params), config
+            rows.append({"run": key, "sweep": sweep, "status": state.status, **config,
+                         **{k: _number(metrics.get(k)) for k in METRIC_COLUMNS + ["wall_time_s", "images_per_s"]},
+                         "train_acc_measure": metrics.get("train_acc_measure"),
+                         "val_is_test": metrics.get("val_is_test")})
+            if record["history"]:
+                histories[key] = pd.DataFrame(record["history"])
+    runs = pd.DataFrame(rows, columns=None if rows else ["run", "sweep", "status", *defaults(), *METRIC_COLUMNS,
+                                                         "wall_time_s", "images_per_s", "train_acc_measure",
+                                                         "val_is_test"])
+    plans = [plan for _, _, plan, _ in loaded if plan]
+    varying = _varying(rows, [k for plan in plans for k in plan.get("varying", [])])
+    fixed: dict[str, Any] = {}
+    for plan in plans:
+        for k, v in plan.get("fixed", {}).items():
+            fixed.setdefault(k, v)
+    fixed = {k: v for k, v in fixed.items() if k not in varying}
+    names = [sweep for _, sweep, _, _ in loaded]
+    described = [(plan["name"], plan["description"]) for plan in plans if plan.get("description")]
+    description = described[0][1] if len(plans) == 1 and described else "; ".join(f"{n}: {d}" for n, d in described)
+    return SweepReport(roots[0] if roots else Path("."), " + ".join(names), description, fixed, varying, runs,
+                       histories, errors, names, roots, given, configs)
 
 
 def value_label(value: Any) -> str:
@@ -140,10 +197,11 @@ def conditions(report: SweepReport) -> str:
 
 
 def leaderboard(report: SweepReport) -> pd.DataFrame:
-    """All runs, best validation accuracy first; unfinished runs last."""
-    columns = ["run", "status", *[k for k in report.varying if k in report.runs], *METRIC_COLUMNS,
-               "wall_time_s", "images_per_s"]
-    table = report.runs[columns].sort_values("val_acc", ascending=False, na_position="last")
+    """All runs, best validation accuracy first, unfinished runs last, with their diagnostic flags."""
+    columns = ["run", *(["sweep"] if len(report.sweeps) > 1 else []), "status",
+               *[k for k in report.varying if k in report.runs], *METRIC_COLUMNS, "wall_time_s", "images_per_s"]
+    table = report.runs[columns].assign(flags=report.analysis.flags)
+    table = table.sort_values("val_acc", ascending=False, na_position="last", kind="stable")
     return table.set_index("run").rename(columns=METRIC_LABELS)
 
 
@@ -202,39 +260,368 @@ def failures(report: SweepReport) -> pd.DataFrame:
                         index=pd.Index(list(rows["run"]), name="run"))
 
 
+def config_warnings(report: SweepReport) -> pd.DataFrame:
+    """Each distinct `RunConfig.warnings()` line over the runs, with how many runs it applies to.
+
+    A run's warnings count the parameters its sweep file set as given, so a default is never blamed.
+    """
+    counts: Counter[str] = Counter()
+    for key, config in report.configs.items():
+        try:
+            run = RunConfig.from_dict({k: v for k, v in config.items() if k in defaults()})
+        except ConfigError:
+            continue  # a record from another version of the config: nothing to check it against
+        counts.update(set(run.warnings(report.given.get(key) or None)))
+    return pd.DataFrame({"warning": list(counts), "runs": list(counts.values())}, columns=["warning", "runs"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics (lib.stats) over the runs, and the tables written beside report.html
+
+
+@dataclass
+class Analysis:
+    """The tables and sentences of lib.stats for one report; see lib.stats for how each is computed."""
+
+    params: list[str]
+    configs: pd.DataFrame
+    effects: pd.DataFrame
+    interactions: pd.DataFrame
+    isolation: pd.DataFrame
+    flags: pd.Series  # aligned with report.runs
+    boundary: list[str]
+    findings: list[str]
+
+
+def analyse(report: SweepReport) -> Analysis:
+    runs, params = report.runs, report.params
+    configs = stats.configs_table(runs, params)
+    effects = stats.effects_table(runs, params)
+    flags = stats.flags_column(runs, report.histories)
+    boundary = stats.boundary_notes(runs, configs, params)
+    return Analysis(params, configs, effects, stats.interactions_table(runs, params),
+                    stats.isolation_table(runs, params), flags, boundary,
+                    stats.findings(runs, configs, effects, flags, boundary))
+
+
+RUN_TABLE_METRICS = ["best_epoch", "epochs_run", "train_acc", "train_loss", "val_acc", "val_loss", "test_acc",
+                     "test_loss", "wall_time_s"]
+
+
+def _plain(value: Any) -> Any:
+    """A parameter value for a CSV cell: '' for None, 224 rather than the 224.0 of a column holding a None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def runs_table(report: SweepReport) -> pd.DataFrame:
+    """One row per run: run, sweep, status, the varying parameters, seed, metrics and diagnostic flags."""
+    runs = report.runs
+    table = pd.DataFrame({"run": runs["run"], "sweep": runs["sweep"], "status": runs["status"]})
+    for p in [*report.params, "seed"]:
+        table[p] = [_plain(v) for v in runs[p]] if p in runs else ""
+    for m in RUN_TABLE_METRICS:
+        table[m] = runs[m].astype("Int64") if m in ("best_epoch", "epochs_run") else runs[m]
+    table["flags"] = report.analysis.flags
+    return table.reset_index(drop=True)
+
+
+def write_tables(report: SweepReport, out_dir: str | Path) -> list[Path]:
+    """Write runs.csv, configs.csv and effects.csv into `out_dir`, atomically; nothing when there are no runs."""
+    if report.runs.empty:
+        return []
+    out = Path(out_dir)
+    tables = {"runs.csv": runs_table(report), "configs.csv": report.analysis.configs,
+              "effects.csv": report.analysis.effects}
+    for name, table in tables.items():
+        atomic_write_text(out / name, table.to_csv(index=False))
+    return [out / name for name in tables]
+
+
+def sweep_folders(text: str) -> list[Path]:
+    """The notebook's `sweep_dirs` ('a, b'): each folder resolved by lib.paths.resolve."""
+    return [resolve(part.strip()) for part in text.split(",") if part.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-up sweeps
+
+
+FOLLOWUP_METRICS = ["val_acc", "test_acc", "best_epoch", "epochs_run"]
+
+
+def _differences(a: Mapping[str, Any], b: Mapping[str, Any], params: Sequence[str]) -> list[str]:
+    return [k for k in params if value_label(a[k]) != value_label(b[k])]
+
+
+def compare_followups(report: SweepReport) -> pd.DataFrame:
+    """Each run of a later sweep beside the run of an earlier sweep it differs from least.
+
+    Least: fewest differing parameters (runtime fields aside, seed included); ties go to the higher
+    validation accuracy, then to the earlier run in the report's order. `changed` lists each differing
+    parameter as 'earlier -> later'.
+    """
+    columns = ["run", "sweep", "earlier_run", "earlier_sweep", "changed",
+               *[c for m in FOLLOWUP_METRICS for c in (m, f"earlier_{m}")]]
+    order = {s: i for i, s in enumerate(report.sweeps)}
+    params = [k for k in dict.fromkeys([*report.varying, *PARAMETERS]) if k in report.runs]
+    records = report.runs.to_dict("records")
+    rows = []
+    for later in records:
+        earlier = [r for r in records if order[r["sweep"]] < order[later["sweep"]]]
+        if not earlier:
+            continue
+        ranked = [(len(_differences(r, later, params)), -_number_or(r["val_acc"], -math.inf), i)
+                  for i, r in enumerate(earlier)]
+        match = earlier[min(ranked)[2]]
+        changed = "; ".join(f"{k} {value_label(match[k])} -> {value_label(later[k])}"
+                            for k in _differences(match, later, params))
+        rows.append({"run": later["run"], "sweep": later["sweep"], "earlier_run": match["run"],
+                     "earlier_sweep": match["sweep"], "changed": changed or "nothing",
+                     **{c: (later if c == m else match)[m] for m in FOLLOWUP_METRICS for c in (m, f"earlier_{m}")}})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _number_or(value: Any, missing: float) -> float:
+    number_ = _number(value)
+    return missing if math.isnan(number_) else number_
+
+
 # ---------------------------------------------------------------------------------------------
 # Notebook sections: each displays a heading, tables and figures for one part of the report.
+
+# Columns whose numbers are measurements (4 decimals); other whole numbers print as integers and
+# parameter values as written (5e-05 stays 5e-05).
+_MEASURES = ("acc", "loss", "effect", "interaction", "ci_low", "ci_high", "_sd", "mean")
+_SECONDS = ("wall_time_s", "images_per_s", "time (s)", "training images/s")
+
+
+def _formatter(column: str, values: pd.Series):
+    name = str(column).lower()
+    numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if name in _SECONDS:
+        return lambda v: number(v, ".1f")
+    if any(word in name for word in _MEASURES) or "accuracy" in name:
+        return lambda v: number(v, ".4f") if not isinstance(v, float) or not v.is_integer() else f"{v:.4f}"
+    if numeric and all(not math.isfinite(v) or float(v).is_integer() for v in numeric):
+        return lambda v: number(v, "d")
+    return lambda v: value_label(v) if not isinstance(v, str) else v
+
+
+def styled(table: pd.DataFrame, index: bool = True):
+    """A table for the report: measurements to 4 decimals, counts as integers, run names on one line."""
+    styler = table.style.format({c: _formatter(c, table[c]) for c in table.columns})
+    styler = styler.set_table_styles([
+        {"selector": "tbody th", "props": [("white-space", "nowrap"), ("text-align", "left")]},
+        {"selector": "td", "props": [("white-space", "nowrap")]},
+        {"selector": "th, td", "props": [("padding", "2px 8px"), ("font-size", "12px")]},
+    ]).set_table_attributes('style="table-layout: auto; width: auto"')
+    return styler if index else styler.hide(axis="index")
+
+
+def _prose(styler, columns: Sequence[str] | None = None):
+    """Columns of sentences: left-aligned and wrapped, not one long right-aligned line."""
+    return styler.set_properties(subset=columns, **{"white-space": "normal", "text-align": "left",
+                                                    "max-width": "900px"})
 
 
 def _show(*items) -> None:
     from IPython.display import Markdown, display
 
     for item in items:
+        if isinstance(item, pd.DataFrame):
+            item = styled(item)
         display(Markdown(item) if isinstance(item, str) else item)
 
 
+def _figure_html(fig, width: int) -> str:
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img style="width:{width}px" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def _side_by_side(*parts: str):
+    from IPython.display import HTML
+
+    cells = "".join(f"<div>{part}</div>" for part in parts)
+    return HTML(f'<div style="display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap">{cells}</div>')
+
+
+def _bullets(lines: Sequence[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def _no_runs(report: SweepReport) -> str:
+    folders = ", ".join(f"`{r}`" for r in report.roots) or "no folder given"
+    return f"No runs yet ({folders} holds no planned or recorded run)."
+
+
+def show_findings(report: SweepReport) -> None:
+    """The findings of lib.stats as bullets, each saying what it rests on, then the edges of the search."""
+    if report.runs.empty:
+        _show(_no_runs(report))
+        return
+    analysis = report.analysis
+    edges = ("" if analysis.boundary else "\n\nEdges of the search: none (no numeric parameter with at least "
+             f"{stats.BOUNDARY_MIN_VALUES} values has its best at the smallest or largest value tried).")
+    _show(_bullets(analysis.findings) + edges)
+
+
 def show_overview(report: SweepReport) -> None:
+    if report.runs.empty:
+        _show(_no_runs(report))
+        return
     tables = overview(report)
-    _show(f"**Sweep `{report.name}`** in `{report.root}`. {report.description}", conditions(report),
-          tables["status"], tables["varying"], tables["fixed"])
+    where = ", ".join(f"`{r}`" for r in report.roots)
+    _show(f"**Sweep{'s' * (len(report.sweeps) > 1)} `{report.name}`** in {where}. {report.description}",
+          conditions(report))
+    _side_by_side_tables(tables["status"], tables["varying"], tables["fixed"])
+    warnings = config_warnings(report)
+    _show("**Warnings** of the run configs (settings that cannot take effect), with the runs each applies to:"
+          + (" none." if warnings.empty else ""))
+    if not warnings.empty:
+        _show(_prose(styled(warnings, index=False), ["warning"]))
+
+
+def _side_by_side_tables(*tables: pd.DataFrame) -> None:
+    from IPython.display import display
+
+    display(_side_by_side(*[styled(t).to_html() for t in tables if not t.empty]))
+
+
+def show_leaderboard(report: SweepReport) -> None:
+    if report.runs.empty:
+        _show("none")
+        return
+    table = leaderboard(report).rename(columns={v: k for k, v in METRIC_LABELS.items()})
+    table = table.drop(columns=["images_per_s"])  # the Throughput section plots it; the table stays one screen wide
+    _show(f"Columns: {'; '.join(f'{k}: {METRIC_LABELS[k]}' for k in ('val_acc', 'best_epoch', 'wall_time_s'))}; "
+          f"flags: see Diagnostics.", table)
+
+
+def show_configs(report: SweepReport) -> None:
+    """Configurations over seeds: n, mean, sd and 95% CI of validation accuracy, and ties with the best."""
+    configs = report.analysis.configs
+    if configs.empty:
+        _show("none (no finished run)")
+        return
+    seeds = set(configs["n"])
+    note = ("One seed per configuration (n = 1): no spread, no CI and no test for ties, so those columns are left "
+            "out; the Effects below pool matched runs instead." if seeds == {1} else f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% "
+            f"t-interval of the mean over seeds; tied_with_best: not significantly worse than the best at "
+            f"{stats.ALPHA:.0%} (paired t-test over shared seeds).")
+    if seeds == {1}:
+        configs = configs.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd",
+                                        "tied_with_best"])
+        _show(note, configs.set_index("config"))
+        return
+    table = configs.set_index("config").astype({"tied_with_best": object})
+    table["tied_with_best"] = ["untested (n=1)" if pd.isna(t) else t for t in table["tied_with_best"]]
+    _show(note, table)
+
+
+def _ci_note(table: pd.DataFrame) -> str:
+    methods = list(dict.fromkeys(table["ci_method"]))
+    return "CIs (95%): " + "; ".join(methods) + "." if methods else ""
+
+
+def show_effects(report: SweepReport) -> None:
+    effects = report.analysis.effects
+    if effects.empty:
+        _show("none (no varying parameter with finished runs)")
+        return
+    _show("effect: mean difference in validation accuracy (fraction) between `value` and `reference`, over runs "
+          "matched on every other parameter and the seed; n: matched pairs. " + _ci_note(effects),
+          effects.drop(columns="ci_method"))
+
+
+def show_interactions(report: SweepReport) -> None:
+    table = report.analysis.interactions
+    if table.empty:
+        _show("none (fewer than two two-level parameters)")
+        return
+    matched = table[table["n"] > 0]
+    unmatched = len(table) - len(matched)
+    _show("interaction: half the difference between a's effect at b's second value and at its first, over "
+          "matched quadruples of runs (n). " + _ci_note(matched)
+          + (f" Left out: {unmatched} pair{'s' * (unmatched > 1)} with no matched runs." if unmatched else ""))
+    if not matched.empty:
+        _show(matched.drop(columns="ci_method"))
+
+
+def show_isolation(report: SweepReport) -> None:
+    import matplotlib.pyplot as plt
+
+    from lib.figures import plot_isolation
+
+    if report.analysis.isolation.empty:
+        _show("none")
+        return
+    _show("For each value, the best configuration with that value (mean validation accuracy over its seeds, "
+          "95% t-interval as error bars when n >= 2). A maximum over the other parameters flatters values "
+          "tried in more configurations.")
+    panels = min(4, report.analysis.isolation["parameter"].nunique())
+    _show(_side_by_side(_figure_html(plot_isolation(report), 240 * panels + 60)))
+    plt.close("all")
 
 
 def show_best_runs(report: SweepReport, k: int = 2) -> None:
-    """For each model, its k best runs: a parameter table, a metrics table and their curves."""
-    import matplotlib.pyplot as plt
-
+    """For each model, its k best runs: parameters, metrics and curves side by side."""
     from lib.figures import plot_run
 
+    if report.finished.empty:
+        _show("none (no finished run)")
+        return
     for model in report.models:
         names = best_runs(report, model, k)
         _show(f"### {model}: best {len(names)} of {int((report.runs['model'] == model).sum())} runs")
         for rank, name in enumerate(names, 1):
-            _show(f"#### {model} #{rank}: `{name}`", run_parameters(report, name), run_metrics(report, name))
-            if name in report.histories:
-                _show(plot_run(report, name))
-                plt.close("all")
+            curves = [_figure_html(plot_run(report, name, size=(7.5, 2.8)), 460)] if name in report.histories \
+                else ["(no history)"]
+            _show(f"#### {model} #{rank}: `{name}`")
+            _show(_side_by_side(styled(run_parameters(report, name)).to_html(),
+                                styled(run_metrics(report, name)).to_html(), *curves))
         if not names:
             _show("No finished run of this model yet.")
+
+
+def show_diagnostics(report: SweepReport) -> None:
+    rules = pd.DataFrame({"rule": list(stats.FLAG_RULES.values())}, index=pd.Index(list(stats.FLAG_RULES),
+                                                                                   name="flag"))
+    _show("Each finished run is checked against these rules:", _prose(styled(rules)))
+    flags = report.analysis.flags
+    flagged = report.runs.loc[flags != "", ["run", "sweep", "status", "best_epoch", "epochs_run", "val_acc"]]
+    if flagged.empty:
+        _show("Flagged runs: none.")
+        return
+    flagged = flagged.assign(flags=flags[flags != ""]).set_index("run")
+    _show(f"Flagged runs: {len(flagged)} of {len(report.runs)}.", flagged)
+
+
+def show_followups(report: SweepReport) -> None:
+    import matplotlib.pyplot as plt
+
+    from lib.figures import plot_followup
+
+    table = compare_followups(report)
+    if table.empty:
+        _show("none (one sweep in this report; pass several folders in `sweep_dirs`, earlier first)")
+        return
+    _show("Each run of a later sweep beside the earlier run it differs from least (fewest changed parameters; "
+          "ties: higher validation accuracy).", table.set_index("run"))
+    for pair in table.to_dict("records"):
+        if pair["run"] in report.histories and pair["earlier_run"] in report.histories:
+            _show(_side_by_side(_figure_html(plot_followup(report, pair["run"], pair["earlier_run"]), 900)))
+    plt.close("all")
 
 
 def show_combined_curves(report: SweepReport) -> None:
@@ -242,6 +629,46 @@ def show_combined_curves(report: SweepReport) -> None:
 
     from lib.figures import plot_combined_curves
 
+    if not report.histories:
+        _show("none (no run has a history yet)")
+        return
     for model in report.models:
-        _show(plot_combined_curves(report, model))
+        _show(_side_by_side(_figure_html(plot_combined_curves(report, model), 1000)))
         plt.close("all")
+
+
+def show_parameter_effects(report: SweepReport) -> None:
+    import matplotlib.pyplot as plt
+
+    from lib.figures import plot_parallel_coordinates
+
+    table = parameter_effects(report)
+    if table.empty:
+        _show("none")
+        return
+    _show(table, _side_by_side(_figure_html(plot_parallel_coordinates(report), 900)))
+    plt.close("all")
+
+
+def show_throughput(report: SweepReport) -> None:
+    import matplotlib.pyplot as plt
+
+    from lib.figures import plot_throughput
+
+    if report.finished.empty:
+        _show("none (no finished run)")
+        return
+    _show(_side_by_side(_figure_html(plot_throughput(report), 700)))
+    plt.close("all")
+
+
+def show_failures(report: SweepReport) -> None:
+    table = failures(report)
+    if table.empty:
+        _show("none")
+        return
+    _show(_prose(styled(table), ["error"]))
+
+
+def show_tables(paths: Sequence[Path]) -> None:
+    _show("Written: " + ", ".join(f"`{p}`" for p in paths) if paths else "none (no runs)")

@@ -258,13 +258,18 @@ class ReportError(RuntimeError):
     """The report notebook failed; the message names the error and the partial notebook."""
 
 
-def build_report(root: Path, notebook: Path = NOTEBOOKS / "report.ipynb") -> Path:
-    """Execute the report notebook for a sweep folder; write report.ipynb and report.html there."""
+def build_report(sweep_dirs: Path | list[Path], out: Path | None = None, notebook: Path = NOTEBOOKS / "report.ipynb"
+                 ) -> Path:
+    """Execute the report notebook for one sweep folder or several (earlier first); write report.ipynb,
+    report.html and the report's CSV tables into `out` (default: the first folder)."""
     from nbconvert import HTMLExporter
 
+    dirs = [sweep_dirs] if isinstance(sweep_dirs, Path) else list(sweep_dirs)
+    root = out or dirs[0]
+    root.mkdir(parents=True, exist_ok=True)
     partial = root / "report.partial.ipynb"
-    command = [sys.executable, "-m", "papermill", str(notebook), str(partial), "-p", "sweep_dir",
-               str(root.resolve()), "--no-progress-bar"]
+    command = [sys.executable, "-m", "papermill", str(notebook), str(partial), "-p", "sweep_dirs",
+               ",".join(str(d.resolve()) for d in dirs), "-p", "out_dir", str(root.resolve()), "--no-progress-bar"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
