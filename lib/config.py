@@ -315,6 +315,16 @@ def parse_text(name: str, text: str) -> Any:
         raise ConfigError(f"{name} must be {_a(kind)}, got {text!r}") from None
 
 
+def group_warnings(runs: Iterable[tuple[str, "RunConfig", Iterable[str] | None]]) -> dict[str, list[str]]:
+    """Each distinct warning over several runs, given as (name, config, the fields its user set),
+    with the names of the runs it concerns, in first-seen order."""
+    found: dict[str, list[str]] = {}
+    for name, cfg, given in runs:
+        for line in dict.fromkeys(cfg.warnings(given)):
+            found.setdefault(line, []).append(name)
+    return found
+
+
 def config_diff(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
     """What differs between two configs in fields that change what a run computes, as 'key a -> b'."""
     return [f"{k} {saved.get(k)!r} -> {current[k]!r}" for k in current
@@ -326,6 +336,8 @@ def defaults() -> dict[str, Any]:
 
 
 _DEFAULTS = defaults()
+# The fields that decide what a run computes; the rest say only where and how fast it runs.
+COMPUTE_FIELDS = tuple(k for k in FIELD_TYPES if k not in RUNTIME_FIELDS)
 
 
 def field_comments() -> dict[str, str]:
@@ -347,5 +359,6 @@ def field_sections() -> list[tuple[str, list[str]]]:
     return sections
 
 
-__all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "RUNTIME_FIELDS", "config_diff", "parse_text", "defaults",
+__all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "RUNTIME_FIELDS", "COMPUTE_FIELDS", "config_diff",
+           "group_warnings", "parse_text", "defaults",
            "field_comments", "field_sections"]

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from lib import stats
-from lib.config import RUNTIME_FIELDS, ConfigError, RunConfig, defaults
+from lib.config import COMPUTE_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 from lib.formatting import number
 from lib.paths import resolve
 from lib.records import FINISHED_STATUSES, VAL_ACC_MEANING, atomic_write_text, load_run, read_json, run_state
@@ -32,7 +32,7 @@ METRIC_LABELS = {"train_acc": "training accuracy", "train_loss": "training loss"
                  "val_loss": "validation loss", "test_acc": "test accuracy", "test_loss": "test loss",
                  "best_epoch": "epochs to convergence (best epoch)", "epochs_run": "epochs run",
                  "wall_time_s": "time (s)", "images_per_s": "training images/s"}
-PARAMETERS = [k for k in defaults() if k not in RUNTIME_FIELDS]  # what a run computes depends on these alone
+PARAMETERS = list(COMPUTE_FIELDS)  # what a run computes depends on these alone
 
 
 @dataclass
@@ -265,14 +265,16 @@ def config_warnings(report: SweepReport) -> pd.DataFrame:
 
     A run's warnings count the parameters its sweep file set as given, so a default is never blamed.
     """
-    counts: Counter[str] = Counter()
+    runs = []
     for key, config in report.configs.items():
         try:
-            run = RunConfig.from_dict({k: v for k, v in config.items() if k in defaults()})
+            runs.append((key, RunConfig.from_dict({k: v for k, v in config.items() if k in defaults()}),
+                         report.given.get(key) or None))
         except ConfigError:
             continue  # a record from another version of the config: nothing to check it against
-        counts.update(set(run.warnings(report.given.get(key) or None)))
-    return pd.DataFrame({"warning": list(counts), "runs": list(counts.values())}, columns=["warning", "runs"])
+    found = group_warnings(runs)
+    return pd.DataFrame({"warning": list(found), "runs": [len(names) for names in found.values()]},
+                        columns=["warning", "runs"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,12 +24,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from lib.config import RUNTIME_FIELDS, ConfigError, RunConfig, config_diff
+from lib.config import COMPUTE_FIELDS, ConfigError, RunConfig, config_diff, group_warnings
 from lib.executors import ClusterError, LocalExecutor, RunOutcome, RunTask, stop_all
 from lib.formatting import duration, is_number, number
 from lib.paths import resolve
 from lib.records import RunState, atomic_write_bytes, read_json, run_state, write_json
-from lib.sweepfile import MAX_RUNS, NAME_RE, Sweep, SweepFileError, load_sweep, run_values
+from lib.sweepfile import MAX_RUNS, NAME_RE, Sweep, SweepFileError, config_key, load_sweep, run_values
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -59,7 +59,7 @@ def _saved_config(run_dir: Path) -> dict[str, Any] | None:
 
 def _identity(config: dict[str, Any]) -> str:
     """What a run computes, as a key: its config without the settings that only say where and how fast."""
-    return json.dumps({k: v for k, v in sorted(config.items()) if k not in RUNTIME_FIELDS}, sort_keys=True)
+    return json.dumps({k: config.get(k) for k in COMPUTE_FIELDS}, sort_keys=True)
 
 
 def adopt_renamed_runs(sweep: Sweep, root: Path) -> list[str]:
@@ -129,7 +129,7 @@ def confirmation(sweep: Sweep, root: Path) -> Sweep:
         st = states[spec.name]
         if st.status in ("completed", "early_stopped") and is_number(st.val_acc):
             config = {k: v for k, v in spec.params.items() if k != "seed"}
-            key = repr(sorted(config.items()))
+            key = config_key(config)
             configs.setdefault(key, config)
             scores.setdefault(key, []).append(st.val_acc)
     order = list(configs)
@@ -181,11 +181,8 @@ def _param_text(value: Any) -> str:
 
 def sweep_warnings(sweep: Sweep) -> list[str]:
     """Each distinct warning of the sweep's runs once, with how many runs it concerns."""
-    found: dict[str, list[str]] = {}
-    for spec in sweep.runs:
-        cfg = RunConfig.from_dict({**spec.params, "out_dir": "unused"})
-        for line in cfg.warnings(given=spec.params):
-            found.setdefault(line, []).append(spec.name)
+    found = group_warnings((spec.name, RunConfig.from_dict({**spec.params, "out_dir": "unused"}), spec.params)
+                           for spec in sweep.runs)
     return [line + ("" if len(names) == len(sweep.runs) == 1 else
                     f" ({len(names)} of {len(sweep.runs)} runs" + (f", e.g. {names[0]})" if len(names) < len(
                         sweep.runs) else ")"))

@@ -57,6 +57,11 @@ def runner_values(sweep: str, run: str, out_dir: str) -> dict[str, Any]:
 RUNNER_KEYS = tuple(runner_values("", "", ""))
 
 
+def config_key(params: dict[str, Any]) -> str:
+    """A configuration's identity: its parameters without the seed (seeds are replicates of it)."""
+    return repr(sorted((k, v) for k, v in params.items() if k != "seed"))
+
+
 def run_values(sweep: str, run: str, params: dict[str, Any], out_dir: str) -> dict[str, Any]:
     """Every RunConfig field of one sweep run: RunConfig's defaults, the sweep file's values, the runner's."""
     return RunConfig.from_dict({**SWEEP_DEFAULTS, **params, **runner_values(sweep, run, out_dir)}).to_dict()
@@ -96,11 +101,10 @@ class Sweep:
         """This sweep plus confirmation runs: each of `configs` (run params without seed, best first)
         once per confirmation seed that it has not run with yet."""
         params = [k for k in self.varying if k != "seed"]
-        taken = {(repr(sorted((k, v) for k, v in r.params.items() if k != "seed")), r.params.get("seed", 0))
-                 for r in self.runs}
+        taken = {(config_key(r.params), r.params.get("seed", 0)) for r in self.runs}
         extra = []
         for rank, config in enumerate(configs, 1):
-            key = repr(sorted(config.items()))
+            key = config_key(config)
             for seed in self.confirm_seeds:
                 if (key, seed) not in taken:
                     base = _describe(config, params) or self.name
@@ -402,8 +406,9 @@ def _random_variants(samples: int, seed: int, space: dict[str, Any], fixed: dict
     seen: set[str] = set()
     for _ in range(samples * 20):
         values = {key: _sample(dist, rng, f"{where}.space.{key}") for key, dist in space.items()}
-        if repr(sorted({**fixed, **values}.items())) not in seen:
-            seen.add(repr(sorted({**fixed, **values}.items())))
+        key = config_key({**fixed, **values})
+        if key not in seen:
+            seen.add(key)
             out.append(values)
         if len(out) == samples:
             return out
