@@ -353,6 +353,7 @@ def sweep_folders(text: str) -> list[Path]:
 
 
 FOLLOWUP_METRICS = ["val_acc", "test_acc", "best_epoch", "epochs_run"]
+FOLLOWUP_FIGURES = 4  # curves for at most this many follow-ups, the best first; the table lists all
 
 
 def _differences(a: Mapping[str, Any], b: Mapping[str, Any], params: Sequence[str]) -> list[str]:
@@ -505,9 +506,10 @@ def show_leaderboard(report: SweepReport) -> None:
         _show("none")
         return
     table = leaderboard(report).rename(columns={v: k for k, v in METRIC_LABELS.items()})
-    table = table.drop(columns=["images_per_s"])  # the Throughput section plots it; the table stays one screen wide
-    _show(f"Columns: {'; '.join(f'{k}: {METRIC_LABELS[k]}' for k in ('val_acc', 'best_epoch', 'wall_time_s'))}; "
-          f"flags: see Diagnostics.", table)
+    # One screen wide: throughput has its own section, losses and times are in runs.csv.
+    table = table.drop(columns=["images_per_s", "train_loss", "test_loss", "wall_time_s"])
+    _show(f"Columns: {'; '.join(f'{k}: {METRIC_LABELS[k]}' for k in ('val_acc', 'best_epoch'))}; "
+          f"flags: see Diagnostics. Losses and times of every run are in runs.csv.", table)
 
 
 def show_configs(report: SweepReport) -> None:
@@ -619,11 +621,15 @@ def show_followups(report: SweepReport) -> None:
         _show("none (one sweep in this report; pass several folders in `sweep_dirs`, earlier first)")
         return
     _show("Each run of a later sweep beside the earlier run it differs from least (fewest changed parameters; "
-          "ties: higher validation accuracy).", table.set_index("run"))
-    for pair in table.to_dict("records"):
-        if pair["run"] in report.histories and pair["earlier_run"] in report.histories:
-            _show(_side_by_side(_figure_html(plot_followup(report, pair["run"], pair["earlier_run"]), 900)))
-    plt.close("all")
+          "ties: higher validation accuracy).", _prose(styled(table.set_index("run")), ["changed"]))
+    pairs = [p for p in table.to_dict("records") if p["run"] in report.histories and p["earlier_run"] in
+             report.histories]
+    shown = sorted(pairs, key=lambda p: -_number_or(p.get("val_acc"), -math.inf))[:FOLLOWUP_FIGURES]
+    if len(pairs) > len(shown):
+        _show(f"Curves of the {len(shown)} follow-ups with the highest validation accuracy (of {len(pairs)}).")
+    for pair in shown:
+        _show(_side_by_side(_figure_html(plot_followup(report, pair["run"], pair["earlier_run"]), 800)))
+        plt.close("all")
 
 
 def show_combined_curves(report: SweepReport) -> None:

@@ -520,8 +520,6 @@ def _text(value: Any) -> str:
 
 def _effect_sentence(row: Mapping[str, Any]) -> str:
     name = f"{row['parameter']}: {_text(row['value'])} vs {_text(row['reference'])}"
-    if row["n"] == 0:
-        return f"{name}: no matched runs to compare"
     effect, low, high = row["effect"], row["ci_low"], row["ci_high"]
     if math.isnan(low) or math.isnan(high):
         pairs = f"{row['n']} matched pair{'s' * (row['n'] != 1)}"
@@ -574,7 +572,15 @@ def findings(runs: pd.DataFrame, configs: pd.DataFrame, effects: pd.DataFrame, f
         sentences.append("no configuration has a finished run yet")
     else:
         sentences.append(_best_sentence(configs))
-    sentences += [_effect_sentence(row) for row in effects.to_dict("records")]
+    rows = effects.to_dict("records")
+    sentences += [_effect_sentence(row) for row in rows if row["n"] > 0]
+    unmatched: dict[str, list[str]] = {}
+    for row in rows:
+        if row["n"] == 0:
+            unmatched.setdefault(row["parameter"], []).append(_text(row["value"]))
+    if unmatched:
+        sentences.append("no effect estimate (no runs match on every other parameter and the seed) for "
+                         + "; ".join(f"{p} {', '.join(values)}" for p, values in unmatched.items()))
     finished = runs["status"].isin(FINISHED_STATUSES) if len(runs) else pd.Series(dtype=bool)
     counts = {f: 0 for f in FLAG_RULES}
     for text in flags[finished.reindex(flags.index, fill_value=False)]:
