@@ -17,9 +17,9 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lib.executors import ClusterError, RunOutcome, RunTask, execute_run, land_records
 from lib.records import SUBMITTED, write_json
@@ -42,7 +42,7 @@ def _send_out(task: RunTask, cpus: float) -> RunTask:
     and checkpoints are in storage, so `status` would otherwise call it pending)."""
     write_json(Path(task.run_dir) / SUBMITTED, {"work_dir": task.work_dir, "host": os.uname().nodename,
                                                 "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    return RunTask(**{**asdict(task), "env": {**task.env, **_threads_env(cpus)}})
+    return replace(task, env={**task.env, **_threads_env(cpus)})
 
 
 def _land(task: RunTask, outcome: RunOutcome) -> RunOutcome:
@@ -67,51 +67,68 @@ class RayExecutor:
             import ray  # noqa: F401
         except ImportError:
             raise ClusterError("--executor ray needs Ray: pip install -e '.[cluster]'") from None
-        self.address, self.workers, self.cpus, self.gpus = address, workers, cpus_per_run, gpus_per_run
+        self.address, self.capacity, self.cpus, self.gpus = address, workers, cpus_per_run, gpus_per_run
         self.max_retries = max_retries
+        self._remote = None
+        self._started_here = False
+        self._in_flight: dict[Any, tuple[RunTask, float]] = {}
 
     def _connect(self):
         import ray
 
-        if ray.is_initialized():
-            return False
-        if self.address:
-            ray.init(address=self.address, log_to_driver=False)
-        else:  # a local cluster on loopback, sized to this machine
-            ray.init(num_cpus=max(os.cpu_count() or 1, math.ceil(self.cpus)), include_dashboard=False,
-                     log_to_driver=False, _node_ip_address="127.0.0.1")
-        return True
+        if self._remote is not None:
+            return self._remote
+        if not ray.is_initialized():
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False)
+            else:  # a local cluster on loopback, sized to this machine
+                ray.init(num_cpus=max(os.cpu_count() or 1, math.ceil(self.cpus)), include_dashboard=False,
+                         log_to_driver=False, _node_ip_address="127.0.0.1")
+            self._started_here = True
+        gpus = self.gpus if self.gpus is not None else (1.0 if ray.cluster_resources().get("GPU", 0) else 0.0)
+        self._remote = ray.remote(remote_run).options(num_cpus=self.cpus, num_gpus=gpus,
+                                                      max_retries=self.max_retries, retry_exceptions=False)
+        return self._remote
 
-    def run(self, tasks: list[RunTask], on_start: Callable[[RunTask], None],
-            on_done: Callable[[RunTask, RunOutcome], None]) -> None:
+    def submit(self, task: RunTask) -> None:
+        remote = self._connect()
+        task = _send_out(task, self.cpus)
+        self._in_flight[remote.remote(task)] = (task, time.monotonic())
+
+    def poll(self, timeout_s: float) -> list[tuple[RunTask, RunOutcome]]:
         import ray
 
-        started_here = self._connect()
-        gpus = self.gpus if self.gpus is not None else (1.0 if ray.cluster_resources().get("GPU", 0) else 0.0)
-        remote = ray.remote(remote_run).options(num_cpus=self.cpus, num_gpus=gpus, max_retries=self.max_retries,
-                                                retry_exceptions=False)
-        pending = list(tasks)
-        in_flight: dict[Any, tuple[RunTask, float]] = {}
-        try:
-            while pending or in_flight:
-                while pending and len(in_flight) < self.workers:
-                    task = _send_out(pending.pop(0), self.cpus)
-                    in_flight[remote.remote(task)] = (task, time.monotonic())
-                    on_start(task)
-                done, _ = ray.wait(list(in_flight), num_returns=1)
-                task, start = in_flight.pop(done[0])
-                try:
-                    outcome = RunOutcome(**ray.get(done[0]))
-                except ray.exceptions.RayError as exc:  # retries used up: the worker kept dying
-                    message = str(exc).strip().splitlines()[0][:300]
-                    outcome = RunOutcome(task.name, "failed", time.monotonic() - start, f"Ray task failed: {message}")
-                on_done(task, _land(task, outcome))
-        finally:
-            for ref, (task, _) in in_flight.items():
-                ray.cancel(ref, force=True)
-                (Path(task.run_dir) / SUBMITTED).unlink(missing_ok=True)
-            if started_here:
-                ray.shutdown()
+        if not self._in_flight:
+            return []
+        done, _ = ray.wait(list(self._in_flight), num_returns=1, timeout=timeout_s)
+        if done:
+            done, _ = ray.wait(list(self._in_flight), num_returns=len(self._in_flight), timeout=0)
+        ended = []
+        for ref in done:
+            task, start = self._in_flight.pop(ref)
+            try:
+                outcome = RunOutcome(**ray.get(ref))
+            except ray.exceptions.RayError as exc:  # retries used up: the worker kept dying
+                message = str(exc).strip().splitlines()[0][:300]
+                outcome = RunOutcome(task.name, "failed", time.monotonic() - start, f"Ray task failed: {message}")
+            ended.append((task, _land(task, outcome)))
+        return ended
+
+    def cancel(self) -> None:
+        import ray
+
+        for ref, (task, _) in self._in_flight.items():
+            ray.cancel(ref, force=True)
+            (Path(task.run_dir) / SUBMITTED).unlink(missing_ok=True)
+        self._in_flight.clear()
+
+    def close(self) -> None:
+        import ray
+
+        self.cancel()
+        if self._started_here:
+            ray.shutdown()
+            self._started_here, self._remote = False, None
 
 
 class SlurmExecutor:
@@ -131,7 +148,7 @@ class SlurmExecutor:
             raise ClusterError("--executor slurm needs submitit: pip install -e '.[cluster]'") from None
         if not local and shutil.which("sbatch") is None:
             raise ClusterError("--executor slurm found no sbatch on PATH; run the sweep on a SLURM login node")
-        self.workers = workers
+        self.capacity = workers
         self.executor = submitit.AutoExecutor(folder=str(folder), cluster="local" if local else "slurm")
         params: dict[str, Any] = {"timeout_min": time_limit_min, "cpus_per_task": max(1, math.ceil(cpus_per_run)),
                                   "gpus_per_node": int(math.ceil(gpus_per_run or 0))}
@@ -139,35 +156,41 @@ class SlurmExecutor:
             params["slurm_partition"] = partition
         self.executor.update_parameters(name="sweeplab", **params)
         self.cpus = cpus_per_run
+        self._in_flight: list[tuple[Any, RunTask, float]] = []
 
-    def run(self, tasks: list[RunTask], on_start: Callable[[RunTask], None],
-            on_done: Callable[[RunTask, RunOutcome], None]) -> None:
-        pending, in_flight = list(tasks), []
-        try:
-            while pending or in_flight:
-                while pending and len(in_flight) < self.workers:
-                    task = _send_out(pending.pop(0), self.cpus)
-                    in_flight.append((self.executor.submit(remote_run, task), task, time.monotonic()))
-                    on_start(task)
-                finished = [entry for entry in in_flight if entry[0].done()]
-                if not finished:
-                    time.sleep(1.0)
-                    continue
-                for entry in finished:
-                    in_flight.remove(entry)
-                    job, task, start = entry
-                    try:
-                        outcome = RunOutcome(**job.result())
-                    except Exception as exc:  # the job died, timed out or was cancelled
-                        text = str(exc).strip()
-                        message = text.splitlines()[-1][:300] if text else type(exc).__name__
-                        outcome = RunOutcome(task.name, "failed", time.monotonic() - start,
-                                             f"SLURM job {job.job_id} failed: {message}")
-                    on_done(task, _land(task, outcome))
-        finally:  # Ctrl-C or an error here: leave no job running that nobody collects
-            for job, task, _ in in_flight:
-                job.cancel(check=False)
-                (Path(task.run_dir) / SUBMITTED).unlink(missing_ok=True)
+    def submit(self, task: RunTask) -> None:
+        task = _send_out(task, self.cpus)
+        self._in_flight.append((self.executor.submit(remote_run, task), task, time.monotonic()))
+
+    def poll(self, timeout_s: float) -> list[tuple[RunTask, RunOutcome]]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            finished = [entry for entry in self._in_flight if entry[0].done()]
+            if finished or time.monotonic() >= deadline or not self._in_flight:
+                break
+            time.sleep(min(0.25, timeout_s))
+        ended = []
+        for entry in finished:
+            self._in_flight.remove(entry)
+            job, task, start = entry
+            try:
+                outcome = RunOutcome(**job.result())
+            except Exception as exc:  # the job died, timed out or was cancelled
+                text = str(exc).strip()
+                message = text.splitlines()[-1][:300] if text else type(exc).__name__
+                outcome = RunOutcome(task.name, "failed", time.monotonic() - start,
+                                     f"SLURM job {job.job_id} failed: {message}")
+            ended.append((task, _land(task, outcome)))
+        return ended
+
+    def cancel(self) -> None:  # leave no job running that nobody collects
+        for job, task, _ in self._in_flight:
+            job.cancel(check=False)
+            (Path(task.run_dir) / SUBMITTED).unlink(missing_ok=True)
+        self._in_flight.clear()
+
+    def close(self) -> None:
+        self.cancel()
 
 
 def default_storage(reports_dir: str | Path) -> Path:

@@ -32,7 +32,7 @@ WANDB_MODES = ("auto", "online", "offline", "disabled")
 # and how fast a run goes, not what it computes.
 RUNTIME_FIELDS = frozenset({"resume", "device", "num_workers", "pin_memory", "num_threads", "progress",
                             "out_dir", "data_dir", "download", "wandb_mode", "wandb_project", "wandb_group",
-                            "run_name", "compile", "cache"})
+                            "run_name", "compile", "cache", "study", "study_name", "trial"})
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 MAX_DEVICE_INDEX = 127  # torch stores a device index in 8 bits: cuda:99999 silently becomes cuda:-97
 MAX_SEED = 2**32 - 1  # per-epoch seeds derived from it must fit torch's 64-bit generator seed
@@ -104,6 +104,9 @@ class RunConfig:
     progress: bool = True  # a progress bar per epoch
     out_dir: str = "reports/runs/latest"  # where the run writes its records; relative to the project root
     run_name: str | None = None  # shown in W&B; None: the out_dir's name
+    study: str | None = None  # set by the sweep runner: the Optuna storage (journal file or database URL)
+    study_name: str | None = None  # set by the sweep runner: the sweep's study in that storage
+    trial: int | None = None  # set by the sweep runner: the trial this run reports to; it may stop the run early
     # Weights & Biases
     wandb_mode: str = "disabled"  # auto (online with credentials, else offline), online, offline
     wandb_project: str = "sweeplab"  # W&B project name
@@ -167,6 +170,10 @@ class RunConfig:
             out.append(f"pretrained weights exist only for model resnet18_imagenet, not {self.model!r}")
         if not self.out_dir:
             out.append("out_dir is empty: give the folder the run writes to")
+        if (self.study is None, self.study_name is None, self.trial is None) not in ((True,) * 3, (False,) * 3):
+            out.append("study, study_name and trial go together (the sweep runner sets all three); set all or none")
+        if self.trial is not None and self.trial < 0:
+            out.append(f"trial {self.trial!r} is out of range: expected >= 0")
         return out
 
     def warnings(self, given: Iterable[str] | None = None) -> list[str]:

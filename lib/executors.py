@@ -3,7 +3,9 @@
 `execute_run` is the unit of work everywhere: it runs notebooks/train.ipynb with the run's
 parameters through papermill in a child process group, keeps the run's log, turns any failure
 (an exception, a dead kernel, a timeout) into a record instead of an exception, and reports the
-outcome. Executors decide where that happens:
+outcome. Executors decide where that happens, behind one interface (`Executor`): `submit` a run,
+`poll` for the runs that ended, `cancel` what runs. `drive` is the one loop over any of them; it
+asks for the next run whenever a place frees, so a search can choose each run from the results so far.
 
 - `LocalExecutor`: N runs at once on this machine, each with its own GPU or share of CPU threads.
 - `RayExecutor` and `SlurmExecutor` (lib.cluster): the same function as a Ray task or a SLURM job.
@@ -20,14 +22,15 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import yaml
 
 from lib.records import FINISHED_STATUSES, atomic_write_bytes, atomic_write_text, read_json, write_json
+from lib.search import TrialRef
 from lib.sweepfile import run_values
 
 # Records that travel back from wherever a run executed (checkpoints stay in its work_dir).
@@ -77,10 +80,11 @@ class RunTask:
     notebook: str  # notebooks/train.ipynb
     timeout_s: float | None = None
     env: dict[str, str] = field(default_factory=dict)
+    trial: TrialRef | None = None  # the study trial the run reports to (search, early termination)
 
     def notebook_parameters(self) -> dict[str, Any]:
         """Every RunConfig field, so no default of the notebook's parameters cell reaches the run."""
-        return run_values(self.sweep, self.name, self.params, self.work_dir)
+        return run_values(self.sweep, self.name, self.params, self.work_dir, self.trial)
 
 
 @dataclass
@@ -231,46 +235,98 @@ def visible_gpus() -> list[str]:
     return [str(i) for i in range(torch.cuda.device_count())]
 
 
+class Executor(Protocol):
+    """Where runs execute. `capacity` runs at once; `drive` never submits more."""
+
+    name: str
+    capacity: int
+
+    def submit(self, task: RunTask) -> None:
+        """Start one run (a place is free)."""
+
+    def poll(self, timeout_s: float) -> list[tuple[RunTask, RunOutcome]]:
+        """The runs that ended since the last poll, waiting up to `timeout_s` for one."""
+
+    def cancel(self) -> None:
+        """Stop every run in flight; they stay resumable."""
+
+    def close(self) -> None:
+        """Let go of what the executor holds (threads, a Ray cluster it started)."""
+
+
+def drive(executor: Executor, next_task: Callable[[], RunTask | None], on_start: Callable[[RunTask], None],
+          on_done: Callable[[RunTask, RunOutcome], None]) -> None:
+    """Run tasks until `next_task` has none left and none is in flight. `next_task` is asked whenever
+    a place frees, so what runs next may depend on what ended (an asynchronous search). On any
+    exception, Ctrl-C included, the runs in flight are cancelled."""
+    in_flight = 0
+    try:
+        while True:
+            while in_flight < executor.capacity:
+                task = next_task()
+                if task is None:
+                    break
+                executor.submit(task)
+                in_flight += 1
+                on_start(task)
+            if not in_flight:
+                return
+            # A short wait: a signal may land in a worker thread, and the main thread only raises
+            # KeyboardInterrupt once it runs Python code again.
+            for task, outcome in executor.poll(0.5):
+                in_flight -= 1
+                on_done(task, outcome)
+    except BaseException:
+        executor.cancel()
+        raise
+
+
 class LocalExecutor:
-    """Runs tasks in `workers` parallel papermill processes on this machine."""
+    """Runs tasks in `workers` parallel papermill processes on this machine, each worker slot with its
+    own environment (GPU, CPU threads)."""
 
     name = "local"
 
     def __init__(self, workers: int = 1):
-        self.workers = workers
+        self.capacity = workers
+        self._slots: queue.Queue[dict[str, str]] | None = None
+        self._done: queue.Queue[tuple[RunTask, RunOutcome]] = queue.Queue()
+        self._pool = ThreadPoolExecutor(workers)
 
-    def run(self, tasks: list[RunTask], on_start: Callable[[RunTask], None],
-            on_done: Callable[[RunTask, RunOutcome], None]) -> None:
-        gpus = visible_gpus()
-        if 0 < len(gpus) < self.workers:
-            print(f"note: {self.workers} workers share {len(gpus)} GPU(s)", file=sys.stderr)
-        slots: queue.Queue[dict[str, str]] = queue.Queue()
-        for env in worker_environments(self.workers, gpus):
-            slots.put(env)
-        lock = threading.Lock()
+    def _free_slots(self) -> queue.Queue[dict[str, str]]:
+        if self._slots is None:
+            gpus = visible_gpus()
+            if 0 < len(gpus) < self.capacity:
+                print(f"note: {self.capacity} workers share {len(gpus)} GPU(s)", file=sys.stderr)
+            self._slots = queue.Queue()
+            for env in worker_environments(self.capacity, gpus):
+                self._slots.put(env)
+        return self._slots
 
-        def one(task: RunTask) -> None:
-            env = slots.get()
-            try:
-                with lock:
-                    on_start(task)
-                outcome = execute_run(RunTask(**{**asdict(task), "env": {**env, **task.env}}))
-                with lock:
-                    on_done(task, outcome)
-            finally:
-                slots.put(env)
+    def submit(self, task: RunTask) -> None:
+        self._pool.submit(self._execute, task, self._free_slots().get_nowait())
 
-        pool = ThreadPoolExecutor(self.workers)
+    def _execute(self, task: RunTask, env: dict[str, str]) -> None:
         try:
-            pending = {pool.submit(one, t) for t in tasks}
-            while pending:
-                # A short timeout: a signal may land in a worker thread, and the main thread only
-                # raises KeyboardInterrupt once it runs Python code again.
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for future in done:
-                    future.result()
-        except BaseException:  # Ctrl-C: kill what runs, start nothing more
-            stop_all()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
+            outcome = execute_run(replace(task, env={**env, **task.env}))
+        except BaseException as exc:  # a bug here must not leave the driver waiting for ever
+            outcome = RunOutcome(task.name, "failed", 0.0, f"{type(exc).__name__}: {exc}")
+        finally:
+            self._free_slots().put(env)
+        self._done.put((task, outcome))
+
+    def poll(self, timeout_s: float) -> list[tuple[RunTask, RunOutcome]]:
+        try:
+            ended = [self._done.get(timeout=timeout_s)]
+        except queue.Empty:
+            return []
+        while not self._done.empty():
+            ended.append(self._done.get_nowait())
+        return ended
+
+    def cancel(self) -> None:
+        stop_all()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self._pool.shutdown()

@@ -17,7 +17,7 @@ def number(value: Any, spec: str = ".4f") -> str:
     """`value` formatted with `spec`; None, NaN and infinity print as '-', whole floats as integers."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return MISSING
-    if isinstance(value, float) and value.is_integer():
+    if (isinstance(value, float) and value.is_integer()) or (isinstance(value, int) and not isinstance(value, bool)):
         return str(int(value))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return format(value, spec)

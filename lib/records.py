@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 SUBMITTED = "submitted.json"  # a cluster executor sent the run out; its records come back when it ends
-FINISHED_STATUSES = ("completed", "early_stopped", "diverged")
+FINISHED_STATUSES = ("completed", "early_stopped", "diverged", "pruned")  # pruned: stopped by early termination
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, previous: str | Path | None = None) -> None:

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lib.config import COMPUTE_FIELDS, ConfigError, RunConfig, config_diff, group_warnings
-from lib.executors import ClusterError, LocalExecutor, RunOutcome, RunTask, stop_all
+from lib.executors import ClusterError, LocalExecutor, RunOutcome, RunTask, drive, stop_all
 from lib.formatting import duration, is_number, number
 from lib.paths import resolve
 from lib.records import RunState, atomic_write_bytes, read_json, run_state, write_json
+from lib.studies import SweepStudy, existing_study, with_search_runs
 from lib.sweepfile import MAX_RUNS, NAME_RE, Sweep, SweepFileError, config_key, load_sweep, run_values
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -207,39 +208,60 @@ def make_executor(args: argparse.Namespace):
 
 
 def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: Path, timeout_s: float | None,
-            storage: Path | None = None) -> list[RunOutcome]:
-    """Execute the named runs with a progress bar across runs; returns their outcomes."""
+            storage: Path | None = None, study: SweepStudy | None = None) -> list[RunOutcome]:
+    """Execute the named runs, then (a search) new trials while its budget lasts, with a progress bar
+    across runs; returns their outcomes. With a study, every run reports to its trial, and the study
+    is told how each run ended."""
     from tqdm import tqdm
 
-    tasks = []
-    for name in names:
-        run_dir = root / "runs" / name
-        work_dir = (storage / sweep.name / name) if storage else run_dir
-        tasks.append(RunTask(sweep.name, name, sweep.run(name).params, str(run_dir.resolve()),
-                             str(work_dir.resolve()), str(notebook.resolve()), timeout_s, _data_env()))
+    queue = list(names)
+    planned = {spec.name: spec for spec in sweep.runs}
+
+    def next_task() -> RunTask | None:
+        if queue:
+            spec = planned[queue.pop(0)]
+            trial = study.trial_for(spec.name, spec.params) if study else None
+        elif study and sweep.search:
+            made = study.new_search_run()
+            if made is None:
+                return None
+            spec, trial = made
+            write_sweep_record(with_search_runs(sweep, study), root)
+        else:
+            return None
+        run_dir = root / "runs" / spec.name
+        work_dir = (storage / sweep.name / spec.name) if storage else run_dir
+        return RunTask(sweep.name, spec.name, spec.params, str(run_dir.resolve()), str(work_dir.resolve()),
+                       str(notebook.resolve()), timeout_s, _data_env(), trial)
+
+    total = len(names) + (study.budget_left() if study and sweep.search else 0)
     outcomes: list[RunOutcome] = []
-    bar = tqdm(total=len(tasks), unit="run", desc=f"{sweep.name} ({executor.name})", dynamic_ncols=True)
+    bar = tqdm(total=total, unit="run", desc=f"{sweep.name} ({executor.name})", dynamic_ncols=True)
     counts = {"done": 0, "failed": 0, "running": 0}
 
     def on_start(task: RunTask) -> None:
         counts["running"] += 1
-        bar.set_postfix(**counts, left=len(tasks) - len(outcomes) - counts["running"], refresh=True)
+        bar.set_postfix(**counts, left=total - len(outcomes) - counts["running"], refresh=True)
 
     def on_done(task: RunTask, outcome: RunOutcome) -> None:
         counts["running"] -= 1
         if outcome.status == "interrupted":  # stopped by the user: it stays to do
             return
+        if study:
+            study.settle(task.name)
         outcomes.append(outcome)
         counts["failed" if outcome.failed else "done"] += 1
         test_acc = (outcome.metrics or {}).get("test_acc")
         detail = f"test acc {test_acc:.4f}" if is_number(test_acc) else (outcome.error or "")
+        if outcome.status == "pruned":
+            detail = f"stopped after epoch {(outcome.metrics or {}).get('epochs_run')}"
         bar.write(f"{'FAILED' if outcome.failed else 'done  '} {task.name}: {outcome.status}, {detail} "
                   f"({duration(outcome.seconds)}; log: {Path(task.run_dir) / 'run.log'})")
         bar.update(1)
-        bar.set_postfix(**counts, left=len(tasks) - len(outcomes) - counts["running"], refresh=True)
+        bar.set_postfix(**counts, left=total - len(outcomes) - counts["running"], refresh=True)
 
     try:
-        executor.run(tasks, on_start, on_done)
+        drive(executor, next_task, on_start, on_done)
     finally:
         bar.close()
     return outcomes
@@ -319,41 +341,87 @@ def _print_warnings(sweep: Sweep) -> None:
         print(f"warning: {line}", file=sys.stderr)
 
 
+def _study(sweep: Sweep, root: Path, args: argparse.Namespace, create: bool) -> SweepStudy | None:
+    if not sweep.uses_study:
+        return None
+    if create:
+        study = SweepStudy(sweep, root, args.study_storage)
+        study.reconcile()
+        return study
+    return existing_study(sweep, root, args.study_storage)
+
+
+def _planned_sweep(sweep: Sweep, root: Path, study: SweepStudy | None) -> Sweep:
+    """The sweep's runs as they stand: a search's trials so far, then confirmation runs once every run
+    has ended (and a search has spent its budget)."""
+    sweep = with_search_runs(sweep, study)
+    if sweep.search and (study is None or study.budget_left() > 0):
+        return sweep
+    return confirmation(sweep, root)
+
+
+def _search_line(sweep: Sweep, study: SweepStudy | None) -> str:
+    made = len(study.latest()) if study else 0
+    line = ""
+    if sweep.search:
+        line = (f"search: {sweep.search.method} over {', '.join(sweep.search.space)}, {sweep.search.trials} trials "
+                f"({made} started so far); ")
+    if sweep.early_terminate:
+        line += f"early termination: {sweep.early_terminate.type}; "
+    return line + f"metric: {sweep.metric.name} ({sweep.metric.goal})"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.params, args.max_runs)
     root = sweep_root(sweep, args.reports_dir)
     _print_warnings(sweep)
     if args.dry_run:
-        sweep = confirmation(sweep, root)
+        study = _study(sweep, root, args, create=False)
+        sweep = _planned_sweep(sweep, root, study)
         check_records_match(sweep, root)
         todo, states = plan(sweep, root, args.retry_failed)
         print(format_table(list(states.values()), sweep))
-        print(f"dry run: {len(sweep.runs)} runs valid; would execute {len(todo)}: {', '.join(todo) or 'none'}")
+        if sweep.uses_study:
+            print(_search_line(sweep, study))
+        left = study.budget_left() if study else sweep.search.trials if sweep.search else 0
+        print(f"dry run: {len(sweep.runs)} runs valid; would execute {len(todo)}: {', '.join(todo) or 'none'}"
+              + (f", then up to {left} new trial(s)" if sweep.search else ""))
         return 0
     with sweep_lock(root, sweep.name):
-        for line in adopt_renamed_runs(sweep, root):
-            print(f"reusing the records of {line} (same config)")
-        sweep = confirmation(sweep, root)
+        study = _study(sweep, root, args, create=True)
+        if not sweep.search:
+            for line in adopt_renamed_runs(sweep, root):
+                print(f"reusing the records of {line} (same config)")
+        sweep = _planned_sweep(sweep, root, study)
         check_records_match(sweep, root)
         todo, states = plan(sweep, root, args.retry_failed)
         if any(st.status == "running" for st in states.values()):
             todo, states = _after_running(sweep, root, args.retry_failed)
         write_sweep_record(sweep, root)
         failed_before = [n for n, st in states.items() if st.status == "failed" and n not in todo]
+        left = study.budget_left() if study and sweep.search else 0
         print(f"{sweep.name}: {len(sweep.runs)} runs, {len(todo)} to execute"
+              + (f", then up to {left} new trial(s)" if sweep.search else "")
               + (f" ({len(failed_before)} failed earlier; --retry-failed reruns them)" if failed_before else ""))
+        if sweep.uses_study:
+            print(_search_line(sweep, study))
         executor = make_executor(args)
-        outcomes = execute(sweep, root, todo, executor, notebook=Path(args.notebook),
-                           timeout_s=args.timeout, storage=_storage(args)) if todo else []
-        confirmed = confirmation(sweep, root)
-        if len(confirmed.runs) > len(sweep.runs):
-            sweep = confirmed
-            write_sweep_record(sweep, root)
-            todo, _ = plan(sweep, root, args.retry_failed)
-            print(f"{sweep.name}: confirming the best {sweep.confirm_top} configuration(s) with seeds "
-                  f"{', '.join(map(str, sweep.confirm_seeds))}: {len(todo)} run(s) to execute")
-            outcomes += execute(sweep, root, todo, executor, notebook=Path(args.notebook),
-                                timeout_s=args.timeout, storage=_storage(args)) if todo else []
+        try:
+            outcomes = execute(sweep, root, todo, executor, notebook=Path(args.notebook), timeout_s=args.timeout,
+                               storage=_storage(args), study=study) if todo or left else []
+            sweep = with_search_runs(sweep, study)
+            confirmed = confirmation(sweep, root)
+            if len(confirmed.runs) > len(sweep.runs):
+                sweep = confirmed
+                write_sweep_record(sweep, root)
+                todo, _ = plan(sweep, root, args.retry_failed)
+                print(f"{sweep.name}: confirming the best {sweep.confirm_top} configuration(s) with seeds "
+                      f"{', '.join(map(str, sweep.confirm_seeds))}: {len(todo)} run(s) to execute")
+                outcomes += execute(sweep, root, todo, executor, notebook=Path(args.notebook),
+                                    timeout_s=args.timeout, storage=_storage(args)) if todo else []
+        finally:
+            executor.close()
+        write_sweep_record(sweep, root)
         failed = [o.name for o in outcomes if o.failed] + failed_before
         if not args.no_report:
             print(f"report: {build_report(root)}")
@@ -367,9 +435,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.params, args.max_runs)
     root = sweep_root(sweep, args.reports_dir)
-    sweep = confirmation(sweep, root)
+    study = _study(sweep, root, args, create=False)
+    sweep = _planned_sweep(sweep, root, study)
     _, states = plan(sweep, root)
     print(format_table(list(states.values()), sweep))
+    if sweep.uses_study:
+        print(_search_line(sweep, study))
     return 0
 
 
@@ -379,7 +450,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for params in args.params:
         sweep = load_sweep(params, args.max_runs)
         root = sweep_root(sweep, args.reports_dir)
-        write_sweep_record(confirmation(sweep, root), root)
+        write_sweep_record(_planned_sweep(sweep, root, _study(sweep, root, args, create=False)), root)
         roots.append(root)
     name = args.name or "-".join(dict.fromkeys(root.name for root in roots))
     if not NAME_RE.match(name):
@@ -406,6 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--reports-dir", default="reports", help="where sweep folders go (default: reports)")
         p.add_argument("--max-runs", type=int, default=MAX_RUNS,
                        help=f"refuse sweep files that describe more runs than this (default: {MAX_RUNS:,})")
+        p.add_argument("--study-storage", default=None, metavar="URL_OR_FILE",
+                       help="where a searching or early-terminating sweep keeps its Optuna study: a database URL "
+                            "(postgresql://...) or a journal file every worker can reach (default: "
+                            "study.journal in the sweep folder)")
         if name != "run":
             continue
         p.add_argument("--workers", type=int, default=1, help="runs at once (default: 1)")

@@ -27,6 +27,7 @@ A run's full config is RunConfig's defaults, then the file's values, then what t
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import math
@@ -39,8 +40,10 @@ from typing import Any
 import yaml
 
 from lib.config import FIELD_TYPES, ConfigError, RunConfig
+from lib.search import EarlyTerminate, Metric, Search, TrialRef, parse_early_terminate, parse_metric, parse_search
 
-TOP_KEYS = ("name", "description", "fixed", "grid", "runs", "random", "seeds", "confirm")
+TOP_KEYS = ("name", "description", "fixed", "grid", "runs", "random", "seeds", "confirm", "metric", "search",
+            "early_terminate")
 CONFIRM_KEYS = ("top", "seeds")
 RANDOM_KEYS = ("samples", "seed", "space")
 MAX_RUNS = 10_000  # a sweep larger than this is refused unless --max-runs raises the cap
@@ -49,9 +52,12 @@ MAX_YAML_VALUES = 100_000  # values in a sweep file after YAML aliases are expan
 SWEEP_DEFAULTS = {"wandb_mode": "auto"}
 
 
-def runner_values(sweep: str, run: str, out_dir: str) -> dict[str, Any]:
-    """What the runner sets for every run of a sweep; a sweep file that sets one is refused."""
-    return {"out_dir": out_dir, "resume": True, "run_name": run, "wandb_group": sweep, "progress": False}
+def runner_values(sweep: str, run: str, out_dir: str, trial: TrialRef | None = None) -> dict[str, Any]:
+    """What the runner sets for every run of a sweep; a sweep file that sets one is refused. `trial`:
+    the study trial the run reports to, for sweeps that search or stop runs early."""
+    return {"out_dir": out_dir, "resume": True, "run_name": run, "wandb_group": sweep, "progress": False,
+            "study": trial and trial.storage, "study_name": trial and trial.study_name,
+            "trial": trial and trial.number}
 
 
 RUNNER_KEYS = tuple(runner_values("", "", ""))
@@ -62,9 +68,10 @@ def config_key(params: dict[str, Any]) -> str:
     return repr(sorted((k, v) for k, v in params.items() if k != "seed"))
 
 
-def run_values(sweep: str, run: str, params: dict[str, Any], out_dir: str) -> dict[str, Any]:
+def run_values(sweep: str, run: str, params: dict[str, Any], out_dir: str,
+               trial: TrialRef | None = None) -> dict[str, Any]:
     """Every RunConfig field of one sweep run: RunConfig's defaults, the sweep file's values, the runner's."""
-    return RunConfig.from_dict({**SWEEP_DEFAULTS, **params, **runner_values(sweep, run, out_dir)}).to_dict()
+    return RunConfig.from_dict({**SWEEP_DEFAULTS, **params, **runner_values(sweep, run, out_dir, trial)}).to_dict()
 
 ABBREVIATIONS = {"lr": "lr", "weight_decay": "wd", "batch_size": "bs", "epochs": "ep", "momentum": "mom",
                   "label_smoothing": "ls", "mix_alpha": "alpha", "val_fraction": "val", "t_max": "tmax",
@@ -93,6 +100,17 @@ class Sweep:
     runs: list[RunSpec] = field(default_factory=list)
     confirm_top: int = 0  # `confirm: {top, seeds}`: rerun the best configurations with more seeds
     confirm_seeds: list[int] = field(default_factory=list)
+    metric: Metric = field(default_factory=Metric)  # what search and early termination follow
+    search: Search | None = None  # runs come from an Optuna study's trials (lib.search)
+    early_terminate: EarlyTerminate | None = None  # the study's pruner stops hopeless runs
+
+    @property
+    def uses_study(self) -> bool:
+        return self.search is not None or self.early_terminate is not None
+
+    def trial_runs(self, runs: list[RunSpec]) -> "Sweep":
+        """This sweep with the runs a search has created so far (its study's trials)."""
+        return dataclasses.replace(self, runs=runs)
 
     def run(self, name: str) -> RunSpec:
         return next(r for r in self.runs if r.name == name)
@@ -116,12 +134,13 @@ class Sweep:
             raise SweepFileError(f"{self.path or self.name}: confirmation run {clash!r} has the name of a run in the "
                                  f"file; rename that run")
         varying = self.varying + (["seed"] if extra and "seed" not in self.varying else [])
-        return Sweep(self.name, self.path, self.description, self.fixed, varying, self.runs + extra,
-                     self.confirm_top, self.confirm_seeds)
+        return dataclasses.replace(self, varying=varying, runs=self.runs + extra)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": str(self.path) if self.path else None, "description": self.description,
                 "fixed": self.fixed, "varying": self.varying,
+                "metric": dataclasses.asdict(self.metric), "search": self.search.to_dict() if self.search else None,
+                "early_terminate": self.early_terminate.to_dict() if self.early_terminate else None,
                 "runs": [{"name": r.name, "source": r.source, "params": r.params} for r in self.runs]}
 
 
@@ -214,6 +233,9 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
         raise SweepFileError(f"{where}: name {name!r} must be a folder-safe word (letters, digits, _ . -)")
     fixed = _mapping(raw.get("fixed", {}), f"{where}: fixed")
     _check_params(fixed, f"{where}: fixed")
+    metric = parse_metric(raw.get("metric"), where)
+    if "search" in raw:
+        return _search_sweep(raw, name, path, fixed, metric, where)
     seeds = _seeds(raw, where)
     grid = _grid(raw["grid"], f"{where}: grid") if "grid" in raw else None
     entries = _entries(raw["runs"], f"{where}: runs") if "runs" in raw else []
@@ -271,7 +293,35 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
         except ConfigError as exc:
             raise SweepFileError(f"{where}: run {spec.name!r} ({spec.source}): {exc}") from None
     top, confirm_seeds = _confirm(raw, seeds, where)
-    return Sweep(name, path, str(raw.get("description", "")).strip(), fixed, varying, runs, top, confirm_seeds)
+    terminate = parse_early_terminate(raw["early_terminate"], max(_epochs(r.params) for r in runs), where) \
+        if "early_terminate" in raw else None
+    return Sweep(name, path, str(raw.get("description", "")).strip(), fixed, varying, runs, top, confirm_seeds,
+                 metric, None, terminate)
+
+
+def _epochs(params: dict[str, Any]) -> int:
+    return params.get("epochs", RunConfig.epochs)
+
+
+def _search_sweep(raw: dict, name: str, path: Path | None, fixed: dict[str, Any], metric: Metric,
+                  where: str) -> Sweep:
+    """A sweep whose runs are the trials of a search over `search.space`, on top of `fixed`."""
+    other = [k for k in ("grid", "runs", "random", "seeds") if k in raw]
+    if other:
+        raise SweepFileError(f"{where}: search creates the runs itself, so it cannot go with {', '.join(other)}; "
+                             f"put shared values in fixed (seed too), or make two sweep files")
+    search = parse_search(raw["search"], fixed, where)
+    first = {k: d.args[0] if d.kind == "choice" else d.value(d.args[0]) for k, d in search.space.items()
+             if d.kind == "choice" or d.native}
+    try:
+        RunConfig.from_dict({**fixed, **first, "out_dir": "unused"})
+    except ConfigError as exc:
+        raise SweepFileError(f"{where}: fixed with the search space's first values: {exc}") from None
+    terminate = parse_early_terminate(raw["early_terminate"], _epochs(fixed), where) \
+        if "early_terminate" in raw else None
+    top, confirm_seeds = _confirm(raw, [], where)
+    return Sweep(name, path, str(raw.get("description", "")).strip(), fixed, list(search.space), [], top,
+                 confirm_seeds, metric, search, terminate)
 
 
 def _confirm(raw: dict, seeds: list[int], where: str) -> tuple[int, list[int]]:

@@ -333,7 +333,7 @@ def _run(cfg: RunConfig, out: Path) -> RunResult:
           f"{state.precision.name}" + (f", resuming after epoch {state.epoch}" if checkpoint is not None else ""),
           flush=True)
 
-    _train(state, train_loader, val_loader, data.num_classes, tracker, out)
+    _train(state, train_loader, val_loader, data.num_classes, tracker, out, _trial_reporter(cfg))
     metrics = _finish(state, data, test_loader, out)
     metrics.update(wall_time_s=round(state.elapsed_s, 2), resumed_after_epochs=state.resumes, device=str(device),
                    precision=state.precision.name)
@@ -430,9 +430,20 @@ def _loaders(data: Data, cfg: RunConfig, device: torch.device):
             make_loader(data, data.test, train=False, **eval_common))
 
 
-def _train(state: TrainState, train_loader, val_loader, num_classes: int, tracker, out: Path) -> None:
+def _trial_reporter(cfg: RunConfig):
+    """The study trial this run reports to after each epoch (sweeps that search or stop runs early), or None."""
+    if cfg.trial is None:
+        return None
+    from lib.search import TrialRef, TrialReporter
+
+    return TrialReporter(TrialRef(cfg.study, cfg.study_name, cfg.trial))
+
+
+def _train(state: TrainState, train_loader, val_loader, num_classes: int, tracker, out: Path,
+           reporter=None) -> None:
     """Train the epochs after the state's last until the configured number or a stop, writing the
-    checkpoints and history.csv after each."""
+    checkpoints and history.csv after each. With a trial `reporter`, the run reports each epoch and
+    stops as `pruned` when the study's pruner says so; the checkpoint then records that it stopped."""
     cfg = state.config
     net = torch.compile(state.model) if cfg.compile else state.model
     while state.epoch < cfg.epochs and not state.stopped:
@@ -442,6 +453,11 @@ def _train(state: TrainState, train_loader, val_loader, num_classes: int, tracke
               f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}  lr {row['lr']:.3g}  "
               f"{row['epoch_s']:.1f}s  {row['images_per_s']:.0f} img/s", flush=True)
         is_best = state.end_epoch(row)
+        ended = bool(state.stopped) or state.epoch >= cfg.epochs
+        if reporter is not None and reporter.should_stop(state.history, last_epoch=ended):
+            state.stopped = "pruned"
+            print(f"stopped by early termination after epoch {state.epoch}: the study's pruner ranks the run "
+                  f"below those that go on", flush=True)
         checkpoint = state.state_dict()
         if is_best:
             save_checkpoint(checkpoint, out / BEST)
@@ -475,7 +491,7 @@ def _finish(state: TrainState, data: Data, test_loader, out: Path) -> dict[str, 
     valid = [h for h in history if math.isfinite(h["val_loss"])]
     best = best_epoch(history)
     test, tested_on = {"loss": math.nan, "acc": math.nan}, None
-    if best is not None:
+    if best is not None and state.stopped != "pruned":  # a pruned run is never the sweep's best: no test
         tested_on = _load_best_weights(state, out, best["epoch"])
         test = evaluate(state.model, test_loader, state.precision, channels_last=state.config.channels_last)
     status = state.stopped or "completed"

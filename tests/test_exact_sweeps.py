@@ -46,7 +46,8 @@ def test_sweep_runs_get_every_field_from_runconfig_the_file_and_the_runner_only(
 
 @pytest.mark.parametrize("key", RUNNER_KEYS)
 def test_a_sweep_file_that_sets_a_runner_key_is_refused(tmp_path, key):
-    value = {"out_dir": "x", "resume": "false", "run_name": "x", "wandb_group": "x", "progress": "false"}[key]
+    value = {"out_dir": "x", "resume": "false", "run_name": "x", "wandb_group": "x", "progress": "false",
+             "study": "x", "study_name": "x", "trial": "3"}[key]
     with pytest.raises(SweepFileError, match=f"{key} is set by the sweep runner for each run; remove it"):
         load_sweep(write(tmp_path, f"name: s\nfixed: {{{key}: {value}}}\n"))
 

@@ -1,0 +1,153 @@
+"""The sweep runner's side of a study: which trial each run is, new trials for a search, results told back.
+
+A run is tied to its trial by the trial's user attribute `run` (its folder name under runs/); the
+run's parameters are in `values`. The study's own record is the truth about which trials exist,
+and each run's folder the truth about how it ended, so a sweep killed at any moment resumes:
+trials whose run finished are told their result, trials whose run was cut short run on (from their
+checkpoints, under the same trial), and a search starts new trials only while its budget lasts.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from lib.records import FINISHED_STATUSES, best_epoch, load_run, run_state
+from lib.search import STUDY_FILE, StudySettings, TrialRef, open_storage, quiet_optuna, storage_spec
+from lib.sweepfile import RunSpec, Sweep, SweepFileError
+
+SEARCH_RUN = "trial-{:03d}"  # a search run's name: its Optuna trial number
+
+
+class SweepStudy:
+    """The Optuna study of a sweep that searches or stops runs early."""
+
+    def __init__(self, sweep: Sweep, root: Path, storage: str | None = None, create: bool = True):
+        import optuna
+
+        quiet_optuna()
+        self.sweep, self.root = sweep, root
+        self.spec = storage_spec(root, storage)
+        self.storage = open_storage(self.spec)
+        settings = StudySettings(sweep.metric, sweep.search, sweep.early_terminate).attrs()
+        self.study = optuna.create_study(
+            study_name=sweep.name, storage=self.storage, direction=sweep.metric.direction, load_if_exists=True,
+            sampler=sweep.search.sampler() if sweep.search else None,
+            pruner=sweep.early_terminate.pruner() if sweep.early_terminate else None)
+        made_with = {k: self.study.user_attrs.get(k) for k in settings}
+        if self.study.user_attrs and made_with != settings:
+            changed = [k for k in settings if made_with[k] != settings[k]]
+            raise SweepFileError(f"the study {self.spec} was made with another {' and '.join(changed)}; give the "
+                                 f"sweep a new name for a new search, or delete {root} to start over")
+        for key, value in settings.items():
+            if key not in self.study.user_attrs:
+                self.study.set_user_attr(key, value)
+
+    def ref(self, number: int) -> TrialRef:
+        return TrialRef(self.spec, self.sweep.name, number)
+
+    def _trials(self) -> list[Any]:
+        return self.study.get_trials(deepcopy=False)
+
+    def latest(self) -> dict[str, Any]:
+        """Each run's newest trial, by run name, in the order the runs first appeared."""
+        out: dict[str, Any] = {}
+        for trial in self._trials():
+            run = trial.user_attrs.get("run")
+            if run is not None:
+                out[run] = trial
+        return out
+
+    # -- a search's runs
+
+    def search_runs(self) -> list[RunSpec]:
+        """The runs the search has created so far, in trial order."""
+        return [RunSpec(run, {**self.sweep.fixed, **trial.user_attrs["values"]}, f"search trial {trial.number}")
+                for run, trial in self.latest().items()]
+
+    def budget_left(self) -> int:
+        return max(0, self.sweep.search.trials - len(self.latest())) if self.sweep.search else 0
+
+    def new_search_run(self) -> tuple[RunSpec, TrialRef] | None:
+        """Ask the sampler for a new trial, while the budget lasts (a grid may also run out of points)."""
+        if self.budget_left() <= 0:
+            return None
+        search = self.sweep.search
+        trial = self.study.ask(search.distributions())
+        values = search.values(trial.params)
+        name = SEARCH_RUN.format(trial.number)
+        trial.set_user_attr("values", values)
+        trial.set_user_attr("run", name)
+        return RunSpec(name, {**self.sweep.fixed, **values}, f"search trial {trial.number}"), self.ref(trial.number)
+
+    # -- any run's trial
+
+    def trial_for(self, run: str, params: dict[str, Any]) -> TrialRef:
+        """The run's open trial, or a new one (a run of a grid, or a failed run retried)."""
+        from optuna.trial import TrialState
+
+        trial = self.latest().get(run)
+        if trial is not None and trial.state == TrialState.RUNNING:
+            return self.ref(trial.number)
+        if trial is not None and trial.params:  # a search run retried: the same point again
+            self.study.enqueue_trial(trial.params, skip_if_exists=False)
+            new = self.study.ask(self.sweep.search.distributions())
+        else:
+            new = self.study.ask()
+        new.set_user_attr("values", {k: v for k, v in params.items() if k not in self.sweep.fixed})
+        new.set_user_attr("run", run)
+        return self.ref(new.number)
+
+    def settle(self, run: str) -> None:
+        """Tell the run's open trial how the run ended, from its records; a run cut short stays open."""
+        from optuna.trial import TrialState
+
+        trial = self.latest().get(run)
+        if trial is None or trial.state != TrialState.RUNNING:
+            return
+        state = run_state(self.root / "runs" / run)
+        if state.status == "pruned":
+            self.study.tell(trial.number, state=TrialState.PRUNED)
+        elif state.status in FINISHED_STATUSES:
+            value = self.value(run)
+            if value is None:
+                self.study.tell(trial.number, state=TrialState.FAIL)
+            else:
+                self.study.tell(trial.number, value)
+        elif state.status == "failed":
+            self.study.tell(trial.number, state=TrialState.FAIL)
+
+    def value(self, run: str) -> float | None:
+        """The metric at the run's best epoch (the checkpoint it keeps), or None when it has none."""
+        record = load_run(self.root / "runs" / run)
+        best = best_epoch(record["history"] or [])
+        value = best.get(self.sweep.metric.name) if best else None
+        return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+    def reconcile(self) -> None:
+        """After a kill: settle trials whose run ended; fail trials that never got a run (killed between
+        the sampler's answer and the run's name)."""
+        from optuna.trial import TrialState
+
+        for trial in self._trials():
+            if trial.state == TrialState.RUNNING and "run" not in trial.user_attrs:
+                self.study.tell(trial.number, state=TrialState.FAIL)
+        for run in self.latest():
+            self.settle(run)
+
+
+def existing_study(sweep: Sweep, root: Path, storage: str | None = None) -> SweepStudy | None:
+    """The sweep's study if it exists already (status and report never create one)."""
+    if not sweep.uses_study:
+        return None
+    if not storage and not (root / STUDY_FILE).is_file():
+        return None
+    return SweepStudy(sweep, root, storage)
+
+
+def with_search_runs(sweep: Sweep, study: SweepStudy | None) -> Sweep:
+    """A search sweep with the runs its study has created so far; any other sweep as it is."""
+    if sweep.search is None or study is None:
+        return sweep
+    return sweep.trial_runs(study.search_runs())
