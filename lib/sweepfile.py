@@ -33,6 +33,7 @@ import itertools
 import math
 import random
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,7 +221,13 @@ def is_sweep(raw: Any) -> bool:
 
 
 def load_sweep(path: str | Path, max_runs: int = MAX_RUNS) -> Sweep:
-    return parse_sweep(read_yaml(path), Path(path), max_runs)
+    raw = read_yaml(path)
+    from lib.wandb_sweep import convert, is_wandb_sweep  # here: it imports this module
+    if is_wandb_sweep(raw):
+        raw, notes = convert(raw, Path(path))
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+    return parse_sweep(raw, Path(path), max_runs)
 
 
 def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) -> Sweep:
