@@ -43,8 +43,8 @@ import yaml
 from lib.config import FIELD_TYPES, ConfigError, RunConfig
 from lib.search import EarlyTerminate, Metric, Search, TrialRef, parse_early_terminate, parse_metric, parse_search
 
-TOP_KEYS = ("name", "description", "fixed", "grid", "runs", "random", "seeds", "confirm", "metric", "search",
-            "early_terminate")
+TOP_KEYS = ("name", "description", "extends", "fixed", "grid", "runs", "random", "seeds", "confirm", "metric",
+            "search", "early_terminate")
 CONFIRM_KEYS = ("top", "seeds")
 RANDOM_KEYS = ("samples", "seed", "space")
 MAX_RUNS = 10_000  # a sweep larger than this is refused unless --max-runs raises the cap
@@ -222,12 +222,26 @@ def is_sweep(raw: Any) -> bool:
 
 def load_sweep(path: str | Path, max_runs: int = MAX_RUNS) -> Sweep:
     raw = read_yaml(path)
+    if isinstance(raw, dict) and "extends" in raw:
+        raw = _extended(raw, Path(path))
     from lib.wandb_sweep import convert, is_wandb_sweep  # here: it imports this module
     if is_wandb_sweep(raw):
         raw, notes = convert(raw, Path(path))
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
     return parse_sweep(raw, Path(path), max_runs)
+
+
+def _extended(raw: dict, path: Path) -> dict:
+    """`extends: other.yaml` (beside this file): the other file's sections, each section given here
+    replacing the other's whole (`grid: null` removes it); the name is this file's."""
+    base_path = path.parent / str(raw["extends"])
+    base = read_yaml(base_path)
+    if not isinstance(base, dict) or "extends" in base or not is_sweep(base):
+        raise SweepFileError(f"{path}: extends {raw['extends']!r} must name a sweep file of this format beside it "
+                             f"that extends no other")
+    merged = {**base, "name": path.stem, **{k: v for k, v in raw.items() if k != "extends"}}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) -> Sweep:

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import FIELD_TYPES
+from lib.search import HISTORY_METRICS
 from lib.sweepfile import MAX_RUNS, NAME_RE, RUNNER_KEYS, SweepFileError
 
-HISTORY_METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")  # per-epoch columns of history.csv
 METHODS = ("grid", "random", "bayes")
 SEARCH_METHODS = {"random": "random", "bayes": "gp"}
 AGENT_KEYS = ("program", "command", "entity", "controller")  # how W&B's agent launches runs; not ours
