@@ -47,10 +47,6 @@ KINDS = {
 _EDGE = 1e-6  # quantiles stay inside (0, 1), where every inverse CDF is finite
 
 
-class SearchError(ConfigError):
-    """A sweep file's metric, search or early_terminate is malformed; the message says what is valid."""
-
-
 @dataclass(frozen=True)
 class Metric:
     name: str = "val_acc"
@@ -131,6 +127,15 @@ class Search:
     startup_trials: int  # trials sampled at random before tpe or gp model the results
 
     def sampler(self):
+        import warnings
+
+        import optuna
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return self._sampler()
+
+    def _sampler(self):
         import optuna
 
         if self.method == "tpe":
@@ -191,52 +196,52 @@ def parse_metric(raw: Any, where: str) -> Metric:
     if raw is None:
         return Metric()
     if not isinstance(raw, dict):
-        raise SearchError(f"{where}: metric must be a mapping like {{name: val_acc, goal: maximize}}, got {raw!r}")
+        raise _error(f"{where}: metric must be a mapping like {{name: val_acc, goal: maximize}}, got {raw!r}")
     _check_keys(raw, ("name", "goal"), f"{where}: metric")
     name = raw.get("name", "val_acc")
     if name not in HISTORY_METRICS:
-        raise SearchError(f"{where}: metric.name {name!r} is not a per-epoch history column; valid: "
+        raise _error(f"{where}: metric.name {name!r} is not a per-epoch history column; valid: "
                           f"{', '.join(HISTORY_METRICS)}")
     goal = raw.get("goal", "minimize" if name.endswith("loss") else "maximize")
     if goal not in GOALS:
-        raise SearchError(f"{where}: metric.goal {goal!r} is not valid; valid: {', '.join(GOALS)}")
+        raise _error(f"{where}: metric.goal {goal!r} is not valid; valid: {', '.join(GOALS)}")
     return Metric(name, goal)
 
 
 def parse_search(raw: Any, fixed: dict[str, Any], where: str) -> Search:
     where = f"{where}: search"
     if not isinstance(raw, dict):
-        raise SearchError(f"{where} must be a mapping with keys {', '.join(SEARCH_KEYS)}, got {raw!r}")
+        raise _error(f"{where} must be a mapping with keys {', '.join(SEARCH_KEYS)}, got {raw!r}")
     _check_keys(raw, SEARCH_KEYS, where)
     method = raw.get("method", "tpe")
     if method not in METHODS:
-        raise SearchError(f"{where}.method {method!r} is not valid; valid: {', '.join(METHODS)}")
+        raise _error(f"{where}.method {method!r} is not valid; valid: {', '.join(METHODS)}")
     space_raw = raw.get("space")
     if not isinstance(space_raw, dict) or not space_raw:
-        raise SearchError(f"{where}.space must map parameters to a list of values or a distribution such as "
+        raise _error(f"{where}.space must map parameters to a list of values or a distribution such as "
                           f"{{log_uniform: [0.0001, 0.1]}}")
     space = {name: parse_dimension(name, spec, f"{where}.space.{name}") for name, spec in space_raw.items()}
     clash = next((k for k in space if k in fixed), None)
     if clash:
-        raise SearchError(f"{where}.space.{clash} is also in fixed; a parameter is either searched or fixed")
+        raise _error(f"{where}.space.{clash} is also in fixed; a parameter is either searched or fixed")
     grid_size = math.prod(len(d.args) for d in space.values()) if method == "grid" else None
     if method == "grid" and any(d.kind != "choice" for d in space.values()):
         name = next(k for k, d in space.items() if d.kind != "choice")
-        raise SearchError(f"{where}.space.{name}: method grid needs a list of values, got {space_raw[name]!r}; "
+        raise _error(f"{where}.space.{name}: method grid needs a list of values, got {space_raw[name]!r}; "
                           f"use tpe, gp, random or qmc for distributions")
     trials = raw.get("trials", grid_size)
     if not _whole(trials) or not 1 <= trials <= MAX_TRIALS:
-        raise SearchError(f"{where}.trials must be a whole number from 1 to {MAX_TRIALS:,} (how many runs the "
+        raise _error(f"{where}.trials must be a whole number from 1 to {MAX_TRIALS:,} (how many runs the "
                           f"search may start), got {trials!r}")
     if grid_size is not None and trials > grid_size:
-        raise SearchError(f"{where}.trials {trials} is more than the grid's {grid_size} points; give at most "
+        raise _error(f"{where}.trials {trials} is more than the grid's {grid_size} points; give at most "
                           f"{grid_size}")
     seed = raw.get("seed", 0)
     if not _whole(seed) or seed < 0:
-        raise SearchError(f"{where}.seed must be a whole number >= 0, got {seed!r}")
+        raise _error(f"{where}.seed must be a whole number >= 0, got {seed!r}")
     startup = raw.get("startup_trials", min(10, max(2, trials // 3)))
     if not _whole(startup) or startup < 1:
-        raise SearchError(f"{where}.startup_trials must be a whole number >= 1, got {startup!r}")
+        raise _error(f"{where}.startup_trials must be a whole number >= 1, got {startup!r}")
     return Search(method, trials, seed, space, startup)
 
 
@@ -246,25 +251,25 @@ def parse_dimension(name: str, spec: Any, where: str) -> Dimension:
     if name not in FIELD_TYPES:
         from lib.config import _unknown_key_message
 
-        raise SearchError(f"{where}: {_unknown_key_message(name).replace('key', 'parameter', 1)}")
+        raise _error(f"{where}: {_unknown_key_message(name).replace('key', 'parameter', 1)}")
     if isinstance(spec, list):
         if not spec or any(isinstance(v, (list, dict)) for v in spec):
-            raise SearchError(f"{where} must be a non-empty list of single values, got {spec!r}")
+            raise _error(f"{where} must be a non-empty list of single values, got {spec!r}")
         if len({repr(v) for v in spec}) != len(spec):
-            raise SearchError(f"{where} lists a value twice ({spec!r}); list each once")
+            raise _error(f"{where} lists a value twice ({spec!r}); list each once")
         dim = Dimension(name, "choice", tuple(spec))
         _check_values(name, list(spec), where)
         return dim
     kinds = ", ".join(f"{{{k}: [{', '.join(a)}]}}" for k, a in KINDS.items())
     if not (isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in KINDS):
-        raise SearchError(f"{where} must be a list of values or one of {kinds}; got {spec!r}")
+        raise _error(f"{where} must be a list of values or one of {kinds}; got {spec!r}")
     (kind, args), = spec.items()
     names = KINDS[kind]
     if not (isinstance(args, list) and len(args) == len(names) and all(_is_number(a) for a in args)):
-        raise SearchError(f"{where}: {kind} takes [{', '.join(names)}] as numbers, got {args!r}")
+        raise _error(f"{where}: {kind} takes [{', '.join(names)}] as numbers, got {args!r}")
     problem = _argument_problem(kind, args, name)
     if problem:
-        raise SearchError(f"{where}: {kind} {args!r}: {problem}")
+        raise _error(f"{where}: {kind} {args!r}: {problem}")
     dim = Dimension(name, kind, tuple(args))
     if kind in ("uniform", "log_uniform", "int_uniform", "q_uniform", "q_log_uniform"):
         _check_values(name, [dim.value(args[0]), dim.value(args[1])], where)
@@ -294,35 +299,42 @@ def _check_values(name: str, values: list, where: str) -> None:
         try:
             RunConfig.from_dict({name: value, "out_dir": "unused"})
         except ConfigError as exc:
-            raise SearchError(f"{where}: value {value!r} is invalid: {exc}") from None
+            raise _error(f"{where}: {exc}") from None
 
 
 def parse_early_terminate(raw: Any, max_epochs: int, where: str) -> EarlyTerminate:
     where = f"{where}: early_terminate"
     if not isinstance(raw, dict):
-        raise SearchError(f"{where} must be a mapping like {{type: asha, min_epochs: 1, reduction_factor: 3}}, "
+        raise _error(f"{where} must be a mapping like {{type: asha, min_epochs: 1, reduction_factor: 3}}, "
                           f"got {raw!r}")
     _check_keys(raw, TERMINATE_KEYS, where)
     kind = raw.get("type")
     if kind not in TERMINATIONS:
-        raise SearchError(f"{where}.type {kind!r} is not valid; valid: {', '.join(TERMINATIONS)}")
+        raise _error(f"{where}.type {kind!r} is not valid; valid: {', '.join(TERMINATIONS)}")
     values = {k: v for k, v in raw.items() if k != "type"}
     for key, value in values.items():
         low = 2 if key == "reduction_factor" else 1
         if not _whole(value) or value < low:
-            raise SearchError(f"{where}.{key} must be a whole number >= {low}, got {value!r}")
+            raise _error(f"{where}.{key} must be a whole number >= {low}, got {value!r}")
     unused = {"asha": ("max_epochs", "startup_trials"), "hyperband": ("startup_trials",),
               "median": ("reduction_factor", "max_epochs")}[kind]
     given = [k for k in unused if k in values]
     if given:
-        raise SearchError(f"{where}: {', '.join(given)} has no meaning for {kind}; remove it")
+        raise _error(f"{where}: {', '.join(given)} has no meaning for {kind}; remove it")
     spec = EarlyTerminate(kind, **values)
     if kind == "hyperband" and spec.max_epochs is None:
         spec = EarlyTerminate(kind, spec.min_epochs, spec.reduction_factor, max_epochs)
     if spec.min_epochs >= max_epochs:
-        raise SearchError(f"{where}.min_epochs {spec.min_epochs} is not below the runs' epochs ({max_epochs}): "
+        raise _error(f"{where}.min_epochs {spec.min_epochs} is not below the runs' epochs ({max_epochs}): "
                           f"no run could be stopped early; lower min_epochs")
     return spec
+
+
+def _error(message: str) -> ConfigError:
+    """The sweep file's error type (lib.sweepfile imports this module, hence the late import)."""
+    from lib.sweepfile import SweepFileError
+
+    return SweepFileError(message)
 
 
 def _check_keys(raw: dict, valid: tuple[str, ...], where: str) -> None:
