@@ -114,3 +114,22 @@ def test_slurm_without_sbatch_is_a_clear_error(tmp_path, capsys, monkeypatch):
     path = write(tmp_path, TWO_RUNS.format(name="nosbatch"))
     assert main(["run", str(path), "--executor", "slurm", "--reports-dir", str(tmp_path / "r")]) == 2
     assert "found no sbatch on PATH" in capsys.readouterr().err
+
+
+def test_ray_runs_report_to_the_study_and_stop_when_pruned(tmp_path, local_ray):
+    from optuna.trial import TrialState
+
+    from tests.test_search import study_of
+
+    path = write(tmp_path, """name: pruned
+fixed: {dataset: digits, model: mlp, epochs: 3, batch_size: 64, optimizer: sgd}
+grid: {lr: [0.1, 0.00001]}
+early_terminate: {type: asha, min_epochs: 1, reduction_factor: 2}
+""")
+    reports = tmp_path / "reports"
+    assert main(["run", str(path), "--executor", "ray", "--reports-dir", str(reports), "--no-report"]) == 0
+    root = reports / "pruned"
+    assert statuses(root) == {"lr0.1": "completed", "lr1e-5": "pruned"}
+    trials = {t.user_attrs["run"]: t for t in study_of(root, "pruned").trials}
+    assert trials["lr0.1"].state == TrialState.COMPLETE and trials["lr1e-5"].state == TrialState.PRUNED
+    assert list(trials["lr1e-5"].intermediate_values) == [1]  # reported from the Ray worker, then stopped

@@ -309,7 +309,7 @@ def test_a_search_killed_mid_run_resumes_with_its_finished_trials_and_budget_int
     body = {"name": "killed", "fixed": {**QUICK, "epochs": 4, "batch_size": 16},
             "search": {"method": "tpe", "trials": 3, "startup_trials": 2,
                        "space": {"lr": {"log_uniform": [0.01, 0.2]}, "optimizer": ["sgd", "adam"]}},
-            "early_terminate": {"type": "asha", "min_epochs": 1, "reduction_factor": 2}}
+            "early_terminate": {"type": "median", "min_epochs": 1, "startup_trials": 2}}  # the first 2 go on
     path, reports = sweep_file(tmp_path, body), tmp_path / "reports"
     root = reports / "killed"
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
@@ -322,6 +322,7 @@ def test_a_search_killed_mid_run_resumes_with_its_finished_trials_and_budget_int
     sweep.send_signal(signal.SIGKILL)
     sweep.wait()
     assert second.is_file(), "the second trial never started"
+    assert not (root / "runs" / "trial-001" / "metrics.json").exists(), "the second trial ended before the kill"
     first = (root / "runs" / "trial-000" / "metrics.json").read_text()
     assert json.loads(first)["status"] in FINISHED_STATUSES
     assert [t.state for t in study_of(root, "killed").trials] == [TrialState.COMPLETE, TrialState.RUNNING]
