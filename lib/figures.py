@@ -133,12 +133,12 @@ def plot_isolation(report: SweepReport):
 
 
 def plot_parallel_coordinates(report: SweepReport):
-    """One line per finished run across the varying parameters, coloured by validation accuracy."""
+    """One line per finished run (pruned aside) across the varying parameters, coloured by validation accuracy."""
     import matplotlib.pyplot as plt
     from matplotlib import cm
     from matplotlib.colors import Normalize
 
-    done = report.finished
+    done = report.ranked
     axes_names = [k for k in report.varying if k in done] + ["val_acc"]
     fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(axes_names)), 4))
     if done.empty:

@@ -5,7 +5,8 @@ Reads only files in the sweep folders (sweep.json and each run's config.json, me
 history.csv), never W&B; writes runs.csv, configs.csv and effects.csv beside the report. Runs are
 ranked by validation accuracy at their best epoch (the epoch with the lowest validation loss); test
 accuracy is that checkpoint's, reported beside it and never used for selection. Runs that failed or
-have not run yet appear with their status and no metrics. Several sweeps make one report: earlier
+have not run yet appear with their status and no metrics; runs pruned by a search's early termination
+appear with their status and are never ranked or averaged (they trained only part of their epochs). Several sweeps make one report: earlier
 sweeps first, so later ones read as follow-ups (`compare_followups`).
 """
 
@@ -24,7 +25,7 @@ from lib import stats
 from lib.config import COMPUTE_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 from lib.formatting import number
 from lib.paths import resolve
-from lib.records import FINISHED_STATUSES, VAL_ACC_MEANING, atomic_write_text, load_run, read_json, run_state
+from lib.records import FINISHED_STATUSES, RANKED_STATUSES, VAL_ACC_MEANING, atomic_write_text, load_run, read_json, run_state
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "best_epoch",
                   "epochs_run"]
@@ -53,6 +54,11 @@ class SweepReport:
     @property
     def finished(self) -> pd.DataFrame:
         return self.runs[self.runs["status"].isin(FINISHED_STATUSES) & self.runs["val_acc"].notna()]
+
+    @property
+    def ranked(self) -> pd.DataFrame:
+        """The finished runs that trained to their end (pruned runs aside): the ones compared and ranked."""
+        return self.runs[self.runs["status"].isin(RANKED_STATUSES) & self.runs["val_acc"].notna()]
 
     @property
     def models(self) -> list[str]:
@@ -178,6 +184,10 @@ def conditions(report: SweepReport) -> str:
     if done.empty:
         return "No run has finished yet."
     parts = [f"{len(done)} of {len(report.runs)} runs finished."]
+    pruned = int((done["status"] == "pruned").sum())
+    if pruned:
+        parts.append(f"{pruned} of them {'were' if pruned > 1 else 'was'} pruned by early termination: shown, "
+                     f"never ranked or averaged.")
     seeds = sorted(set(done["seed"])) if "seed" in done else []
     parts.append(f"One run per configuration (n=1, seed {', '.join(map(str, seeds))}); differences of a few "
                  f"tenths of a percent are within seed-to-seed noise." if len(seeds) == 1 else
@@ -197,17 +207,20 @@ def conditions(report: SweepReport) -> str:
 
 
 def leaderboard(report: SweepReport) -> pd.DataFrame:
-    """All runs, best validation accuracy first, unfinished runs last, with their diagnostic flags."""
+    """All runs, best validation accuracy first, then pruned runs (ranked among themselves), unfinished runs
+    last, with their diagnostic flags."""
     columns = ["run", *(["sweep"] if len(report.sweeps) > 1 else []), "status",
                *[k for k in report.varying if k in report.runs], *METRIC_COLUMNS, "wall_time_s", "images_per_s"]
     table = report.runs[columns].assign(flags=report.analysis.flags)
-    table = table.sort_values("val_acc", ascending=False, na_position="last", kind="stable")
+    group = [1 if s == "pruned" else 0 if v == v else 2 for s, v in zip(table["status"], table["val_acc"])]
+    table = table.assign(_group=group).sort_values(["_group", "val_acc"], ascending=[True, False],
+                                                   na_position="last", kind="stable").drop(columns="_group")
     return table.set_index("run").rename(columns=METRIC_LABELS)
 
 
 def best_runs(report: SweepReport, model: str | None = None, k: int = 2) -> list[str]:
-    """Names of the k finished runs with the highest validation accuracy (of one model)."""
-    done = report.finished
+    """Names of the k finished runs with the highest validation accuracy (of one model); pruned runs aside."""
+    done = report.ranked
     if model is not None and "model" in done:
         done = done[done["model"] == model]
     return list(done.sort_values(["val_acc", "val_loss"], ascending=[False, True])["run"][:k])
@@ -240,8 +253,9 @@ def run_metrics(report: SweepReport, name: str) -> pd.DataFrame:
 
 
 def parameter_effects(report: SweepReport) -> pd.DataFrame:
-    """For each varying parameter and value: finished runs, mean and best validation accuracy, mean test accuracy."""
-    done = report.finished
+    """For each varying parameter and value: finished runs (pruned aside), mean and best validation accuracy,
+    mean test accuracy."""
+    done = report.ranked
     frames = []
     for key in report.varying:
         if key not in done or done.empty:
@@ -582,8 +596,8 @@ def show_best_runs(report: SweepReport, k: int = 2) -> None:
     """For each model, its k best runs: parameters, metrics and curves side by side."""
     from lib.figures import plot_run
 
-    if report.finished.empty:
-        _show("none (no finished run)")
+    if report.ranked.empty:
+        _show("none (no finished run)" if report.finished.empty else "none (every finished run was pruned)")
         return
     for model in report.models:
         names = best_runs(report, model, k)
