@@ -24,8 +24,12 @@ CURVE_TITLES = {"train_acc": "training accuracy", "val_acc": "validation accurac
 def _cut_short(ax, epochs, values, colour) -> None:
     """Mark where a pruned run stopped: an x on its last epoch."""
     if len(epochs):
-        ax.plot([list(epochs)[-1]], [list(values)[-1]], marker="x", markersize=8, markeredgewidth=1.8,
-                color=colour, linestyle="none")
+        ax.plot([list(epochs)[-1]], [list(values)[-1]], linestyle="none", zorder=5, **_cut_marker(colour))
+
+
+def _cut_marker(colour) -> dict:
+    """A filled x in the run's colour, edged in black so it shows among many pale curves."""
+    return dict(marker="X", markersize=9, markerfacecolor=colour, markeredgecolor="black", markeredgewidth=0.8)
 
 
 def plot_history(history: list[Mapping[str, Any]], title: str = "", size: tuple[float, float] = (10, 3.5),
@@ -88,8 +92,7 @@ def plot_combined_curves(report: SweepReport, model: str):
     if names:
         handles, labels = axes[0, 0].get_legend_handles_labels()
         if pruned & set(names):
-            handles.append(Line2D([], [], color="grey", marker="x", markersize=8, markeredgewidth=1.8, **{
-                k: v for k, v in PRUNED_LOOK.items() if k != "marker"}))
+            handles.append(Line2D([], [], color="grey", **{**PRUNED_LOOK, **_cut_marker("grey")}))
             labels.append(PRUNED_LABEL)
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
                    ncol=1 + len(names) // 25)

@@ -13,6 +13,7 @@ sweeps first, so later ones read as follow-ups (`compare_followups`).
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -176,11 +177,22 @@ def overview(report: SweepReport) -> dict[str, pd.DataFrame]:
     """Fixed parameters, varying parameters with their values, and runs by status."""
     fixed = pd.DataFrame({"value": [str(v) for v in report.fixed.values()]}, index=list(report.fixed))
     fixed.index.name = "fixed parameter"
-    values = {k: ", ".join(levels(report.runs[k])) for k in report.varying if k in report.runs}
+    values = {k: _values_text(report.runs[k]) for k in report.varying if k in report.runs}
     varying = pd.DataFrame({"values": list(values.values())}, index=list(values))
     varying.index.name = "varying parameter"
     status = report.runs["status"].value_counts().rename_axis("status").to_frame("runs")
     return {"fixed": fixed, "varying": varying, "status": status}
+
+
+OVERVIEW_VALUES = 10  # a parameter with more numeric values than this (a search) is shown as a range
+
+
+def _values_text(values: pd.Series) -> str:
+    labels = levels(values)
+    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v]
+    if len(labels) > OVERVIEW_VALUES and len(set(numbers)) == len(labels):
+        return f"{len(labels)} values from {min(numbers):.4g} to {max(numbers):.4g}"
+    return ", ".join(labels)
 
 
 def conditions(report: SweepReport) -> str:
@@ -401,7 +413,9 @@ def _study(root: str | Path):
     path = root / STUDY_FILE
     if not path.is_file():
         return None
-    import optuna
+    with warnings.catch_warnings():  # optuna imports tqdm.auto, which warns in a notebook without ipywidgets
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
@@ -688,7 +702,14 @@ def _formatter(column: str, values: pd.Series):
         return lambda v: number(v, ".4f") if not isinstance(v, float) or not v.is_integer() else f"{v:.4f}"
     if numeric and all(not math.isfinite(v) or float(v).is_integer() for v in numeric):
         return lambda v: number(v, "d")
-    return lambda v: value_label(v) if not isinstance(v, str) else v
+    return _parameter_text
+
+
+def _parameter_text(value: Any) -> str:
+    """A parameter value in a table: as written, but a sampled float to 4 significant digits."""
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return format(value, ".4g")
+    return value_label(value) if not isinstance(value, str) else value
 
 
 def styled(table: pd.DataFrame, index: bool = True):

@@ -96,15 +96,15 @@ def search_dir(tmp_path):
     lrs = [1e-3, 1e-1, 3e-3, 1e-4, 1e-2, 3e-4, 3e-2, 2e-3, 5e-3, 1e-3]
     trials = []
     for i, lr in enumerate(lrs):
-        params = {"lr": lr, "wd": [0.0, 5e-4, 1e-3][i % 3], "optimizer": ["sgd", "adam"][i % 2]}
+        params = {"lr": lr, "weight_decay": [0.0, 5e-4, 1e-3][i % 3], "optimizer": ["sgd", "adam"][i % 2]}
         final = accuracy(lr)
         if i == 1:
             trials.append((params, [0.95], "pruned", [2.0]))
         elif i == 3:
-            trials.append((params, [0.2, 0.3], "pruned", [1.0, 3.0]))
+            trials.append((params, [0.2, 0.3, 0.35], "pruned", [1.0, 1.5, 5.0]))
         else:
             trials.append((params, [final - 0.3, final - 0.2, final - 0.1, final], "complete", None))
-    return write_search(tmp_path / "fm_asha", "fm_asha", trials, {"lr": LR, "wd": WD, "optimizer": OPTIMIZER})
+    return write_search(tmp_path / "fm_asha", "fm_asha", trials, {"lr": LR, "weight_decay": WD, "optimizer": OPTIMIZER})
 
 
 @pytest.fixture
@@ -162,7 +162,7 @@ def test_best_so_far_follows_the_trials_and_the_epochs_they_trained(search):
     assert list(table["status"][:4]) == ["completed", "pruned", "completed", "pruned"]
     best = [round(v, 4) for v in table["best_so_far"]]
     assert best == [round(accuracy(1e-3), 4)] * 2 + [0.9] * 8  # the pruned 0.95 never counts
-    assert list(table["cumulative_epochs"]) == [4, 5, 9, 11, 15, 19, 23, 27, 31, 35]
+    assert list(table["cumulative_epochs"]) == [4, 5, 9, 12, 16, 20, 24, 28, 32, 36]
     assert math.isnan(table.loc[1, "value"]) and table.loc[1, "last_value"] == 0.95
     overview = search_overview(search).loc["fm_asha"]
     assert (overview["search"], overview["early termination"]) == ("tpe (trials 8, seed 0)",
@@ -186,11 +186,12 @@ def test_termination_savings_count_epochs_and_estimate_time(search, grid_dir):
     report = load_report([grid_dir, search.roots[0]])
     table = termination_savings(report)
     asha = table.loc["fm_asha"]
-    # trial-001 stopped after 1 of 4 epochs, trial-003 after 2 of 4; eight complete runs ran all 4
-    assert (asha["finished runs"], asha["pruned"], asha["epochs run"], asha["epochs unpruned"]) == (10, 2, 35, 40)
-    assert (asha["epochs saved"], asha["epochs saved (%)"]) == (5, 12.5)
-    # median epoch time x epochs not run: 2.0 s x 3 + median(1.0, 3.0) s x 2
-    assert asha["time saved (s)"] == 10.0 and asha["time (s)"] == 8 * 4 + 2.0 + 4.0
+    # trial-001 stopped after 1 of 4 epochs, trial-003 after 3 of 4; eight complete runs ran all 4
+    assert (asha["finished runs"], asha["pruned"], asha["epochs run"], asha["epochs unpruned"]) == (10, 2, 36, 40)
+    assert (asha["epochs saved"], asha["epochs saved (%)"]) == (4, 10.0)
+    # median epoch time x epochs not run: 2.0 s x 3 + median(1.0, 1.5, 5.0) s x 1
+    assert asha["time saved (s)"] == 7.5 and asha["time (s)"] == 8 * 4 + 2.0 + 7.5
+    assert asha["time saved (%)"] == round(100 * 7.5 / (41.5 + 7.5), 1)
     grid = table.loc["fm"]
     assert (grid["finished runs"], grid["pruned"], grid["epochs saved"], grid["time saved (s)"]) == (3, 0, 0, 0)
 
@@ -198,7 +199,7 @@ def test_termination_savings_count_epochs_and_estimate_time(search, grid_dir):
 def test_importances_come_back_for_the_parameter_that_matters(search):
     table, reason = param_importances(search.searches[0])
     assert reason == ""
-    assert set(table.index) == {"lr", "wd", "optimizer"}
+    assert set(table.index) == {"lr", "weight_decay", "optimizer"}
     assert table["importance"].idxmax() == "lr" and table.loc["lr", "importance"] > 0.5
 
 
@@ -216,11 +217,11 @@ def test_importances_explain_in_one_line_why_they_are_missing(tmp_path):
 
 def test_slices_show_numeric_parameters_and_pruned_trials_at_their_last_value(search):
     points = slice_points(search.searches[0])
-    assert set(points["parameter"]) == {"lr", "wd"}  # the optimizer is categorical
+    assert set(points["parameter"]) == {"lr", "weight_decay"}  # the optimizer is categorical
     lr = points[points["parameter"] == "lr"]
-    assert lr["log"].all() and not points.loc[points["parameter"] == "wd", "log"].any()
+    assert lr["log"].all() and not points.loc[points["parameter"] == "weight_decay", "log"].any()
     pruned = lr[lr["state"] == "pruned"].sort_values("value")
-    assert list(pruned["value"]) == [1e-4, 1e-1] and list(pruned["metric"]) == [0.3, 0.95]
+    assert list(pruned["value"]) == [1e-4, 1e-1] and list(pruned["metric"]) == [0.35, 0.95]
     assert (lr["state"] == "complete").sum() == 8
     figure = plot_slices(points, "val_acc", "fm_asha")
     assert [ax.get_xscale() for ax in figure.axes if ax.axison] == ["log", "linear"]
@@ -228,8 +229,8 @@ def test_slices_show_numeric_parameters_and_pruned_trials_at_their_last_value(se
 
 def test_a_parameter_spanning_more_than_two_decades_gets_a_log_axis(tmp_path):
     wide = FloatDistribution(1e-5, 1.0)  # sampled linearly, yet tried over four decades
-    root = write_search(tmp_path / "wide", "wide", [({"wd": v}, [0.5, a], "complete", None)
-                                                    for v, a in ((1e-5, 0.6), (1e-3, 0.7), (0.5, 0.65))], {"wd": wide})
+    root = write_search(tmp_path / "wide", "wide", [({"weight_decay": v}, [0.5, a], "complete", None)
+                                                    for v, a in ((1e-5, 0.6), (1e-3, 0.7), (0.5, 0.65))], {"weight_decay": wide})
     assert slice_points(load_report(root).searches[0])["log"].all()
 
 
@@ -238,8 +239,8 @@ def test_pruned_runs_in_the_curves_are_dashed_and_end_in_an_x(search):
     ax = figure.axes[1]  # validation accuracy
     pruned = [line for line in ax.get_lines() if line.get_label() == "trial-001 (pruned)"]
     assert len(pruned) == 1 and pruned[0].get_linestyle() == "--"
-    ends = [line for line in ax.get_lines() if line.get_marker() == "x"]
-    assert sorted((float(line.get_xdata()[0]), float(line.get_ydata()[0])) for line in ends) == [(1, 0.95), (2, 0.3)]
+    ends = [line for line in ax.get_lines() if line.get_marker() == "X"]
+    assert sorted((float(line.get_xdata()[0]), float(line.get_ydata()[0])) for line in ends) == [(1, 0.95), (3, 0.35)]
     assert any("pruned" in text.get_text() for text in figure.legends[0].get_texts())
 
 
@@ -290,3 +291,14 @@ def test_the_report_notebook_renders_a_search_beside_a_grid(search_dir, grid_dir
     assert result.returncode == 0, result.stderr[-2000:]
     text = (tmp_path / "out.ipynb").read_text()
     assert "## Search" in text and "Best so far" in text and "asha (min_epochs 1, reduction_factor 3)" in text
+
+
+def test_sampled_values_read_short_in_the_tables(search):
+    import pandas as pd
+
+    from lib.report import _values_text, overview, styled
+
+    assert overview(search)["varying"].loc["lr", "values"] == "0.0001, 0.0003, 0.001, 0.002, 0.003, 0.005, 0.01, 0.03, 0.1"
+    assert _values_text(pd.Series([10 ** (-4 + i / 4) for i in range(12)])) == "12 values from 0.0001 to 0.05623"
+    html = styled(leaderboard(search)).to_html()
+    assert ">0.0003<" in html and "0.00030000" not in html
