@@ -450,8 +450,8 @@ def _searches(report: SweepReport) -> list[SweepSearch]:
 
 def searched(report: SweepReport) -> bool:
     """Whether the report has a search section: some sweep has a study (or an unreadable one) or a pruned run."""
-    return any(s.study is not None or s.note for s in report.searches) or bool((report.runs["status"] == "pruned"
-                                                                                ).any())
+    pruned = bool((report.runs["status"] == "pruned").any())
+    return pruned or any(s.study is not None or s.note for s in report.searches)
 
 
 def _keys(report: SweepReport, sweep: str) -> dict[str, str]:
