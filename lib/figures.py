@@ -10,14 +10,33 @@ from typing import TYPE_CHECKING, Any, Mapping
 from lib.report import levels, value_label
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from lib.report import SweepReport
+
+PRUNED_LOOK = dict(linestyle="--", alpha=0.55, linewidth=1.0, marker=None)  # a pruned run's curve: faded, dashed
+PRUNED_LABEL = "pruned: cut short by early termination (dashed, x at its last epoch)"
 
 CURVE_TITLES = {"train_acc": "training accuracy", "val_acc": "validation accuracy", "train_loss": "training loss",
                 "val_loss": "validation loss"}
 
 
-def plot_history(history: list[Mapping[str, Any]], title: str = "", size: tuple[float, float] = (10, 3.5)):
-    """Loss and accuracy per epoch, training beside validation; returns the figure."""
+def _cut_short(ax, epochs, values, colour) -> None:
+    """Mark where a pruned run stopped: an x on its last epoch."""
+    if len(epochs):
+        ax.plot([list(epochs)[-1]], [list(values)[-1]], linestyle="none", zorder=5, **_cut_marker(colour))
+
+
+def _cut_marker(colour) -> dict:
+    """A filled x in the run's colour, edged in black so it shows among many pale curves."""
+    return dict(marker="X", markersize=9, markerfacecolor=colour, markeredgecolor="black", markeredgewidth=0.8)
+
+
+def plot_history(history: list[Mapping[str, Any]], title: str = "", size: tuple[float, float] = (10, 3.5),
+                 pruned: bool = False):
+    """Loss and accuracy per epoch, training beside validation; returns the figure.
+
+    `pruned`: the run was stopped by early termination; its curves end in an x."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=size)
@@ -28,12 +47,15 @@ def plot_history(history: list[Mapping[str, Any]], title: str = "", size: tuple[
                                  and metric == "acc" else "")
         ax.plot(epochs, [h[f"train_{metric}"] for h in history], marker=".", label=train_label)
         ax.plot(epochs, [h[f"val_{metric}"] for h in history], marker=".", label="validation")
+        if pruned:
+            for line in ax.get_lines()[-2:]:
+                _cut_short(ax, line.get_xdata(), line.get_ydata(), line.get_color())
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy" if metric == "acc" else "cross-entropy loss")
         ax.grid(alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
+    if title or pruned:
+        fig.suptitle(title + (f" (pruned at epoch {epochs[-1]})" if pruned and epochs else ""))
     fig.tight_layout()
     return fig
 
@@ -41,17 +63,25 @@ def plot_history(history: list[Mapping[str, Any]], title: str = "", size: tuple[
 
 
 def plot_combined_curves(report: SweepReport, model: str):
-    """Every run of one model: train and validation accuracy and loss per epoch (the report's Figure 1)."""
+    """Every run of one model: train and validation accuracy and loss per epoch (the report's Figure 1).
+
+    Pruned runs are drawn faded and dashed, ending in an x at the epoch they were stopped."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     names = [n for n in report.runs.loc[report.runs.get("model") == model, "run"] if n in report.histories]
+    pruned = set(report.runs.loc[report.runs["status"] == "pruned", "run"])
     fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
     colours, styles = plt.get_cmap("tab20").colors, ("-", "--", ":", "-.")
     for i, name in enumerate(names):  # 20 colours, then the next line style: each run its own look
         h = report.histories[name]
         look = dict(color=colours[i % 20], linestyle=styles[i // 20 % 4], marker=".", linewidth=1.2)
+        if name in pruned:
+            look.update(PRUNED_LOOK)
         for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
-            ax.plot(h["epoch"], h[column], label=name, **look)
+            ax.plot(h["epoch"], h[column], label=name + " (pruned)" * (name in pruned), **look)
+            if name in pruned:
+                _cut_short(ax, h["epoch"], h[column], look["color"])
     for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
         ax.set_title(CURVE_TITLES[column])
         ax.grid(alpha=0.3)
@@ -60,15 +90,20 @@ def plot_combined_curves(report: SweepReport, model: str):
     fig.suptitle(f"{model}: all {len(names)} runs with a history")
     fig.tight_layout()
     if names:
-        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5),
-                   fontsize=8, ncol=1 + len(names) // 25)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        if pruned & set(names):
+            handles.append(Line2D([], [], color="grey", **{**PRUNED_LOOK, **_cut_marker("grey")}))
+            labels.append(PRUNED_LABEL)
+        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+                   ncol=1 + len(names) // 25)
     return fig
 
 
 def plot_run(report: SweepReport, name: str, size: tuple[float, float] = (10, 3.5)):
     """Training beside validation for one run (the report's Figures 2 to 6)."""
     history = report.histories[name].to_dict("records")
-    return plot_history(history, title=name, size=size)
+    pruned = bool((report.runs.loc[report.runs["run"] == name, "status"] == "pruned").any())
+    return plot_history(history, title=name, size=size, pruned=pruned)
 
 
 def plot_followup(report: SweepReport, run: str, earlier: str):
@@ -79,6 +114,7 @@ def plot_followup(report: SweepReport, run: str, earlier: str):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    pruned = set(report.runs.loc[report.runs["status"] == "pruned", "run"])
     # the earlier run drawn wide and pale underneath, so epochs the two runs share stay visible
     for name, colour, role, width in ((earlier, "tab:blue", "earlier", 4.0), (run, "tab:orange", "follow-up", 1.5)):
         history = report.histories.get(name)
@@ -89,6 +125,9 @@ def plot_followup(report: SweepReport, run: str, earlier: str):
                     alpha=0.5 if role == "earlier" else 1.0, label=f"{role} {name}: validation")
             ax.plot(history["epoch"], history[f"train_{metric}"], color=colour, linestyle=":", linewidth=width,
                     alpha=0.5 if role == "earlier" else 1.0, label=f"{role}: training")
+            if name in pruned:
+                for column in (f"val_{metric}", f"train_{metric}"):
+                    _cut_short(ax, history["epoch"], history[column], colour)
     for ax, metric in zip(axes, ("accuracy", "cross-entropy loss")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
@@ -133,12 +172,12 @@ def plot_isolation(report: SweepReport):
 
 
 def plot_parallel_coordinates(report: SweepReport):
-    """One line per finished run across the varying parameters, coloured by validation accuracy."""
+    """One line per finished run (pruned aside) across the varying parameters, coloured by validation accuracy."""
     import matplotlib.pyplot as plt
     from matplotlib import cm
     from matplotlib.colors import Normalize
 
-    done = report.finished
+    done = report.ranked
     axes_names = [k for k in report.varying if k in done] + ["val_acc"]
     fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(axes_names)), 4))
     if done.empty:
@@ -182,5 +221,95 @@ def plot_throughput(report: SweepReport):
     ax.set_xlabel("training images/s (median epoch)")
     ax.set_title("throughput per run")
     ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Searches
+
+
+def plot_best_so_far(trials: pd.DataFrame, goal: str):
+    """Each sweep's best metric so far against trials (runs in the order they started) and against the epochs
+    trained so far, on shared axes; every counted run's value as a dot, pruned runs as ticks on the x-axis.
+
+    `trials`: rows of lib.report.trials_table for sweeps that share one metric.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    metric = trials["metric"].iloc[0] if len(trials) else "val_acc"
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
+    colours = plt.get_cmap("tab10").colors
+    any_pruned = False
+    for i, (sweep, part) in enumerate(trials.groupby("sweep", sort=False)):
+        colour = colours[i % 10]
+        for ax, x in zip(axes, ("trial", "cumulative_epochs")):
+            ax.step(part[x], part["best_so_far"], where="post", color=colour, linewidth=2, label=sweep)
+            ax.plot(part[x], part["value"], "o", color=colour, alpha=0.35, markersize=4)
+            cut = part[part["status"] == "pruned"]
+            any_pruned |= len(cut) > 0
+            ax.plot(cut[x], [0.03 + 0.04 * i] * len(cut), "|", color=colour, markersize=9, markeredgewidth=1.5,
+                    transform=ax.get_xaxis_transform())
+    axes[0].set_xlabel("trials (runs in the order they started)")
+    axes[1].set_xlabel("epochs trained so far (pruned runs' partial epochs included)")
+    axes[0].set_ylabel(f"best {metric} so far")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles.append(Line2D([], [], color="grey", marker="o", alpha=0.35, linestyle="none", markersize=4))
+    labels.append("a run's value")
+    if any_pruned:
+        handles.append(Line2D([], [], color="grey", marker="|", linestyle="none", markersize=9, markeredgewidth=1.5))
+        labels.append("a pruned run (no final value)")
+    axes[1].legend(handles, labels, fontsize=8, loc="best")
+    fig.suptitle(f"best {metric} so far ({'higher' if goal == 'maximize' else 'lower'} is better)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_importances(table: pd.DataFrame, title: str):
+    """Horizontal bars: each parameter's importance (lib.report.param_importances), the largest on top."""
+    import matplotlib.pyplot as plt
+
+    table = table.sort_values("importance")
+    fig, ax = plt.subplots(figsize=(5, 0.35 * len(table) + 1.2))
+    ax.barh([str(p) for p in table.index], table["importance"], color="tab:blue")
+    ax.set_xlabel("importance (fraction of the metric's variance)")
+    ax.set_xlim(0, max(1.0, float(table["importance"].max())))
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_slices(points: pd.DataFrame, metric: str, title: str):
+    """One panel per numeric parameter: each trial's metric against its value (lib.report.slice_points);
+    complete trials as dots, pruned trials as faded x at the last value they reported."""
+    import math
+
+    import matplotlib.pyplot as plt
+
+    params = list(dict.fromkeys(points["parameter"]))
+    columns = max(1, min(4, len(params)))
+    rows = max(1, math.ceil(len(params) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.8 * rows), squeeze=False, sharey=True)
+    for ax, name in zip(axes.flat, params):
+        part = points[points["parameter"] == name]
+        complete, cut = part[part["state"] == "complete"], part[part["state"] == "pruned"]
+        ax.plot(complete["value"], complete["metric"], "o", color="tab:blue", markersize=5, label="complete")
+        ax.plot(cut["value"], cut["metric"], "x", color="tab:orange", alpha=0.7, markersize=6,
+                label="pruned (last reported value)")
+        if part["log"].any():
+            ax.set_xscale("log")
+        ax.set_xlabel(name + (" (log)" if part["log"].any() else ""))
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(params):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(metric)
+    if params:
+        axes[0, 0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 SUBMITTED = "submitted.json"  # a cluster executor sent the run out; its records come back when it ends
-FINISHED_STATUSES = ("completed", "early_stopped", "diverged", "pruned")  # pruned: stopped by early termination
+FINISHED_STATUSES = ("completed", "early_stopped", "diverged", "pruned")
+# Pruned runs (stopped by early termination) trained only part of their epochs: they are shown,
+# never ranked, flagged or averaged.
+RANKED_STATUSES = tuple(s for s in FINISHED_STATUSES if s != "pruned")
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, previous: str | Path | None = None) -> None:
@@ -162,7 +165,7 @@ VAL_ACC_MEANING = "validation accuracy at the best epoch (lowest validation loss
 @dataclass
 class RunState:
     name: str
-    status: str  # pending, submitted, interrupted, running, completed, early_stopped, diverged, failed
+    status: str  # pending, submitted, interrupted, running, completed, early_stopped, diverged, pruned, failed
     epochs: int | None = None
     val_acc: float | None = None  # at the best epoch (see VAL_ACC_MEANING)
     test_acc: float | None = None

@@ -5,13 +5,15 @@ Reads only files in the sweep folders (sweep.json and each run's config.json, me
 history.csv), never W&B; writes runs.csv, configs.csv and effects.csv beside the report. Runs are
 ranked by validation accuracy at their best epoch (the epoch with the lowest validation loss); test
 accuracy is that checkpoint's, reported beside it and never used for selection. Runs that failed or
-have not run yet appear with their status and no metrics. Several sweeps make one report: earlier
+have not run yet appear with their status and no metrics; runs pruned by a search's early termination
+appear with their status and are never ranked or averaged (they trained only part of their epochs). Several sweeps make one report: earlier
 sweeps first, so later ones read as follow-ups (`compare_followups`).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,7 +26,7 @@ from lib import stats
 from lib.config import COMPUTE_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 from lib.formatting import number
 from lib.paths import resolve
-from lib.records import FINISHED_STATUSES, VAL_ACC_MEANING, atomic_write_text, load_run, read_json, run_state
+from lib.records import FINISHED_STATUSES, RANKED_STATUSES, VAL_ACC_MEANING, atomic_write_text, load_run, read_json, run_state
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "best_epoch",
                   "epochs_run"]
@@ -55,6 +57,11 @@ class SweepReport:
         return self.runs[self.runs["status"].isin(FINISHED_STATUSES) & self.runs["val_acc"].notna()]
 
     @property
+    def ranked(self) -> pd.DataFrame:
+        """The finished runs that trained to their end (pruned runs aside): the ones compared and ranked."""
+        return self.runs[self.runs["status"].isin(RANKED_STATUSES) & self.runs["val_acc"].notna()]
+
+    @property
     def models(self) -> list[str]:
         return list(dict.fromkeys(self.runs["model"])) if "model" in self.runs else []
 
@@ -66,6 +73,11 @@ class SweepReport:
     @cached_property
     def analysis(self) -> Analysis:
         return analyse(self)
+
+    @cached_property
+    def searches(self) -> list[SweepSearch]:
+        """Each sweep's search, early termination and Optuna study (if it has a study.journal), in sweep order."""
+        return _searches(self)
 
 
 def _planned(root: Path) -> tuple[dict | None, list[tuple[str, dict]]]:
@@ -165,11 +177,22 @@ def overview(report: SweepReport) -> dict[str, pd.DataFrame]:
     """Fixed parameters, varying parameters with their values, and runs by status."""
     fixed = pd.DataFrame({"value": [str(v) for v in report.fixed.values()]}, index=list(report.fixed))
     fixed.index.name = "fixed parameter"
-    values = {k: ", ".join(levels(report.runs[k])) for k in report.varying if k in report.runs}
+    values = {k: _values_text(report.runs[k]) for k in report.varying if k in report.runs}
     varying = pd.DataFrame({"values": list(values.values())}, index=list(values))
     varying.index.name = "varying parameter"
     status = report.runs["status"].value_counts().rename_axis("status").to_frame("runs")
     return {"fixed": fixed, "varying": varying, "status": status}
+
+
+OVERVIEW_VALUES = 10  # a parameter with more numeric values than this (a search) is shown as a range
+
+
+def _values_text(values: pd.Series) -> str:
+    labels = levels(values)
+    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v]
+    if len(labels) > OVERVIEW_VALUES and len(set(numbers)) == len(labels):
+        return f"{len(labels)} values from {min(numbers):.4g} to {max(numbers):.4g}"
+    return ", ".join(labels)
 
 
 def conditions(report: SweepReport) -> str:
@@ -178,6 +201,10 @@ def conditions(report: SweepReport) -> str:
     if done.empty:
         return "No run has finished yet."
     parts = [f"{len(done)} of {len(report.runs)} runs finished."]
+    pruned = int((done["status"] == "pruned").sum())
+    if pruned:
+        parts.append(f"{pruned} of them {'were' if pruned > 1 else 'was'} pruned by early termination: shown, "
+                     f"never ranked or averaged.")
     seeds = sorted(set(done["seed"])) if "seed" in done else []
     parts.append(f"One run per configuration (n=1, seed {', '.join(map(str, seeds))}); differences of a few "
                  f"tenths of a percent are within seed-to-seed noise." if len(seeds) == 1 else
@@ -197,17 +224,20 @@ def conditions(report: SweepReport) -> str:
 
 
 def leaderboard(report: SweepReport) -> pd.DataFrame:
-    """All runs, best validation accuracy first, unfinished runs last, with their diagnostic flags."""
+    """All runs, best validation accuracy first, then pruned runs (ranked among themselves), unfinished runs
+    last, with their diagnostic flags."""
     columns = ["run", *(["sweep"] if len(report.sweeps) > 1 else []), "status",
                *[k for k in report.varying if k in report.runs], *METRIC_COLUMNS, "wall_time_s", "images_per_s"]
     table = report.runs[columns].assign(flags=report.analysis.flags)
-    table = table.sort_values("val_acc", ascending=False, na_position="last", kind="stable")
+    group = [1 if s == "pruned" else 0 if v == v else 2 for s, v in zip(table["status"], table["val_acc"])]
+    table = table.assign(_group=group).sort_values(["_group", "val_acc"], ascending=[True, False],
+                                                   na_position="last", kind="stable").drop(columns="_group")
     return table.set_index("run").rename(columns=METRIC_LABELS)
 
 
 def best_runs(report: SweepReport, model: str | None = None, k: int = 2) -> list[str]:
-    """Names of the k finished runs with the highest validation accuracy (of one model)."""
-    done = report.finished
+    """Names of the k finished runs with the highest validation accuracy (of one model); pruned runs aside."""
+    done = report.ranked
     if model is not None and "model" in done:
         done = done[done["model"] == model]
     return list(done.sort_values(["val_acc", "val_loss"], ascending=[False, True])["run"][:k])
@@ -240,8 +270,9 @@ def run_metrics(report: SweepReport, name: str) -> pd.DataFrame:
 
 
 def parameter_effects(report: SweepReport) -> pd.DataFrame:
-    """For each varying parameter and value: finished runs, mean and best validation accuracy, mean test accuracy."""
-    done = report.finished
+    """For each varying parameter and value: finished runs (pruned aside), mean and best validation accuracy,
+    mean test accuracy."""
+    done = report.ranked
     frames = []
     for key in report.varying:
         if key not in done or done.empty:
@@ -349,6 +380,266 @@ def sweep_folders(text: str) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Searches: Optuna studies (a sweep folder's study.journal) and early termination (pruned runs)
+
+
+STUDY_FILE = "study.journal"
+DEFAULT_METRIC = {"name": "val_acc", "goal": "maximize"}  # what a sweep without a study is ranked by
+IMPORTANCE_EVALUATOR = "fANOVA (Optuna's FanovaImportanceEvaluator, seed 0)"
+_TRIAL_STATUS = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
+                 "WAITING": "pending"}
+_NOT_STARTED = ("pending", "submitted")
+
+
+@dataclass
+class SweepSearch:
+    """How one sweep of a report chose its runs and stopped them early: sweep.json and its Optuna study."""
+
+    sweep: str  # the name the report gives the sweep
+    metric: str  # a per-epoch history column: val_acc, val_loss, train_acc, train_loss
+    goal: str  # maximize or minimize
+    search: dict | None  # e.g. {"method": "tpe", "trials": 16, "seed": 0}; None for a grid
+    early_terminate: dict | None  # e.g. {"type": "asha", "min_epochs": 1, "reduction_factor": 3}
+    study: Any = None  # optuna.Study, or None without a readable study.journal
+    note: str = ""  # why a study.journal could not be read
+
+
+def _study(root: str | Path):
+    """The Optuna study in `root`/study.journal, named like the sweep (sweep.json "name"); None without a journal.
+
+    Raises ValueError when the journal holds no study of that name and not exactly one study.
+    """
+    root = Path(root)
+    path = root / STUDY_FILE
+    if not path.is_file():
+        return None
+    with warnings.catch_warnings():  # optuna imports tqdm.auto, which warns in a notebook without ipywidgets
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = JournalStorage(JournalFileBackend(str(path)))
+    name = (read_json(root / "sweep.json") if (root / "sweep.json").is_file() else {}).get("name")
+    names = [s.study_name for s in storage.get_all_studies()]
+    if name not in names:
+        if len(names) != 1:
+            raise ValueError(f"{path} holds {len(names)} studies ({', '.join(names) or 'none'}) and none is named "
+                             f"{name!r} like its sweep")
+        name = names[0]
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def _searches(report: SweepReport) -> list[SweepSearch]:
+    found = []
+    for sweep, root in zip(report.sweeps, report.roots):
+        plan = read_json(root / "sweep.json") if (root / "sweep.json").is_file() else {}
+        study, note = None, ""
+        try:
+            study = _study(root)
+        except (OSError, ValueError, KeyError) as exc:
+            note = f"{root / STUDY_FILE} could not be read ({type(exc).__name__}: {exc})"
+        attrs = study.user_attrs if study is not None else {}
+        metric = attrs.get("metric") or plan.get("metric") or DEFAULT_METRIC
+        goal = metric.get("goal") or (study.direction.name.lower() if study is not None else "maximize")
+        found.append(SweepSearch(sweep, metric.get("name", "val_acc"), goal,
+                                 attrs.get("search", plan.get("search")),
+                                 attrs.get("early_terminate", plan.get("early_terminate")), study, note))
+    return found
+
+
+def searched(report: SweepReport) -> bool:
+    """Whether the report has a search section: some sweep has a study (or an unreadable one) or a pruned run."""
+    pruned = bool((report.runs["status"] == "pruned").any())
+    return pruned or any(s.study is not None or s.note for s in report.searches)
+
+
+def _keys(report: SweepReport, sweep: str) -> dict[str, str]:
+    """Run folder name -> the run's key in the report, for one sweep's runs."""
+    keys = report.runs.loc[report.runs["sweep"] == sweep, "run"]
+    return {key.removeprefix(f"{sweep}/"): key for key in keys}
+
+
+def _epochs_run(report: SweepReport, row: Mapping[str, Any] | None, key: str) -> float:
+    """Epochs a run trained: its metrics' epochs_run, else the rows of its history (failed and running runs)."""
+    if row is not None and math.isfinite(_number(row.get("epochs_run"))):
+        return float(row["epochs_run"])
+    history = report.histories.get(key)
+    return float(len(history)) if history is not None else math.nan
+
+
+TRIAL_COLUMNS = ["sweep", "trial", "number", "run", "status", "metric", "value", "last_value", "epochs_run",
+                 "epochs", "cumulative_epochs", "best_so_far"]
+
+
+def trials_table(report: SweepReport) -> pd.DataFrame:
+    """Every started run of every sweep, in the order it started, with the best metric so far.
+
+    With a study: one row per Optuna trial, by trial number; `value` is the trial's (the metric at the
+    run's best epoch) for complete trials whose run is not pruned. Without one: the runs that started,
+    in sweep.json's order, and `value` is their records' metric at the best epoch (val_acc unless the
+    sweep names another). `last_value`: the last value a trial reported (pruned trials stopped there);
+    `best_so_far`: the best `value` by the sweep's goal up to and including the row; `cumulative_epochs`:
+    epochs trained by the sweep up to and including the row, pruned runs' partial epochs included.
+    """
+    frames = []
+    runs = report.runs.set_index("run", drop=False)
+    for search in report.searches:
+        rows = []
+        if search.study is not None:
+            keys = _keys(report, search.sweep)
+            for trial in sorted(search.study.get_trials(deepcopy=False), key=lambda t: t.number):
+                folder = trial.user_attrs.get("run")
+                key = keys.get(folder, folder or f"trial {trial.number}")
+                row = runs.loc[key].to_dict() if key in runs.index else None
+                status = row["status"] if row is not None and row["status"] in FINISHED_STATUSES else \
+                    _TRIAL_STATUS.get(trial.state.name, trial.state.name.lower())
+                steps = trial.intermediate_values
+                counts = trial.state.name == "COMPLETE" and status in RANKED_STATUSES and trial.value is not None
+                rows.append({"number": trial.number, "run": key, "status": status,
+                             "value": float(trial.value) if counts else math.nan,
+                             "last_value": float(steps[max(steps)]) if steps else math.nan,
+                             "epochs_run": _number_or(_epochs_run(report, row, key), float(max(steps, default=0))),
+                             "epochs": _number(row["epochs"]) if row is not None else math.nan})
+        else:
+            for row in report.runs[report.runs["sweep"] == search.sweep].to_dict("records"):
+                if row["status"] in _NOT_STARTED:
+                    continue
+                history = report.histories.get(row["run"])
+                last = history[search.metric].iloc[-1] if history is not None and search.metric in history \
+                    and len(history) else math.nan
+                rows.append({"number": math.nan, "run": row["run"], "status": row["status"],
+                             "value": _number(row.get(search.metric)) if row["status"] in RANKED_STATUSES
+                             else math.nan, "last_value": _number(last),
+                             "epochs_run": _epochs_run(report, row, row["run"]), "epochs": _number(row["epochs"])})
+        frame = pd.DataFrame(rows, columns=TRIAL_COLUMNS).assign(sweep=search.sweep, metric=search.metric)
+        frame["trial"] = range(1, len(frame) + 1)
+        best = frame["value"].astype(float)
+        frame["best_so_far"] = (best.cummax() if search.goal == "maximize" else best.cummin()).ffill()
+        frame["cumulative_epochs"] = frame["epochs_run"].astype(float).fillna(0).cumsum()
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TRIAL_COLUMNS)
+
+
+def _described(settings: Mapping[str, Any] | None, kind: str = "type") -> str:
+    """{"type": "asha", "min_epochs": 1} as 'asha (min_epochs 1)'; None as 'none'."""
+    if not settings:
+        return "none"
+    rest = ", ".join(f"{k} {value_label(v)}" for k, v in settings.items() if k != kind)
+    return f"{settings.get(kind, '?')}" + (f" ({rest})" if rest else "")
+
+
+def search_overview(report: SweepReport) -> pd.DataFrame:
+    """Per sweep: how it searched and terminated, its metric, its trials by state, and its best run."""
+    trials = trials_table(report)
+    rows = []
+    for search in report.searches:
+        part = trials[trials["sweep"] == search.sweep]
+        counted = part[part["value"].notna()]
+        best = (counted.loc[counted["value"].idxmax() if search.goal == "maximize" else counted["value"].idxmin()]
+                if len(counted) else None)
+        rows.append({"sweep": search.sweep, "search": _described(search.search, "method") if search.search
+                     else "grid", "early termination": _described(search.early_terminate),
+                     "metric": f"{search.metric} ({search.goal})",
+                     "source": "study.journal" if search.study is not None else "run records",
+                     "started": len(part), "counted": len(counted), "pruned": int((part["status"] == "pruned").sum()),
+                     "other": int((~part["status"].isin(RANKED_STATUSES) & (part["status"] != "pruned")).sum()),
+                     "best value": best["value"] if best is not None else math.nan,
+                     "best run": best["run"] if best is not None else "-"})
+    return pd.DataFrame(rows).set_index("sweep") if rows else pd.DataFrame()
+
+
+def _epoch_seconds(report: SweepReport, row: Mapping[str, Any]) -> float:
+    """A run's median epoch time from its history (epoch_s), else its wall time over its epochs."""
+    history = report.histories.get(row["run"])
+    if history is not None and "epoch_s" in history and history["epoch_s"].notna().any():
+        return float(history["epoch_s"].median())
+    return _number(row.get("wall_time_s")) / _number(row.get("epochs_run"))
+
+
+def termination_savings(report: SweepReport) -> pd.DataFrame:
+    """Per sweep, over its finished runs: runs pruned, epochs run against the epochs they would have run
+    unpruned (a pruned run its configured `epochs`, any other run what it ran), epochs saved, total time, and
+    the time saved: each pruned run's median epoch time times its epochs not run (an estimate)."""
+    rows = []
+    for sweep in report.sweeps:
+        done = report.runs[(report.runs["sweep"] == sweep) & report.runs["status"].isin(FINISHED_STATUSES)]
+        records = done.to_dict("records")
+        ran = [_epochs_run(report, r, r["run"]) for r in records]
+        pruned = [r["status"] == "pruned" for r in records]
+        unpruned = [max(_number_or(r["epochs"], e), e) if p else e for r, e, p in zip(records, ran, pruned)]
+        saved_s = sum((u - e) * _epoch_seconds(report, r) for r, e, u, p in zip(records, ran, unpruned, pruned) if p)
+        total_s = float(pd.to_numeric(done["wall_time_s"], errors="coerce").sum())
+        epochs_run, epochs_full = float(pd.Series(ran, dtype=float).sum()), float(pd.Series(unpruned, dtype=float).sum())
+        rows.append({"sweep": sweep, "finished runs": len(records), "pruned": sum(pruned), "epochs run": epochs_run,
+                     "epochs unpruned": epochs_full, "epochs saved": epochs_full - epochs_run,
+                     "epochs saved (%)": round(100 * (epochs_full - epochs_run) / epochs_full, 1) if epochs_full else
+                     math.nan, "time (s)": total_s, "time saved (s)": saved_s,
+                     "time saved (%)": round(100 * saved_s / (total_s + saved_s), 1) if total_s + saved_s else
+                     math.nan})
+    return pd.DataFrame(rows).set_index("sweep") if rows else pd.DataFrame()
+
+
+def param_importances(search: SweepSearch) -> tuple[pd.DataFrame, str]:
+    """The importance of each sampled parameter for the study's metric (fANOVA over its complete trials), and
+    '' -- or an empty table and, in one line, why they cannot be computed."""
+    study = search.study
+    if study is None:
+        return pd.DataFrame(), f"{search.sweep}: no study.journal, so no sampled parameters"
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    if len(complete) < 2:
+        return pd.DataFrame(), (f"{search.sweep}: needs at least 2 complete trials, has {len(complete)} "
+                                f"(pruned and failed trials carry no final value)")
+    varied = [p for p in dict.fromkeys(k for t in complete for k in t.params)
+              if len({value_label(t.params.get(p)) for t in complete}) > 1]
+    if not varied:
+        return pd.DataFrame(), (f"{search.sweep}: no sampled parameter takes more than one value over the complete "
+                                f"trials" + ("" if any(t.params for t in complete) else
+                                             " (the study samples none: a grid with early termination)"))
+    import optuna
+    from optuna.importance import FanovaImportanceEvaluator
+
+    try:
+        found = optuna.importance.get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
+    except Exception as exc:  # the evaluator's own checks (search space, too few trials) read as a note, not a traceback
+        return pd.DataFrame(), f"{search.sweep}: could not be computed ({type(exc).__name__}: {exc})"
+    table = pd.DataFrame({"importance": [float(v) for v in found.values()]},
+                         index=pd.Index(list(found), name="parameter"))
+    return table, ""
+
+
+def slice_points(search: SweepSearch) -> pd.DataFrame:
+    """For each numeric parameter the study samples, every complete or pruned trial's value of it and its
+    metric: the final value (complete), or the last value it reported before it was stopped (pruned).
+    `log`: the parameter is sampled on a log scale or spans more than two decades."""
+    columns = ["parameter", "value", "metric", "state", "log"]
+    if search.study is None:
+        return pd.DataFrame(columns=columns)
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    rows = []
+    for trial in search.study.get_trials(deepcopy=False):
+        if trial.state.name == "COMPLETE" and trial.value is not None:
+            metric, state = trial.value, "complete"
+        elif trial.state.name == "PRUNED" and trial.intermediate_values:
+            metric, state = trial.intermediate_values[max(trial.intermediate_values)], "pruned"
+        else:
+            continue
+        for name, value in trial.params.items():
+            distribution = trial.distributions[name]
+            if isinstance(distribution, (FloatDistribution, IntDistribution)):
+                rows.append({"parameter": name, "value": float(value), "metric": float(metric), "state": state,
+                             "log": bool(distribution.log)})
+    points = pd.DataFrame(rows, columns=columns)
+    for name, part in points.groupby("parameter"):
+        low, high = part["value"].min(), part["value"].max()
+        if low > 0 and high / low > 100:
+            points.loc[part.index, "log"] = True
+    points["log"] = points.groupby("parameter")["log"].transform("any") if len(points) else points["log"]
+    return points
+
+
+# ---------------------------------------------------------------------------------------------
 # Follow-up sweeps
 
 
@@ -398,8 +689,8 @@ def _number_or(value: Any, missing: float) -> float:
 
 # Columns whose numbers are measurements (4 decimals); other whole numbers print as integers and
 # parameter values as written (5e-05 stays 5e-05).
-_MEASURES = ("acc", "loss", "effect", "interaction", "ci_low", "ci_high", "_sd", "mean")
-_SECONDS = ("wall_time_s", "images_per_s", "time (s)", "training images/s")
+_MEASURES = ("acc", "loss", "effect", "interaction", "ci_low", "ci_high", "_sd", "mean", "best value", "importance")
+_SECONDS = ("wall_time_s", "images_per_s", "time (s)", "training images/s", "time saved (s)")
 
 
 def _formatter(column: str, values: pd.Series):
@@ -411,7 +702,14 @@ def _formatter(column: str, values: pd.Series):
         return lambda v: number(v, ".4f") if not isinstance(v, float) or not v.is_integer() else f"{v:.4f}"
     if numeric and all(not math.isfinite(v) or float(v).is_integer() for v in numeric):
         return lambda v: number(v, "d")
-    return lambda v: value_label(v) if not isinstance(v, str) else v
+    return _parameter_text
+
+
+def _parameter_text(value: Any) -> str:
+    """A parameter value in a table: as written, but a sampled float to 4 significant digits."""
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return format(value, ".4g")
+    return value_label(value) if not isinstance(value, str) else value
 
 
 def styled(table: pd.DataFrame, index: bool = True):
@@ -582,8 +880,8 @@ def show_best_runs(report: SweepReport, k: int = 2) -> None:
     """For each model, its k best runs: parameters, metrics and curves side by side."""
     from lib.figures import plot_run
 
-    if report.finished.empty:
-        _show("none (no finished run)")
+    if report.ranked.empty:
+        _show("none (no finished run)" if report.finished.empty else "none (every finished run was pruned)")
         return
     for model in report.models:
         names = best_runs(report, model, k)
@@ -680,3 +978,53 @@ def show_failures(report: SweepReport) -> None:
 
 def show_tables(paths: Sequence[Path]) -> None:
     _show("Written: " + ", ".join(f"`{p}`" for p in paths) if paths else "none (no runs)")
+
+
+def show_search(report: SweepReport) -> None:
+    """Searches and early termination: each sweep's search, its best metric so far against trials and epochs,
+    the epochs and time termination saved, and (for studies) parameter importances and slices."""
+    import matplotlib.pyplot as plt
+
+    from lib.figures import plot_best_so_far, plot_importances, plot_slices
+
+    if report.runs.empty or not searched(report):
+        _show("No sweep in this report searched or terminated runs early (no `study.journal` and no pruned run).")
+        return
+    _show("Best values are the metric at each run's best epoch, over complete runs only: pruned runs trained part of "
+          "their epochs and are never counted. Sweeps without a study are read from their run records, in "
+          "sweep.json's order.", search_overview(report),
+          *[f"Note: {s.note}." for s in report.searches if s.note])
+    trials = trials_table(report)
+    goals = {s.metric: s.goal for s in report.searches}
+    _show("#### Best so far")
+    for metric, part in trials.groupby("metric", sort=False):
+        _show(_side_by_side(_figure_html(plot_best_so_far(part, goals[metric]), 1000)))
+    _show("#### Epochs and time early termination saved",
+          "Epochs unpruned: a pruned run at its configured epochs, any other run at the epochs it ran. Time saved is "
+          "an estimate: each pruned run's median epoch time times the epochs it did not run. Pruned runs appear "
+          "in the curves under *All runs per model*, dashed and ending in an x.", termination_savings(report))
+    studies = [s for s in report.searches if s.study is not None]
+    if not studies:
+        _show("No sweep here has a `study.journal`, so there are no parameter importances or slices.")
+        plt.close("all")
+        return
+    _show("#### Parameter importances",
+          f"{IMPORTANCE_EVALUATOR} over each study's complete trials: the share of the metric's variance each "
+          f"sampled parameter explains. With a few dozen trials, read the order, not the decimals.")
+    for search in studies:
+        table, reason = param_importances(search)
+        if reason:
+            _show(f"Not computed for {reason}.")
+            continue
+        _show(_side_by_side(styled(table).to_html(), _figure_html(plot_importances(table, search.sweep), 450)))
+    _show("#### Slices", "Each numeric sampled parameter against the metric: complete trials as dots, pruned trials "
+                         "as x at the last value they reported (lower than they would have reached). Log x-axis for "
+                         "parameters sampled on a log scale or spanning more than two decades.")
+    for search in studies:
+        points = slice_points(search)
+        if points.empty:
+            _show(f"{search.sweep}: no numeric sampled parameter.")
+            continue
+        panels = min(4, points["parameter"].nunique())
+        _show(_side_by_side(_figure_html(plot_slices(points, search.metric, search.sweep), 260 * panels + 60)))
+    plt.close("all")

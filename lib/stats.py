@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lib.records import FINISHED_STATUSES
+from lib.records import RANKED_STATUSES
 from lib.sweepfile import ABBREVIATIONS  # config labels read like run names
 
 STATS_STATUSES = ("completed", "early_stopped")  # a diverged run's accuracy measures the divergence
@@ -433,10 +433,10 @@ def run_flags(history: pd.DataFrame | None, metrics: Mapping[str, Any], config: 
 
     `history`: per-epoch rows (epoch, train_loss, val_loss, lr, ...), or None; `metrics`: status,
     best_epoch, epochs_run (best epoch and epochs run fall back to the history); `config`: the run's
-    RunConfig fields (scheduler, epochs, t_max). Unfinished runs (failed, pending, pruned) get none.
+    RunConfig fields (scheduler, epochs, t_max). Unfinished runs (failed, pending) and pruned runs get none.
     """
     status = metrics.get("status")
-    if status not in FINISHED_STATUSES:
+    if status not in RANKED_STATUSES:
         return []
     train, val, lr = _column(history, "train_loss"), _column(history, "val_loss"), _column(history, "lr")
     epochs = _column(history, "epoch")
@@ -581,7 +581,7 @@ def findings(runs: pd.DataFrame, configs: pd.DataFrame, effects: pd.DataFrame, f
     if unmatched:
         sentences.append("no effect estimate (no runs match on every other parameter and the seed) for "
                          + "; ".join(f"{p} {', '.join(values)}" for p, values in unmatched.items()))
-    finished = runs["status"].isin(FINISHED_STATUSES) if len(runs) else pd.Series(dtype=bool)
+    finished = runs["status"].isin(RANKED_STATUSES) if len(runs) else pd.Series(dtype=bool)
     counts = {f: 0 for f in FLAG_RULES}
     for text in flags[finished.reindex(flags.index, fill_value=False)]:
         for flag in filter(None, text.split(",")):
