@@ -26,7 +26,9 @@ from lib import stats
 from lib.config import COMPUTE_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 from lib.formatting import number
 from lib.paths import resolve
-from lib.records import FINISHED_STATUSES, RANKED_STATUSES, VAL_ACC_MEANING, atomic_write_text, load_run, read_json, run_state
+from lib.records import (FINISHED_STATUSES, RANKED_STATUSES, VAL_ACC_MEANING, atomic_write_text, load_run, read_json,
+                         run_state)
+from lib.search import STUDY_FILE, open_storage
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "best_epoch",
                   "epochs_run"]
@@ -51,6 +53,7 @@ class SweepReport:
     roots: list[Path] = field(default_factory=list)  # their folders
     given: dict[str, list[str]] = field(default_factory=dict)  # run key -> the parameters its sweep file set
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # run key -> its config as recorded
+    sampled: list[str] = field(default_factory=list)  # parameters a search drew from a range, not from a list
 
     @property
     def finished(self) -> pd.DataFrame:
@@ -67,8 +70,10 @@ class SweepReport:
 
     @property
     def params(self) -> list[str]:
-        """The varying parameters the statistics compare: `varying` without the seed (seeds are replicates)."""
-        return [p for p in self.varying if p != "seed" and p in self.runs]
+        """The varying parameters the statistics compare: `varying` without the seed (seeds are replicates)
+        and without parameters sampled from a range (every run its own level: the search section's
+        slices and importances show them)."""
+        return [p for p in self.varying if p != "seed" and p not in self.sampled and p in self.runs]
 
     @cached_property
     def analysis(self) -> Analysis:
@@ -140,8 +145,10 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
     names = [sweep for _, sweep, _, _ in loaded]
     described = [(plan["name"], plan["description"]) for plan in plans if plan.get("description")]
     description = described[0][1] if len(plans) == 1 and described else "; ".join(f"{n}: {d}" for n, d in described)
+    sampled = [k for plan in plans for k, spec in ((plan.get("search") or {}).get("space") or {}).items()
+               if isinstance(spec, dict)]
     return SweepReport(roots[0] if roots else Path("."), " + ".join(names), description, fixed, varying, runs,
-                       histories, errors, names, roots, given, configs)
+                       histories, errors, names, roots, given, configs, list(dict.fromkeys(sampled)))
 
 
 def value_label(value: Any) -> str:
@@ -383,7 +390,6 @@ def sweep_folders(text: str) -> list[Path]:
 # Searches: Optuna studies (a sweep folder's study.journal) and early termination (pruned runs)
 
 
-STUDY_FILE = "study.journal"
 DEFAULT_METRIC = {"name": "val_acc", "goal": "maximize"}  # what a sweep without a study is ranked by
 IMPORTANCE_EVALUATOR = "fANOVA (Optuna's FanovaImportanceEvaluator, seed 0)"
 _TRIAL_STATUS = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
@@ -405,26 +411,24 @@ class SweepSearch:
 
 
 def _study(root: str | Path):
-    """The Optuna study in `root`/study.journal, named like the sweep (sweep.json "name"); None without a journal.
+    """The sweep's Optuna study: where sweep.json says (`study`), else `root`/study.journal; None without one.
 
-    Raises ValueError when the journal holds no study of that name and not exactly one study.
+    Raises ValueError when the storage holds no study of the sweep's name and not exactly one study.
     """
     root = Path(root)
-    path = root / STUDY_FILE
-    if not path.is_file():
+    plan = read_json(root / "sweep.json") if (root / "sweep.json").is_file() else {}
+    spec = plan.get("study") or (str(root / STUDY_FILE) if (root / STUDY_FILE).is_file() else None)
+    if not spec:
         return None
     with warnings.catch_warnings():  # optuna imports tqdm.auto, which warns in a notebook without ipywidgets
         warnings.filterwarnings("ignore", message="IProgress not found")
         import optuna
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    storage = JournalStorage(JournalFileBackend(str(path)))
-    name = (read_json(root / "sweep.json") if (root / "sweep.json").is_file() else {}).get("name")
+    storage = open_storage(spec)
+    name = plan.get("name")
     names = [s.study_name for s in storage.get_all_studies()]
     if name not in names:
         if len(names) != 1:
-            raise ValueError(f"{path} holds {len(names)} studies ({', '.join(names) or 'none'}) and none is named "
+            raise ValueError(f"{spec} holds {len(names)} studies ({', '.join(names) or 'none'}) and none is named "
                              f"{name!r} like its sweep")
         name = names[0]
     return optuna.load_study(study_name=name, storage=storage)
@@ -654,8 +658,8 @@ def _differences(a: Mapping[str, Any], b: Mapping[str, Any], params: Sequence[st
 def compare_followups(report: SweepReport) -> pd.DataFrame:
     """Each run of a later sweep beside the run of an earlier sweep it differs from least.
 
-    Least: fewest differing parameters (runtime fields aside, seed included); ties go to the higher
-    validation accuracy, then to the earlier run in the report's order. `changed` lists each differing
+    Least: fewest differing parameters (runtime fields aside, seed included); ties go to a run that was
+    not pruned, then to the higher validation accuracy, then to the earlier run in the report's order. `changed` lists each differing
     parameter as 'earlier -> later'.
     """
     columns = ["run", "sweep", "earlier_run", "earlier_sweep", "changed",
@@ -668,9 +672,9 @@ def compare_followups(report: SweepReport) -> pd.DataFrame:
         earlier = [r for r in records if order[r["sweep"]] < order[later["sweep"]]]
         if not earlier:
             continue
-        ranked = [(len(_differences(r, later, params)), -_number_or(r["val_acc"], -math.inf), i)
-                  for i, r in enumerate(earlier)]
-        match = earlier[min(ranked)[2]]
+        ranked = [(len(_differences(r, later, params)), r["status"] not in RANKED_STATUSES,
+                   -_number_or(r["val_acc"], -math.inf), i) for i, r in enumerate(earlier)]
+        match = earlier[min(ranked)[3]]
         changed = "; ".join(f"{k} {value_label(match[k])} -> {value_label(later[k])}"
                             for k in _differences(match, later, params))
         rows.append({"run": later["run"], "sweep": later["sweep"], "earlier_run": match["run"],

@@ -185,7 +185,10 @@ class EarlyTerminate:
                                            n_warmup_steps=self.min_epochs - 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields that mean something for this type."""
+        used = {"asha": ("reduction_factor",), "hyperband": ("reduction_factor", "max_epochs"),
+                "median": ("startup_trials",)}[self.type]
+        return {"type": self.type, "min_epochs": self.min_epochs, **{k: getattr(self, k) for k in used}}
 
 
 # ---------------------------------------------------------------------------------------------

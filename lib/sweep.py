@@ -101,9 +101,9 @@ def check_records_match(sweep: Sweep, root: Path) -> None:
                 f"give the sweep a new name, or delete that folder to run it again")
 
 
-def write_sweep_record(sweep: Sweep, root: Path) -> None:
+def write_sweep_record(sweep: Sweep, root: Path, study: SweepStudy | None = None) -> None:
     record = {**sweep.to_dict(), "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
-              "file_text": sweep.path.read_text() if sweep.path else None}
+              "file_text": sweep.path.read_text() if sweep.path else None, "study": study.spec if study else None}
     write_json(root / "sweep.json", record)
 
 
@@ -226,7 +226,7 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
             if made is None:
                 return None
             spec, trial = made
-            write_sweep_record(with_search_runs(sweep, study), root)
+            write_sweep_record(with_search_runs(sweep, study), root, study)
         else:
             return None
         run_dir = root / "runs" / spec.name
@@ -397,7 +397,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         todo, states = plan(sweep, root, args.retry_failed)
         if any(st.status == "running" for st in states.values()):
             todo, states = _after_running(sweep, root, args.retry_failed)
-        write_sweep_record(sweep, root)
+        write_sweep_record(sweep, root, study)
         failed_before = [n for n, st in states.items() if st.status == "failed" and n not in todo]
         left = study.budget_left() if study and sweep.search else 0
         print(f"{sweep.name}: {len(sweep.runs)} runs, {len(todo)} to execute"
@@ -413,7 +413,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             confirmed = confirmation(sweep, root)
             if len(confirmed.runs) > len(sweep.runs):
                 sweep = confirmed
-                write_sweep_record(sweep, root)
+                write_sweep_record(sweep, root, study)
                 todo, _ = plan(sweep, root, args.retry_failed)
                 print(f"{sweep.name}: confirming the best {sweep.confirm_top} configuration(s) with seeds "
                       f"{', '.join(map(str, sweep.confirm_seeds))}: {len(todo)} run(s) to execute")
@@ -421,7 +421,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                     timeout_s=args.timeout, storage=_storage(args)) if todo else []
         finally:
             executor.close()
-        write_sweep_record(sweep, root)
+        write_sweep_record(sweep, root, study)
         failed = [o.name for o in outcomes if o.failed] + failed_before
         if not args.no_report:
             print(f"report: {build_report(root)}")
@@ -450,7 +450,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     for params in args.params:
         sweep = load_sweep(params, args.max_runs)
         root = sweep_root(sweep, args.reports_dir)
-        write_sweep_record(_planned_sweep(sweep, root, _study(sweep, root, args, create=False)), root)
+        study = _study(sweep, root, args, create=False)
+        write_sweep_record(_planned_sweep(sweep, root, study), root, study)
         roots.append(root)
     name = args.name or "-".join(dict.fromkeys(root.name for root in roots))
     if not NAME_RE.match(name):
