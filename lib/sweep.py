@@ -157,6 +157,8 @@ def _after_running(sweep: Sweep, root: Path, retry_failed: bool, wait_s: float =
 def format_table(states: list[RunState], sweep: Sweep | None = None) -> str:
     """The status table: each run's state, the parameters that vary, its epochs, validation accuracy at
     the best epoch (the report's figure), test accuracy and time."""
+    if not states:
+        return "no runs yet"
     params = [k for k in sweep.varying] if sweep else []
     rows = [("run", "status", *params, "epochs run", "val acc*", "test acc", "time")]
     for st in states:
@@ -385,7 +387,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(_search_line(sweep, study))
         left = study.budget_left() if study else sweep.search.trials if sweep.search else 0
         print(f"dry run: {len(sweep.runs)} runs valid; would execute {len(todo)}: {', '.join(todo) or 'none'}"
-              + (f", then up to {left} new trial(s)" if sweep.search else ""))
+              + (f", then up to {left} new trial(s)" if left else ""))
         return 0
     with sweep_lock(root, sweep.name):
         study = _study(sweep, root, args, create=True)
@@ -401,7 +403,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         failed_before = [n for n, st in states.items() if st.status == "failed" and n not in todo]
         left = study.budget_left() if study and sweep.search else 0
         print(f"{sweep.name}: {len(sweep.runs)} runs, {len(todo)} to execute"
-              + (f", then up to {left} new trial(s)" if sweep.search else "")
+              + (f", then up to {left} new trial(s)" if left else "")
               + (f" ({len(failed_before)} failed earlier; --retry-failed reruns them)" if failed_before else ""))
         if sweep.uses_study:
             print(_search_line(sweep, study))
