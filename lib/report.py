@@ -70,10 +70,8 @@ class SweepReport:
 
     @property
     def params(self) -> list[str]:
-        """The varying parameters the statistics compare: `varying` without the seed (seeds are replicates)
-        and without parameters sampled from a range (every run its own level: the search section's
-        slices and importances show them)."""
-        return [p for p in self.varying if p != "seed" and p not in self.sampled and p in self.runs]
+        """The varying parameters the statistics compare: `varying` without the seed (seeds are replicates)."""
+        return [p for p in self.varying if p != "seed" and p in self.runs]
 
     @cached_property
     def analysis(self) -> Analysis:
@@ -339,9 +337,14 @@ def analyse(report: SweepReport) -> Analysis:
     effects = stats.effects_table(runs, params)
     flags = stats.flags_column(runs, report.histories)
     boundary = stats.boundary_notes(runs, configs, params)
+    found = stats.findings(runs, configs, effects, flags, boundary)
+    sampled = [p for p in report.sampled if p in params]
+    if sampled:
+        found.append(f"{', '.join(sampled)} {'was' if len(sampled) == 1 else 'were'} sampled from a range, so runs "
+                     f"rarely share a value: the matched-pair effects seldom apply to a search; the Search "
+                     f"section's importances and slices show what it did")
     return Analysis(params, configs, effects, stats.interactions_table(runs, params),
-                    stats.isolation_table(runs, params), flags, boundary,
-                    stats.findings(runs, configs, effects, flags, boundary))
+                    stats.isolation_table(runs, params), flags, boundary, found)
 
 
 RUN_TABLE_METRICS = ["best_epoch", "epochs_run", "train_acc", "train_loss", "val_acc", "val_loss", "test_acc",

@@ -105,8 +105,9 @@ class Dimension:
             x = float(beta.ppf(x, self.args[0], self.args[1]))
         if self.kind.startswith("q_"):
             q = self.args[-1]
-            x = round(x / q) * q
-        x = float(f"{x:.12g}")  # 0.30000000000000004 -> 0.3
+            x = float(f"{round(x / q) * q:.12g}")  # 0.30000000000000004 -> 0.3
+        else:  # 4 significant digits: finer than any effect, and the run's name and tables show the value used
+            x = float(f"{x:.4g}")
         return int(x) if base_type(self.name)[0] is int and x == int(x) else x
 
     def describe(self) -> str:
