@@ -127,30 +127,35 @@ class Search:
     space: dict[str, Dimension]
     startup_trials: int  # trials sampled at random before tpe or gp model the results
 
-    def sampler(self):
+    def sampler(self, trials_before: int = 0):
+        """The method's sampler. A study resumed after `trials_before` trials gets a seed of its own,
+        so the resumed sampler does not draw the same points again (a seeded sampler restarts its
+        random stream in every new process)."""
         import warnings
 
         import optuna
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return self._sampler()
+            if self.method in ("qmc", "grid"):  # the seed orders their points; they continue from the study's record
+                return self._sampler(self.seed)
+            return self._sampler((self.seed + 7919 * trials_before) % 2**32)
 
-    def _sampler(self):
+    def _sampler(self, seed: int):
         import optuna
 
         if self.method == "tpe":
-            return optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=self.startup_trials,
+            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.startup_trials,
                                               multivariate=True, constant_liar=True)
         if self.method == "gp":
-            return optuna.samplers.GPSampler(seed=self.seed, n_startup_trials=self.startup_trials,
+            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.startup_trials,
                                              warn_independent_sampling=False)
         if self.method == "qmc":
-            return optuna.samplers.QMCSampler(seed=self.seed, scramble=True, warn_independent_sampling=False,
+            return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False,
                                               warn_asynchronous_seeding=False)
         if self.method == "grid":
-            return optuna.samplers.GridSampler({k: list(d.args) for k, d in self.space.items()}, seed=self.seed)
-        return optuna.samplers.RandomSampler(seed=self.seed)
+            return optuna.samplers.GridSampler({k: list(d.args) for k, d in self.space.items()}, seed=seed)
+        return optuna.samplers.RandomSampler(seed=seed)
 
     def distributions(self) -> dict[str, Any]:
         return {name: dim.distribution() for name, dim in self.space.items()}

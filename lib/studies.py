@@ -33,8 +33,10 @@ class SweepStudy:
         settings = StudySettings(sweep.metric, sweep.search, sweep.early_terminate).attrs()
         self.study = optuna.create_study(
             study_name=sweep.name, storage=self.storage, direction=sweep.metric.direction, load_if_exists=True,
-            sampler=sweep.search.sampler() if sweep.search else None,
+            sampler=sweep.search.sampler() if sweep.search else None,  # replaced below once trials are known
             pruner=sweep.early_terminate.pruner() if sweep.early_terminate else None)
+        if sweep.search:
+            self.study.sampler = sweep.search.sampler(trials_before=len(self._trials()))
         made_with = {k: self.study.user_attrs.get(k) for k in settings}
         if self.study.user_attrs and made_with != settings:
             changed = [k for k in settings if made_with[k] != settings[k]]
@@ -43,6 +45,15 @@ class SweepStudy:
         for key, value in settings.items():
             if key not in self.study.user_attrs:
                 self.study.set_user_attr(key, value)
+
+    def _tell(self, number: int, value: float | None = None, state=None) -> None:
+        """study.tell; Optuna's grid sampler calls study.stop() after the last point, which only an
+        optimize() loop may do: the trial is stored before that raises, and the budget ends the search."""
+        try:
+            self.study.tell(number, value, state=state)
+        except RuntimeError as exc:
+            if "Study.stop" not in str(exc):
+                raise
 
     def ref(self, number: int) -> TrialRef:
         return TrialRef(self.spec, self.sweep.name, number)
@@ -108,15 +119,15 @@ class SweepStudy:
             return
         state = run_state(self.root / "runs" / run)
         if state.status == "pruned":
-            self.study.tell(trial.number, state=TrialState.PRUNED)
+            self._tell(trial.number, state=TrialState.PRUNED)
         elif state.status in FINISHED_STATUSES:
             value = self.value(run)
             if value is None:
-                self.study.tell(trial.number, state=TrialState.FAIL)
+                self._tell(trial.number, state=TrialState.FAIL)
             else:
-                self.study.tell(trial.number, value)
+                self._tell(trial.number, value)
         elif state.status == "failed":
-            self.study.tell(trial.number, state=TrialState.FAIL)
+            self._tell(trial.number, state=TrialState.FAIL)
 
     def value(self, run: str) -> float | None:
         """The metric at the run's best epoch (the checkpoint it keeps), or None when it has none."""
@@ -132,7 +143,7 @@ class SweepStudy:
 
         for trial in self._trials():
             if trial.state == TrialState.RUNNING and "run" not in trial.user_attrs:
-                self.study.tell(trial.number, state=TrialState.FAIL)
+                self._tell(trial.number, state=TrialState.FAIL)
         for run in self.latest():
             self.settle(run)
 

@@ -189,6 +189,24 @@ def test_the_params_files_of_the_search_issue_mean_what_they_say():
     assert wandb.search.method == "gp" and wandb.search.trials == 12 and wandb.early_terminate.type == "asha"
 
 
+@pytest.mark.parametrize("method", ["tpe", "gp", "random", "qmc", "grid"])
+def test_a_search_resumed_in_a_new_process_draws_new_points_and_a_grid_ends_cleanly(tmp_path, method):
+    from lib.studies import SweepStudy
+
+    space = {"lr": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]} if method == "grid" else \
+        {"lr": {"log_uniform": [0.001, 0.1]}, "optimizer": ["sgd", "adam"]}
+    sweep = parse_sweep({"name": "s", "search": {"method": method, "trials": 6, "startup_trials": 2, "space": space}})
+    points = []
+    for _ in range(2):  # two sessions, as after a kill: a new SweepStudy over the same journal
+        study = SweepStudy(sweep, tmp_path)
+        for _ in range(3):
+            spec, trial = study.new_search_run()
+            study._tell(trial.number, 0.5)
+            points.append(repr(sorted(spec.params.items())))
+    assert len(set(points)) == 6  # a seeded sampler restarted in a new process must not repeat its draws
+    assert SweepStudy(sweep, tmp_path).new_search_run() is None  # the budget is spent (the grid, too)
+
+
 # ---------------------------------------------------------------------------------------------
 # Searches and early termination on digits
 
@@ -330,6 +348,7 @@ def test_a_search_killed_mid_run_resumes_with_its_finished_trials_and_budget_int
     assert subprocess.run(command, cwd=ROOT, env=env, capture_output=True).returncode == 0
     trials = trials_by_run(root, "killed")
     assert sorted(trials) == ["trial-000", "trial-001", "trial-002"]  # the budget held
+    assert len({repr(sorted(t.params.items())) for t in trials.values()}) == 3  # the resumed sampler drew anew
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials.values())
     assert (root / "runs" / "trial-000" / "metrics.json").read_text() == first  # never run again
     assert (root / "runs" / "trial-000" / "run.log").read_text().count("\n=== ") == 1
