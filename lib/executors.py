@@ -27,24 +27,13 @@ from typing import Any, Callable
 
 import yaml
 
+from lib.kernels import KernelPool, Runner
 from lib.records import FINISHED_STATUSES, atomic_write_bytes, atomic_write_text, read_json, write_json
 from lib.sweepfile import run_values
 
 # Records that travel back from wherever a run executed (checkpoints stay in its work_dir).
 RECORD_FILES = ("train.ipynb", "config.json", "history.csv", "metrics.json", "run.log", "failure.json")
 PARTIAL_NOTEBOOK = "train.partial.ipynb"
-# Launches a command that dies with its parent (Linux prctl PR_SET_PDEATHSIG), so killing the sweep
-# with SIGKILL takes its papermill processes along; their kernels follow within a second.
-_DIE_WITH_PARENT = (
-    "import ctypes, os, signal, sys\n"
-    "try:\n"
-    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)\n"
-    "except (OSError, AttributeError):\n"
-    "    pass\n"
-    "if os.getppid() != int(sys.argv[1]):\n"
-    "    sys.exit(1)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
 
 
 class ClusterError(RuntimeError):
@@ -97,8 +86,10 @@ class RunOutcome:
         return self.status == "failed"
 
 
-def execute_run(task: RunTask, collect: bool = False) -> RunOutcome:
-    """Run one training notebook to the end. Never raises for a failed run: it records it."""
+def execute_run(task: RunTask, collect: bool = False, runner: Runner | None = None) -> RunOutcome:
+    """Run one training notebook to the end. Never raises for a failed run: it records it.
+    `runner` is a warm one for this task's notebook and environment (lib.kernels); without one, a
+    runner starts here, cold."""
     if _STOPPING.is_set():
         return RunOutcome(task.name, "interrupted", 0.0, "stopped by the user")
     work = Path(task.work_dir)
@@ -111,27 +102,23 @@ def execute_run(task: RunTask, collect: bool = False) -> RunOutcome:
     params_file = work / "params.yaml"
     atomic_write_text(params_file, yaml.safe_dump(task.notebook_parameters(), sort_keys=False))
     partial = work / PARTIAL_NOTEBOOK
-    command = [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), sys.executable, "-m", "papermill",
-               task.notebook, str(partial), "-f", str(params_file), "--log-output", "--no-progress-bar"]
-    env = {**os.environ, **task.env}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     start = time.monotonic()
+    runner = runner or Runner(task.notebook, task.env)
     with open(work / "run.log", "a") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {task.name} on {os.uname().nodename} "
                   f"(pid {os.getpid()}) ===\n")
-        log.flush()
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    process = runner.start(partial, params_file, work / "run.log")
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    try:
+        code = process.wait(timeout=task.timeout_s)
+        error = None if code == 0 else _failure_message(work / "run.log", code)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        code, error = -signal.SIGKILL, f"timed out after {task.timeout_s:g} s"
+    finally:
         with _RUNNING_LOCK:
-            _RUNNING.add(process)
-        try:
-            code = process.wait(timeout=task.timeout_s)
-            error = None if code == 0 else _failure_message(work / "run.log", code)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            code, error = -signal.SIGKILL, f"timed out after {task.timeout_s:g} s"
-        finally:
-            with _RUNNING_LOCK:
-                _RUNNING.discard(process)
+            _RUNNING.discard(process)
     if partial.exists():
         os.replace(partial, work / "train.ipynb")
     seconds = time.monotonic() - start
@@ -244,22 +231,38 @@ class LocalExecutor:
         gpus = visible_gpus()
         if 0 < len(gpus) < self.workers:
             print(f"note: {self.workers} workers share {len(gpus)} GPU(s)", file=sys.stderr)
+        envs = worker_environments(self.workers, gpus)
         slots: queue.Queue[dict[str, str]] = queue.Queue()
-        for env in worker_environments(self.workers, gpus):
+        for env in envs:
             slots.put(env)
         lock = threading.Lock()
+        # The next run's kernel warms up while a slot's run trains; SWEEPLAB_WARM_KERNELS=0 starts each cold.
+        kernels = KernelPool(warm=os.environ.get("SWEEPLAB_WARM_KERNELS", "1") != "0")
+        waiting = list(tasks)  # not yet started, in order
 
         def one(task: RunTask) -> None:
             env = slots.get()
             try:
                 with lock:
                     on_start(task)
-                outcome = execute_run(RunTask(**{**asdict(task), "env": {**env, **task.env}}))
+                    waiting.remove(task)
+                    # this slot's next run, as the other slots' next ones are being prepared already
+                    following = waiting[self.workers - 1] if len(waiting) >= self.workers else None
+                run_env = {**env, **task.env}
+                runner = kernels.take(task.notebook, run_env)
+                try:
+                    if following is not None:
+                        kernels.prepare(following.notebook, {**env, **following.env})
+                    outcome = execute_run(RunTask(**{**asdict(task), "env": run_env}), runner=runner)
+                finally:
+                    runner.close()  # only when execute_run did not hand it the run
                 with lock:
                     on_done(task, outcome)
             finally:
                 slots.put(env)
 
+        for env, task in zip(envs, tasks):  # the first runs' kernels, one per slot
+            kernels.prepare(task.notebook, {**env, **task.env})
         pool = ThreadPoolExecutor(self.workers)
         try:
             pending = {pool.submit(one, t) for t in tasks}
@@ -272,5 +275,7 @@ class LocalExecutor:
         except BaseException:  # Ctrl-C: kill what runs, start nothing more
             stop_all()
             pool.shutdown(wait=False, cancel_futures=True)
+            kernels.close()
             raise
         pool.shutdown()
+        kernels.close()
