@@ -52,9 +52,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _timed(command: list[str], cwd: Path = ROOT) -> float:
+def _timed(command: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True)
+    result = subprocess.run(command, cwd=cwd, env={**_env(), **(env or {})}, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} ... failed ({result.returncode}):\n{result.stderr[-3000:]}")
@@ -168,12 +168,13 @@ def measure_imports() -> dict[str, float]:
     return result
 
 
-def measure_sweep(tmp: Path, runs: int) -> dict[str, float]:
+def measure_sweep(tmp: Path, runs: int, warm: bool = True) -> dict[str, float]:
+    """The sweep of `runs` seeds; `warm=False` starts every run's kernel when the run starts, as before."""
     sweep = tmp / "overhead.yaml"
     sweep.write_text(yaml.safe_dump({"name": "overhead", "fixed": FIXED, "seeds": list(range(runs))}))
-    reports = tmp / "reports"
+    reports = tmp / ("reports" if warm else "reports-cold")
     seconds = _timed([sys.executable, "-m", "lib.sweep", "run", str(sweep), "--workers", "1", "--no-report",
-                      "--reports-dir", str(reports)])
+                      "--reports-dir", str(reports)], env={"SWEEPLAB_WARM_KERNELS": "1" if warm else "0"})
     run_dirs = sorted((reports / "overhead" / "runs").iterdir())
     if len(run_dirs) != runs:
         raise SystemExit(f"the sweep made {len(run_dirs)} run folders, expected {runs}")
@@ -185,6 +186,8 @@ def measure_sweep(tmp: Path, runs: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.overhead", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=6, help="runs in the sweep, identical but for the seed")
+    parser.add_argument("--cold", action="store_true",
+                        help="also run the sweep with SWEEPLAB_WARM_KERNELS=0 (each run's kernel started when it starts)")
     parser.add_argument("--out", default="reports/benchmarks/overhead.json")
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()[0]:.2f} on {len(os.sched_getaffinity(0))} CPUs", flush=True)
@@ -192,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(folder)
         print("sweep ...", flush=True)
         sweep = measure_sweep(tmp, args.runs)
+        if args.cold:
+            print("sweep, kernels started cold ...", flush=True)
+            cold = measure_sweep(tmp, args.runs, warm=False)
+            sweep.update(cold_per_run_s=cold["sweep_per_run_s"], cold_train_s=cold["train_s"],
+                         cold_overhead_per_run_s=cold["sweep_per_run_s"] - cold["train_s"])
         print("cli ...", flush=True)
         cli = measure_cli(tmp)
         print("notebook ...", flush=True)

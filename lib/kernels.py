@@ -208,6 +208,8 @@ def _warm_kernel(notebook: str, output_fd: int):
         reply = client.execute_interactive(code, silent=True, store_history=False, timeout=300)
         content = reply["content"]
         problem = None if content["status"] == "ok" else f"{content.get('ename')}: {content.get('evalue')}"
+    except Exception as exc:  # a kernel that never got ready, or a warm-up that hung
+        problem = f"{type(exc).__name__}: {exc}"
     finally:
         client.stop_channels()
     return km, problem
