@@ -3,7 +3,8 @@
     python -m benchmarks.overhead [--runs 6] [--out reports/benchmarks/overhead.json]
 
 The run is one epoch of LeNet on scikit-learn's digits, with the values a sweep gives it
-(`fixed: {dataset: digits, model: lenet, epochs: 1}`); only the seed differs between the sweep's runs.
+(`fixed: {dataset: digits, model: lenet, epochs: 1, wandb_mode: disabled}`); only the seed differs
+between the sweep's runs.
 
 - cli_s:           wall time of `python -m lib.train --config <the run's values>` in a subprocess;
 - notebook_s:      wall time of `python -m papermill notebooks/train.ipynb` for the run, in a subprocess,
@@ -25,6 +26,7 @@ Writes reports/benchmarks/overhead.json.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -41,7 +43,9 @@ from lib.sweepfile import run_values
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "train.ipynb"
-FIXED = {"dataset": "digits", "model": "lenet", "epochs": 1}
+# W&B off: its offline logging costs the run seconds of its own (wandb.init inside train_s, wandb.finish
+# after it), which are no part of the launcher's overhead.
+FIXED = {"dataset": "digits", "model": "lenet", "epochs": 1, "wandb_mode": "disabled"}
 
 
 def _env() -> dict[str, str]:
@@ -179,7 +183,9 @@ def measure_sweep(tmp: Path, runs: int, warm: bool = True) -> dict[str, float]:
     if len(run_dirs) != runs:
         raise SystemExit(f"the sweep made {len(run_dirs)} run folders, expected {runs}")
     train = [_wall_time(d) for d in run_dirs]
+    epochs = [sum(float(row["epoch_s"]) for row in csv.DictReader(open(d / "history.csv"))) for d in run_dirs]
     return {"sweep_s": seconds, "sweep_per_run_s": seconds / runs, "train_s": statistics.mean(train),
+            "epoch_s": statistics.mean(epochs),
             "train_s_min": min(train), "train_s_max": max(train)}
 
 

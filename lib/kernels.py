@@ -205,14 +205,24 @@ def _warm_kernel(notebook: str, output_fd: int):
         client.wait_for_ready(timeout=60)
         # Silent: no outputs, and the execution count stays at 0, so the notebook's cells count from 1.
         code = "".join(f"__import__('importlib').import_module({m!r})\n" for m in notebook_imports(nb))
-        reply = client.execute_interactive(code, silent=True, store_history=False, timeout=300)
-        content = reply["content"]
+        msg_id = client.execute(code, silent=True, store_history=False)
+        import papermill  # noqa: F401  (ours to import while the kernel imports its own)
+
+        content = _reply(client, msg_id, timeout=300)
         problem = None if content["status"] == "ok" else f"{content.get('ename')}: {content.get('evalue')}"
     except Exception as exc:  # a kernel that never got ready, or a warm-up that hung
         problem = f"{type(exc).__name__}: {exc}"
     finally:
         client.stop_channels()
     return km, problem
+
+
+def _reply(client, msg_id: str, timeout: float) -> dict:
+    """The content of the kernel's reply to one request."""
+    while True:
+        message = client.get_shell_msg(timeout=timeout)
+        if message["parent_header"].get("msg_id") == msg_id:
+            return message["content"]
 
 
 def _shutdown(km) -> None:
@@ -264,7 +274,7 @@ def serve(notebook: str) -> int:
         traceback.print_exc()
         code = 1
     _shutdown(km)
-    relay.join(timeout=1.0)
+    relay.join(timeout=0.5)  # longer only while a process the kernel started holds its output
     sys.stdout.flush()
     sys.stderr.flush()
     # Straight out: the clients papermill leaves open to a kernel it did not start would complain
