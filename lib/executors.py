@@ -1,7 +1,8 @@
 """Executing the runs of a sweep: one papermill process per run, locally or on a cluster.
 
 `execute_run` is the unit of work everywhere: it runs notebooks/train.ipynb with the run's
-parameters through papermill in a child process group, keeps the run's log, turns any failure
+parameters through papermill in a child process group (a runner of lib.kernels: warm, when the
+LocalExecutor started it while the slot's previous run trained), keeps the run's log, turns any failure
 (an exception, a dead kernel, a timeout) into a record instead of an exception, and reports the
 outcome. Executors decide where that happens:
 
