@@ -16,6 +16,8 @@ spent starting them pass while the run before it trains; a run started cold pays
 
 A runner dies with the thread that started it (PR_SET_PDEATHSIG), and its kernel follows within a
 second (ipykernel polls its parent), so killing the sweep, even with SIGKILL, leaves no kernel behind.
+`SWEEPLAB_WARM_KERNELS=0` makes the LocalExecutor start every runner when its run starts (cold), for
+comparisons (benchmarks/overhead.py).
 """
 
 from __future__ import annotations
