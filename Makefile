@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: setup test test-fast demo report lab benchmark clean
+.PHONY: setup test test-fast demo report lab benchmark benchmark-overhead clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ lab: setup
 
 benchmark: setup
 	$(BIN)/python -m benchmarks.throughput
+
+# Per-run overhead of lib.train, papermill and a sweep (warm and cold kernels), side by side.
+benchmark-overhead: setup
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m benchmarks.overhead --cold
 
 clean:
 	rm -rf reports/*/ .pytest_cache

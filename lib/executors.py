@@ -1,7 +1,8 @@
 """Executing the runs of a sweep: one papermill process per run, locally or on a cluster.
 
 `execute_run` is the unit of work everywhere: it runs notebooks/train.ipynb with the run's
-parameters through papermill in a child process group, keeps the run's log, turns any failure
+parameters through papermill in a child process group (a runner of lib.kernels: warm, when the
+LocalExecutor started it while the slot's previous run trained), keeps the run's log, turns any failure
 (an exception, a dead kernel, a timeout) into a record instead of an exception, and reports the
 outcome. Executors decide where that happens, behind one interface (`Executor`): `submit` a run,
 `poll` for the runs that ended, `cancel` what runs. `drive` is the one loop over any of them; it
@@ -29,6 +30,7 @@ from typing import Any, Callable, Protocol
 
 import yaml
 
+from lib.kernels import KernelPool, Runner
 from lib.records import FINISHED_STATUSES, atomic_write_bytes, atomic_write_text, read_json, write_json
 from lib.search import TrialRef
 from lib.sweepfile import run_values
@@ -36,18 +38,6 @@ from lib.sweepfile import run_values
 # Records that travel back from wherever a run executed (checkpoints stay in its work_dir).
 RECORD_FILES = ("train.ipynb", "config.json", "history.csv", "metrics.json", "run.log", "failure.json")
 PARTIAL_NOTEBOOK = "train.partial.ipynb"
-# Launches a command that dies with its parent (Linux prctl PR_SET_PDEATHSIG), so killing the sweep
-# with SIGKILL takes its papermill processes along; their kernels follow within a second.
-_DIE_WITH_PARENT = (
-    "import ctypes, os, signal, sys\n"
-    "try:\n"
-    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)\n"
-    "except (OSError, AttributeError):\n"
-    "    pass\n"
-    "if os.getppid() != int(sys.argv[1]):\n"
-    "    sys.exit(1)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
 
 
 class ClusterError(RuntimeError):
@@ -101,8 +91,10 @@ class RunOutcome:
         return self.status == "failed"
 
 
-def execute_run(task: RunTask, collect: bool = False) -> RunOutcome:
-    """Run one training notebook to the end. Never raises for a failed run: it records it."""
+def execute_run(task: RunTask, collect: bool = False, runner: Runner | None = None) -> RunOutcome:
+    """Run one training notebook to the end. Never raises for a failed run: it records it.
+    `runner` is a warm one for this task's notebook and environment (lib.kernels); without one, a
+    runner starts here, cold."""
     if _STOPPING.is_set():
         return RunOutcome(task.name, "interrupted", 0.0, "stopped by the user")
     work = Path(task.work_dir)
@@ -115,27 +107,23 @@ def execute_run(task: RunTask, collect: bool = False) -> RunOutcome:
     params_file = work / "params.yaml"
     atomic_write_text(params_file, yaml.safe_dump(task.notebook_parameters(), sort_keys=False))
     partial = work / PARTIAL_NOTEBOOK
-    command = [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), sys.executable, "-m", "papermill",
-               task.notebook, str(partial), "-f", str(params_file), "--log-output", "--no-progress-bar"]
-    env = {**os.environ, **task.env}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     start = time.monotonic()
+    runner = runner or Runner(task.notebook, task.env)
     with open(work / "run.log", "a") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {task.name} on {os.uname().nodename} "
                   f"(pid {os.getpid()}) ===\n")
-        log.flush()
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    process = runner.start(partial, params_file, work / "run.log")
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    try:
+        code = process.wait(timeout=task.timeout_s)
+        error = None if code == 0 else _failure_message(work / "run.log", code)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        code, error = -signal.SIGKILL, f"timed out after {task.timeout_s:g} s"
+    finally:
         with _RUNNING_LOCK:
-            _RUNNING.add(process)
-        try:
-            code = process.wait(timeout=task.timeout_s)
-            error = None if code == 0 else _failure_message(work / "run.log", code)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            code, error = -signal.SIGKILL, f"timed out after {task.timeout_s:g} s"
-        finally:
-            with _RUNNING_LOCK:
-                _RUNNING.discard(process)
+            _RUNNING.discard(process)
     if partial.exists():
         os.replace(partial, work / "train.ipynb")
     seconds = time.monotonic() - start
@@ -292,6 +280,8 @@ class LocalExecutor:
         self._slots: queue.Queue[dict[str, str]] | None = None
         self._done: queue.Queue[tuple[RunTask, RunOutcome]] = queue.Queue()
         self._pool = ThreadPoolExecutor(workers)
+        # A slot's next kernel warms up while its run trains; SWEEPLAB_WARM_KERNELS=0 starts each cold.
+        self._kernels = KernelPool(warm=os.environ.get("SWEEPLAB_WARM_KERNELS", "1") != "0")
 
     def _free_slots(self) -> queue.Queue[dict[str, str]]:
         if self._slots is None:
@@ -307,11 +297,16 @@ class LocalExecutor:
         self._pool.submit(self._execute, task, self._free_slots().get_nowait())
 
     def _execute(self, task: RunTask, env: dict[str, str]) -> None:
+        run_env = {**env, **task.env}
+        runner = self._kernels.take(task.notebook, run_env)
         try:
-            outcome = execute_run(replace(task, env={**env, **task.env}))
+            # the slot's next run most likely has the same notebook and environment: warm it now
+            self._kernels.prepare(task.notebook, run_env)
+            outcome = execute_run(replace(task, env=run_env), runner=runner)
         except BaseException as exc:  # a bug here must not leave the driver waiting for ever
             outcome = RunOutcome(task.name, "failed", 0.0, f"{type(exc).__name__}: {exc}")
         finally:
+            runner.close()  # only when execute_run did not hand it the run
             self._free_slots().put(env)
         self._done.put((task, outcome))
 
@@ -327,6 +322,8 @@ class LocalExecutor:
     def cancel(self) -> None:
         stop_all()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._kernels.close()
 
     def close(self) -> None:
-        self._pool.shutdown()
+        self._pool.shutdown()  # the runs taken from the kernel pool have ended: its runners may go
+        self._kernels.close()

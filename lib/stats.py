@@ -21,10 +21,18 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from lib.records import RANKED_STATUSES
 from lib.sweepfile import ABBREVIATIONS  # config labels read like run names
+
+
+def _scipy_stats():
+    """scipy.stats, imported on first use: it takes a second, and the training notebook imports this
+    module (through lib.report) without needing it."""
+    from scipy import stats
+
+    return stats
+
 
 STATS_STATUSES = ("completed", "early_stopped")  # a diverged run's accuracy measures the divergence
 CONFIDENCE = 0.95  # every interval here is a 95% interval
@@ -199,7 +207,7 @@ def _t_interval(values: Sequence[float]) -> tuple[float, float, float, float]:
     if n < 2:
         return mean, math.nan, math.nan, math.nan
     sd = float(values.std(ddof=1))
-    half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)
+    half = _scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)
     return mean, sd, mean - half, mean + half
 
 
@@ -219,11 +227,11 @@ def _tied(best: pd.Series, other: pd.Series) -> bool | None:
         diffs = (other[shared] - best[shared]).to_numpy()
         if diffs.std(ddof=1) <= EXACT:
             return bool(abs(diffs.mean()) <= EXACT)
-        return bool(stats.ttest_rel(other[shared], best[shared]).pvalue >= ALPHA)
+        return bool(_scipy_stats().ttest_rel(other[shared], best[shared]).pvalue >= ALPHA)
     if len(best) >= 2 and len(other) >= 2:
         if best.std(ddof=1) <= EXACT and other.std(ddof=1) <= EXACT:
             return bool(abs(best.mean() - other.mean()) <= EXACT)
-        return bool(stats.ttest_ind(other, best, equal_var=False).pvalue >= ALPHA)
+        return bool(_scipy_stats().ttest_ind(other, best, equal_var=False).pvalue >= ALPHA)
     return None
 
 
@@ -277,7 +285,7 @@ class _Lenth:
 
     @property
     def half_width(self) -> float:
-        return stats.t.ppf(0.5 + CONFIDENCE / 2, self.contrasts / 3) * self.pse
+        return _scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, self.contrasts / 3) * self.pse
 
 
 def _one_seed_rule(design: _Design) -> _Lenth | str:
@@ -316,7 +324,8 @@ def _estimate(values: pd.Series, one_seed: _Lenth | str, what: str) -> dict[str,
     effect = float(values.mean())
     per_seed = values.groupby(level="seed").mean()
     if len(per_seed) >= 2:
-        half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(per_seed) - 1) * per_seed.std(ddof=1) / math.sqrt(len(per_seed))
+        half = (_scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, len(per_seed) - 1) * per_seed.std(ddof=1)
+                / math.sqrt(len(per_seed)))
         method = f"t-interval over {len(per_seed)} per-seed {what}s"
     elif isinstance(one_seed, str):
         half, method = math.nan, one_seed
