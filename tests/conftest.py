@@ -27,3 +27,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords and not has_gpu:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the report's show_* functions display, as text."""
+    import IPython.display
+
+    out = []
+    monkeypatch.setattr(IPython.display, "display", lambda item: out.append(
+        item.to_html() if hasattr(item, "to_html") else getattr(item, "data", str(item))))
+    return out

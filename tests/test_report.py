@@ -200,17 +200,6 @@ def test_report_tables_print_counts_as_integers_and_measurements_to_four_digits(
     assert "white-space: nowrap" in html
 
 
-@pytest.fixture
-def shown(monkeypatch):
-    """What the report's show_* functions display, as text."""
-    import IPython.display
-
-    out = []
-    monkeypatch.setattr(IPython.display, "display", lambda item: out.append(
-        item.to_html() if hasattr(item, "to_html") else getattr(item, "data", str(item))))
-    return out
-
-
 def test_findings_come_with_what_they_rest_on(seeded, shown):
     report_module.show_findings(seeded)
     text = "\n".join(shown)

@@ -129,17 +129,6 @@ def grid_dir(tmp_path):
                                                ("lr0.001", 0.001, [0.4, 0.5, 0.6, 0.65]), ("lr0.0001", 0.0001, None)])
 
 
-@pytest.fixture
-def shown(monkeypatch):
-    """What the report's show_* functions display, as text."""
-    import IPython.display
-
-    out = []
-    monkeypatch.setattr(IPython.display, "display", lambda item: out.append(
-        item.to_html() if hasattr(item, "to_html") else getattr(item, "data", str(item))))
-    return out
-
-
 def test_a_pruned_run_is_finished_but_never_ranked_averaged_or_flagged(search, search_dir):
     assert run_state(search_dir / "runs" / "trial-001").status == "pruned"  # finished: never run again
     pruned = ["trial-001", "trial-003"]

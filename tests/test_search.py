@@ -354,3 +354,19 @@ def test_a_search_killed_mid_run_resumes_with_its_finished_trials_and_budget_int
     assert (root / "runs" / "trial-000" / "run.log").read_text().count("\n=== ") == 1
     resumed = json.loads((root / "runs" / "trial-001" / "metrics.json").read_text())
     assert resumed["resumed_after_epochs"] and trials["trial-001"].number == 1  # same trial, from its checkpoint
+
+
+def test_a_study_in_a_database_given_with_a_flag_serves_runs_status_and_report(tmp_path, inline, capsys):
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    body = {"name": "indb", "fixed": {**QUICK, "epochs": 1},
+            "search": {"method": "random", "trials": 2, "space": {"lr": {"log_uniform": [0.01, 0.3]}}}}
+    path, reports = sweep_file(tmp_path, body), tmp_path / "reports"
+    assert run_sweep(path, reports, "--study-storage", url) == 0
+    assert not (reports / "indb" / "study.journal").exists()
+    study = optuna.load_study(study_name="indb", storage=url)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    assert load_run(reports / "indb" / "runs" / "trial-000")["config"]["study"] == url
+    assert json.loads((reports / "indb" / "sweep.json").read_text())["study"] == url  # where the report looks
+    capsys.readouterr()
+    assert main(["status", str(path), "--reports-dir", str(reports), "--study-storage", url]) == 0
+    assert "2 runs: 2 completed" in capsys.readouterr().out
