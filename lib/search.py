@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +56,6 @@ class Metric:
     def direction(self) -> str:
         return self.goal
 
-    def better(self, a: float, b: float) -> bool:
-        return a > b if self.goal == "maximize" else a < b
-
 
 @dataclass(frozen=True)
 class Dimension:
@@ -71,10 +68,6 @@ class Dimension:
     @property
     def native(self) -> bool:
         return self.kind in ("choice", "uniform", "log_uniform", "int_uniform")
-
-    @property
-    def numeric(self) -> bool:
-        return self.kind != "choice" or all(_is_number(v) for v in self.args)
 
     def distribution(self):
         """The Optuna distribution sampled for this parameter."""
@@ -109,11 +102,6 @@ class Dimension:
         else:  # 4 significant digits: finer than any effect, and the run's name and tables show the value used
             x = float(f"{x:.4g}")
         return int(x) if base_type(self.name)[0] is int and x == int(x) else x
-
-    def describe(self) -> str:
-        if self.kind == "choice":
-            return "one of " + ", ".join(map(str, self.args))
-        return f"{self.kind}({', '.join(f'{n}={a:g}' for n, a in zip(KINDS[self.kind], self.args))})"
 
     def to_yaml(self) -> Any:
         return list(self.args) if self.kind == "choice" else {self.kind: list(self.args)}
@@ -406,7 +394,6 @@ class StudySettings:
     metric: Metric
     search: Search | None
     early_terminate: EarlyTerminate | None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def attrs(self) -> dict[str, Any]:
         return {"metric": asdict(self.metric), "search": self.search.to_dict() if self.search else None,

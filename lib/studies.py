@@ -23,7 +23,7 @@ SEARCH_RUN = "trial-{:03d}"  # a search run's name: its Optuna trial number
 class SweepStudy:
     """The Optuna study of a sweep that searches or stops runs early."""
 
-    def __init__(self, sweep: Sweep, root: Path, storage: str | None = None, create: bool = True):
+    def __init__(self, sweep: Sweep, root: Path, storage: str | None = None):
         import optuna
 
         quiet_optuna()
