@@ -176,7 +176,9 @@ grid: {lr: [0.01, 0.02, 0.03, 0.04]}
     reports = tmp_path / "reports"
     command = [sys.executable, "-m", "lib.sweep", "run", str(path), "--workers", "2", "--reports-dir", str(reports),
                "--no-report"]
-    sweep = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # SIGINT as a terminal gives it, even when the tests run in a background job (which ignores SIGINT)
+    sweep = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     history = reports / "stopped" / "runs" / "lr0.01" / "history.csv"
     deadline = time.monotonic() + 120
     while not history.is_file() and time.monotonic() < deadline:
