@@ -17,7 +17,8 @@ from lib.records import FINISHED_STATUSES, best_epoch, load_run, run_state
 from lib.search import STUDY_FILE, StudySettings, TrialRef, open_storage, quiet_optuna, storage_spec
 from lib.sweepfile import RunSpec, Sweep, SweepFileError
 
-SEARCH_RUN = "trial-{:03d}"  # a search run's name: its Optuna trial number
+SEARCH_PREFIX = "trial-"
+SEARCH_RUN = SEARCH_PREFIX + "{:03d}"  # a search run's name: its Optuna trial number
 
 
 class SweepStudy:
@@ -29,14 +30,24 @@ class SweepStudy:
         quiet_optuna()
         self.sweep, self.root = sweep, root
         self.spec = storage_spec(root, storage)
-        self.storage = open_storage(self.spec)
         settings = StudySettings(sweep.metric, sweep.search, sweep.early_terminate).attrs()
-        self.study = optuna.create_study(
-            study_name=sweep.name, storage=self.storage, direction=sweep.metric.direction, load_if_exists=True,
-            sampler=sweep.search.sampler() if sweep.search else None,  # replaced below once trials are known
-            pruner=sweep.early_terminate.pruner() if sweep.early_terminate else None)
+        if sweep.search and "://" not in self.spec and not Path(self.spec).is_file():
+            self._check_runs_known([])  # before a new, empty study is written
+        try:  # a damaged journal, an unreachable database: Optuna raises many kinds of error
+            self.storage = open_storage(self.spec)
+            self.study = optuna.create_study(
+                study_name=sweep.name, storage=self.storage, direction=sweep.metric.direction, load_if_exists=True,
+                sampler=sweep.search.sampler() if sweep.search else None,  # replaced below once trials are known
+                pruner=sweep.early_terminate.pruner() if sweep.early_terminate else None)
+            trials = self._trials()
+        except Exception as exc:  # noqa: BLE001 - one line for the user instead of a traceback
+            reason = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise SweepFileError(f"cannot read the study {self.spec} ({type(exc).__name__}: {reason}); restore it "
+                                 f"from a backup, or give the sweep a new name to start a new search (the run "
+                                 f"folders keep every run's records)") from None
         if sweep.search:
-            self.study.sampler = sweep.search.sampler(trials_before=len(self._trials()))
+            self.study.sampler = sweep.search.sampler(trials_before=len(trials))
+            self._check_runs_known(trials)
         made_with = {k: self.study.user_attrs.get(k) for k in settings}
         if self.study.user_attrs and made_with != settings:
             changed = [k for k in settings if made_with[k] != settings[k]]
@@ -45,6 +56,18 @@ class SweepStudy:
         for key, value in settings.items():
             if key not in self.study.user_attrs:
                 self.study.set_user_attr(key, value)
+
+    def _check_runs_known(self, trials: list[Any]) -> None:
+        """Refuse a search whose run folders hold trials the study does not list (its record was replaced
+        or lost): a new trial would take the name, and the finished records, of a different run."""
+        known = {t.user_attrs.get("run") for t in trials}
+        runs = self.root / "runs"
+        strangers = sorted(p.name for p in runs.glob(SEARCH_PREFIX + "*") if p.name not in known) \
+            if runs.is_dir() else []
+        if strangers:
+            raise SweepFileError(f"{runs} holds search runs that the study {self.spec} does not list "
+                                 f"({', '.join(strangers[:5])}{', ...' if len(strangers) > 5 else ''}): the study "
+                                 f"was replaced or lost; restore it, or give the sweep a new name")
 
     def _tell(self, number: int, value: float | None = None, state=None) -> None:
         """study.tell; Optuna's grid sampler calls study.stop() after the last point, which only an

@@ -370,3 +370,24 @@ def test_a_study_in_a_database_given_with_a_flag_serves_runs_status_and_report(t
     capsys.readouterr()
     assert main(["status", str(path), "--reports-dir", str(reports), "--study-storage", url]) == 0
     assert "2 runs: 2 completed" in capsys.readouterr().out
+
+
+def test_a_damaged_or_lost_study_is_one_line_and_nothing_is_run_or_written(tmp_path, inline, capsys):
+    body = {"name": "hurt", "fixed": {**QUICK, "epochs": 1},
+            "search": {"method": "random", "trials": 2, "space": {"lr": {"log_uniform": [0.01, 0.3]}}}}
+    path, reports = sweep_file(tmp_path, body), tmp_path / "reports"
+    assert run_sweep(path, reports) == 0
+    journal = reports / "hurt" / "study.journal"
+    intact = journal.read_bytes()
+    journal.write_bytes(intact[:-30] + b"\x00\xffnot json\n")  # a line cut short, then garbage
+    capsys.readouterr()
+    for command in (["run", str(path), "--no-report"], ["status", str(path)]):
+        assert main([*command, "--reports-dir", str(reports)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"error: cannot read the study {journal} (") and "\n" not in err
+    journal.unlink()  # lost: a new study would hand trial-000's name, and records, to another point
+    inline.submitted.clear()
+    assert run_sweep(path, reports) == 2
+    err = capsys.readouterr().err
+    assert "holds search runs that the study" in err and "(trial-000, trial-001)" in err
+    assert inline.submitted == [] and not journal.exists()
