@@ -372,6 +372,30 @@ def open_storage(spec: str):
     return optuna.storages.JournalStorage(JournalFileBackend(spec, lock_obj=JournalFileOpenLock(spec)))
 
 
+def repair_journal(spec: str) -> str | None:
+    """Drop a journal's last line when a writer killed mid-append left it unfinished (Optuna would glue
+    the next record onto it and could not read the file again). Under Optuna's own lock, so no live
+    write is cut. Returns what was done, or None."""
+    path = Path(spec)
+    if "://" in spec or not path.is_file():
+        return None
+    from optuna.storages.journal import JournalFileOpenLock
+
+    lock = JournalFileOpenLock(spec)
+    lock.acquire()
+    try:
+        data = path.read_bytes()
+        if not data or data.endswith(b"\n"):
+            return None
+        keep = data.rfind(b"\n") + 1
+        with open(path, "rb+") as handle:
+            handle.truncate(keep)
+        return f"dropped an unfinished last record ({len(data) - keep} bytes) from {spec}: its writer was stopped " \
+               f"mid-write"
+    finally:
+        lock.release()
+
+
 def quiet_optuna() -> None:
     import optuna
 

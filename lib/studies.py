@@ -10,11 +10,13 @@ checkpoints, under the same trial), and a search starts new trials only while it
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 from lib.records import FINISHED_STATUSES, best_epoch, load_run, run_state
-from lib.search import STUDY_FILE, StudySettings, TrialRef, open_storage, quiet_optuna, storage_spec
+from lib.search import (STUDY_FILE, StudySettings, TrialRef, open_storage, quiet_optuna, repair_journal,
+                        storage_spec)
 from lib.sweepfile import RunSpec, Sweep, SweepFileError
 
 SEARCH_PREFIX = "trial-"
@@ -34,6 +36,9 @@ class SweepStudy:
         if sweep.search and "://" not in self.spec and not Path(self.spec).is_file():
             self._check_runs_known([])  # before a new, empty study is written
         try:  # a damaged journal, an unreachable database: Optuna raises many kinds of error
+            repaired = repair_journal(self.spec)
+            if repaired:
+                print(f"warning: {repaired}", file=sys.stderr)
             self.storage = open_storage(self.spec)
             self.study = optuna.create_study(
                 study_name=sweep.name, storage=self.storage, direction=sweep.metric.direction, load_if_exists=True,
@@ -49,12 +54,13 @@ class SweepStudy:
             self.study.sampler = sweep.search.sampler(trials_before=len(trials))
             self._check_runs_known(trials)
         made_with = {k: self.study.user_attrs.get(k) for k in settings}
-        if self.study.user_attrs and made_with != settings:
-            changed = [k for k in settings if made_with[k] != settings[k]]
+        if self.study.user_attrs and _without_budget(made_with) != _without_budget(settings):
+            changed = [k for k in settings if _without_budget(made_with)[k] != _without_budget(settings)[k]]
             raise SweepFileError(f"the study {self.spec} was made with another {' and '.join(changed)}; give the "
-                                 f"sweep a new name for a new search, or delete {root} to start over")
+                                 f"sweep a new name for a new search, or delete {root} to start over (raising "
+                                 f"search.trials alone continues the search)")
         for key, value in settings.items():
-            if key not in self.study.user_attrs:
+            if made_with.get(key) != value:
                 self.study.set_user_attr(key, value)
 
     def _check_runs_known(self, trials: list[Any]) -> None:
@@ -169,6 +175,12 @@ class SweepStudy:
                 self._tell(trial.number, state=TrialState.FAIL)
         for run in self.latest():
             self.settle(run)
+
+
+def _without_budget(settings: dict[str, Any]) -> dict[str, Any]:
+    """Study settings without the trial budget: a search may be continued with more trials."""
+    search = settings.get("search")
+    return {**settings, "search": {k: v for k, v in search.items() if k != "trials"} if search else search}
 
 
 def existing_study(sweep: Sweep, root: Path, storage: str | None = None) -> SweepStudy | None:

@@ -391,3 +391,20 @@ def test_a_damaged_or_lost_study_is_one_line_and_nothing_is_run_or_written(tmp_p
     err = capsys.readouterr().err
     assert "holds search runs that the study" in err and "(trial-000, trial-001)" in err
     assert inline.submitted == [] and not journal.exists()
+
+
+def test_a_search_continues_with_more_trials_and_after_a_record_cut_short(tmp_path, inline, capsys):
+    body = {"name": "more", "fixed": {**QUICK, "epochs": 1},
+            "search": {"method": "tpe", "trials": 2, "space": {"lr": {"log_uniform": [0.01, 0.3]}}}}
+    reports = tmp_path / "reports"
+    assert run_sweep(sweep_file(tmp_path, body), reports) == 0
+    journal = reports / "more" / "study.journal"
+    journal.write_bytes(journal.read_bytes()[:-25])  # killed while appending its last record
+    body["search"]["trials"] = 3
+    capsys.readouterr()
+    assert run_sweep(sweep_file(tmp_path, body), reports) == 0
+    assert "warning: dropped an unfinished last record" in capsys.readouterr().err
+    trials = study_of(reports / "more", "more").trials
+    assert [t.user_attrs["run"] for t in trials] == ["trial-000", "trial-001", "trial-002"]
+    assert all(t.state == TrialState.COMPLETE for t in trials)  # the cut record was re-told from the run's
+    assert [s.name for s in inline.submitted] == ["trial-000", "trial-001", "trial-002"]  # none ran twice
