@@ -271,12 +271,17 @@ def test_a_failed_search_run_is_retried_as_a_new_trial_at_the_same_point(tmp_pat
     body = {"name": "retry", "fixed": {**QUICK, "epochs": 1},
             "search": {"method": "random", "trials": 2, "space": {"lr": {"log_uniform": [0.01, 0.3]}}}}
     real_submit = Inline.submit
-    monkeypatch.setattr(Inline, "submit", lambda self, task: self.ended.append(
-        (task, RunOutcome(task.name, "failed", 0.0, "boom"))) if task.name == "trial-001" else real_submit(self, task))
+
+    def fail_the_second(self, task):
+        if task.name != "trial-001":
+            return real_submit(self, task)
+        Path(task.run_dir).mkdir(parents=True)
+        (Path(task.run_dir) / "failure.json").write_text('{"error": "boom"}')  # as execute_run records one
+        self.ended.append((task, RunOutcome(task.name, "failed", 0.0, "boom")))
+
+    monkeypatch.setattr(Inline, "submit", fail_the_second)
     reports = tmp_path / "reports"
     path = sweep_file(tmp_path, body)
-    (reports / "retry" / "runs" / "trial-001").mkdir(parents=True)
-    (reports / "retry" / "runs" / "trial-001" / "failure.json").write_text('{"error": "boom"}')
     assert run_sweep(path, reports) == 1
     study = study_of(reports / "retry", "retry")
     assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAIL]
