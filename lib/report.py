@@ -757,6 +757,12 @@ def _figure_html(fig, width: int) -> str:
     return f'<img style="width:{width}px" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
 
 
+def _figure(fig, width: int):
+    """A figure as an image `width` pixels wide, ready to show; the figure is closed (so the notebook
+    does not draw it a second time)."""
+    return _side_by_side(_figure_html(fig, width))
+
+
 def _side_by_side(*parts: str):
     from IPython.display import HTML
 
@@ -868,8 +874,6 @@ def show_interactions(report: SweepReport) -> None:
 
 
 def show_isolation(report: SweepReport) -> None:
-    import matplotlib.pyplot as plt
-
     from lib.figures import plot_isolation
 
     if report.analysis.isolation.empty:
@@ -879,8 +883,7 @@ def show_isolation(report: SweepReport) -> None:
           "95% t-interval as error bars when n >= 2). A maximum over the other parameters flatters values "
           "tried in more configurations.")
     panels = min(4, report.analysis.isolation["parameter"].nunique())
-    _show(_side_by_side(_figure_html(plot_isolation(report), 240 * panels + 60)))
-    plt.close("all")
+    _show(_figure(plot_isolation(report), 240 * panels + 60))
 
 
 def show_best_runs(report: SweepReport, k: int = 2) -> None:
@@ -917,8 +920,6 @@ def show_diagnostics(report: SweepReport) -> None:
 
 
 def show_followups(report: SweepReport) -> None:
-    import matplotlib.pyplot as plt
-
     from lib.figures import plot_followup
 
     table = compare_followups(report)
@@ -933,46 +934,36 @@ def show_followups(report: SweepReport) -> None:
     if len(pairs) > len(shown):
         _show(f"Curves of the {len(shown)} follow-ups with the highest validation accuracy (of {len(pairs)}).")
     for pair in shown:
-        _show(_side_by_side(_figure_html(plot_followup(report, pair["run"], pair["earlier_run"]), 800)))
-        plt.close("all")
+        _show(_figure(plot_followup(report, pair["run"], pair["earlier_run"]), 800))
 
 
 def show_combined_curves(report: SweepReport) -> None:
-    import matplotlib.pyplot as plt
-
     from lib.figures import plot_combined_curves
 
     if not report.histories:
         _show("none (no run has a history yet)")
         return
     for model in report.models:
-        _show(_side_by_side(_figure_html(plot_combined_curves(report, model), 1000)))
-        plt.close("all")
+        _show(_figure(plot_combined_curves(report, model), 1000))
 
 
 def show_parameter_effects(report: SweepReport) -> None:
-    import matplotlib.pyplot as plt
-
     from lib.figures import plot_parallel_coordinates
 
     table = parameter_effects(report)
     if table.empty:
         _show("none")
         return
-    _show(table, _side_by_side(_figure_html(plot_parallel_coordinates(report), 900)))
-    plt.close("all")
+    _show(table, _figure(plot_parallel_coordinates(report), 900))
 
 
 def show_throughput(report: SweepReport) -> None:
-    import matplotlib.pyplot as plt
-
     from lib.figures import plot_throughput
 
     if report.finished.empty:
         _show("none (no finished run)")
         return
-    _show(_side_by_side(_figure_html(plot_throughput(report), 700)))
-    plt.close("all")
+    _show(_figure(plot_throughput(report), 700))
 
 
 def show_failures(report: SweepReport) -> None:
@@ -990,8 +981,6 @@ def show_tables(paths: Sequence[Path]) -> None:
 def show_search(report: SweepReport) -> None:
     """Searches and early termination: each sweep's search, its best metric so far against trials and epochs,
     the epochs and time termination saved, and (for studies) parameter importances and slices."""
-    import matplotlib.pyplot as plt
-
     from lib.figures import plot_best_so_far, plot_importances, plot_slices
 
     if report.runs.empty or not searched(report):
@@ -1005,7 +994,7 @@ def show_search(report: SweepReport) -> None:
     goals = {s.metric: s.goal for s in report.searches}
     _show("#### Best so far")
     for metric, part in trials.groupby("metric", sort=False):
-        _show(_side_by_side(_figure_html(plot_best_so_far(part, goals[metric]), 1000)))
+        _show(_figure(plot_best_so_far(part, goals[metric]), 1000))
     _show("#### Epochs and time early termination saved",
           "Epochs unpruned: a pruned run at its configured epochs, any other run at the epochs it ran. Time saved is "
           "an estimate: each pruned run's median epoch time times the epochs it did not run. Pruned runs appear "
@@ -1013,7 +1002,6 @@ def show_search(report: SweepReport) -> None:
     studies = [s for s in report.searches if s.study is not None]
     if not studies:
         _show("No sweep here has a `study.journal`, so there are no parameter importances or slices.")
-        plt.close("all")
         return
     _show("#### Parameter importances",
           f"{IMPORTANCE_EVALUATOR} over each study's complete trials: the share of the metric's variance each "
@@ -1033,5 +1021,4 @@ def show_search(report: SweepReport) -> None:
             _show(f"{search.sweep}: no numeric sampled parameter.")
             continue
         panels = min(4, points["parameter"].nunique())
-        _show(_side_by_side(_figure_html(plot_slices(points, search.metric, search.sweep), 260 * panels + 60)))
-    plt.close("all")
+        _show(_figure(plot_slices(points, search.metric, search.sweep), 260 * panels + 60))
