@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import FIELD_TYPES, ConfigError, RunConfig, base_type
+from lib.formatting import is_number
 
 HISTORY_METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")  # per-epoch columns a study can follow
 GOALS = ("maximize", "minimize")
@@ -262,7 +263,7 @@ def parse_dimension(name: str, spec: Any, where: str) -> Dimension:
         raise _error(f"{where} must be a list of values or one of {kinds}; got {spec!r}")
     (kind, args), = spec.items()
     names = KINDS[kind]
-    if not (isinstance(args, list) and len(args) == len(names) and all(_is_number(a) for a in args)):
+    if not (isinstance(args, list) and len(args) == len(names) and all(is_number(a) for a in args)):
         raise _error(f"{where}: {kind} takes [{', '.join(names)}] as numbers, got {args!r}")
     problem = _argument_problem(kind, args, name)
     if problem:
@@ -342,10 +343,6 @@ def _check_keys(raw: dict, valid: tuple[str, ...], where: str) -> None:
 
 def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,10 +437,9 @@ class TrialReporter:
 
         quiet_optuna()
         storage = open_storage(ref.storage)
-        summary = optuna.load_study(study_name=ref.study_name, storage=storage)
-        self.study = optuna.load_study(study_name=ref.study_name, storage=storage,
-                                       pruner=pruner_from_attrs(summary.user_attrs))
-        self.metric = summary.user_attrs.get("metric", {}).get("name", "val_acc")
+        self.study = optuna.load_study(study_name=ref.study_name, storage=storage)
+        self.study.pruner = pruner_from_attrs(self.study.user_attrs)  # the sweep's, as recorded in the study
+        self.metric = self.study.user_attrs.get("metric", {}).get("name", "val_acc")
         study_id = storage.get_study_id_from_name(ref.study_name)
         self.trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, ref.number)
         self.storage = storage
@@ -458,6 +454,6 @@ class TrialReporter:
             return False
         for row in history:
             value = row.get(self.metric)
-            if row["epoch"] not in frozen.intermediate_values and _is_number(value):
+            if row["epoch"] not in frozen.intermediate_values and is_number(value):
                 self.trial.report(float(value), int(row["epoch"]))
         return not last_epoch and self.trial.should_prune()

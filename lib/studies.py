@@ -9,11 +9,11 @@ checkpoints, under the same trial), and a search starts new trials only while it
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
+from lib.formatting import is_number
 from lib.records import FINISHED_STATUSES, best_epoch, load_run, run_state
 from lib.search import (STUDY_FILE, StudySettings, TrialRef, open_storage, quiet_optuna, repair_journal,
                         storage_spec)
@@ -54,8 +54,9 @@ class SweepStudy:
             self.study.sampler = sweep.search.sampler(trials_before=len(trials))
             self._check_runs_known(trials)
         made_with = {k: self.study.user_attrs.get(k) for k in settings}
-        if self.study.user_attrs and _without_budget(made_with) != _without_budget(settings):
-            changed = [k for k in settings if _without_budget(made_with)[k] != _without_budget(settings)[k]]
+        before, now = _without_budget(made_with), _without_budget(settings)
+        if self.study.user_attrs and before != now:
+            changed = [k for k in now if before[k] != now[k]]
             raise SweepFileError(f"the study {self.spec} was made with another {' and '.join(changed)}; give the "
                                  f"sweep a new name for a new search, or delete {root} to start over (raising "
                                  f"search.trials alone continues the search)")
@@ -103,8 +104,17 @@ class SweepStudy:
 
     def search_runs(self) -> list[RunSpec]:
         """The runs the search has created so far, in trial order."""
-        return [RunSpec(run, {**self.sweep.fixed, **trial.user_attrs["values"]}, f"search trial {trial.number}")
-                for run, trial in self.latest().items()]
+        return [self._spec(run, trial) for run, trial in self.latest().items()]
+
+    def _spec(self, run: str, trial: Any) -> RunSpec:
+        return RunSpec(run, {**self.sweep.fixed, **trial.user_attrs["values"]}, f"search trial {trial.number}")
+
+    def _name(self, trial: Any, run: str, values: dict[str, Any]) -> TrialRef:
+        """Tie a new trial to its run: the run's parameters beyond `fixed`, then its name (last, so a
+        trial with a name always has its values)."""
+        trial.set_user_attr("values", values)
+        trial.set_user_attr("run", run)
+        return self.ref(trial.number)
 
     def budget_left(self) -> int:
         return max(0, self.sweep.search.trials - len(self.latest())) if self.sweep.search else 0
@@ -115,11 +125,9 @@ class SweepStudy:
             return None
         search = self.sweep.search
         trial = self.study.ask(search.distributions())
-        values = search.values(trial.params)
         name = SEARCH_RUN.format(trial.number)
-        trial.set_user_attr("values", values)
-        trial.set_user_attr("run", name)
-        return RunSpec(name, {**self.sweep.fixed, **values}, f"search trial {trial.number}"), self.ref(trial.number)
+        ref = self._name(trial, name, search.values(trial.params))
+        return self._spec(name, trial), ref
 
     # -- any run's trial
 
@@ -135,9 +143,7 @@ class SweepStudy:
             new = self.study.ask(self.sweep.search.distributions())
         else:
             new = self.study.ask()
-        new.set_user_attr("values", {k: v for k, v in params.items() if k not in self.sweep.fixed})
-        new.set_user_attr("run", run)
-        return self.ref(new.number)
+        return self._name(new, run, {k: v for k, v in params.items() if k not in self.sweep.fixed})
 
     def settle(self, run: str) -> None:
         """Tell the run's open trial how the run ended, from its records; a run cut short stays open."""
@@ -163,7 +169,7 @@ class SweepStudy:
         record = load_run(self.root / "runs" / run)
         best = best_epoch(record["history"] or [])
         value = best.get(self.sweep.metric.name) if best else None
-        return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+        return float(value) if is_number(value) else None
 
     def reconcile(self) -> None:
         """After a kill: settle trials whose run ended; fail trials that never got a run (killed between

@@ -236,7 +236,7 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
         return RunTask(sweep.name, spec.name, spec.params, str(run_dir.resolve()), str(work_dir.resolve()),
                        str(notebook.resolve()), timeout_s, _data_env(), trial)
 
-    total = len(names) + (study.budget_left() if study and sweep.search else 0)
+    total = len(names) + _trials_left(sweep, study)
     outcomes: list[RunOutcome] = []
     bar = tqdm(total=total, unit="run", desc=f"{sweep.name} ({executor.name})", dynamic_ncols=True)
     counts = {"done": 0, "failed": 0, "running": 0}
@@ -362,6 +362,13 @@ def _planned_sweep(sweep: Sweep, root: Path, study: SweepStudy | None) -> Sweep:
     return confirmation(sweep, root)
 
 
+def _trials_left(sweep: Sweep, study: SweepStudy | None) -> int:
+    """New trials a search may still start (its whole budget when it has no study yet)."""
+    if sweep.search is None:
+        return 0
+    return study.budget_left() if study else sweep.search.trials
+
+
 def _search_line(sweep: Sweep, study: SweepStudy | None) -> str:
     made = len(study.latest()) if study else 0
     line = ""
@@ -385,7 +392,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(format_table(list(states.values()), sweep))
         if sweep.uses_study:
             print(_search_line(sweep, study))
-        left = study.budget_left() if study else sweep.search.trials if sweep.search else 0
+        left = _trials_left(sweep, study)
         print(f"dry run: {len(sweep.runs)} runs valid; would execute {len(todo)}: {', '.join(todo) or 'none'}"
               + (f", then up to {left} new trial(s)" if left else ""))
         return 0
@@ -401,7 +408,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             todo, states = _after_running(sweep, root, args.retry_failed)
         write_sweep_record(sweep, root, study)
         failed_before = [n for n, st in states.items() if st.status == "failed" and n not in todo]
-        left = study.budget_left() if study and sweep.search else 0
+        left = _trials_left(sweep, study)
         print(f"{sweep.name}: {len(sweep.runs)} runs, {len(todo)} to execute"
               + (f", then up to {left} new trial(s)" if left else "")
               + (f" ({len(failed_before)} failed earlier; --retry-failed reruns them)" if failed_before else ""))
