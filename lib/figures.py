@@ -298,8 +298,9 @@ def plot_slices(points: pd.DataFrame, metric: str, title: str):
         part = points[points["parameter"] == name]
         complete, cut = part[part["state"] == "complete"], part[part["state"] == "pruned"]
         ax.plot(complete["value"], complete["metric"], "o", color="tab:blue", markersize=5, label="complete")
-        ax.plot(cut["value"], cut["metric"], "x", color="tab:orange", alpha=0.7, markersize=6,
-                label="pruned (last reported value)")
+        if len(cut):
+            ax.plot(cut["value"], cut["metric"], "x", color="tab:orange", alpha=0.7, markersize=6,
+                    label="pruned (last reported value)")
         if part["log"].any():
             ax.set_xscale("log")
         ax.set_xlabel(name + (" (log)" if part["log"].any() else ""))
@@ -308,7 +309,7 @@ def plot_slices(points: pd.DataFrame, metric: str, title: str):
         ax.axis("off")
     for ax in axes[:, 0]:
         ax.set_ylabel(metric)
-    if params:
+    if (points["state"] == "pruned").any():  # the legend only tells dots from crosses
         axes[0, 0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

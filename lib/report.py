@@ -528,12 +528,20 @@ def trials_table(report: SweepReport) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TRIAL_COLUMNS)
 
 
-def _described(settings: Mapping[str, Any] | None, kind: str = "type") -> str:
+def _described(settings: Mapping[str, Any] | None) -> str:
     """{"type": "asha", "min_epochs": 1} as 'asha (min_epochs 1)'; None as 'none'."""
     if not settings:
         return "none"
-    rest = ", ".join(f"{k} {value_label(v)}" for k, v in settings.items() if k != kind)
-    return f"{settings.get(kind, '?')}" + (f" ({rest})" if rest else "")
+    rest = ", ".join(f"{k} {value_label(v)}" for k, v in settings.items() if k != "type")
+    return f"{settings.get('type', '?')}" + (f" ({rest})" if rest else "")
+
+
+def _search_text(search: Mapping[str, Any]) -> str:
+    """{"method": "tpe", "trials": 16, "seed": 0, "space": {...}} as 'tpe, 16 trials, seed 0, over lr/optimizer'
+    (the slices show the ranges)."""
+    space = "/".join(search.get("space") or {})
+    return f"{search.get('method')}, {search.get('trials')} trials, seed {search.get('seed')}" + \
+        (f", over {space}" if space else "")
 
 
 def search_overview(report: SweepReport) -> pd.DataFrame:
@@ -545,8 +553,8 @@ def search_overview(report: SweepReport) -> pd.DataFrame:
         counted = part[part["value"].notna()]
         best = (counted.loc[counted["value"].idxmax() if search.goal == "maximize" else counted["value"].idxmin()]
                 if len(counted) else None)
-        rows.append({"sweep": search.sweep, "search": _described(search.search, "method") if search.search
-                     else "grid", "early termination": _described(search.early_terminate),
+        rows.append({"sweep": search.sweep, "search": _search_text(search.search) if search.search else "grid",
+                     "early termination": _described(search.early_terminate),
                      "metric": f"{search.metric} ({search.goal})",
                      "source": "study.journal" if search.study is not None else "run records",
                      "started": len(part), "counted": len(counted), "pruned": int((part["status"] == "pruned").sum()),

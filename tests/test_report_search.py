@@ -154,7 +154,7 @@ def test_best_so_far_follows_the_trials_and_the_epochs_they_trained(search):
     assert list(table["cumulative_epochs"]) == [4, 5, 9, 12, 16, 20, 24, 28, 32, 36]
     assert math.isnan(table.loc[1, "value"]) and table.loc[1, "last_value"] == 0.95
     overview = search_overview(search).loc["fm_asha"]
-    assert (overview["search"], overview["early termination"]) == ("tpe (trials 8, seed 0)",
+    assert (overview["search"], overview["early termination"]) == ("tpe, 8 trials, seed 0",
                                                                     "asha (min_epochs 1, reduction_factor 3)")
     assert (overview["counted"], overview["pruned"], overview["best value"], overview["best run"]) == (
         8, 2, 0.9, "trial-002")
