@@ -12,7 +12,7 @@ between the sweep's runs.
 - sweep_per_run_s: wall time of `python -m lib.sweep run <K seeds> --workers 1 --no-report`, divided by K
                    (the sweep process's own start and its first run's cold start are spread over K);
 - train_s:         the run's own work as its records state it: metrics.json's `wall_time_s`, which
-                   `lib.train.run` measures from picking the device to writing metrics.json (data
+                   `lib.run.train.run` measures from picking the device to writing metrics.json (data
                    load, the epoch, validation, checkpoints, the test), mean over the sweep's K runs.
 
 `sweep_per_run_s - train_s` is the overhead a sweep adds to each run (the issue's goal: <= 2.5 s on
@@ -38,8 +38,8 @@ from pathlib import Path
 
 import yaml
 
-from lib.records import write_json
-from lib.sweepfile import run_values
+from lib.core.records import write_json
+from lib.spec.runs import run_config
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "train.ipynb"
@@ -72,7 +72,7 @@ def _wall_time(out_dir: Path) -> float:
 def _params_file(tmp: Path, name: str, seed: int = 0) -> tuple[Path, Path]:
     """A flat YAML of every RunConfig field of the run, as the sweep runner writes it; and its out_dir."""
     out_dir = tmp / name
-    values = run_values("overhead", name, {**FIXED, "seed": seed}, str(out_dir))
+    values = run_config("overhead", name, {**FIXED, "seed": seed}, str(out_dir)).to_dict()
     path = tmp / f"{name}.yaml"
     path.write_text(yaml.safe_dump(values, sort_keys=False))
     return path, out_dir
@@ -131,9 +131,8 @@ def measure_notebook_writes(tmp: Path) -> dict[str, float]:
 
 def measure_kernel() -> dict[str, float]:
     """A fresh kernel's start, then in it the notebook's import cell and the digits data load."""
-    from jupyter_client.manager import start_new_kernel
-
     import nbformat
+    from jupyter_client.manager import start_new_kernel
 
     imports = next(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells
                    if c.cell_type == "code" and "import" in c.source and "parameters" not in c.metadata.get("tags", []))
@@ -148,7 +147,7 @@ def measure_kernel() -> dict[str, float]:
         _execute(kc, imports)
         kernel_imports = time.perf_counter() - start
         start = time.perf_counter()
-        _execute(kc, "from lib.data import load_data\nload_data('digits', val_fraction=0.1, seed=0)")
+        _execute(kc, "from lib.run.datasets import load_data\nload_data('digits', val_fraction=0.1, seed=0)")
         data_load = time.perf_counter() - start
     finally:
         kc.stop_channels()
@@ -166,8 +165,8 @@ def measure_imports() -> dict[str, float]:
     """Interpreter start, and what importing each entry point's modules adds to it (subprocesses)."""
     python = _timed([sys.executable, "-c", "pass"])
     result = {"python_start_s": python}
-    for name, modules in (("import_train_s", "lib.train"), ("import_papermill_s", "papermill"),
-                          ("import_sweep_s", "lib.sweep")):
+    for name, modules in (("import_train_s", "lib.run.train"), ("import_papermill_s", "papermill"),
+                          ("import_sweep_s", "lib.sweep.cli")):
         result[name] = _timed([sys.executable, "-c", f"import {modules}"]) - python
     return result
 
@@ -218,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"cli_s": cli["cli_s"], "notebook_s": notebook["notebook_s"], "sweep_per_run_s": sweep["sweep_per_run_s"],
               "train_s": sweep["train_s"], "sweep_overhead_per_run_s": sweep["sweep_per_run_s"] - sweep["train_s"],
               "sweep": rounded(sweep), "breakdown": rounded(breakdown),
-              "train_s_means": "metrics.json wall_time_s (lib.train.run: data load, training, validation, "
+              "train_s_means": "metrics.json wall_time_s (lib.run.train.run: data load, training, validation, "
                                "checkpoints, test), mean over the sweep's runs",
               "run": {**FIXED, "workers": 1, "sweep_runs": args.runs, "seeds": f"0..{args.runs - 1}"},
               "cpus": len(os.sched_getaffinity(0)), "load_average_after": os.getloadavg()[0], "time": time.strftime("%Y-%m-%dT%H:%M:%S")}

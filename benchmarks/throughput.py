@@ -2,7 +2,7 @@
 
     python -m benchmarks.throughput [--device cpu|cuda] [--cases lenet/fashion_mnist,resnet18/cifar10]
 
-For each case the same model and the same training step (lib.train.train_one_epoch) consume
+For each case the same model and the same training step (lib.run.train.train_one_epoch) consume
 batches from:
 
 - naive:   a torchvision DataLoader with per-sample PIL transforms (num_workers=2, pin_memory),
@@ -25,14 +25,15 @@ from dataclasses import dataclass
 
 import torch
 
-from lib.augment import AugmentSpec, mix_batch
-from lib.backend import configure_backend, select_device
-from lib.data import Data, DeviceLoader, load_data
-from lib.models import build_model
-from lib.paths import data_root
-from lib.records import write_json
-from lib.train import Precision, build_optimizer, train_one_epoch
-
+from lib.core.paths import data_root
+from lib.core.records import write_json
+from lib.run.augment import AugmentSpec, mix_batch
+from lib.run.backend import configure_backend, select_device
+from lib.run.datasets import Data, load_data
+from lib.run.loaders import DeviceLoader
+from lib.run.models import build_model
+from lib.run.state import Precision, build_optimizer
+from lib.run.train import train_one_epoch
 
 NAIVE_PREFETCH = 4  # batches the naive DataLoader's 2 workers prepare ahead (prefetch_factor 2 each)
 
@@ -71,7 +72,7 @@ def make_cases(names: list[str], device: torch.device, quick: bool) -> list[Case
             subset = 2048 if quick else (20000 if gpu else 5000)
             data = load_data("imagefolder", str(folder), subset=subset, val_fraction=0.02)
             cases.append(Case(name, "resnet18", data, AugmentSpec(crop_padding=4, flip=True, rotation=15.0,
-                                                                jitter=0.2, hue=0.05),
+                                                                color_jitter=0.2, hue=0.05),
                               256 if gpu else 64, 1 if quick else (20 if gpu else 2),
                               f"CIFAR-10 (JPEG copy) from {folder}, {subset} training images"))
         else:
@@ -243,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="reports/benchmarks/throughput.json")
     args = parser.parse_args(argv)
     device = select_device(args.device)
-    configure_backend(device)  # as lib.train does: cuDNN benchmark on CUDA, denormals flushed on the CPU
+    configure_backend(device)  # as lib.run.train does: cuDNN benchmark on CUDA, denormals flushed on the CPU
     cases = make_cases(args.cases.split(","), device, args.quick)
     if args.quick:
         args.rounds = 1

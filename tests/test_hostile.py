@@ -22,12 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from dataset_files import write_cifar, write_idx, write_imagefolder, write_mnist, write_pickle
 from PIL import Image
-from test_data import write_cifar, write_idx, write_imagefolder, write_mnist, write_pickle
 
-from lib.data import DatasetError, load_data
-from lib.models import WeightsError, build_model
-from lib.models import resnet_imagenet
+from lib.run.datasets import DatasetError, load_data
+from lib.run.models import WeightsError, build_model, resnet_imagenet
 
 TORCHVISION_FILE = "resnet18-f37072fd.pth"  # the name torchvision publishes ResNet-18's ImageNet weights under
 
@@ -249,7 +248,7 @@ def test_cifar_label_out_of_range_is_refused_at_load(tmp_path, dataset, file, la
 
 
 def test_bad_label_ends_a_training_run_with_one_line_before_training(tmp_path, capsys):
-    from lib.train import main
+    from lib.run.cli import main
 
     written = write_mnist(tmp_path / "data")
     labels = written["test_labels"].copy()
@@ -268,9 +267,10 @@ def test_bad_label_ends_a_training_run_with_one_line_before_training(tmp_path, c
 # ---------------------------------------------------------------------------------------------
 # Sweep files, values and run folders
 
-from lib.config import ConfigError, RunConfig  # noqa: E402
-from lib.sweep import main as sweep_main  # noqa: E402
-from lib.sweepfile import SweepFileError, load_sweep  # noqa: E402
+from lib.spec.config import RunConfig  # noqa: E402
+from lib.spec.errors import ConfigError, SweepFileError  # noqa: E402
+from lib.spec.sweepfile import load_sweep  # noqa: E402
+from lib.sweep.cli import main as sweep_main  # noqa: E402
 
 
 def sweep_file(tmp_path, text, name="sweep.yaml"):
@@ -302,7 +302,7 @@ def test_the_run_cap_is_configurable(tmp_path, capsys):
 
 
 def test_a_float_sample_count_is_refused(tmp_path):
-    with pytest.raises(SweepFileError, match=r"random.samples must be a whole number >= 1, got 100000000000.0"):
+    with pytest.raises(SweepFileError, match=r"random.samples must be a whole number from 1 to 100,000 \(how many runs the search may start\), got 100000000000.0"):
         load_sweep(sweep_file(tmp_path, "name: s\nrandom: {samples: 1e11, space: {lr: [0.1]}}\n"))
 
 
@@ -395,19 +395,19 @@ def test_corrupt_failure_and_config_files_are_named_and_nothing_crashes(tmp_path
     captured = capsys.readouterr()
     assert f"{root / 'runs' / 'b' / 'config.json'} is unreadable" in captured.err
     assert "would execute 1: b" in captured.out  # a waits for --retry-failed, like any failed run
-    from lib.records import run_state
+    from lib.core.records import run_state
 
     state = run_state(root / "runs" / "a")
     assert state.status == "failed" and "failure.json is unreadable" in state.error
 
 
 def test_a_full_disk_ends_the_sweep_with_one_line(tmp_path, capsys, monkeypatch):
-    import lib.sweep
+    import lib.sweep.plan
 
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "r" / "disk" / "sweep.json"))
 
-    monkeypatch.setattr(lib.sweep, "write_json", no_space)
+    monkeypatch.setattr(lib.sweep.plan, "write_json", no_space)
     path = sweep_file(tmp_path, "name: disk\nfixed: {dataset: digits}\n")
     assert sweep_main(["run", str(path), "--reports-dir", str(tmp_path / "r")]) == 1
     err = capsys.readouterr().err.strip()
@@ -416,7 +416,7 @@ def test_a_full_disk_ends_the_sweep_with_one_line(tmp_path, capsys, monkeypatch)
 
 
 def test_a_finished_run_is_never_executed_again(tmp_path):
-    from lib.executors import RunTask, execute_run
+    from lib.sweep.executors.base import RunTask, execute_run
 
     run_dir = _finished_run(tmp_path, "done")
     before = (run_dir / "metrics.json").stat().st_mtime_ns
@@ -427,7 +427,7 @@ def test_a_finished_run_is_never_executed_again(tmp_path):
 
 
 def test_a_second_sweep_process_exits_at_once_naming_the_first(tmp_path, capsys):
-    from lib.sweep import sweep_lock
+    from lib.sweep.plan import sweep_lock
 
     path = sweep_file(tmp_path, "name: busy\nfixed: {dataset: digits}\n")
     root = tmp_path / "r" / "busy"

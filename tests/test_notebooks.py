@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lib.config import FIELD_TYPES, RunConfig
+from lib.spec.config import FIELD_TYPES
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

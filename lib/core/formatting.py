@@ -1,0 +1,62 @@
+"""Numbers: what counts as one, and numbers and durations as text, with one rule for missing values.
+
+The predicates accept Python and numpy numbers alike (a pandas column hands out numpy scalars) and
+never count a bool as a number.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+MISSING = "-"
+
+
+def is_missing(value: Any) -> bool:
+    """None, or the NaN (or pandas.NA) a table puts in its place."""
+    if value is None or type(value).__name__ == "NAType":
+        return True
+    return isinstance(value, numbers.Real) and not is_bool(value) and math.isnan(value)
+
+
+def is_bool(value: Any) -> bool:
+    """A Python or numpy bool."""
+    return isinstance(value, bool) or type(value).__name__ == "bool_"
+
+
+def is_number(value: Any) -> bool:
+    """A finite real number (int, float or a numpy scalar; bools are not numbers here)."""
+    return isinstance(value, numbers.Real) and not is_bool(value) and math.isfinite(value)
+
+
+def is_whole(value: Any) -> bool:
+    """An integer (Python or numpy; bools are not)."""
+    return isinstance(value, numbers.Integral) and not is_bool(value)
+
+
+def as_float(value: Any, missing: float = math.nan) -> float:
+    """A number as a float (infinities kept); anything else (None, NaN, bools, text) as `missing`."""
+    if isinstance(value, numbers.Real) and not is_bool(value) and not math.isnan(value):
+        return float(value)
+    return missing
+
+
+def number(value: Any, spec: str = ".4f") -> str:
+    """`value` formatted with `spec`; None, NaN and infinity print as '-', whole floats as integers."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return MISSING
+    if (isinstance(value, float) and value.is_integer()) or is_whole(value):
+        return str(int(value))
+    if isinstance(value, numbers.Real) and not is_bool(value):
+        return format(value, spec)
+    return str(value)
+
+
+def duration(seconds: float | None) -> str:
+    """'1m05s', '2h03m', or '-' when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return MISSING
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

@@ -1,0 +1,277 @@
+"""The report's figures: matplotlib only, no tables, no I/O.
+
+Each function takes a loaded `SweepReport` (or a table made from one) and returns a figure; one run's
+curves are lib.core.curves's, which the training notebook draws too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lib.core.curves import PRUNED_LOOK, cut_marker, cut_short, plot_history
+from lib.report.analysis import analysis
+from lib.report.load import levels, value_label
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lib.report.load import SweepReport
+
+PRUNED_LABEL = "pruned: cut short by early termination (dashed, x at its last epoch)"
+
+CURVE_TITLES = {"train_acc": "training accuracy", "val_acc": "validation accuracy", "train_loss": "training loss",
+                "val_loss": "validation loss"}
+
+
+def plot_combined_curves(report: SweepReport, model: str):
+    """Every run of one model: train and validation accuracy and loss per epoch (the report's Figure 1).
+
+    Pruned runs are drawn faded and dashed, ending in an x at the epoch they were stopped."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    names = [n for n in report.runs.loc[report.runs.get("model") == model, "run"] if n in report.histories]
+    pruned = set(report.runs.loc[report.runs["status"] == "pruned", "run"])
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
+    colours, styles = plt.get_cmap("tab20").colors, ("-", "--", ":", "-.")
+    for i, name in enumerate(names):  # 20 colours, then the next line style: each run its own look
+        h = report.histories[name]
+        look = dict(color=colours[i % 20], linestyle=styles[i // 20 % 4], marker=".", linewidth=1.2)
+        if name in pruned:
+            look.update(PRUNED_LOOK)
+        for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
+            ax.plot(h["epoch"], h[column], label=name + " (pruned)" * (name in pruned), **look)
+            if name in pruned:
+                cut_short(ax, h["epoch"], h[column], look["color"])
+    for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
+        ax.set_title(CURVE_TITLES[column])
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("epoch")
+    fig.suptitle(f"{model}: all {len(names)} runs with a history")
+    fig.tight_layout()
+    if names:
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        if pruned & set(names):
+            handles.append(Line2D([], [], color="grey", **{**PRUNED_LOOK, **cut_marker("grey")}))
+            labels.append(PRUNED_LABEL)
+        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+                   ncol=1 + len(names) // 25)
+    return fig
+
+
+def plot_run(report: SweepReport, name: str, size: tuple[float, float] = (10, 3.5)):
+    """Training beside validation for one run (the report's Figures 2 to 6)."""
+    history = report.histories[name].to_dict("records")
+    pruned = bool((report.runs.loc[report.runs["run"] == name, "status"] == "pruned").any())
+    return plot_history(history, title=name, size=size, pruned=pruned)
+
+
+def plot_followup(report: SweepReport, run: str, earlier: str):
+    """A follow-up run and the earlier run it is compared with: accuracy and loss per epoch on shared axes.
+
+    Validation solid, training dotted; the earlier run blue, the follow-up orange.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    pruned = set(report.runs.loc[report.runs["status"] == "pruned", "run"])
+    # the earlier run drawn wide and pale underneath, so epochs the two runs share stay visible
+    for name, colour, role, width in ((earlier, "tab:blue", "earlier", 4.0), (run, "tab:orange", "follow-up", 1.5)):
+        history = report.histories.get(name)
+        if history is None:
+            continue
+        for ax, metric in zip(axes, ("acc", "loss")):
+            ax.plot(history["epoch"], history[f"val_{metric}"], color=colour, marker=".", linewidth=width,
+                    alpha=0.5 if role == "earlier" else 1.0, label=f"{role} {name}: validation")
+            ax.plot(history["epoch"], history[f"train_{metric}"], color=colour, linestyle=":", linewidth=width,
+                    alpha=0.5 if role == "earlier" else 1.0, label=f"{role}: training")
+            if name in pruned:
+                for column in (f"val_{metric}", f"train_{metric}"):
+                    cut_short(ax, history["epoch"], history[column], colour)
+    for ax, metric in zip(axes, ("accuracy", "cross-entropy loss")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{run} vs {earlier}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_isolation(report: SweepReport):
+    """One small panel per varying parameter: for each value, the best configuration's mean validation
+    accuracy with its 95% CI over seeds (lib.report.stats.isolation_table)."""
+    import math
+
+    import matplotlib.pyplot as plt
+
+    table = analysis(report).isolation
+    params = list(dict.fromkeys(table["parameter"]))
+    columns = max(1, min(4, len(params)))
+    rows = max(1, math.ceil(len(params) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), squeeze=False)
+    for ax, p in zip(axes.flat, params):
+        part = table[table["parameter"] == p]
+        x = range(len(part))
+        mean = part["val_acc_mean"].to_numpy(dtype=float)
+        low = (mean - part["ci_low"].to_numpy(dtype=float))
+        high = (part["ci_high"].to_numpy(dtype=float) - mean)
+        ax.errorbar(x, mean, yerr=[[0 if math.isnan(v) else v for v in low], [0 if math.isnan(v) else v for v in high]],
+                    fmt="o", capsize=4)
+        ax.set_xticks(list(x), [value_label(v) for v in part["value"]], fontsize=8)
+        ax.set_title(p, fontsize=10)
+        ax.grid(alpha=0.3)
+        for i, n in zip(x, part["n"]):
+            ax.annotate(f"n={int(n)}", (i, mean[i]), textcoords="offset points", xytext=(6, -3), fontsize=7)
+    for ax in axes.flat[len(params):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("val acc (best config)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_parallel_coordinates(report: SweepReport):
+    """One line per finished run (pruned aside) across the varying parameters, coloured by validation accuracy."""
+    import matplotlib.pyplot as plt
+    from matplotlib import cm
+    from matplotlib.colors import Normalize
+
+    done = report.ranked
+    axes_names = [k for k in report.varying if k in done] + ["val_acc"]
+    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(axes_names)), 4))
+    if done.empty:
+        ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center")
+        return fig
+    positions = {}
+    for key in axes_names[:-1]:
+        values = levels(done[key])
+        positions[key] = {label: (i + 0.5) / len(values) for i, label in enumerate(values)}
+    low, high = done["val_acc"].min(), done["val_acc"].max()
+    norm = Normalize(low, high if high > low else low + 1e-9)
+    # Runs that share a value would draw on top of each other: spread them within the value's band,
+    # ordered by validation accuracy.
+    rank = done["val_acc"].rank(method="first").to_numpy() - 1
+    for (_, row), r in zip(done.iterrows(), rank):
+        ys = [positions[k][value_label(row[k])] + ((r + 0.5) / len(done) - 0.5) * 0.6 / len(positions[k])
+              for k in axes_names[:-1]] + [norm(row["val_acc"])]
+        ax.plot(range(len(axes_names)), ys, color=cm.viridis(norm(row["val_acc"])), alpha=0.8)
+    for i, key in enumerate(axes_names):
+        ax.axvline(i, color="grey", linewidth=0.8)
+        labels = [(p, label) for label, p in positions[key].items()] if key in positions else \
+            [(0, f"{low:.3f}"), (1, f"{high:.3f}")]
+        for y, text in labels:
+            ax.text(i + 0.03, y, text, fontsize=8, va="center")
+    ax.set_xticks(range(len(axes_names)), axes_names)
+    ax.set_yticks([])
+    ax.set_ylim(-0.05, 1.05)
+    fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="validation accuracy")
+    ax.set_title("parameters of every finished run, coloured by validation accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def plot_throughput(report: SweepReport):
+    """Training images per second (median over epochs) of each finished run."""
+    import matplotlib.pyplot as plt
+
+    done = report.finished.sort_values("images_per_s")
+    fig, ax = plt.subplots(figsize=(8, 0.3 * max(len(done), 4) + 1))
+    ax.barh(done["run"], done["images_per_s"], color="tab:blue")
+    ax.set_xlabel("training images/s (median epoch)")
+    ax.set_title("throughput per run")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Searches
+
+
+def plot_best_so_far(trials: pd.DataFrame, goal: str):
+    """Each sweep's best metric so far against trials (runs in the order they started) and against the epochs
+    trained so far, on shared axes; every counted run's value as a dot, pruned runs as ticks on the x-axis.
+
+    `trials`: rows of lib.report.trials_table for sweeps that share one metric.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    metric = trials["metric"].iloc[0] if len(trials) else "val_acc"
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
+    colours = plt.get_cmap("tab10").colors
+    any_pruned = False
+    for i, (sweep, part) in enumerate(trials.groupby("sweep", sort=False)):
+        colour = colours[i % 10]
+        for ax, x in zip(axes, ("trial", "cumulative_epochs")):
+            ax.step(part[x], part["best_so_far"], where="post", color=colour, linewidth=2, label=sweep)
+            ax.plot(part[x], part["value"], "o", color=colour, alpha=0.35, markersize=4)
+            cut = part[part["status"] == "pruned"]
+            any_pruned |= len(cut) > 0
+            ax.plot(cut[x], [0.03 + 0.04 * i] * len(cut), "|", color=colour, markersize=9, markeredgewidth=1.5,
+                    transform=ax.get_xaxis_transform())
+    axes[0].set_xlabel("trials (runs in the order they started)")
+    axes[1].set_xlabel("epochs trained so far (pruned runs' partial epochs included)")
+    axes[0].set_ylabel(f"best {metric} so far")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles.append(Line2D([], [], color="grey", marker="o", alpha=0.35, linestyle="none", markersize=4))
+    labels.append("a run's value")
+    if any_pruned:
+        handles.append(Line2D([], [], color="grey", marker="|", linestyle="none", markersize=9, markeredgewidth=1.5))
+        labels.append("a pruned run (no final value)")
+    axes[1].legend(handles, labels, fontsize=8, loc="best")
+    fig.suptitle(f"best {metric} so far ({'higher' if goal == 'maximize' else 'lower'} is better)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_importances(table: pd.DataFrame, title: str):
+    """Horizontal bars: each parameter's importance (lib.report.param_importances), the largest on top."""
+    import matplotlib.pyplot as plt
+
+    table = table.sort_values("importance")
+    fig, ax = plt.subplots(figsize=(5, 0.35 * len(table) + 1.2))
+    ax.barh([str(p) for p in table.index], table["importance"], color="tab:blue")
+    ax.set_xlabel("importance (fraction of the metric's variance)")
+    ax.set_xlim(0, max(1.0, float(table["importance"].max())))
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_slices(points: pd.DataFrame, metric: str, title: str):
+    """One panel per numeric parameter: each trial's metric against its value (lib.report.slice_points);
+    complete trials as dots, pruned trials as faded x at the last value they reported."""
+    import math
+
+    import matplotlib.pyplot as plt
+
+    params = list(dict.fromkeys(points["parameter"]))
+    columns = max(1, min(4, len(params)))
+    rows = max(1, math.ceil(len(params) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.8 * rows), squeeze=False, sharey=True)
+    for ax, name in zip(axes.flat, params):
+        part = points[points["parameter"] == name]
+        complete, cut = part[part["state"] == "complete"], part[part["state"] == "pruned"]
+        ax.plot(complete["value"], complete["metric"], "o", color="tab:blue", markersize=5, label="complete")
+        if len(cut):
+            ax.plot(cut["value"], cut["metric"], "x", color="tab:orange", alpha=0.7, markersize=6,
+                    label="pruned (last reported value)")
+        if part["log"].any():
+            ax.set_xscale("log")
+        ax.set_xlabel(name + (" (log)" if part["log"].any() else ""))
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(params):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(metric)
+    if (points["state"] == "pruned").any():  # the legend only tells dots from crosses
+        axes[0, 0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

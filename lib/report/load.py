@@ -1,0 +1,156 @@
+"""Loading sweeps' run records into one `SweepReport`: the runs table every part of the report reads.
+
+Reads only files in the sweep folders (sweep.json and each run's config.json, metrics.json,
+history.csv), never W&B. Runs are ranked by validation accuracy at their best epoch (the epoch with
+the lowest validation loss); test accuracy is that checkpoint's, reported beside it and never used
+for selection. Runs that failed or have not run yet appear with their status and no metrics; runs
+pruned by a search's early termination appear with their status and are never ranked or averaged
+(they trained only part of their epochs). Several sweeps make one report: earlier sweeps first, so
+later ones read as follow-ups (lib.report.tables.compare_followups).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from lib.core.formatting import as_float
+from lib.core.layout import SWEEP_JSON, run_dir, runs_dir
+from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, VAL_ACC_MEANING, load_run, read_json, run_state
+from lib.spec.config import COMPUTE_FIELDS, defaults
+
+METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "best_epoch",
+                  "epochs_run"]
+METRIC_LABELS = {"train_acc": "training accuracy", "train_loss": "training loss", "val_acc": VAL_ACC_MEANING,
+                 "val_loss": "validation loss", "test_acc": "test accuracy", "test_loss": "test loss",
+                 "best_epoch": "epochs to convergence (best epoch)", "epochs_run": "epochs run",
+                 "wall_time_s": "time (s)", "images_per_s": "training images/s"}
+PARAMETERS = list(COMPUTE_FIELDS)  # what a run computes depends on these alone
+
+
+@dataclass
+class SweepReport:
+    root: Path  # the first sweep folder
+    name: str  # the sweeps' names, joined with ' + '
+    description: str
+    fixed: dict[str, Any]
+    varying: list[str]  # parameters with more than one value over every run of every sweep, seed included
+    runs: pd.DataFrame  # one row per planned run: run (its key), sweep, status, every parameter, metrics
+    histories: dict[str, pd.DataFrame]  # run key -> per-epoch history
+    errors: dict[str, str]  # run key -> failure message
+    sweeps: list[str] = field(default_factory=list)  # sweep names, in the order given (earlier first)
+    roots: list[Path] = field(default_factory=list)  # their folders
+    given: dict[str, list[str]] = field(default_factory=dict)  # run key -> the parameters its sweep file set
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # run key -> its config as recorded
+    sampled: list[str] = field(default_factory=list)  # parameters a search drew from a range, not from a list
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)  # what is computed from it, once (analysis)
+
+    @property
+    def finished(self) -> pd.DataFrame:
+        return self.runs[self.runs["status"].isin(FINISHED_STATUSES) & self.runs["val_acc"].notna()]
+
+    @property
+    def ranked(self) -> pd.DataFrame:
+        """The finished runs that trained to their end (pruned runs aside): the ones compared and ranked."""
+        return self.runs[self.runs["status"].isin(RANKED_STATUSES) & self.runs["val_acc"].notna()]
+
+    @property
+    def models(self) -> list[str]:
+        return list(dict.fromkeys(self.runs["model"])) if "model" in self.runs else []
+
+    @property
+    def params(self) -> list[str]:
+        """The varying parameters the statistics compare: `varying` without the seed (seeds are replicates)."""
+        return [p for p in self.varying if p != "seed" and p in self.runs]
+
+
+def _planned(root: Path) -> tuple[dict | None, list[tuple[str, dict]]]:
+    """A sweep folder's plan (sweep.json, or None) and its runs as (name, sweep-file params)."""
+    plan = read_json(root / SWEEP_JSON) if (root / SWEEP_JSON).is_file() else None
+    if plan:
+        return plan, [(r["name"], r["params"]) for r in plan["runs"]]
+    run_dirs = sorted(p for p in runs_dir(root).glob("*") if p.is_dir()) if runs_dir(root).is_dir() else []
+    return None, [(p.name, {}) for p in run_dirs]
+
+
+def _varying(rows: list[dict[str, Any]], order: list[str]) -> list[str]:
+    """Parameters (runtime fields aside) with more than one value over `rows`: `order` first, then field order."""
+    varying = {k for k in PARAMETERS if len({value_label(r.get(k)) for r in rows}) > 1}
+    return [k for k in dict.fromkeys([*order, *PARAMETERS]) if k in varying]
+
+
+def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
+    """Everything the report shows, from one sweep folder or several (earlier sweeps first).
+
+    Runs are keyed by name; when two sweeps hold a run of the same name, by `sweep/run`. A parameter
+    varies when it takes more than one value over all runs of all sweeps, so one fixed at different
+    values in two sweeps varies in the combined report.
+    """
+    roots = [Path(sweep_dirs)] if isinstance(sweep_dirs, (str, Path)) else [Path(d) for d in sweep_dirs]
+    loaded = []  # (root, sweep name, plan, planned runs)
+    for root in roots:
+        plan, planned = _planned(root)
+        name = plan["name"] if plan else root.name
+        taken = [n for _, n, _, _ in loaded]
+        loaded.append((root, name if name not in taken else f"{name}-{len(loaded) + 1}", plan, planned))
+    counts = Counter(run for _, _, _, planned in loaded for run, _ in planned)
+    rows, histories, errors, given, configs = [], {}, {}, {}, {}
+    for root, sweep, plan, planned in loaded:
+        for name, params in planned:
+            key = f"{sweep}/{name}" if counts[name] > 1 else name
+            record = load_run(run_dir(root, name))
+            config = {**defaults(), **(record["config"] or {}), **params}
+            metrics = record["metrics"] or {}
+            state = run_state(run_dir(root, name), record)
+            if state.error:
+                errors[key] = state.error
+            given[key], configs[key] = list(params), config
+            rows.append({"run": key, "sweep": sweep, "status": state.status, **config,
+                         **{k: as_float(metrics.get(k)) for k in METRIC_COLUMNS + ["wall_time_s", "images_per_s"]},
+                         "train_acc_measure": metrics.get("train_acc_measure"),
+                         "val_is_test": metrics.get("val_is_test")})
+            if record["history"]:
+                histories[key] = pd.DataFrame(record["history"])
+    runs = pd.DataFrame(rows, columns=None if rows else ["run", "sweep", "status", *defaults(), *METRIC_COLUMNS,
+                                                         "wall_time_s", "images_per_s", "train_acc_measure",
+                                                         "val_is_test"])
+    plans = [plan for _, _, plan, _ in loaded if plan]
+    varying = _varying(rows, [k for plan in plans for k in plan.get("varying", [])])
+    fixed: dict[str, Any] = {}
+    for plan in plans:
+        for k, v in plan.get("fixed", {}).items():
+            fixed.setdefault(k, v)
+    fixed = {k: v for k, v in fixed.items() if k not in varying}
+    names = [sweep for _, sweep, _, _ in loaded]
+    described = [(plan["name"], plan["description"]) for plan in plans if plan.get("description")]
+    description = described[0][1] if len(plans) == 1 and described else "; ".join(f"{n}: {d}" for n, d in described)
+    sampled = [k for plan in plans for k, spec in ((plan.get("search") or {}).get("space") or {}).items()
+               if isinstance(spec, dict)]
+    return SweepReport(roots[0] if roots else Path("."), " + ".join(names), description, fixed, varying, runs,
+                       histories, errors, names, roots, given, configs, list(dict.fromkeys(sampled)))
+
+
+def value_label(value: Any) -> str:
+    """A parameter value as text; pandas turns a None among numbers into NaN, so both read 'None'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "None"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a column with a None in it holds 224 as 224.0
+    return str(value)
+
+
+def levels(values: pd.Series) -> list[str]:
+    """The distinct values of a parameter as labels: None first, then numbers in order, then text."""
+    distinct = {value_label(v): v for v in values}
+
+    def order(label: str):
+        value = distinct[label]
+        numeric = label != "None" and isinstance(value, (int, float)) and not isinstance(value, bool)
+        return (label != "None", not numeric, float(value) if numeric else 0.0, label)
+
+    return sorted(distinct, key=order)

@@ -1,0 +1,570 @@
+"""The statistics behind the sweep report: configurations over seeds, parameter effects with
+confidence intervals, interactions, isolation, per-run diagnostics and the sentences built on them.
+
+Pure functions of the runs table (`lib.report.load.load_report(...).runs`: one row per run with its
+status, parameters, seed and metrics) and of run histories; no I/O, no plotting.
+
+What enters the statistics: runs whose status is completed or early_stopped and whose validation
+accuracy is finite. Diverged, failed, pending and pruned runs are counted but never averaged. Runs
+that share a configuration and a seed are averaged into one value first, so every number below is
+over distinct seeds. A *configuration* is a run's values of the varying parameters, seed aside.
+Accuracies are fractions; the sentences give them in points (100 x fraction).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lib.core.records import RANKED_STATUSES
+from lib.spec.naming import config_label  # configurations read like run names
+
+
+def _scipy_stats():
+    """scipy.stats, imported on first use: it takes a second, and the training notebook imports this
+    module (through lib.report) without needing it."""
+    from scipy import stats
+
+    return stats
+
+
+STATS_STATUSES = ("completed", "early_stopped")  # a diverged run's accuracy measures the divergence
+CONFIDENCE = 0.95  # every interval here is a 95% interval
+ALPHA = 0.05  # significance level of the tie tests
+EXACT = 1e-12  # accuracies closer than this are equal: float rounding, far below one test image
+BOUNDARY_MIN_VALUES = 3  # with two values the best is always at an edge, which says nothing
+OVERFIT_RISE = 0.10  # final validation loss this fraction above its minimum ...
+OVERFIT_EPOCHS_AFTER_MIN = 2  # ... at least this many epochs after the minimum
+UNSTABLE_RISE = 0.25  # an epoch-to-epoch rise in training loss of this fraction of the previous value
+
+CONFIG_COLUMNS = ["config", "n", "val_acc_mean", "val_acc_sd", "val_acc_ci_low", "val_acc_ci_high",
+                  "test_acc_mean", "test_acc_sd", "tied_with_best"]  # the params go after "config"
+EFFECT_COLUMNS = ["parameter", "value", "reference", "effect", "ci_low", "ci_high", "n", "seeds", "ci_method"]
+INTERACTION_COLUMNS = ["parameter_a", "parameter_b", "interaction", "ci_low", "ci_high", "n", "seeds",
+                       "ci_method"]
+ISOLATION_COLUMNS = ["parameter", "value", "config", "n", "val_acc_mean", "ci_low", "ci_high"]
+
+FLAG_RULES: dict[str, str] = {
+    "overfitting": f"the last validation loss is more than {OVERFIT_RISE:.0%} above its minimum, at least "
+                   f"{OVERFIT_EPOCHS_AFTER_MIN} epochs after that minimum, while the last training loss is below "
+                   f"the training loss at the minimum's epoch",
+    "not_converged": "the best epoch (lowest validation loss) is the last epoch run and the run did not diverge: "
+                     "more epochs may help",
+    "stopped_before_annealed": "cosine schedule, and the run ended (early stopped or completed) after fewer epochs "
+                               "than t_max (epochs when t_max is None), so the learning rate never annealed",
+    "unstable": f"the training loss rose by more than {UNSTABLE_RISE:.0%} of its previous value between two "
+                f"consecutive epochs (every pair of epochs is checked, the first included)",
+    "diverged": "status diverged, or a non-finite training or validation loss in the history",
+    "plateau_never_lowered": "plateau schedule, and the learning rate in the history never went below its first "
+                             "value: the patience was never used up",
+}
+_FLAG_PHRASES = {
+    "overfitting": "overfit (validation loss ended well above its minimum while training loss kept falling)",
+    "not_converged": "had not converged when they stopped (best epoch = last epoch; more epochs may help)",
+    "stopped_before_annealed": "stopped before their cosine learning rate annealed",
+    "unstable": f"had unstable training (training loss rose by more than {UNSTABLE_RISE:.0%} between epochs)",
+    "diverged": "diverged",
+    "plateau_never_lowered": "never had their plateau learning rate lowered",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Values, labels and the design
+
+
+def _missing(value: Any) -> bool:
+    """None, or the NaN pandas puts in its place in a numeric column."""
+    return value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and math.isnan(value))
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _is_number(value: Any) -> bool:
+    return not _missing(value) and not _is_bool(value) and isinstance(value, numbers.Real)
+
+
+def _native(value: Any) -> Any:
+    """A parameter value as a plain Python value; NaN standing for None becomes None."""
+    if _missing(value):
+        return None
+    if _is_bool(value):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
+def _key(value: Any) -> tuple[int, Any]:
+    """A hashable identity of a value that keeps True apart from 1.0 and treats 224 and 224.0 alike."""
+    if _missing(value):
+        return (0, 0.0)
+    if _is_bool(value):
+        return (1, float(bool(value)))
+    if isinstance(value, numbers.Real):
+        return (2, float(value))
+    return (3, str(value))
+
+
+def _used(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs that enter the statistics: completed or early stopped, with a finite validation accuracy."""
+    if runs.empty or "status" not in runs or "val_acc" not in runs:
+        return runs.iloc[0:0]
+    val_acc = pd.to_numeric(runs["val_acc"], errors="coerce")
+    return runs[runs["status"].isin(STATS_STATUSES) & np.isfinite(val_acc.astype(float))]
+
+
+@dataclass
+class _Design:
+    params: list[str]
+    levels: dict[str, list[Any]]  # parameter -> its values in stable order; the first is the reference
+    cells: pd.DataFrame  # one row per (configuration, seed): each param as its level index, seed, val_acc, test_acc
+
+
+def _design(runs: pd.DataFrame, params: Sequence[str]) -> _Design:
+    params = list(params)
+    if "seed" in params:
+        raise ValueError("params includes 'seed': seeds are replicates, not a parameter; drop it from params")
+    absent = [p for p in params if p not in runs.columns]
+    if absent:
+        raise KeyError(f"parameters {absent} are not columns of runs (columns: {list(runs.columns)}); pass the "
+                       f"sweep's varying parameters, e.g. report.varying")
+    used = _used(runs)
+    levels, codes = {}, {}
+    for p in params:
+        first: dict[tuple, tuple[int, Any]] = {}  # key -> (order of first appearance, value)
+        keys = [_key(v) for v in used[p]]
+        for k, v in zip(keys, used[p]):
+            first.setdefault(k, (len(first), _native(v)))
+        # None first, then False before True, numbers ascending, strings as they first appear
+        order = sorted(first, key=lambda k: (k[0], k[1] if k[0] in (1, 2) else first[k][0]))
+        levels[p] = [first[k][1] for k in order]
+        index = {k: i for i, k in enumerate(order)}
+        codes[p] = [index[k] for k in keys]
+    frame = pd.DataFrame({**codes,
+                          "seed": list(used["seed"]) if "seed" in used else [0] * len(used),
+                          "val_acc": pd.to_numeric(used["val_acc"], errors="coerce").astype(float).to_numpy(),
+                          "test_acc": (pd.to_numeric(used["test_acc"], errors="coerce").astype(float).to_numpy()
+                                       if "test_acc" in used else np.nan)},
+                         columns=[*params, "seed", "val_acc", "test_acc"])
+    cells = frame.groupby([*params, "seed"], as_index=False)[["val_acc", "test_acc"]].mean()
+    return _Design(params, levels, cells)
+
+
+def _by_config(design: _Design) -> Iterator[tuple[tuple[int, ...], pd.DataFrame]]:
+    if not design.params:
+        if not design.cells.empty:
+            yield (), design.cells
+        return
+    yield from design.cells.groupby(design.params, sort=True)
+
+
+def _t_interval(values: Sequence[float]) -> tuple[float, float, float, float]:
+    """Mean, sd and the 95% t-interval of the mean; sd and interval NaN with fewer than two values."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan, math.nan, math.nan
+    mean = float(values.mean())
+    if n < 2:
+        return mean, math.nan, math.nan, math.nan
+    sd = float(values.std(ddof=1))
+    half = _scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)
+    return mean, sd, mean - half, mean + half
+
+
+# ---------------------------------------------------------------------------------------------
+# Configurations
+
+
+def _tied(best: pd.Series, other: pd.Series) -> bool | None:
+    """Whether `other`'s validation accuracies (indexed by seed) are within noise of `best`'s.
+
+    Paired t-test on the seed-matched differences when they share at least two seeds; else Welch's
+    t-test when both have at least two seeds; else None (cannot be tested). Tied when p >= ALPHA.
+    Differences with zero spread (sd below EXACT) make no test: tied when they are all 0, else not.
+    """
+    shared = best.index.intersection(other.index)
+    if len(shared) >= 2:
+        diffs = (other[shared] - best[shared]).to_numpy()
+        if diffs.std(ddof=1) <= EXACT:
+            return bool(abs(diffs.mean()) <= EXACT)
+        return bool(_scipy_stats().ttest_rel(other[shared], best[shared]).pvalue >= ALPHA)
+    if len(best) >= 2 and len(other) >= 2:
+        if best.std(ddof=1) <= EXACT and other.std(ddof=1) <= EXACT:
+            return bool(abs(best.mean() - other.mean()) <= EXACT)
+        return bool(_scipy_stats().ttest_ind(other, best, equal_var=False).pvalue >= ALPHA)
+    return None
+
+
+def _configs(design: _Design) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    rows, accs = [], {}
+    for codes, group in _by_config(design):
+        values = {p: design.levels[p][c] for p, c in zip(design.params, codes)}
+        label = config_label(values, design.params)
+        val = group.set_index("seed")["val_acc"]
+        mean, sd, low, high = _t_interval(val)
+        test = group["test_acc"].dropna()
+        accs[label] = val
+        rows.append({"config": label, **values, "n": len(val), "val_acc_mean": mean, "val_acc_sd": sd,
+                     "val_acc_ci_low": low, "val_acc_ci_high": high,
+                     "test_acc_mean": float(test.mean()) if len(test) else math.nan,
+                     "test_acc_sd": float(test.std(ddof=1)) if len(test) >= 2 else math.nan})
+    columns = ["config", *design.params, *CONFIG_COLUMNS[1:-1]]
+    table = pd.DataFrame(rows, columns=columns).sort_values("val_acc_mean", ascending=False, kind="stable")
+    table = table.reset_index(drop=True)
+    ties: list[bool | None] = []
+    for i, label in enumerate(table["config"]):
+        ties.append(True if i == 0 else _tied(accs[table["config"].iloc[0]], accs[label]))
+    table["tied_with_best"] = pd.Series(ties, index=table.index, dtype=object)
+    return table, accs
+
+
+def configs_table(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
+    """One row per configuration, best mean validation accuracy first.
+
+    Columns: `config` (see `config_label`), each parameter, `n` (seeds), `val_acc_mean`, `val_acc_sd`,
+    `val_acc_ci_low`, `val_acc_ci_high` (95% t-interval over seeds; NaN when n < 2), `test_acc_mean`,
+    `test_acc_sd`, and `tied_with_best`: True for the best row; for another row True when its
+    difference from the best is not significant at 5% (paired t-test over shared seeds when they
+    share at least two, else Welch's t-test when both have n >= 2), False when it is, None when it
+    cannot be tested (n = 1). Differences with no spread are not tested: all zero is a tie, else not.
+    Configurations with equal means keep the reference order of their values.
+    """
+    return _configs(_design(runs, params))[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Effects and interactions
+
+
+@dataclass
+class _Lenth:
+    """Lenth's (1989) pseudo standard error of the contrasts of a one-seed two-level full factorial."""
+
+    pse: float
+    contrasts: int  # m: main effects and interactions of every order
+
+    @property
+    def half_width(self) -> float:
+        return _scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, self.contrasts / 3) * self.pse
+
+
+def _one_seed_rule(design: _Design) -> _Lenth | str:
+    """How to bound an estimate whose matches share one seed: Lenth's PSE, or the reason there is no CI."""
+    if design.cells["seed"].nunique() > 1:
+        return "matched runs at one seed only: no CI"
+    factors = [p for p in design.params if len(design.levels[p]) > 1]
+    if any(len(design.levels[p]) != 2 for p in factors) or len(design.cells) != 2 ** len(factors):
+        return "one seed and not a two-level full factorial: no CI"
+    if len(factors) < 2:
+        return "one seed and a single two-level parameter: too few contrasts for Lenth's method, no CI"
+    signs = 2 * design.cells[factors].to_numpy() - 1  # (runs, factors) as -1/+1
+    y = design.cells["val_acc"].to_numpy()
+    contrasts = []
+    for order in range(1, len(factors) + 1):
+        for subset in itertools.combinations(range(len(factors)), order):
+            sign = signs[:, list(subset)].prod(axis=1)
+            contrasts.append(y[sign > 0].mean() - y[sign < 0].mean())
+    c = np.abs(np.array(contrasts))
+    c[c <= EXACT] = 0.0  # a parameter that changes nothing gives 0, not 1e-17
+    s0 = 1.5 * np.median(c)
+    trimmed = c[c < 2.5 * s0]
+    return _Lenth(pse=float(1.5 * np.median(trimmed)) if trimmed.size else 0.0, contrasts=len(c))
+
+
+def _estimate(values: pd.Series, one_seed: _Lenth | str, what: str) -> dict[str, Any]:
+    """Mean of matched estimates (indexed with a `seed` level) and its 95% interval.
+
+    Two or more seeds: a t-interval over the per-seed means, centred on the mean over all matches
+    (the same centre when every seed has the same matches). One seed: Lenth's PSE when the design is
+    a one-seed two-level full factorial, else no CI and the reason.
+    """
+    if values.empty:
+        return {"effect": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0, "seeds": 0,
+                "ci_method": "no matched runs"}
+    effect = float(values.mean())
+    per_seed = values.groupby(level="seed").mean()
+    if len(per_seed) >= 2:
+        half = (_scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, len(per_seed) - 1) * per_seed.std(ddof=1)
+                / math.sqrt(len(per_seed)))
+        method = f"t-interval over {len(per_seed)} per-seed {what}s"
+    elif isinstance(one_seed, str):
+        half, method = math.nan, one_seed
+    elif one_seed.pse > 0:
+        half = one_seed.half_width
+        method = (f"Lenth's pseudo standard error over {one_seed.contrasts} contrasts, t with "
+                  f"{one_seed.contrasts / 3:.3g} df (one seed, two-level full factorial)")
+    elif abs(effect) <= EXACT:
+        half = 0.0
+        method = "one seed; Lenth's pseudo standard error is 0 (most contrasts are exactly 0), as is this " + what
+    else:
+        half = math.nan
+        method = "one seed; Lenth's pseudo standard error is 0 (most contrasts are exactly 0): no CI"
+    return {"effect": effect, "ci_low": effect - half, "ci_high": effect + half, "n": len(values),
+            "seeds": len(per_seed), "ci_method": method}
+
+
+def _at(design: _Design, fixed: dict[str, int], index: list[str]) -> pd.Series:
+    cells = design.cells
+    mask = np.ones(len(cells), dtype=bool)
+    for p, code in fixed.items():
+        mask &= (cells[p] == code).to_numpy()
+    return cells[mask].set_index(index)["val_acc"]
+
+
+def effects_table(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
+    """The effect on validation accuracy of each parameter value against the parameter's reference.
+
+    Reference: the first value in a stable order (None, then False before True, numbers ascending,
+    strings as they first appear among the runs that enter the statistics). `effect` is the mean of
+    (val_acc at `value` - val_acc at `reference`) over pairs of runs matched on every other parameter
+    and the seed; `n` counts those pairs and `seeds` their distinct seeds; unmatched runs are
+    skipped. The 95% CI: with two or more seeds, a t-interval over the per-seed effects (mean over
+    that seed's pairs); with one seed, Lenth's pseudo standard error (s0 = 1.5 median|c|, PSE = 1.5
+    median of the |c| < 2.5 s0, t with m/3 df over all m main effects and interactions) when the
+    design is a two-level full factorial, whose main effect mean(high) - mean(low) is this matched
+    mean; otherwise none, with the reason in `ci_method`. A parameter that changes nothing gets an
+    effect of exactly 0 and an interval holding 0.
+    """
+    design = _design(runs, params)
+    one_seed = _one_seed_rule(design) if not design.cells.empty else "no runs"
+    rows = []
+    for p in design.params:
+        index = [q for q in design.params if q != p] + ["seed"]
+        reference = _at(design, {p: 0}, index)
+        for code in range(1, len(design.levels[p])):
+            at = _at(design, {p: code}, index)
+            pairs = pd.concat({"at": at, "ref": reference}, axis=1, join="inner")
+            rows.append({"parameter": p, "value": design.levels[p][code], "reference": design.levels[p][0],
+                         **_estimate(pairs["at"] - pairs["ref"], one_seed, "effect")})
+    return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+
+
+def interactions_table(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
+    """The interaction of every pair of two-level parameters on validation accuracy.
+
+    Convention (as in 2^k designs): half the difference between a's effect at b's second value and
+    a's effect at b's first value, ((y[a1,b1] - y[a0,b1]) - (y[a1,b0] - y[a0,b0])) / 2, which is
+    symmetric in a and b and equals the ab contrast mean(y | ab = +1) - mean(y | ab = -1). First and
+    second values follow the reference order of `effects_table`. Each term comes from four runs
+    matched on every other parameter and the seed; `n` counts those quadruples. Intervals as in
+    `effects_table`. Parameters with other than two values are left out.
+    """
+    design = _design(runs, params)
+    one_seed = _one_seed_rule(design) if not design.cells.empty else "no runs"
+    two_level = [p for p in design.params if len(design.levels[p]) == 2]
+    rows = []
+    for a, b in itertools.combinations(two_level, 2):
+        index = [q for q in design.params if q not in (a, b)] + ["seed"]
+        y = pd.concat({f"{i}{j}": _at(design, {a: i, b: j}, index) for i in (0, 1) for j in (0, 1)},
+                      axis=1, join="inner")
+        terms = ((y["11"] - y["01"]) - (y["10"] - y["00"])) / 2
+        estimate = _estimate(terms, one_seed, "interaction")
+        rows.append({"parameter_a": a, "parameter_b": b, "interaction": estimate.pop("effect"), **estimate})
+    return pd.DataFrame(rows, columns=INTERACTION_COLUMNS)
+
+
+def isolation_table(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
+    """For each parameter and value, the best configuration over the other parameters (isolation plots).
+
+    The Tuning Playbook's isolation plot: for each value of a parameter, the configuration with the
+    highest mean validation accuracy among those with that value, with its seeds `n` and its 95%
+    t-interval over seeds. Being a maximum over the other parameters, it flatters values that were
+    tried in more configurations.
+    """
+    design = _design(runs, params)
+    configs, _ = _configs(design)
+    rows = []
+    for p in design.params:
+        for value in design.levels[p]:
+            best = configs[[_key(v) == _key(value) for v in configs[p]]].iloc[0]
+            rows.append({"parameter": p, "value": value, "config": best["config"], "n": best["n"],
+                         "val_acc_mean": best["val_acc_mean"], "ci_low": best["val_acc_ci_low"],
+                         "ci_high": best["val_acc_ci_high"]})
+    return pd.DataFrame(rows, columns=ISOLATION_COLUMNS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnostics of single runs
+
+
+def _column(history: pd.DataFrame | None, name: str) -> np.ndarray:
+    if history is None or name not in history:
+        return np.array([], dtype=float)
+    return pd.to_numeric(history[name], errors="coerce").to_numpy(dtype=float)
+
+
+def _whole(value: Any) -> int | None:
+    return int(value) if _is_number(value) else None
+
+
+def run_flags(history: pd.DataFrame | None, metrics: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """The diagnostics that apply to one finished run, in FLAG_RULES order (see FLAG_RULES for each rule).
+
+    `history`: per-epoch rows (epoch, train_loss, val_loss, lr, ...), or None; `metrics`: status,
+    best_epoch, epochs_run (best epoch and epochs run fall back to the history); `config`: the run's
+    RunConfig fields (scheduler, epochs, t_max). Unfinished runs (failed, pending) and pruned runs get none.
+    """
+    status = metrics.get("status")
+    if status not in RANKED_STATUSES:
+        return []
+    train, val, lr = _column(history, "train_loss"), _column(history, "val_loss"), _column(history, "lr")
+    epochs = _column(history, "epoch")
+    if len(epochs) != len(val):
+        epochs = np.arange(1, len(val) + 1)
+    flags = set()
+    diverged = status == "diverged" or not (np.isfinite(train).all() and np.isfinite(val).all())
+    if diverged:
+        flags.add("diverged")
+    clean = not diverged and len(val) > 0 and len(train) == len(val)
+    if clean and len(val) >= 2:
+        at_min = int(np.argmin(val))
+        if (val[-1] > (1 + OVERFIT_RISE) * val[at_min] and epochs[-1] - epochs[at_min] >= OVERFIT_EPOCHS_AFTER_MIN
+                and train[-1] < train[at_min]):
+            flags.add("overfitting")
+        if np.any(train[1:] > (1 + UNSTABLE_RISE) * train[:-1]):
+            flags.add("unstable")
+    best_epoch = _whole(metrics.get("best_epoch"))
+    epochs_run = _whole(metrics.get("epochs_run"))
+    if clean:
+        best_epoch = best_epoch if best_epoch is not None else int(epochs[int(np.argmin(val))])
+        epochs_run = epochs_run if epochs_run is not None else int(epochs[-1])
+    if not diverged and best_epoch is not None and best_epoch == epochs_run:
+        flags.add("not_converged")
+    period = _whole(config.get("t_max")) or _whole(config.get("epochs"))
+    if (config.get("scheduler") == "cosine" and status in STATS_STATUSES and epochs_run is not None
+            and period is not None and epochs_run < period):
+        flags.add("stopped_before_annealed")
+    finite_lr = lr[np.isfinite(lr)]
+    if config.get("scheduler") == "plateau" and finite_lr.size and finite_lr.min() >= finite_lr[0]:
+        flags.add("plateau_never_lowered")
+    return [f for f in FLAG_RULES if f in flags]
+
+
+def flags_column(runs: pd.DataFrame, histories: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """Each run's flags joined with ',' ('' for none), aligned with `runs`; a run's row is its metrics and config."""
+    flags = []
+    for record in runs.to_dict("records"):
+        flags.append(",".join(run_flags(histories.get(record.get("run")), record, record)))
+    return pd.Series(flags, index=runs.index, name="flags", dtype=object)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences
+
+
+def boundary_notes(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[str]) -> list[str]:
+    """Notes for numeric parameters whose best value sits at the edge of the values tried.
+
+    A parameter counts when it is numeric (int or float, not bool) and the sweep holds at least
+    BOUNDARY_MIN_VALUES distinct numbers for it, counted over every run in `runs` (finished or not, so
+    a larger value that diverged or is still pending counts as tried). The best configuration is the
+    first row of `configs` (`configs_table`).
+    """
+    if configs.empty:
+        return []
+    best = configs.iloc[0]
+    notes = []
+    for p in params:
+        tried = sorted({float(v) for v in runs[p] if _is_number(v)})
+        if len(tried) < BOUNDARY_MIN_VALUES or not _is_number(best[p]):
+            continue
+        value = float(best[p])
+        if value == tried[-1]:
+            notes.append(f"the best configuration uses the largest {p} tried ({value:g}); extend the search "
+                         f"above {value:g}")
+        elif value == tried[0]:
+            notes.append(f"the best configuration uses the smallest {p} tried ({value:g}); extend the search "
+                         f"below {value:g}")
+    return notes
+
+
+def _points(fraction: float, sign: bool = False) -> str:
+    value = round(100 * fraction, 1) + 0.0  # + 0.0: no "-0.0"
+    return f"{value:+.1f}" if sign else f"{value:.1f}"
+
+
+def _text(value: Any) -> str:
+    return "None" if _missing(value) else f"{value:g}" if _is_number(value) else str(value)
+
+
+def _effect_sentence(row: Mapping[str, Any]) -> str:
+    name = f"{row['parameter']}: {_text(row['value'])} vs {_text(row['reference'])}"
+    effect, low, high = row["effect"], row["ci_low"], row["ci_high"]
+    if math.isnan(low) or math.isnan(high):
+        pairs = f"{row['n']} matched pair{'s' * (row['n'] != 1)}"
+        return (f"{name}: differed by {_points(effect, True)} points of validation accuracy ({pairs}; "
+                f"{row['ci_method']}; treat as a hint)")
+    basis = f"{row['seeds']} seeds" if row["seeds"] >= 2 else "one seed per configuration; Lenth CI"
+    if low <= 0 <= high:
+        return (f"{name}: no detectable effect ({_points(effect, True)} points, CI {_points(low)} to "
+                f"{_points(high)}, {basis})")
+    if effect > 0:
+        return (f"{row['parameter']}: {_text(row['value'])} beat {_text(row['reference'])} by {_points(effect)} "
+                f"points of validation accuracy (95% CI {_points(low)} to {_points(high)}, {basis})")
+    return (f"{row['parameter']}: {_text(row['value'])} lost to {_text(row['reference'])} by {_points(-effect)} "
+            f"points of validation accuracy (95% CI {_points(-high)} to {_points(-low)}, {basis})")
+
+
+def _best_sentence(configs: pd.DataFrame) -> str:
+    best = configs.iloc[0]
+    n = int(best["n"])
+    text = (f"best: {best['config']}, val acc {best['val_acc_mean']:.3f} +/- {best['val_acc_sd']:.3f} "
+            f"(mean +/- sd, {n} seeds)" if n >= 2 else f"best: {best['config']}, val acc "
+            f"{best['val_acc_mean']:.3f} (one seed)")
+    others = configs.iloc[1:]
+    tied = [c for c, t in zip(others["config"], others["tied_with_best"]) if not _missing(t) and bool(t)]
+    untested = sum(_missing(t) for t in others["tied_with_best"])
+    if tied:
+        text += f"; tied within noise: {', '.join(tied)}"
+    elif len(others) > untested:
+        text += f"; every other tested configuration is worse at the {ALPHA:.0%} level"
+    if untested:
+        text += f"; {untested} other configuration{'s' * (untested > 1)} untested for a tie (one seed)"
+    return text
+
+
+def findings(runs: pd.DataFrame, configs: pd.DataFrame, effects: pd.DataFrame, flags: pd.Series,
+             boundary: Sequence[str]) -> list[str]:
+    """Short sentences from the tables, each saying what it rests on.
+
+    What entered the statistics; the best configuration (mean +/- sd over seeds) and the ones tied
+    with it; each effect: "beat"/"lost to" when its 95% CI excludes 0, "no detectable effect" when
+    it holds 0, "differed by ... treat as a hint" when there is no CI; how many finished runs carry
+    each flag; then the boundary notes. Points are 100 x the accuracy fraction, one decimal.
+    """
+    used = _used(runs)
+    left_out = runs.loc[~runs.index.isin(used.index), "status"].value_counts() if len(runs) else pd.Series()
+    sentences = [f"statistics rest on {len(used)} of {len(runs)} runs (completed or early stopped, with a "
+                 f"validation accuracy)" + (f"; left out: {', '.join(f'{n} {s}' for s, n in left_out.items())}"
+                                            if len(left_out) else "")]
+    if configs.empty:
+        sentences.append("no configuration has a finished run yet")
+    else:
+        sentences.append(_best_sentence(configs))
+    rows = effects.to_dict("records")
+    sentences += [_effect_sentence(row) for row in rows if row["n"] > 0]
+    unmatched: dict[str, list[str]] = {}
+    for row in rows:
+        if row["n"] == 0:
+            unmatched.setdefault(row["parameter"], []).append(_text(row["value"]))
+    if unmatched:
+        sentences.append("no effect estimate (no runs match on every other parameter and the seed) for "
+                         + "; ".join(f"{p} {', '.join(values)}" for p, values in unmatched.items()))
+    finished = runs["status"].isin(RANKED_STATUSES) if len(runs) else pd.Series(dtype=bool)
+    counts = {f: 0 for f in FLAG_RULES}
+    for text in flags[finished.reindex(flags.index, fill_value=False)]:
+        for flag in filter(None, text.split(",")):
+            counts[flag] += 1
+    sentences += [f"{k} of {int(finished.sum())} finished runs {_FLAG_PHRASES[f]}" for f, k in counts.items() if k]
+    return sentences + list(boundary)

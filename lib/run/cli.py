@@ -1,0 +1,97 @@
+"""The train command line (`python -m lib.train`, `sweeplab train`): every RunConfig field as a flag.
+
+Flags take text (`--mix true`, `--t-max none`) that is converted with the field's type, and
+`--config FILE.yaml` supplies defaults from a flat mapping of fields or from a sweep file that
+describes a single run. Every problem becomes a one-line error; parsing imports no torch, so a bad
+flag fails at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from lib.spec.config import FIELD_TYPES, RunConfig, base_type, field_comments, parse_text
+from lib.spec.errors import ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise ConfigError(message)
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description="Train one image classifier. Every RunConfig field is a flag.",
+                     argument_default=argparse.SUPPRESS)
+    parser.add_argument("--config", metavar="FILE.yaml", help="a flat mapping of fields, or a one-run sweep file")
+    helps, defaults = field_comments(), RunConfig().to_dict()
+    for name in FIELD_TYPES:
+        kind, _ = base_type(name)
+        metavar = "true|false" if kind is bool else kind.__name__.upper()
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar=metavar,
+                            help=f"{helps.get(name, '')} (default: {defaults[name]})".strip())
+    return parser
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Field values from a YAML file: a flat mapping, or a sweep file that expands to one run."""
+    from lib.spec.sweepfile import is_sweep, parse_sweep
+    from lib.spec.yamlfile import read_yaml
+
+    raw = read_yaml(path)
+    if is_sweep(raw):
+        sweep = parse_sweep(raw, Path(path))
+        if len(sweep.runs) != 1:
+            raise ConfigError(f"{path} is a sweep of {len(sweep.runs)} runs; run it with "
+                              f"`python -m lib.sweep run {path}`, or give a file that describes one run")
+        return dict(sweep.runs[0].params)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping of config fields, got {type(raw).__name__}")
+    return raw
+
+
+def config_from_argv(argv: list[str] | None, prog: str = "python -m lib.train") -> RunConfig:
+    """The config the flags and `--config` file give; prints a `warning:` line per setting they make inert."""
+    parser = build_parser(prog)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        flag = unknown[0]
+        key = flag.lstrip("-").split("=", 1)[0].replace("-", "_")
+        if not flag.startswith("--"):
+            raise ConfigError(f"unexpected argument {flag!r}; every setting is a --flag VALUE pair")
+        if key in FIELD_TYPES:
+            raise ConfigError(f"unknown flag {flag!r}; write it as --{key.replace('_', '-')} VALUE")
+        parse_text(key, "")  # raises the unknown-key message with a suggestion
+    given = vars(args)
+    values: dict[str, Any] = load_config_file(given.pop("config")) if "config" in given else {}
+    for name, text in given.items():
+        values[name] = parse_text(name, text)
+    cfg = RunConfig.from_dict(values)
+    for line in cfg.warnings(given=values):
+        print(f"warning: {line}", file=sys.stderr)
+    return cfg
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m lib.train") -> int:
+    """Train one run from the command line; 2 for a bad flag, 1 when the run cannot start."""
+    try:
+        cfg = config_from_argv(argv, prog=prog)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from lib.core.records import RunLockedError
+    from lib.run.backend import DeviceError
+    from lib.run.datasets import DatasetError
+    from lib.run.models import WeightsError
+    from lib.run.state import RunError
+    from lib.run.train import run
+
+    try:
+        result = run(cfg)
+    except (RunError, DeviceError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"records written to {result.out_dir}/ (config.json, history.csv, metrics.json, checkpoints/)")
+    return 0

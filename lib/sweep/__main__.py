@@ -1,0 +1,7 @@
+"""`python -m lib.sweep`: the sweep command line (lib.sweep.cli)."""
+
+import sys
+
+from lib.sweep.cli import main
+
+sys.exit(main())

@@ -1,0 +1,229 @@
+"""The sweep command line: run a sweep file through the training notebook, resumably; show its status;
+build its report.
+
+    python -m lib.sweep run PARAMS.yaml [--workers N] [--dry-run] [--retry-failed]
+    python -m lib.sweep status PARAMS.yaml
+    python -m lib.sweep report PARAMS.yaml [MORE.yaml ...]
+
+Everything lands in `reports/<sweep>/`: `sweep.json` (the expanded plan), `runs/<run>/` (the
+executed train.ipynb, config.json, history.csv, metrics.json, run.log, checkpoints/, and
+failure.json for a run that failed) and `report.ipynb` / `report.html`. The state of a run is read
+from its folder, so re-running a sweep executes only what has not finished: a killed run resumes
+from its last checkpoint, a failed one waits for --retry-failed. Nothing here imports torch or pandas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lib.core.formatting import is_number
+from lib.core.layout import NOTEBOOK
+from lib.spec.errors import ConfigError, SweepFileError
+from lib.spec.naming import NAME_RE
+from lib.spec.runs import MAX_RUNS
+from lib.spec.sweepfile import Sweep, load_sweep
+from lib.sweep.driver import execute
+from lib.sweep.executors import EXECUTORS, checkpoint_storage, make_executor
+from lib.sweep.executors.base import ClusterError, stop_all
+from lib.sweep.plan import (adopt_renamed_runs, check_records_match, confirmation, plan, planned_sweep, sweep_lock,
+                            sweep_root, sweep_warnings, trials_left, wait_for_running, write_sweep_record)
+from lib.sweep.publish import NOTEBOOKS, ReportError, build_report
+from lib.sweep.status import format_table, search_line
+from lib.sweep.study import SweepStudy, existing_study, with_search_runs
+
+
+def _print_warnings(sweep: Sweep) -> None:
+    for line in sweep_warnings(sweep):
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def _study(sweep: Sweep, root: Path, args: argparse.Namespace, create: bool) -> SweepStudy | None:
+    if not sweep.uses_study:
+        return None
+    if create:
+        study = SweepStudy(sweep, root, args.study_storage)
+        study.reconcile()
+        return study
+    return existing_study(sweep, root, args.study_storage)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.params, args.max_runs)
+    root = sweep_root(sweep, args.reports_dir)
+    _print_warnings(sweep)
+    if args.dry_run:
+        study = _study(sweep, root, args, create=False)
+        sweep = planned_sweep(sweep, root, study)
+        check_records_match(sweep, root)
+        todo, states = plan(sweep, root, args.retry_failed)
+        print(format_table(list(states.values()), sweep))
+        if sweep.uses_study:
+            print(search_line(sweep, study))
+        left = trials_left(sweep, study)
+        print(f"dry run: {len(sweep.runs)} runs valid; would execute {len(todo)}: {', '.join(todo) or 'none'}"
+              + (f", then up to {left} new trial(s)" if left else ""))
+        return 0
+    with sweep_lock(root, sweep.name):
+        study = _study(sweep, root, args, create=True)
+        if not sweep.search:
+            for line in adopt_renamed_runs(sweep, root):
+                print(f"reusing the records of {line} (same config)")
+        sweep = planned_sweep(sweep, root, study)
+        check_records_match(sweep, root)
+        todo, states = plan(sweep, root, args.retry_failed)
+        if any(st.status == "running" for st in states.values()):
+            todo, states = wait_for_running(sweep, root, args.retry_failed)
+        write_sweep_record(sweep, root, study)
+        failed_before = [n for n, st in states.items() if st.status == "failed" and n not in todo]
+        left = trials_left(sweep, study)
+        print(f"{sweep.name}: {len(sweep.runs)} runs, {len(todo)} to execute"
+              + (f", then up to {left} new trial(s)" if left else "")
+              + (f" ({len(failed_before)} failed earlier; --retry-failed reruns them)" if failed_before else ""))
+        if sweep.uses_study:
+            print(search_line(sweep, study))
+        executor = make_executor(args)
+        storage = checkpoint_storage(args)
+        try:
+            outcomes = execute(sweep, root, todo, executor, notebook=Path(args.notebook), timeout_s=args.timeout,
+                               storage=storage, study=study) if todo or left else []
+            sweep = with_search_runs(sweep, study)
+            confirmed = confirmation(sweep, root)
+            if len(confirmed.runs) > len(sweep.runs):
+                sweep = confirmed
+                write_sweep_record(sweep, root, study)
+                todo, _ = plan(sweep, root, args.retry_failed)
+                print(f"{sweep.name}: confirming the best {sweep.confirm_top} configuration(s) with seeds "
+                      f"{', '.join(map(str, sweep.confirm_seeds))}: {len(todo)} run(s) to execute")
+                outcomes += execute(sweep, root, todo, executor, notebook=Path(args.notebook),
+                                    timeout_s=args.timeout, storage=storage) if todo else []
+        finally:
+            executor.close()
+        write_sweep_record(sweep, root, study)
+        failed = [o.name for o in outcomes if o.failed] + failed_before
+        if not args.no_report:
+            print(f"report: {build_report(root)}")
+    if failed:
+        print(f"{len(failed)} run(s) failed: {', '.join(failed)}; see their run.log, then rerun with --retry-failed",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.params, args.max_runs)
+    root = sweep_root(sweep, args.reports_dir)
+    study = _study(sweep, root, args, create=False)
+    sweep = planned_sweep(sweep, root, study)
+    _, states = plan(sweep, root)
+    print(format_table(list(states.values()), sweep))
+    if sweep.uses_study:
+        print(search_line(sweep, study))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """One sweep's report in its folder, or one report over several sweeps in reports/<NAME>/."""
+    roots = []
+    for params in args.params:
+        sweep = load_sweep(params, args.max_runs)
+        root = sweep_root(sweep, args.reports_dir)
+        study = _study(sweep, root, args, create=False)
+        write_sweep_record(planned_sweep(sweep, root, study), root, study)
+        roots.append(root)
+    name = args.name or "-".join(dict.fromkeys(root.name for root in roots))
+    if not NAME_RE.match(name):
+        raise SweepFileError(f"--name {name!r} must be a folder-safe word (letters, digits, _ . -)")
+    out = roots[0] if len(roots) == 1 and not args.name else Path(args.reports_dir) / name
+    print(f"report: {build_report(roots, out)}")
+    return 0
+
+
+def build_parser(prog: str = "python -m lib.sweep") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (("run", "execute the runs that have not finished, then build the report"),
+                           ("status", "print a table of every run's state"),
+                           ("report", "build reports/<sweep>/report.html from the run records")):
+        p = sub.add_parser(name, help=helptext)
+        if name == "report":
+            p.add_argument("params", nargs="+", help="sweep file(s); several make one report, later sweeps "
+                                                     "compared with earlier ones")
+            p.add_argument("--name", default=None, help="folder under --reports-dir for a report over several "
+                                                        "sweeps (default: their names joined by -)")
+        else:
+            p.add_argument("params", help="sweep file, e.g. params/demo.yaml")
+        p.add_argument("--reports-dir", default="reports", help="where sweep folders go (default: reports)")
+        p.add_argument("--max-runs", type=int, default=MAX_RUNS,
+                       help=f"refuse sweep files that describe more runs than this (default: {MAX_RUNS:,})")
+        p.add_argument("--study-storage", default=None, metavar="URL_OR_FILE",
+                       help="where a searching or early-terminating sweep keeps its Optuna study: a database URL "
+                            "(postgresql://...) or a journal file every worker can reach (default: "
+                            "study.journal in the sweep folder)")
+        if name != "run":
+            continue
+        p.add_argument("--workers", type=int, default=1, help="runs at once (default: 1)")
+        p.add_argument("--dry-run", action="store_true", help="validate and show the plan; execute nothing")
+        p.add_argument("--retry-failed", action="store_true", help="also rerun runs that failed before")
+        p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="kill a run after this long")
+        p.add_argument("--no-report", action="store_true", help="skip building the report at the end")
+        p.add_argument("--notebook", default=str(NOTEBOOKS / NOTEBOOK), help=argparse.SUPPRESS)
+        p.add_argument("--executor", choices=list(EXECUTORS), default="local",
+                       help="where runs execute: " + "; ".join(f"{k}: {v}" for k, v in EXECUTORS.items())
+                            + " (default: local)")
+        p.add_argument("--storage", default=None,
+                       help="checkpoint folder for cluster executors (a shared filesystem on a real cluster)")
+        cluster = p.add_argument_group("cluster executors (pip install -e '.[cluster]')")
+        cluster.add_argument("--address", default=None, help="ray: address of a running cluster (default: start one)")
+        cluster.add_argument("--gpus-per-run", type=float, default=None,
+                             help="GPUs each run asks for; fractions share a GPU on ray "
+                                  "(default: ray 1 if the cluster has GPUs, else 0; slurm 0)")
+        cluster.add_argument("--cpus-per-run", type=float, default=1.0, help="CPUs each run asks for (default: 1)")
+        cluster.add_argument("--max-retries", type=int, default=2, help="ray: retries of a run whose worker died")
+        cluster.add_argument("--partition", default=None, help="slurm: partition")
+        cluster.add_argument("--time-limit", type=int, default=240, metavar="MINUTES", help="slurm: time limit per run")
+        cluster.add_argument("--slurm-local", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m lib.sweep") -> int:
+    args = build_parser(prog).parse_args(argv)
+    problem = _argument_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if getattr(args, "storage", None) and args.executor == "local":
+        print("error: --storage is for --executor ray or slurm; local runs keep checkpoints in their run folder",
+              file=sys.stderr)
+        return 2
+    try:
+        return {"run": cmd_run, "status": cmd_status, "report": cmd_report}[args.command](args)
+    except (SweepFileError, ConfigError, ClusterError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        stop_all()
+        print("\nstopped; run the same command again to resume", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a full disk, a folder without write permission: the records written so far stand
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}; fix that and run the same command again to resume",
+              file=sys.stderr)
+        return 1
+
+
+def _argument_problem(args: argparse.Namespace) -> str | None:
+    """A one-line complaint about a bad command-line value, or None."""
+    if getattr(args, "workers", 1) < 1:
+        return f"--workers {args.workers} must be at least 1"
+    if args.max_runs < 1:
+        return f"--max-runs {args.max_runs} must be at least 1"
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not (is_number(timeout) and timeout > 0):
+        return f"--timeout {timeout} must be a number of seconds above 0"
+    return None
+

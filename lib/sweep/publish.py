@@ -1,0 +1,43 @@
+"""Publishing a report: the report notebook executed by path over sweep folders, then turned into HTML.
+
+The sweep layer never imports the report's code: the notebook does, in its own kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lib.core.layout import REPORT_HTML, REPORT_NOTEBOOK, REPORT_PARTIAL
+from lib.core.records import atomic_write_bytes
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+class ReportError(RuntimeError):
+    """The report notebook failed; the message names the error and the partial notebook."""
+
+
+def build_report(sweep_dirs: Path | list[Path], out: Path | None = None, notebook: Path = NOTEBOOKS / REPORT_NOTEBOOK
+                 ) -> Path:
+    """Execute the report notebook for one sweep folder or several (earlier first); write report.ipynb,
+    report.html and the report's CSV tables into `out` (default: the first folder)."""
+    from nbconvert import HTMLExporter
+
+    dirs = [sweep_dirs] if isinstance(sweep_dirs, Path) else list(sweep_dirs)
+    root = out or dirs[0]
+    root.mkdir(parents=True, exist_ok=True)
+    partial = root / REPORT_PARTIAL
+    command = [sys.executable, "-m", "papermill", str(notebook), str(partial), "-p", "sweep_dirs",
+               ",".join(str(d.resolve()) for d in dirs), "-p", "out_dir", str(root.resolve()), "--no-progress-bar"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        raise ReportError(f"the report notebook failed ({lines[-1] if lines else result.returncode}); "
+                          f"see {partial}")
+    os.replace(partial, root / REPORT_NOTEBOOK)
+    html, _ = HTMLExporter(exclude_input=True).from_filename(str(root / REPORT_NOTEBOOK))
+    atomic_write_bytes(root / REPORT_HTML, html.encode())
+    return root / REPORT_HTML

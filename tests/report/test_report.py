@@ -1,0 +1,257 @@
+"""The report's tables and figures, on run records written here in the real on-disk layout."""
+
+import csv
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+from lib.core.records import write_history, write_json
+from lib.report import sections as report_module
+from lib.report.analysis import analysis
+from lib.report.figures import (plot_combined_curves, plot_followup, plot_isolation, plot_parallel_coordinates,
+                                plot_run, plot_throughput)
+from lib.report.load import METRIC_LABELS, load_report
+from lib.report.sections import styled
+from lib.report.tables import (best_runs, compare_followups, conditions, config_warnings, failures, leaderboard,
+                               overview, parameter_effects, run_metrics, run_parameters, sweep_folders, write_tables)
+
+matplotlib.use("Agg")
+
+
+def write_run(root, name, params, val_accs, status="completed", **metrics):
+    run = root / "runs" / name
+    history = [{"epoch": i + 1, "train_loss": 1.0 - 0.1 * i, "train_acc": acc - 0.05, "val_loss": 1.0 - acc,
+                "val_acc": acc, "lr": 0.1, "epoch_s": 1.0, "images_per_s": 1000.0 + i,
+                "train_acc_measure": "exact_label"} for i, acc in enumerate(val_accs)]
+    write_history(run / "history.csv", history)
+    write_json(run / "config.json", {"dataset": "digits", "seed": 0, "val_fraction": 0.1, **params})
+    best = max(history, key=lambda h: h["val_acc"])
+    write_json(run / "metrics.json", {"status": status, "best_epoch": best["epoch"], "epochs_run": len(history),
+                                      "train_loss": best["train_loss"], "train_acc": best["train_acc"],
+                                      "val_loss": best["val_loss"], "val_acc": best["val_acc"], "test_acc": 0.5,
+                                      "test_loss": 1.0, "wall_time_s": 10.0, "images_per_s": 1000.0,
+                                      "val_is_test": False, "train_acc_measure": "exact_label", **metrics})
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    """Four planned runs: two finished (one without input_size), one failed, one never started."""
+    runs = [("a", {"model": "lenet", "lr": 0.1}), ("b", {"model": "lenet", "lr": 0.01, "input_size": 224}),
+            ("c", {"model": "mlp", "lr": 0.1}), ("d", {"model": "mlp", "lr": 0.01})]
+    write_json(tmp_path / "sweep.json", {"name": "s", "description": "test sweep", "fixed": {"dataset": "digits"},
+                                         "varying": ["model", "lr", "input_size"],
+                                         "runs": [{"name": n, "source": "runs", "params": p} for n, p in runs]})
+    write_run(tmp_path, "a", runs[0][1], [0.5, 0.7, 0.6])
+    write_run(tmp_path, "b", runs[1][1], [0.4, 0.8], status="early_stopped")
+    write_json(tmp_path / "runs" / "c" / "failure.json", {"error": "DatasetError: no data", "seconds": 1.0})
+    return load_report(tmp_path)
+
+
+def test_every_planned_run_appears_with_its_status(sweep):
+    assert list(sweep.runs["run"]) == ["a", "b", "c", "d"]
+    assert list(sweep.runs["status"]) == ["completed", "early_stopped", "failed", "pending"]
+    assert sweep.errors == {"c": "DatasetError: no data"}
+    assert list(failures(sweep).index) == ["c", "d"]
+
+
+def test_ranking_uses_validation_accuracy_never_test(sweep):
+    board = leaderboard(sweep)
+    assert list(board.index) == ["b", "a", "c", "d"]
+    assert best_runs(sweep, "lenet", k=1) == ["b"] and best_runs(sweep, "mlp") == []
+    assert math.isnan(board.loc["c", METRIC_LABELS["val_acc"]])
+
+
+def test_tables_of_one_run(sweep):
+    params = run_parameters(sweep, "a")
+    assert list(params.index[:3]) == ["model", "lr", "input_size"]
+    assert params.loc["input_size", "value"] == "None"
+    metrics = run_metrics(sweep, "b")
+    assert metrics.loc[METRIC_LABELS["val_acc"], "value"] == "0.8000"
+    assert metrics.loc["epochs to convergence (best epoch)", "value"] == "2"
+
+
+def test_overview_effects_and_conditions(sweep):
+    tables = overview(sweep)
+    assert tables["varying"].loc["input_size", "values"] == "None, 224"
+    assert tables["status"].loc["failed", "runs"] == 1
+    effects = parameter_effects(sweep)
+    assert effects.loc[("lr", "0.1"), "runs"] == 1
+    text = conditions(sweep)
+    assert "2 of 4 runs finished" in text and "n=1" in text and "never used to rank" in text
+
+
+def test_figures_render_with_failed_missing_and_none_valued_runs(sweep):
+    for figure in (plot_parallel_coordinates(sweep), plot_combined_curves(sweep, "lenet"),
+                   plot_combined_curves(sweep, "mlp"), plot_run(sweep, "a"), plot_throughput(sweep)):
+        figure.canvas.draw()
+
+
+def test_an_empty_sweep_folder_renders(tmp_path):
+    report = load_report(tmp_path / "nothing-here")
+    assert report.runs.empty and conditions(report) == "No run has finished yet."
+    plot_parallel_coordinates(report).canvas.draw()
+    assert leaderboard(report).empty
+
+
+def write_sweep(root, name, runs, fixed=None):
+    """A sweep folder: sweep.json planning `runs` [(name, params, val_accs or None)]; runs with val_accs finished."""
+    write_json(root / "sweep.json", {"name": name, "description": "", "fixed": fixed or {},
+                                     "varying": sorted({k for _, p, _ in runs for k in p} - set(fixed or {})),
+                                     "runs": [{"name": n, "source": "grid", "params": {**(fixed or {}), **p}}
+                                              for n, p, _ in runs]})
+    for run, params, accs in runs:
+        if accs:
+            write_run(root, run, {**(fixed or {}), **params}, accs)
+    return root
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    """Two optimizers x two seeds, and a step_size that changes nothing."""
+    accs = {("sgd", 0): [0.5, 0.6], ("sgd", 1): [0.5, 0.61], ("adam", 0): [0.6, 0.8], ("adam", 1): [0.6, 0.81]}
+    runs = [(f"{opt}-step{step}-seed{seed}", {"optimizer": opt, "step_size": step, "seed": seed}, acc)
+            for (opt, seed), acc in accs.items() for step in (5, 10)]
+    return load_report(write_sweep(tmp_path / "seeds", "seeds", runs, {"model": "mlp", "epochs": 2}))
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_tables_beside_the_report_have_the_required_columns_and_seeds_per_config(seeded, tmp_path):
+    paths = write_tables(seeded, tmp_path / "out")
+    assert [p.name for p in paths] == ["runs.csv", "configs.csv", "effects.csv"]
+    runs = read_csv(tmp_path / "out" / "runs.csv")
+    assert list(runs[0]) == ["run", "sweep", "status", "optimizer", "step_size", "seed", "best_epoch", "epochs_run",
+                             "train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "wall_time_s",
+                             "flags"]
+    assert len(runs) == 8 and {r["sweep"] for r in runs} == {"seeds"}
+    first = next(r for r in runs if r["run"] == "sgd-step5-seed1")
+    assert (first["seed"], first["step_size"], first["best_epoch"], first["test_loss"]) == ("1", "5", "2", "1.0")
+    assert first["flags"] == "not_converged"  # the best epoch is the last one
+    configs = read_csv(tmp_path / "out" / "configs.csv")
+    assert {r["config"]: r["n"] for r in configs} == {"adam-step5": "2", "adam-step10": "2", "sgd-step5": "2",
+                                                       "sgd-step10": "2"}
+    effects = {(r["parameter"], r["value"]): r for r in read_csv(tmp_path / "out" / "effects.csv")}
+    assert float(effects[("step_size", "10")]["effect"]) == 0.0
+    assert float(effects[("optimizer", "adam")]["ci_low"]) > 0  # adam wins on both seeds
+    assert {"parameter", "value", "reference", "effect", "ci_low", "ci_high", "n"} <= set(effects[("step_size", "10")])
+
+
+def test_no_tables_are_written_without_runs(tmp_path):
+    assert write_tables(load_report(tmp_path / "missing"), tmp_path / "out") == []
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def two_sweeps(tmp_path):
+    """An earlier sweep at 5 epochs over lr, and a follow-up at 10 epochs; both hold a run named `x`."""
+    first = write_sweep(tmp_path / "first", "first", [("lr0.1", {"lr": 0.1}, [0.5, 0.7]),
+                                                      ("lr0.01", {"lr": 0.01}, [0.5, 0.6]),
+                                                      ("x", {"lr": 0.2}, [0.3, 0.4])], {"epochs": 5})
+    second = write_sweep(tmp_path / "second", "second", [("long-lr0.01", {"lr": 0.01}, [0.5, 0.6, 0.9]),
+                                                         ("x", {"lr": 0.2, "patience": 100}, [0.4, 0.5, 0.6]),
+                                                         ("long-lr0.05", {"lr": 0.05}, None)], {"epochs": 10})
+    return load_report([first, second])
+
+
+def test_two_sweeps_share_one_table_with_unique_run_keys_and_the_union_of_what_varies(two_sweeps):
+    runs = two_sweeps.runs
+    assert list(runs["run"]) == ["lr0.1", "lr0.01", "first/x", "long-lr0.01", "second/x", "long-lr0.05"]
+    assert list(runs["sweep"]) == ["first", "first", "first", "second", "second", "second"]
+    assert set(two_sweeps.histories) == {"lr0.1", "lr0.01", "first/x", "long-lr0.01", "second/x"}
+    assert two_sweeps.varying == ["lr", "patience", "epochs"]  # epochs: fixed in each sweep, at 5 and at 10
+    assert "sweep" in leaderboard(two_sweeps) and "flags" in leaderboard(two_sweeps)
+    assert set(runs["seed"]) == {0}
+
+
+def test_followups_are_compared_with_the_nearest_earlier_run(two_sweeps):
+    table = compare_followups(two_sweeps).set_index("run")
+    assert list(table.index) == ["long-lr0.01", "second/x", "long-lr0.05"]
+    assert table.loc["long-lr0.01", "earlier_run"] == "lr0.01"
+    assert table.loc["long-lr0.01", "changed"] == "epochs 5 -> 10"
+    assert table.loc["second/x", "earlier_run"] == "first/x"
+    assert table.loc["second/x", "changed"] == "patience 3 -> 100; epochs 5 -> 10"
+    # lr 0.05 is as far from lr 0.1, 0.01 and 0.2: the tie goes to the earlier run with the higher val acc
+    assert table.loc["long-lr0.05", "earlier_run"] == "lr0.1"
+    assert table.loc["long-lr0.01", "val_acc"] == 0.9 and table.loc["long-lr0.01", "earlier_val_acc"] == 0.6
+    assert table.loc["long-lr0.01", "epochs_run"] == 3 and table.loc["long-lr0.01", "earlier_epochs_run"] == 2
+    plot_followup(two_sweeps, "long-lr0.01", "lr0.01").canvas.draw()
+    assert compare_followups(load_report(two_sweeps.roots[0])).empty
+
+
+def test_sweep_folders_are_split_on_commas_and_resolved(tmp_path):
+    assert sweep_folders(f"{tmp_path}/a, {tmp_path}/b,") == [tmp_path / "a", tmp_path / "b"]
+
+
+def test_warnings_of_the_run_configs_are_counted_per_run(seeded):
+    warnings = config_warnings(seeded)
+    assert len(warnings) == 1 and warnings.loc[0, "runs"] == 8
+    assert warnings.loc[0, "warning"].startswith("step_size is set but scheduler is not step")
+
+
+def test_report_tables_print_counts_as_integers_and_measurements_to_four_digits(seeded):
+    html = styled(analysis(seeded).configs.set_index("config")).to_html()
+    assert ">2<" in html and ">2.0000<" not in html  # n
+    assert ">0.8050<" in html  # adam-step5's mean val acc
+    assert "white-space: nowrap" in html
+
+
+def test_findings_come_with_what_they_rest_on(seeded, shown):
+    report_module.show_findings(seeded)
+    text = "\n".join(shown)
+    assert "- statistics rest on 8 of 8 runs" in text
+    assert "optimizer: adam beat sgd by 20.0 points of validation accuracy" in text and "2 seeds" in text
+    assert "step_size: 10 vs 5: no detectable effect" in text
+    assert "Edges of the search: none" in text
+
+
+def test_sections_without_content_say_none(seeded, shown):
+    for show in (report_module.show_followups, report_module.show_failures):
+        shown.clear()
+        show(seeded)
+        assert shown[-1].startswith("none"), show.__name__
+    report_module.show_diagnostics(seeded)
+    assert "Flagged runs: 8 of 8." in "\n".join(shown)  # every run's best epoch is its last
+
+
+def test_an_empty_report_says_no_runs_yet_in_every_section(tmp_path, shown):
+    report = load_report([tmp_path / "missing"])
+    report_module.show_findings(report)
+    assert shown[-1].startswith("No runs yet")
+    for name in ("show_leaderboard", "show_configs", "show_effects", "show_interactions", "show_isolation",
+                 "show_best_runs", "show_followups", "show_combined_curves", "show_parameter_effects",
+                 "show_throughput", "show_failures"):
+        shown.clear()
+        getattr(report_module, name)(report)
+        assert shown and shown[-1].startswith("none"), name
+
+
+def test_isolation_figure_has_a_panel_per_parameter(seeded):
+    figure = plot_isolation(seeded)
+    assert [ax.get_title() for ax in figure.axes if ax.axison] == ["optimizer", "step_size"]
+
+
+@pytest.mark.slow
+def test_the_report_notebook_renders_two_sweeps_and_writes_its_tables(two_sweeps, tmp_path):
+    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "report.ipynb"
+    dirs = ",".join(str(r) for r in two_sweeps.roots)
+    result = subprocess.run([sys.executable, "-m", "papermill", str(notebook), str(tmp_path / "out.ipynb"),
+                             "-p", "sweep_dirs", dirs, "-p", "out_dir", str(tmp_path / "tables")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = (tmp_path / "out.ipynb").read_text()
+    assert "patience 3 -> 100; epochs 5 -> 10" in text and "statistics rest on 5 of 6 runs" in text
+    assert {p.name for p in (tmp_path / "tables").iterdir()} == {"runs.csv", "configs.csv", "effects.csv"}
+
+
+def test_configs_at_one_seed_say_so_and_leave_out_spread_columns(tmp_path, shown):
+    runs = [(f"lr{lr}", {"lr": lr}, [0.5, acc]) for lr, acc in ((0.1, 0.7), (0.01, 0.6))]
+    report_module.show_configs(load_report(write_sweep(tmp_path / "one", "one", runs)))
+    assert shown[0].startswith("One seed per configuration (n = 1)")
+    assert "val_acc_sd" not in shown[1] and "val_acc_mean" in shown[1]

@@ -1,0 +1,427 @@
+"""The report's statistics on hand-made runs tables whose answers are known."""
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from lib.report.stats import (FLAG_RULES, boundary_notes, configs_table, effects_table, findings, flags_column,
+                              interactions_table, isolation_table, run_flags)
+from lib.spec.naming import config_label
+
+METRICS = {"best_epoch": 3, "epochs_run": 5, "train_acc": 0.9, "train_loss": 0.3, "val_loss": 0.4, "test_acc": 0.7,
+           "test_loss": 0.5, "wall_time_s": 1.0}
+
+
+def run_table(params: dict, seeds, val_acc) -> pd.DataFrame:
+    """Every combination of `params` at every seed, completed, validation accuracy val_acc(config, seed)."""
+    rows = []
+    for values in itertools.product(*params.values()):
+        config = dict(zip(params, values))
+        for seed in seeds:
+            rows.append({"run": "-".join(map(str, values)) + f"-s{seed}", "sweep": "t", "status": "completed",
+                         **config, "seed": seed, **METRICS, "val_acc": val_acc(config, seed)})
+    return pd.DataFrame(rows)
+
+
+def row(table: pd.DataFrame, **where) -> pd.Series:
+    mask = np.ones(len(table), dtype=bool)
+    for key, value in where.items():
+        mask &= (table[key] == value).to_numpy()
+    assert mask.sum() == 1, where
+    return table[mask].iloc[0]
+
+
+def t_interval(values):
+    values = np.asarray(values)
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    return values.mean() - half, values.mean() + half
+
+
+# --- the additive design: optimizer +0.05 with seed noise, mix inert, lr with three values -----------------------
+
+ADAM_NOISE = [0.01, -0.004, -0.006]  # per seed; sums to 0, so the optimizer effect is exactly 0.05
+LR_SHIFT = {0.001: 0.0, 0.01: 0.01, 0.1: -0.03}
+
+
+@pytest.fixture
+def additive():
+    # values listed out of order: the references must still be sgd (first seen), False and 0.001
+    return run_table({"optimizer": ["sgd", "adam"], "mix": [True, False], "lr": [0.01, 0.1, 0.001]}, [0, 1, 2],
+                     lambda c, s: 0.8 + (0.05 + ADAM_NOISE[s]) * (c["optimizer"] == "adam") + LR_SHIFT[c["lr"]])
+
+
+def test_config_label_reads_like_a_run_name_and_separates_configurations():
+    assert config_label({"model": "lenet", "optimizer": "adam", "lr": 0.01, "scheduler": "cosine"},
+                        ["model", "optimizer", "lr", "scheduler"]) == "lenet-adam-lr0.01-cosine"
+    assert config_label({"mix": True, "augment": False, "weight_decay": 5e-4}, ["mix", "augment", "weight_decay"]) \
+        == "mix-noaugment-wd0.0005"
+    assert config_label({"input_size": None}, ["input_size"]) == config_label({"input_size": math.nan},
+                                                                              ["input_size"]) == "inNone"
+    assert config_label({"lr": 0.1}, ["lr"]) != config_label({"lr": 0.1000001}, ["lr"])
+    assert config_label({"a": "x-y", "b": "z"}, ["a", "b"]) != config_label({"a": "x", "b": "y-z"}, ["a", "b"])
+    assert config_label({"mix": True}, ["mix"]) != config_label({"mix": 1.0}, ["mix"])
+
+
+def test_configs_table_has_one_row_per_configuration_with_t_intervals(additive):
+    table = configs_table(additive, ["optimizer", "mix", "lr"])
+    assert len(table) == 12 and set(table["n"]) == {3}
+    assert list(table.columns[:4]) == ["config", "optimizer", "mix", "lr"]
+    assert list(table["val_acc_mean"]) == sorted(table["val_acc_mean"], reverse=True)
+    best = table.iloc[0]
+    assert best["optimizer"] == "adam" and best["lr"] == 0.01
+    values = [0.8 + 0.05 + n + 0.01 for n in ADAM_NOISE]
+    assert best["val_acc_sd"] == pytest.approx(np.std(values, ddof=1), abs=1e-12)
+    assert (best["val_acc_ci_low"], best["val_acc_ci_high"]) == pytest.approx(t_interval(values), abs=1e-12)
+    assert best["test_acc_mean"] == pytest.approx(0.7)
+    assert table["config"].is_unique
+
+
+def test_known_additive_effect_and_an_inert_parameter_with_three_seeds(additive):
+    effects = effects_table(additive, ["optimizer", "mix", "lr"])
+    optimizer = row(effects, parameter="optimizer")
+    assert (optimizer["value"], optimizer["reference"]) == ("adam", "sgd")
+    assert optimizer["effect"] == pytest.approx(0.05, abs=1e-9)
+    assert (optimizer["ci_low"], optimizer["ci_high"]) == pytest.approx(
+        t_interval([0.05 + n for n in ADAM_NOISE]), abs=1e-9)
+    assert optimizer["ci_low"] > 0
+    assert (optimizer["n"], optimizer["seeds"]) == (18, 3)
+    assert optimizer["ci_method"] == "t-interval over 3 per-seed effects"
+
+    mix = row(effects, parameter="mix")
+    assert mix["reference"] is False and mix["value"] is True
+    assert mix["effect"] == 0.0 and mix["ci_low"] <= 0.0 <= mix["ci_high"]
+
+    lr = effects[effects["parameter"] == "lr"]
+    assert list(lr["reference"]) == [0.001, 0.001] and list(lr["value"]) == [0.01, 0.1]
+    assert list(lr["effect"]) == pytest.approx([0.01, -0.03], abs=1e-9)
+    assert list(lr["n"]) == [12, 12]
+
+
+def test_ties_by_paired_and_welch_tests_and_untestable_single_runs():
+    base = [0.90, 0.92, 0.91]
+    runs = [("0.01", s, v) for s, v in enumerate(base)]
+    runs += [("0.1", s, v + d) for s, (v, d) in enumerate(zip(base, [-0.01, 0.005, 0.0]))]  # noise: tied
+    runs += [("0.001", s, v - 0.05 + d) for s, (v, d) in enumerate(zip(base, [0.002, -0.001, 0.0]))]  # worse
+    runs += [("0.2", 5, 0.905), ("0.2", 6, 0.915)]  # no shared seed: Welch, close
+    runs += [("0.3", 5, 0.70), ("0.3", 6, 0.71)]  # Welch, far
+    runs += [("0.4", 7, 0.95)]  # one seed: cannot be tested, even though its mean is the best
+    runs += [("0.5", 7, 0.50)]
+    frame = pd.DataFrame([{"run": f"{lr}-{s}", "status": "completed", "lr": float(lr), "seed": s, "val_acc": v,
+                           "test_acc": 0.5} for lr, s, v in runs])
+    table = configs_table(frame, ["lr"]).set_index("lr")
+    assert table["tied_with_best"].iloc[0] is True and table.index[0] == 0.4
+    frame = frame[frame["lr"] != 0.4]
+    table = configs_table(frame, ["lr"]).set_index("lr")
+    assert table.index[0] == 0.01
+    assert table.loc[0.1, "tied_with_best"] is True
+    assert table.loc[0.001, "tied_with_best"] is False
+    assert table.loc[0.2, "tied_with_best"] is True
+    assert table.loc[0.3, "tied_with_best"] is False
+    assert table.loc[0.5, "tied_with_best"] is None
+    assert table.loc[0.5, "n"] == 1 and math.isnan(table.loc[0.5, "val_acc_ci_low"])
+
+
+def test_ties_when_the_paired_differences_do_not_vary():
+    base = [0.90, 0.92, 0.91]
+    frame = pd.DataFrame([{"run": f"{lr}-{s}", "status": "completed", "lr": lr, "seed": s, "val_acc": v + shift}
+                          for lr, shift in [(0.001, -0.01), (0.01, 0.0), (0.1, 0.0)] for s, v in enumerate(base)])
+    table = configs_table(frame, ["lr"]).set_index("lr")
+    assert list(table.index) == [0.01, 0.1, 0.001]
+    assert table.loc[0.1, "tied_with_best"] is True  # identical: differences all 0
+    assert table.loc[0.001, "tied_with_best"] is False  # always 0.01 lower: no spread, not a tie
+
+
+def test_missing_and_unfinished_runs_are_skipped_and_n_counts_matches():
+    rng = np.random.default_rng(1)
+    noise = {key: rng.normal(0, 0.005) for key in itertools.product(["sgd", "adam"], [False, True], range(4))}
+    runs = run_table({"optimizer": ["sgd", "adam"], "mix": [False, True]}, [0, 1, 2],
+                     lambda c, s: 0.8 + 0.05 * (c["optimizer"] == "adam") + 0.01 * s
+                     + noise[c["optimizer"], c["mix"], s])
+    failed = (runs["optimizer"] == "adam") & runs["mix"] & (runs["seed"] == 2)
+    runs.loc[failed, "status"] = "failed"  # keeps a number in val_acc: the status alone must exclude it
+    runs = runs[~((runs["optimizer"] == "sgd") & ~runs["mix"] & (runs["seed"] == 1))]
+    extra = [{"run": "pending", "status": "pending", "optimizer": "sgd", "mix": True, "seed": 3, "val_acc": math.nan},
+             {"run": "diverged", "status": "diverged", "optimizer": "adam", "mix": False, "seed": 3, "val_acc": 0.1}]
+    runs = pd.concat([runs, pd.DataFrame(extra)], ignore_index=True)
+    val = {(o, m, s): 0.8 + 0.05 * (o == "adam") + 0.01 * s + noise[o, m, s]
+           for o, m, s in itertools.product(["sgd", "adam"], [False, True], range(3))}
+
+    effects = effects_table(runs, ["optimizer", "mix"])
+    optimizer = row(effects, parameter="optimizer")
+    pairs = [(False, 0), (False, 2), (True, 0), (True, 1)]
+    assert optimizer["n"] == 4 and optimizer["seeds"] == 3
+    assert optimizer["effect"] == pytest.approx(np.mean([val["adam", m, s] - val["sgd", m, s] for m, s in pairs]),
+                                                abs=1e-12)
+    mix = row(effects, parameter="mix")
+    pairs = [("sgd", 0), ("sgd", 2), ("adam", 0), ("adam", 1)]
+    assert mix["n"] == 4
+    assert mix["effect"] == pytest.approx(np.mean([val[o, True, s] - val[o, False, s] for o, s in pairs]), abs=1e-12)
+
+    table = configs_table(runs, ["optimizer", "mix"]).set_index("config")
+    assert table.loc["adam-mix", "n"] == 2 and table.loc["sgd-nomix", "n"] == 2
+    assert table.loc["adam-nomix", "n"] == 3 and table.loc["sgd-mix", "n"] == 3  # diverged, pending: out
+
+
+# --- one seed ---------------------------------------------------------------------------------------------------
+
+def factorial_from_contrasts(contrasts: dict) -> pd.DataFrame:
+    """A one-seed 2^3 design on mix, optimizer, lr whose contrasts are exactly `contrasts` (keyed by factor subsets)."""
+    levels = {"mix": [False, True], "optimizer": ["sgd", "adam"], "lr": [0.01, 0.1]}
+
+    def y(config, seed):
+        signs = {k: 1 if config[k] == v[1] else -1 for k, v in levels.items()}
+        return 0.8 + sum(c / 2 * np.prod([signs[k] for k in subset]) for subset, c in contrasts.items())
+
+    return run_table(levels, [0], y)
+
+
+def test_one_seed_full_factorial_gets_lenth_intervals():
+    contrasts = {("mix",): 0.06, ("optimizer",): 0.002, ("lr",): -0.004, ("mix", "optimizer"): 0.001,
+                 ("mix", "lr"): -0.003, ("optimizer", "lr"): 0.005, ("mix", "optimizer", "lr"): 0.002}
+    runs = factorial_from_contrasts(contrasts)
+    # |c| median 0.003, s0 0.0045, 0.06 trimmed (> 2.5 s0), median of the rest 0.0025: PSE 0.00375
+    half = stats.t.ppf(0.975, 7 / 3) * 0.00375
+    effects = effects_table(runs, ["mix", "optimizer", "lr"])
+    mix = row(effects, parameter="mix")
+    assert mix["effect"] == pytest.approx(0.06, abs=1e-9) and mix["n"] == 4 and mix["seeds"] == 1
+    assert (mix["ci_low"], mix["ci_high"]) == pytest.approx((0.06 - half, 0.06 + half), abs=1e-9)
+    assert "Lenth" in mix["ci_method"] and "7 contrasts" in mix["ci_method"]
+    optimizer = row(effects, parameter="optimizer")
+    assert optimizer["effect"] == pytest.approx(0.002, abs=1e-9) and optimizer["ci_low"] < 0 < optimizer["ci_high"]
+    interactions = interactions_table(runs, ["mix", "optimizer", "lr"])
+    mix_optimizer = row(interactions, parameter_a="mix", parameter_b="optimizer")
+    assert mix_optimizer["interaction"] == pytest.approx(0.001, abs=1e-9)
+    assert mix_optimizer["ci_high"] - mix_optimizer["ci_low"] == pytest.approx(2 * half, abs=1e-9)
+    assert configs_table(runs, ["mix", "optimizer", "lr"])["tied_with_best"].iloc[1:].isna().all()
+
+
+def test_inert_parameter_in_a_one_seed_full_factorial():
+    runs = run_table({"model": ["lenet", "mlp"], "mix": [False, True], "lr": [0.01, 0.1]}, [0],
+                     lambda c, s: 0.9 + 0.03 * c["mix"] + 0.01 * (c["lr"] == 0.1) + 0.004 * c["mix"] * (c["lr"] == 0.1))
+    effects = effects_table(runs, ["model", "mix", "lr"])
+    model = row(effects, parameter="model")
+    assert model["effect"] == 0.0 and model["ci_low"] <= 0.0 <= model["ci_high"]
+    assert "Lenth" in model["ci_method"]
+    # four of seven contrasts are exactly 0, so the PSE is 0: no interval may be claimed for real effects
+    mix = row(effects, parameter="mix")
+    assert mix["effect"] == pytest.approx(0.032, abs=1e-9) and math.isnan(mix["ci_low"])
+    assert "no CI" in mix["ci_method"]
+
+
+def test_one_seed_without_a_full_factorial_has_no_interval_and_says_why():
+    runs = run_table({"optimizer": ["sgd", "adam"], "lr": [0.001, 0.01, 0.1]}, [0],
+                     lambda c, s: 0.8 + 0.05 * (c["optimizer"] == "adam") + 0.1 * c["lr"])
+    effects = effects_table(runs, ["optimizer", "lr"])
+    assert effects["ci_low"].isna().all() and effects["ci_high"].isna().all()
+    assert set(effects["ci_method"]) == {"one seed and not a two-level full factorial: no CI"}
+    assert row(effects, parameter="optimizer")["effect"] == pytest.approx(0.05, abs=1e-9)
+    two_by_two = run_table({"optimizer": ["sgd", "adam"], "mix": [False, True], "lr": [0.01, 0.1]}, [0],
+                           lambda c, s: 0.8 + 0.05 * (c["optimizer"] == "adam"))
+    two_by_two.loc[0, "status"] = "failed"  # one cell of the 2^3 missing
+    assert set(effects_table(two_by_two, ["optimizer", "mix", "lr"])["ci_method"]) == {
+        "one seed and not a two-level full factorial: no CI"}
+    sentences = findings(runs, configs_table(runs, ["optimizer", "lr"]), effects, flags_column(runs, {}), [])
+    assert any(s.startswith("optimizer: adam vs sgd: differed by +5.0 points") and "treat as a hint" in s
+               for s in sentences)
+
+
+def test_no_matched_runs():
+    runs = pd.DataFrame([{"run": "a", "status": "completed", "optimizer": "sgd", "mix": False, "seed": 0,
+                          "val_acc": 0.8},
+                         {"run": "b", "status": "completed", "optimizer": "adam", "mix": True, "seed": 0,
+                          "val_acc": 0.9}])
+    effects = effects_table(runs, ["optimizer", "mix"])
+    assert list(effects["n"]) == [0, 0] and effects["effect"].isna().all()
+    assert set(effects["ci_method"]) == {"no matched runs"}
+
+
+# --- interactions and isolation ---------------------------------------------------------------------------------
+
+def test_interaction_known_answer_convention_and_inert_pair():
+    bump = [0.002, -0.001, -0.001]  # extra on the mix+adam cell per seed; mean 0
+    shift = [0.0, 0.013, -0.007]  # whole-seed shifts cancel in every interaction term
+
+    def val(c, s):
+        both = c["mix"] and c["optimizer"] == "adam"
+        return (0.8 + 0.02 * c["mix"] + 0.03 * (c["optimizer"] == "adam") + (0.04 + bump[s]) * both
+                + shift[s] + 10 * c["lr"])
+
+    runs = run_table({"mix": [False, True], "optimizer": ["sgd", "adam"], "lr": [0.001, 0.01, 0.1],
+                      "augment": [False, True]}, [0, 1, 2], val)
+    table = interactions_table(runs, ["mix", "optimizer", "lr", "augment"])
+    assert [(a, b) for a, b in zip(table["parameter_a"], table["parameter_b"])] == [
+        ("mix", "optimizer"), ("mix", "augment"), ("optimizer", "augment")]  # lr has three values
+    mix_optimizer = row(table, parameter_a="mix", parameter_b="optimizer")
+    # half the difference of mix's effect with adam (0.06) and with sgd (0.02)
+    assert mix_optimizer["interaction"] == pytest.approx(0.02, abs=1e-9)
+    assert (mix_optimizer["ci_low"], mix_optimizer["ci_high"]) == pytest.approx(
+        t_interval([(0.04 + b) / 2 for b in bump]), abs=1e-9)
+    assert mix_optimizer["n"] == 18 and mix_optimizer["seeds"] == 3
+    swapped = interactions_table(runs, ["optimizer", "mix", "lr", "augment"])
+    assert row(swapped, parameter_a="optimizer", parameter_b="mix")["interaction"] == pytest.approx(0.02, abs=1e-9)
+    inert = row(table, parameter_a="mix", parameter_b="augment")
+    assert inert["interaction"] == 0.0 and inert["ci_low"] <= 0.0 <= inert["ci_high"]
+
+
+def test_isolation_picks_the_best_configuration_at_each_value(additive):
+    table = isolation_table(additive, ["optimizer", "mix", "lr"])
+    assert len(table) == 2 + 2 + 3
+    sgd = row(table, parameter="optimizer", value="sgd")
+    assert sgd["config"] == "sgd-nomix-lr0.01" and sgd["n"] == 3  # mix is inert: ties go to the reference
+    assert sgd["val_acc_mean"] == pytest.approx(0.81)
+    lr = table[table["parameter"] == "lr"]
+    assert list(lr["value"]) == [0.001, 0.01, 0.1]
+    assert all(c.startswith("adam-") for c in lr["config"])
+    assert list(lr["val_acc_mean"]) == pytest.approx([0.85, 0.86, 0.82])
+
+
+# --- diagnostics ------------------------------------------------------------------------------------------------
+
+def history(train_loss, val_loss, lr=None):
+    n = len(train_loss)
+    return pd.DataFrame({"epoch": range(1, n + 1), "train_loss": train_loss, "train_acc": 0.5, "val_loss": val_loss,
+                         "val_acc": 0.5, "lr": lr if lr is not None else [0.1] * n})
+
+
+CLEAN = history([1.0, 0.8, 0.6, 0.5, 0.45, 0.4], [1.0, 0.85, 0.7, 0.6, 0.58, 0.59])
+DONE = {"status": "completed", "best_epoch": 5, "epochs_run": 6}
+CONFIG = {"scheduler": "none", "epochs": 6, "t_max": None}
+
+
+def test_a_clean_run_has_no_flags_and_every_flag_has_a_stated_rule():
+    assert run_flags(CLEAN, DONE, CONFIG) == []
+    assert run_flags(CLEAN, DONE, {**CONFIG, "scheduler": "cosine"}) == []
+    assert run_flags(CLEAN, DONE, {**CONFIG, "scheduler": "plateau"}) == ["plateau_never_lowered"]
+    assert set(FLAG_RULES) == {"overfitting", "not_converged", "stopped_before_annealed", "unstable", "diverged",
+                               "plateau_never_lowered"}
+    assert "10%" in FLAG_RULES["overfitting"] and "25%" in FLAG_RULES["unstable"]
+
+
+def test_overfitting():
+    h = history([1.0, 0.8, 0.6, 0.5, 0.45, 0.4], [1.0, 0.7, 0.5, 0.55, 0.6, 0.65])
+    assert run_flags(h, {**DONE, "best_epoch": 3}, CONFIG) == ["overfitting"]
+    flat_train = history([1.0, 0.8, 0.6, 0.6, 0.6, 0.6], [1.0, 0.7, 0.5, 0.55, 0.6, 0.65])
+    assert "overfitting" not in run_flags(flat_train, {**DONE, "best_epoch": 3}, CONFIG)
+    small_rise = history([1.0, 0.8, 0.6, 0.5, 0.45, 0.4], [1.0, 0.7, 0.5, 0.52, 0.53, 0.54])
+    assert "overfitting" not in run_flags(small_rise, {**DONE, "best_epoch": 3}, CONFIG)
+
+
+def test_not_converged():
+    h = history([1.0, 0.8, 0.6, 0.5, 0.45, 0.4], [1.0, 0.85, 0.7, 0.6, 0.58, 0.55])
+    assert run_flags(h, {**DONE, "best_epoch": 6}, CONFIG) == ["not_converged"]
+    assert run_flags(None, {**DONE, "best_epoch": 6}, CONFIG) == ["not_converged"]
+    assert run_flags(h, {"status": "completed"}, CONFIG) == ["not_converged"]  # from the history alone
+
+
+def test_stopped_before_annealed():
+    stopped = {**DONE, "status": "early_stopped"}
+    assert run_flags(CLEAN, stopped, {"scheduler": "cosine", "epochs": 20, "t_max": None}) == [
+        "stopped_before_annealed"]
+    assert run_flags(CLEAN, stopped, {"scheduler": "cosine", "epochs": 20, "t_max": 6}) == []
+    assert run_flags(CLEAN, stopped, {"scheduler": "step", "epochs": 20, "t_max": None}) == []
+
+
+def test_unstable():
+    h = history([1.0, 0.8, 1.1, 0.7, 0.6, 0.5], [1.0, 0.85, 0.7, 0.6, 0.58, 0.59])
+    assert run_flags(h, DONE, CONFIG) == ["unstable"]
+    h = history([1.0, 0.8, 0.95, 0.7, 0.6, 0.5], [1.0, 0.85, 0.7, 0.6, 0.58, 0.59])  # +19%: below the rule
+    assert run_flags(h, DONE, CONFIG) == []
+
+
+def test_diverged():
+    assert run_flags(CLEAN, {**DONE, "status": "diverged"}, CONFIG) == ["diverged"]
+    h = history([1.0, 0.8, 0.6, 0.5, math.nan, math.nan], [1.0, 0.85, 0.7, 0.6, math.nan, math.nan])
+    assert run_flags(h, {**DONE, "best_epoch": 6}, CONFIG) == ["diverged"]  # and not "not converged"
+
+
+def test_plateau_never_lowered():
+    plateau = {**CONFIG, "scheduler": "plateau"}
+    assert run_flags(CLEAN, DONE, plateau) == ["plateau_never_lowered"]
+    lowered = CLEAN.assign(lr=[0.1, 0.1, 0.1, 0.01, 0.01, 0.01])
+    assert run_flags(lowered, DONE, plateau) == []
+
+
+def test_flags_column_joins_flags_and_skips_unfinished_runs():
+    runs = pd.DataFrame([{"run": "a", "status": "completed", "best_epoch": 6, "epochs_run": 6, "scheduler": "plateau",
+                          "epochs": 6, "t_max": math.nan},
+                         {"run": "b", "status": "completed", "best_epoch": 5, "epochs_run": 6, "scheduler": "none",
+                          "epochs": 6, "t_max": math.nan},
+                         {"run": "c", "status": "pending", "best_epoch": math.nan, "epochs_run": math.nan,
+                          "scheduler": "plateau", "epochs": 6, "t_max": math.nan}], index=[10, 11, 12])
+    flags = flags_column(runs, {"a": CLEAN, "b": CLEAN})
+    assert list(flags.index) == [10, 11, 12]
+    assert list(flags) == ["not_converged,plateau_never_lowered", "", ""]
+
+
+# --- sentences --------------------------------------------------------------------------------------------------
+
+def lr_sweep(best_lr, lrs=(0.001, 0.01, 0.1)):
+    return run_table({"lr": list(lrs), "mix": [False, True]}, [0, 1],
+                     lambda c, s: 0.9 - abs(math.log10(c["lr"]) - math.log10(best_lr)) / 100 + 0.001 * s)
+
+
+def test_boundary_notes_point_the_way_to_extend():
+    runs = lr_sweep(0.1)
+    assert boundary_notes(runs, configs_table(runs, ["lr", "mix"]), ["lr", "mix"]) == [
+        "the best configuration uses the largest lr tried (0.1); extend the search above 0.1"]
+    runs = lr_sweep(0.001)
+    notes = boundary_notes(runs, configs_table(runs, ["lr", "mix"]), ["lr", "mix"])
+    assert len(notes) == 1 and "smallest lr" in notes[0] and "below 0.001" in notes[0]
+    runs = lr_sweep(0.01)
+    assert boundary_notes(runs, configs_table(runs, ["lr", "mix"]), ["lr", "mix"]) == []
+    runs = lr_sweep(0.1, lrs=(0.01, 0.1))  # two values: the best is always at an edge
+    assert boundary_notes(runs, configs_table(runs, ["lr", "mix"]), ["lr", "mix"]) == []
+    runs = lr_sweep(0.1)
+    tried = pd.DataFrame([{"run": "big", "status": "diverged", "lr": 1.0, "mix": False, "seed": 0, "val_acc": 0.1}])
+    runs = pd.concat([runs, tried], ignore_index=True)  # a larger lr was tried and diverged
+    assert boundary_notes(runs, configs_table(runs, ["lr", "mix"]), ["lr", "mix"]) == []
+
+
+def test_findings_state_effects_ties_and_flags(additive):
+    params = ["optimizer", "mix", "lr"]
+    configs = configs_table(additive, params)
+    effects = effects_table(additive, params)
+    flags = pd.Series([""] * len(additive), index=additive.index)
+    flags.iloc[:2] = "not_converged"
+    sentences = findings(additive, configs, effects, flags, ["a boundary note"])
+    text = "\n".join(sentences)
+    assert "statistics rest on 36 of 36 runs" in sentences[0]
+    assert sentences[1].startswith("best: adam-") and "(mean +/- sd, 3 seeds)" in sentences[1]
+    assert "optimizer: adam beat sgd by 5.0 points of validation accuracy (95% CI" in text
+    assert "mix: True vs False: no detectable effect (+0.0 points, CI 0.0 to 0.0, 3 seeds)" in text
+    assert "lr: 0.1 lost to 0.001 by 3.0 points" in text
+    assert "2 of 36 finished runs had not converged" in text
+    assert sentences[-1] == "a boundary note"
+
+    base = [0.90, 0.92, 0.91]
+    tie = pd.DataFrame([{"run": f"{lr}-{s}", "status": "completed", "lr": lr, "seed": s, "val_acc": v + d}
+                        for lr, ds in [(0.01, [0, 0, 0]), (0.1, [-0.01, 0.005, 0.0]), (0.001, [-0.05, -0.05, -0.049])]
+                        for s, (v, d) in enumerate(zip(base, ds))])
+    sentences = findings(tie, configs_table(tie, ["lr"]), effects_table(tie, ["lr"]), flags_column(tie, {}), [])
+    assert sentences[1].endswith("; tied within noise: lr0.1")
+
+
+def test_findings_with_one_seed_use_lenth_and_say_so():
+    contrasts = {("mix",): 0.06, ("optimizer",): 0.002, ("lr",): -0.004, ("mix", "optimizer"): 0.001,
+                 ("mix", "lr"): -0.003, ("optimizer", "lr"): 0.005, ("mix", "optimizer", "lr"): 0.002}
+    runs = factorial_from_contrasts(contrasts)
+    params = ["mix", "optimizer", "lr"]
+    sentences = findings(runs, configs_table(runs, params), effects_table(runs, params), flags_column(runs, {}), [])
+    assert any(s.startswith("mix: True beat False by 6.0 points") and "one seed per configuration; Lenth CI" in s
+               for s in sentences)
+    assert "(one seed)" in sentences[1] and "untested for a tie" in sentences[1]
+
+
+def test_an_empty_table_and_bad_params():
+    runs = pd.DataFrame(columns=["run", "status", "lr", "seed", "val_acc"])
+    assert configs_table(runs, ["lr"]).empty and effects_table(runs, ["lr"]).empty
+    assert findings(runs, configs_table(runs, ["lr"]), effects_table(runs, ["lr"]), pd.Series(dtype=object), [])[1] \
+        == "no configuration has a finished run yet"
+    with pytest.raises(ValueError, match="seed"):
+        configs_table(runs, ["lr", "seed"])
+    with pytest.raises(KeyError, match="momentum"):
+        effects_table(runs, ["momentum"])
