@@ -21,8 +21,9 @@ def is_missing(value: Any) -> bool:
 
 
 def is_bool(value: Any) -> bool:
-    """A Python or numpy bool."""
-    return isinstance(value, bool) or type(value).__name__ == "bool_"
+    """A Python or numpy bool (numpy's is `numpy.bool`, `numpy.bool_` before numpy 2; numpy is not imported here)."""
+    kind = type(value)
+    return isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"))
 
 
 def is_number(value: Any) -> bool:

@@ -52,6 +52,7 @@ class RunSpec:
     name: str
     params: dict[str, Any]  # fixed merged with this run's own values: what the sweep file gives
     source: str  # where in the file it comes from, e.g. "grid item 3", "runs[0]", "random sample 2"
+    parent: str | None = None  # runs[i].from: the earlier run (sweep/run) this one follows up
 
 
 @dataclass
@@ -105,7 +106,8 @@ class Sweep:
                 "fixed": self.fixed, "varying": self.varying,
                 "metric": dataclasses.asdict(self.metric), "search": self.search.to_dict() if self.search else None,
                 "early_terminate": self.early_terminate.to_dict() if self.early_terminate else None,
-                "runs": [{"name": r.name, "source": r.source, "params": r.params} for r in self.runs]}
+                "runs": [{"name": r.name, "source": r.source, "params": r.params,
+                          **({"from": r.parent} if r.parent else {})} for r in self.runs]}
 
 
 def is_sweep(raw: Any) -> bool:
@@ -153,7 +155,7 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
     grid = _grid(raw["grid"], f"{where}: grid") if "grid" in raw else None
     entries = _entries(raw["runs"], f"{where}: runs") if "runs" in raw else []
     if seeds:
-        places = [("fixed", fixed), *[(f"runs[{i}]", entry) for i, (_, entry) in enumerate(entries)],
+        places = [("fixed", fixed), *[(f"runs[{i}]", entry) for i, (_, entry, _) in enumerate(entries)],
                   ("grid", grid or {}), *[(f"grid.{k}", v) for k, vs in (grid or {}).items() for v in vs
                                           if isinstance(v, dict)]]
         clash = next((place for place, values in places if "seed" in values), None)
@@ -176,9 +178,11 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
             for key, value in zip(grid, combo):
                 values.update(value if isinstance(value, dict) else {key: value})
             variants.append((None, values, f"grid item {i}"))
-    for i, (run_name, entry) in enumerate(entries):
+    parents = {}
+    for i, (run_name, entry, parent) in enumerate(entries):
         order += [k for k in entry if k not in order]
         variants.append((run_name, entry, f"runs[{i}]"))
+        parents[f"runs[{i}]"] = parent
     if not variants:
         variants = [(name, {}, "fixed")]
     if seeds:
@@ -189,8 +193,8 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
     merged = [{**fixed, **values} for _, values, _ in variants]
     varying = [k for k in dict.fromkeys(order) if len({repr(m.get(k, _MISSING)) for m in merged}) > 1]
     names = [given or describe(m, varying) or name for (given, _, _), m in zip(variants, merged)]
-    runs = [RunSpec(n, m, source) for n, m, (_, _, source) in zip(_check_unique(names, variants, where), merged,
-                                                                   variants)]
+    runs = [RunSpec(n, m, source, parents.get(source.split(",")[0]))
+            for n, m, (_, _, source) in zip(_check_unique(names, variants, where), merged, variants)]
     for spec in runs:
         try:
             run_config(name, spec.name, spec.params)
@@ -304,7 +308,9 @@ def _grid(grid: Any, where: str) -> dict[str, list]:
     return grid
 
 
-def _entries(runs: Any, where: str) -> list[tuple[str | None, dict[str, Any]]]:
+def _entries(runs: Any, where: str) -> list[tuple[str | None, dict[str, Any], str | None]]:
+    """Explicit runs: (given name, parameters, parent). `from: sweep/run` names the earlier run a follow-up
+    comes from; the report compares the two."""
     if not isinstance(runs, list) or not runs:
         raise SweepFileError(f"{where} must be a non-empty list of mappings")
     out = []
@@ -313,8 +319,13 @@ def _entries(runs: Any, where: str) -> list[tuple[str | None, dict[str, Any]]]:
         run_name = entry.pop("name", None)
         if run_name is not None and (not isinstance(run_name, str) or not NAME_RE.match(run_name)):
             raise SweepFileError(f"{where}[{i}].name {run_name!r} must be a folder-safe word")
+        parent = entry.pop("from", None)
+        if parent is not None and not (isinstance(parent, str) and all(NAME_RE.match(p) for p in parent.split("/"))
+                                       and parent.count("/") == 1):
+            raise SweepFileError(f"{where}[{i}].from {parent!r} must name an earlier run as sweep/run, e.g. "
+                                 f"demo/lenet-adam")
         _check_params(entry, f"{where}[{i}]")
-        out.append((run_name, entry))
+        out.append((run_name, entry, parent))
     return out
 
 

@@ -1,0 +1,686 @@
+"""What to run next: a follow-up sweep file written from a report's evidence, one small rule at a time.
+
+Each rule reads the report (its runs, their flags, the pooled effects, the configurations tied with
+the best) and proposes changes to the latest sweep, each with a one-line reason stating its numbers.
+The rules, in the order a budget keeps them:
+
+- pretrained_size: an ImageNet-pretrained model trained on inputs much smaller than 224 px gets a run
+  of its best configuration at `input_size: 224`.
+- not_converged: a model's best configuration had its best epoch in the last third of its epochs
+  while still improving: a run of it with `epochs` doubled (`t_max` kept equal to `epochs` for
+  cosine, early-stopping `patience` doubled too, so it cannot end the longer run early).
+- edge: the best configuration sits at the smallest or largest value of a numeric grid axis: the
+  axis is extended one step beyond it on its own spacing (log or linear), keeping the best value and
+  its neighbour.
+- narrow_search: a search's space is narrowed around its best trials, and it continues with more trials.
+- too_close: configurations not distinguishable from the best are run again with more seeds.
+- stopped_before_annealed: early stopping ended cosine runs before their rate annealed: early stopping off.
+- inert: settings that the warnings show cannot act are dropped.
+- no_effect: a parameter whose every effect CI lies within +/- NO_EFFECT_BAND is fixed at its cheaper
+  or default value and leaves the grid.
+- worse_values: a value that loses to another value of its parameter, significantly after Holm's
+  correction and at every level of the parameters it interacts with, leaves the grid.
+
+A proposal is a sweep file of the ordinary kind: `python -m lib.sweep run` and `--dry-run` take it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import pandas as pd
+
+from lib.core.formatting import as_float, is_bool, is_missing, is_number
+from lib.core.records import RANKED_STATUSES
+from lib.report.analysis import analysis
+from lib.report.load import SweepReport
+from lib.spec.config import RunConfig
+from lib.spec.errors import ConfigError
+
+NO_EFFECT_BAND = 0.005  # 0.5 points of validation accuracy: an effect confidently inside this is none
+LATE_BEST = 2 / 3  # a best epoch after this share of the epochs run: the run was still improving
+EPOCH_FACTOR = 2  # not_converged: epochs (and t_max, patience) times this
+PRETRAINED_SIZE = 224  # the input side ImageNet weights were trained at
+SMALL_INPUT = 112  # inputs at most this side are "much smaller" than PRETRAINED_SIZE
+NATIVE_SIZE = {"digits": 8, "mnist": 28, "fashion_mnist": 28, "cifar10": 32, "cifar100": 32}
+MAX_LOG_STEP = 10.0  # a log axis is extended by its own ratio, at most one decade
+CONFIRM_SEEDS = 2  # too_close: extra seeds per configuration
+CONFIRM_MAX = 5  # too_close: at most this many configurations besides the best
+# Rules that settle a setting for every run: applied before the rules that add runs, which then use them.
+SETTLING = ("inert", "no_effect", "worse_values", "stopped_before_annealed")
+# A rule's weight when a budget must cut: the lowest go first.
+RULE_VALUE = {"pretrained_size": 90, "not_converged": 80, "edge": 70, "narrow_search": 65, "too_close": 60,
+              "stopped_before_annealed": 50, "inert": 40, "no_effect": 40, "worse_values": 40}
+
+
+@dataclass
+class Draft:
+    """The next sweep file, as it is being built: sections of an ordinary sweep file, and a comment per choice."""
+
+    name: str
+    follows: list[str]  # the sweeps it follows up
+    fixed: dict[str, Any]
+    grid: dict[str, list] | None = None  # the latest sweep's grid, as the rules change it
+    rerun_grid: bool = False  # a rule changed the grid (or what every run of it does): run it again
+    runs: list[dict[str, Any]] = field(default_factory=list)  # explicit runs; "from" names the parent run
+    seeds: list[int] | None = None
+    search: dict[str, Any] | None = None
+    early_terminate: dict[str, Any] | None = None
+    confirm: dict[str, Any] | None = None
+    metric: dict[str, Any] | None = None
+    comments: dict[tuple[str, ...], str] = field(default_factory=dict)  # (section, key) -> why
+
+    def size(self) -> int:
+        """Runs the file describes (a search: its trials)."""
+        if self.search:
+            confirm = self.confirm["top"] * len(self.confirm["seeds"]) if self.confirm else 0
+            return int(self.search.get("trials", 0)) + confirm
+        grid = math.prod(len(v) for v in self.grid.values()) if self.grid and self.rerun_grid else 0
+        return (grid + len(self.runs)) * max(len(self.seeds or []), 1)
+
+    def set_grid(self, axis: str, values: list | None, comment: str) -> None:
+        """Change (None: remove) a grid axis, and run the grid again."""
+        if self.grid is None:
+            return
+        if values is None:
+            self.grid.pop(axis, None)
+        else:
+            self.grid[axis] = values
+            self.comments[("grid", axis)] = comment
+        self.rerun_grid = True
+
+    def fix(self, key: str, value: Any, comment: str) -> None:
+        """Fix a parameter for every run of the file (it leaves the grid)."""
+        self.fixed[key] = value
+        self.comments[("fixed", key)] = comment
+        self.set_grid(key, None, comment)
+
+
+@dataclass
+class Change:
+    """One proposed change: the rule, what it does and why in one line, and how it edits the draft."""
+
+    rule: str
+    line: str  # printed, and written as the comment beside the choice
+    apply: Callable[[Draft], None]
+
+    @property
+    def value(self) -> int:
+        return RULE_VALUE[self.rule]
+
+
+@dataclass
+class Proposal:
+    changes: list[Change]  # kept, most valuable first
+    cut: list[Change]  # left out to fit the budget
+    draft: Draft | None  # None: no rule fired
+
+    def lines(self) -> list[str]:
+        if self.draft is None:
+            return ["no rule fired: " + NOTHING]
+        out = [f"{c.rule}: {c.line}" for c in self.changes]
+        out += [f"cut to fit the budget ({c.rule}): {c.line}" for c in self.cut]
+        return out
+
+
+NOTHING = ("no axis's best sits at its edge, the best runs converged, no setting is inert or without effect, "
+           "and the best configuration is distinguishable from the rest")
+
+
+# ---------------------------------------------------------------------------------------------
+# What the rules read
+
+
+@dataclass
+class Evidence:
+    """The report and what the latest sweep file said: the base every change edits."""
+
+    report: SweepReport
+    base: Mapping[str, Any]  # the latest sweep's effective mapping: fixed, grid, runs, seeds, search, ...
+    sweep: str  # its name
+
+    @property
+    def ranked(self) -> pd.DataFrame:
+        return self.report.ranked
+
+    @property
+    def configs(self) -> pd.DataFrame:
+        return analysis(self.report).configs
+
+    @property
+    def effects(self) -> pd.DataFrame:
+        return analysis(self.report).effects
+
+    def fixed(self) -> dict[str, Any]:
+        return dict(self.base.get("fixed") or {})
+
+    def grid(self) -> dict[str, list]:
+        return {k: list(v) for k, v in (self.base.get("grid") or {}).items()}
+
+
+def _points(fraction: float) -> str:
+    return f"{100 * fraction:.1f}"
+
+
+def _value_text(value: Any) -> str:
+    if is_missing(value):
+        return "None"
+    if is_bool(value):
+        return "true" if value else "false"
+    if is_number(value):
+        return f"{value:g}"
+    return str(value)
+
+
+def _best_config_of(evidence: Evidence, model: str | None = None) -> pd.Series | None:
+    """The configurations table's best row (of one model when the table has a model column)."""
+    configs = evidence.configs
+    if configs.empty:
+        return None
+    if model is not None and "model" in configs:
+        configs = configs[configs["model"] == model]
+    return configs.iloc[0] if len(configs) else None
+
+
+def _runs_of(evidence: Evidence, row: pd.Series) -> pd.DataFrame:
+    """The ranked runs of one configuration (its varying parameters' values, any seed)."""
+    runs = evidence.ranked
+    for p in evidence.report.params:
+        if p in row.index and p in runs:
+            runs = runs.loc[pd.Series([_same(v, row[p]) for v in runs[p]], index=runs.index, dtype=bool)]
+    return runs
+
+
+def _same(a: Any, b: Any) -> bool:
+    if is_missing(a) and is_missing(b):
+        return True
+    if is_bool(a) or is_bool(b):
+        return is_bool(a) and is_bool(b) and bool(a) == bool(b)
+    if is_number(a) and is_number(b):
+        return float(a) == float(b)
+    return a == b
+
+
+def _recipe(evidence: Evidence, run: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's parameters as a sweep file gives them: what its sweep varied and fixed, seed aside."""
+    config = evidence.report.configs.get(run["run"], {})
+    keys = [k for k in evidence.report.given.get(run["run"], []) if k != "seed"]
+    keys += [k for k in evidence.report.params if k not in keys]
+    return {k: _plain(config.get(k, run.get(k))) for k in keys if k in config or k in run}
+
+
+def _plain(value: Any) -> Any:
+    if is_missing(value):
+        return None
+    if is_bool(value):
+        return bool(value)
+    if is_number(value):
+        return int(value) if float(value).is_integer() and not isinstance(value, float) else float(value)
+    return value
+
+
+def _follow_up(draft: Draft, parent: Mapping[str, Any], params: dict[str, Any], evidence: Evidence,
+               comment: str, suffix: str) -> None:
+    """Add an explicit run: the parent's recipe with `params` changed, named after it, `from` the parent. A
+    search has no explicit runs: its fixed settings change instead."""
+    if evidence.base.get("search"):
+        draft.fixed.update(params)
+        for key in params:
+            draft.comments[("fixed", key)] = comment
+        return
+    recipe = {**_recipe(evidence, parent), **params}
+    ruled = {key for section, *rest in draft.comments for key in rest if section in ("fixed", "dropped")}
+    recipe = {k: v for k, v in recipe.items()
+              if k in params or (k not in ruled and draft.fixed.get(k, object()) != v)}
+    if any(all(_same(r.get(k), v) for k, v in recipe.items()) and set(r) - {"name", "from"} == set(recipe)
+           for r in draft.runs):
+        return  # the same run is proposed already
+    base = parent["run"].split("/")[-1]
+    name = f"{base}-{suffix}"
+    taken = {r["name"] for r in draft.runs}
+    while name in taken:
+        name += "x"
+    draft.runs.append({"name": name, "from": f"{parent['sweep']}/{base}", **recipe})
+    draft.comments[("runs", name)] = comment
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules
+
+
+def pretrained_size(evidence: Evidence) -> list[Change]:
+    """An ImageNet-pretrained model trained far below 224 px: its best configuration at input_size 224."""
+    runs = evidence.ranked
+    if "model" not in runs or runs.empty:
+        return []
+    changes = []
+    overall = runs["val_acc"].max()
+    for model in dict.fromkeys(runs["model"]):
+        mine = runs[(runs["model"] == model) & runs["pretrained"].fillna(False).astype(bool)]
+        if mine.empty:
+            continue
+        best = mine.sort_values("val_acc", ascending=False).iloc[0]
+        side = as_float(best.get("input_size"), as_float(NATIVE_SIZE.get(best.get("dataset")), math.nan))
+        if not side <= SMALL_INPUT:
+            continue
+        behind = overall - best["val_acc"]
+        leader = runs.sort_values("val_acc", ascending=False).iloc[0]
+        gap = (f", {_points(behind)} points behind the best run ({leader['run']})" if behind > 0 else "")
+        line = (f"{model} with pretrained weights was trained at {side:g} px, far below the {PRETRAINED_SIZE} px "
+                f"its ImageNet weights expect: its best run {best['run']} reached val acc "
+                f"{best['val_acc']:.3f}{gap}; one run of it at input_size {PRETRAINED_SIZE}")
+
+        def apply(draft: Draft, best=best, line=line) -> None:
+            _follow_up(draft, best, {"input_size": PRETRAINED_SIZE}, evidence, line, f"in{PRETRAINED_SIZE}")
+
+        changes.append(Change("pretrained_size", line, apply))
+    return changes
+
+
+def not_converged(evidence: Evidence) -> list[Change]:
+    """A model's best configuration still improving at the end: a run of it with twice the epochs."""
+    changes = []
+    models = list(dict.fromkeys(evidence.configs["model"])) if "model" in evidence.configs else [None]
+    for model in models:
+        row = _best_config_of(evidence, model)
+        if row is None:
+            continue
+        runs = _runs_of(evidence, row)
+        runs = runs[runs["status"] == "completed"]
+        if runs.empty:
+            continue
+        best_epochs = [int(b) for b in runs["best_epoch"] if is_number(b)]
+        ran = [int(e) for e in runs["epochs_run"] if is_number(e)]
+        if not best_epochs or len(best_epochs) != len(ran) or any(b <= LATE_BEST * e for b, e in zip(best_epochs, ran)):
+            continue
+        parent = runs.sort_values("val_acc", ascending=False).iloc[0]
+        epochs = int(parent["epochs"])
+        params: dict[str, Any] = {"epochs": epochs * EPOCH_FACTOR}
+        extra = []
+        if parent.get("scheduler") == "cosine" and is_number(parent.get("t_max")):
+            params["t_max"] = int(parent["t_max"]) * EPOCH_FACTOR
+            extra.append(f"t_max {int(parent['t_max'])} -> {params['t_max']}")
+        elif parent.get("scheduler") == "cosine":
+            extra.append("t_max follows epochs")
+        if bool(parent.get("early_stopping")):
+            params["patience"] = int(parent["patience"]) * EPOCH_FACTOR
+            extra.append(f"patience {int(parent['patience'])} -> {params['patience']}")
+        what = f"{model}'s best configuration" if model else "the best configuration"
+        line = (f"{what} ({row['config']}) had its best epoch at {', '.join(map(str, sorted(best_epochs)))} of "
+                f"{', '.join(map(str, sorted(set(ran))))} epochs: still improving near the end; one run of it with "
+                f"epochs {epochs} -> {params['epochs']}" + (f" ({', '.join(extra)})" if extra else ""))
+
+        def apply(draft: Draft, parent=parent, params=params, line=line) -> None:
+            _follow_up(draft, parent, params, evidence, line, f"ep{params['epochs']}")
+
+        changes.append(Change("not_converged", line, apply))
+    return changes
+
+
+def _spacing(values: Sequence[float]) -> str:
+    """'log' for positive values spanning a decade or more, else 'linear'."""
+    return "log" if min(values) > 0 and max(values) / min(values) >= 10 else "linear"
+
+
+def _step_beyond(values: list[float], upward: bool, whole: bool) -> tuple[float, str]:
+    ordered = sorted(values)
+    edge, neighbour = (ordered[-1], ordered[-2]) if upward else (ordered[0], ordered[1])
+    if _spacing(ordered) == "log":
+        ratio = min(max(edge, neighbour) / min(edge, neighbour), MAX_LOG_STEP)
+        new = edge * ratio if upward else edge / ratio
+        how = f"one step on the same log scale (x{ratio:g})"
+    else:
+        step = abs(edge - neighbour)
+        new = edge + step if upward else edge - step
+        how = f"one step on the same linear scale ({'+' if upward else '-'}{step:g})"
+    if whole:
+        new = float(round(new)) if round(new) != edge else edge + (1 if upward else -1)
+    else:
+        new = float(f"{new:.4g}")
+    return new, how
+
+
+def edge(evidence: Evidence) -> list[Change]:
+    """The best configuration at an end of a numeric grid axis: the axis extended one step beyond it."""
+    row = _best_config_of(evidence)
+    grid = evidence.grid()
+    if row is None or not grid:
+        return []
+    changes = []
+    for axis, values in grid.items():
+        numbers = [v for v in values if is_number(v)]
+        if len(numbers) < 2 or len(numbers) != len(values) or axis not in row.index or not is_number(row[axis]):
+            continue
+        best = float(row[axis])
+        if best not in (min(numbers), max(numbers)):
+            continue
+        upward = best == max(numbers)
+        whole = all(float(v).is_integer() for v in numbers) and all(not isinstance(v, float) for v in numbers)
+        new, how = _step_beyond([float(v) for v in numbers], upward, whole)
+        try:
+            RunConfig.from_dict({**evidence.fixed(), axis: int(new) if whole else new})
+        except ConfigError:
+            continue  # the next value would be impossible (momentum 1, val_fraction 1): the edge is the limit
+        ordered = sorted(float(v) for v in numbers)
+        neighbour = ordered[-2] if upward else ordered[1]
+        kept = sorted({neighbour, best, new})
+        kept = [int(v) if whole else v for v in kept]
+        line = (f"{axis}: the best configuration ({row['config']}, val acc {row['val_acc_mean']:.3f}) used the "
+                f"{'largest' if upward else 'smallest'} value tried ({best:g}); extended {how} to {new:g}, keeping "
+                f"{best:g} and its neighbour {neighbour:g}")
+
+        def apply(draft: Draft, axis=axis, kept=kept, line=line) -> None:
+            draft.set_grid(axis, kept, line)
+
+        changes.append(Change("edge", line, apply))
+    return changes
+
+
+def too_close(evidence: Evidence) -> list[Change]:
+    """Configurations not distinguishable from the best: each run again with CONFIRM_SEEDS more seeds."""
+    configs = evidence.configs
+    if len(configs) < 2 or "tied_with_best" not in configs:
+        return []
+    ties = [t for t in configs["tied_with_best"].iloc[1:]]
+    tied = configs.iloc[1:][[not is_missing(t) and bool(t) for t in ties]]
+    untested = configs.iloc[1:][[is_missing(t) for t in ties]]
+    if len(tied):
+        chosen, why = tied.head(CONFIRM_MAX), (f"{len(tied)} configuration{'s' * (len(tied) > 1)} not "
+                                                f"distinguishable from the best")
+    elif len(untested) and int(configs["n"].iloc[0]) < 2:
+        chosen = untested.head(min(2, CONFIRM_MAX))
+        why = "one seed per configuration, so no configuration can be told apart from the best"
+    else:
+        return []
+    rows = pd.concat([configs.iloc[:1], chosen])
+    used = sorted({int(s) for s in evidence.ranked["seed"] if is_number(s)}) or [0]
+    seeds = [max(used) + 1 + i for i in range(CONFIRM_SEEDS)]
+    names = ", ".join(rows["config"])
+    line = (f"{why} ({names}); each of these {len(rows)} runs again with seeds {', '.join(map(str, seeds))}")
+
+    def apply(draft: Draft) -> None:
+        if evidence.base.get("search"):  # a search confirms its best configurations itself
+            draft.confirm = {"top": len(rows), "seeds": seeds}
+            draft.comments[("confirm",)] = line
+            return
+        for _, row in rows.iterrows():
+            parent = _runs_of(evidence, row).sort_values("val_acc", ascending=False).iloc[0]
+            for seed in seeds:
+                _follow_up(draft, parent, {"seed": seed}, evidence, line, f"seed{seed}")
+
+    return [Change("too_close", line, apply)]
+
+
+def stopped_before_annealed(evidence: Evidence) -> list[Change]:
+    """Early stopping cut cosine runs short of their schedule: switch it off."""
+    flags = analysis(evidence.report).flags
+    runs = evidence.report.runs
+    cosine = runs[(runs["scheduler"] == "cosine") & runs["status"].isin(RANKED_STATUSES)] \
+        if "scheduler" in runs else runs.iloc[0:0]
+    cut = [r for r, f in zip(runs["run"], flags) if "stopped_before_annealed" in str(f).split(",")
+           and r in set(cosine["run"]) and runs.loc[runs["run"] == r, "status"].iloc[0] == "early_stopped"]
+    if not cut or not evidence.fixed().get("early_stopping", True):
+        return []
+    line = (f"early stopping ended {len(cut)} of {len(cosine)} cosine runs before their learning rate annealed "
+            f"(e.g. {cut[0]}); early_stopping: false, so every run follows its schedule to the end (the best "
+            f"checkpoint is still the one kept)")
+
+    def apply(draft: Draft) -> None:
+        draft.fix("early_stopping", False, line)
+        for key in ("patience", "min_delta"):
+            draft.fixed.pop(key, None)
+            draft.set_grid(key, None, line)
+
+    return [Change("stopped_before_annealed", line, apply)]
+
+
+def inert(evidence: Evidence) -> list[Change]:
+    """Settings the sweep file set that cannot act in any of its runs: dropped."""
+    fixed = evidence.fixed()
+    settings = [k for k in fixed if k in RunConfig.__dataclass_fields__]
+    changes = []
+    configs = [c for k, c in evidence.report.configs.items() if evidence.report.runs.loc[
+        evidence.report.runs["run"] == k, "sweep"].iloc[0] == evidence.sweep] if evidence.report.configs else []
+    for key in settings:
+        reasons = set()
+        acted = False
+        for config in configs:
+            try:
+                cfg = RunConfig.from_dict({k: v for k, v in config.items() if k in RunConfig.__dataclass_fields__})
+            except ConfigError:
+                continue
+            found = [w for w in cfg.warnings(given=[key]) if w.startswith(f"{key} is set but")]
+            if found:
+                reasons.add(found[0])
+            else:
+                acted = True
+        if reasons and not acted:
+            line = f"{key}: {sorted(reasons)[0].split('; ')[0]} in every run; dropped"
+
+            def apply(draft: Draft, key=key, line=line) -> None:
+                draft.fixed.pop(key, None)
+                draft.comments[("dropped", key)] = line
+                draft.rerun_grid = draft.grid is not None
+
+            changes.append(Change("inert", line, apply))
+    return changes
+
+
+def _cheaper(parameter: str, values: list[Any]) -> Any:
+    """The value to fix a parameter at: the smaller of epochs and input sizes, else RunConfig's default when tried,
+    else the first value."""
+    if parameter in ("epochs", "input_size", "batch_size") and all(is_number(v) for v in values):
+        return min(values)
+    default = getattr(RunConfig(), parameter, None)
+    return default if any(_same(default, v) for v in values) else values[0]
+
+
+def no_effect(evidence: Evidence) -> list[Change]:
+    """A grid parameter whose every effect CI lies within +/- NO_EFFECT_BAND: fixed, out of the grid."""
+    effects = evidence.effects
+    grid = evidence.grid()
+    changes = []
+    for axis, values in grid.items():
+        if any(isinstance(v, dict) for v in values) or "parameter" not in effects:
+            continue
+        rows = effects[(effects["parameter"] == axis) & (effects.get("kind", "difference") == "difference")] \
+            if "kind" in effects else effects[effects["parameter"] == axis]
+        if rows.empty or rows[["ci_low", "ci_high"]].isna().any().any():
+            continue
+        if not ((rows["ci_low"] >= -NO_EFFECT_BAND) & (rows["ci_high"] <= NO_EFFECT_BAND)).all():
+            continue
+        keep = _cheaper(axis, values)
+        widest = max(abs(rows["ci_low"]).max(), abs(rows["ci_high"]).max())
+        line = (f"{axis}: every effect between its values lies within +/-{_points(NO_EFFECT_BAND)} points "
+                f"(the widest CI reaches {_points(widest)}); fixed at {_value_text(keep)} and removed from the grid")
+
+        def apply(draft: Draft, axis=axis, keep=keep, line=line) -> None:
+            draft.fix(axis, keep, line)
+
+        changes.append(Change("no_effect", line, apply))
+    return changes
+
+
+def worse_values(evidence: Evidence) -> list[Change]:
+    """A value that loses to another of its parameter after Holm, at every level of what it interacts with."""
+    effects = evidence.effects
+    if "p_holm" not in effects or effects.empty:
+        return []
+    grid = evidence.grid()
+    interactions = analysis(evidence.report).interactions
+    changes = []
+    for axis, values in grid.items():
+        if any(isinstance(v, dict) for v in values) or len(values) < 2:
+            continue
+        rows = effects[(effects["parameter"] == axis) & (effects["kind"] == "difference")]
+        losers = []
+        for _, r in rows.iterrows():
+            if not (is_number(r["p_holm"]) and r["p_holm"] < 0.05 and is_number(r["effect"])):
+                continue
+            worse = r["value"] if r["effect"] < 0 else r["reference"]
+            if _interacts(interactions, axis):
+                continue  # its effect depends on another parameter: not a loser everywhere
+            losers.append((worse, r))
+        losers = [(w, r) for w, r in losers if any(_same(w, v) for v in values)]
+        if not losers or len({_value_text(w) for w, _ in losers}) >= len(values):
+            continue
+        for worse, r in losers:
+            better = r["reference"] if _same(worse, r["value"]) else r["value"]
+            line = (f"{axis}: {_value_text(worse)} lost to {_value_text(better)} by {_points(abs(r['effect']))} "
+                    f"points (Holm-adjusted p {r['p_holm']:.2g}) and interacts with nothing significantly; dropped")
+
+            def apply(draft: Draft, axis=axis, worse=worse, line=line) -> None:
+                remaining = [v for v in (draft.grid or {}).get(axis, []) if not _same(v, worse)]
+                if len(remaining) == 1:
+                    draft.fix(axis, remaining[0], line)
+                elif remaining:
+                    draft.set_grid(axis, remaining, line)
+
+            changes.append(Change("worse_values", line, apply))
+    return changes
+
+
+def _interacts(interactions: pd.DataFrame, axis: str) -> bool:
+    if interactions is None or interactions.empty or "p_holm" not in interactions:
+        return False
+    mine = interactions[(interactions["parameter_a"] == axis) | (interactions["parameter_b"] == axis)]
+    return bool(((mine["p_holm"] < 0.05) & mine["p_holm"].notna()).any())
+
+
+TOP_SHARE = 0.25  # narrow_search: the best quarter of the complete trials (at least TOP_MIN) mark the region
+TOP_MIN = 3
+MARGIN = 0.25  # narrow_search: the region widened by this share of its own width on each side
+LOG_KINDS = ("log_uniform", "q_log_uniform")
+LINEAR_KINDS = ("uniform", "int_uniform", "q_uniform")
+
+
+def narrow_search(evidence: Evidence) -> list[Change]:
+    """A search: its ranges narrowed to the region of its best complete trials (widened a little, and past the
+    old bound where the region touches it), lists kept to the values those trials used; the same budget again."""
+    space = (evidence.base.get("search") or {}).get("space")
+    if not space:
+        return []
+    from lib.report.search import searches
+
+    found = [s for s in searches(evidence.report) if s.sweep == evidence.sweep and s.study is not None]
+    if not found:
+        return []
+    search = found[0]
+    complete = [t for t in search.study.get_trials(deepcopy=False) if t.state.name == "COMPLETE" and t.value is not None]
+    if len(complete) < TOP_MIN + 1:
+        return []
+    complete.sort(key=lambda t: t.value, reverse=search.goal == "maximize")
+    top = complete[:max(TOP_MIN, math.ceil(TOP_SHARE * len(complete)))]
+    values = {name: [t.user_attrs.get("values", {}).get(name) for t in top] for name in space}
+    new_space, notes = {}, []
+    for name, spec in space.items():
+        used = [v for v in values[name] if v is not None]
+        if isinstance(spec, list):
+            kept = [v for v in spec if any(_same(v, u) for u in used)]
+            new_space[name] = kept or spec
+            if len(kept) < len(spec):
+                notes.append(f"{name}: the best {len(top)} trials used {', '.join(map(_value_text, kept))}")
+            continue
+        (kind, args), = spec.items()
+        if kind not in LOG_KINDS + LINEAR_KINDS or not used or not all(is_number(u) for u in used):
+            new_space[name] = spec
+            continue
+        low, high = _region([float(u) for u in used], float(args[0]), float(args[1]), kind in LOG_KINDS)
+        if kind == "int_uniform":
+            low, high = int(math.floor(low)), int(math.ceil(high))
+            if low == high:
+                high = low + 1
+        new_space[name] = {kind: [low, high, *args[2:]]}
+        notes.append(f"{name}: the best {len(top)} of {len(complete)} complete trials used {min(used):.3g} to "
+                     f"{max(used):.3g}; now {low:.3g} to {high:.3g} (was {args[0]:g} to {args[1]:g})")
+    if not notes:
+        return []
+    trials = int(evidence.base["search"].get("trials", len(complete)))
+    line = "; ".join(notes) + f"; the search continues with {trials} new trials"
+
+    def apply(draft: Draft) -> None:
+        draft.search = {**evidence.base["search"], "space": new_space, "trials": trials}
+        draft.search.pop("startup_trials", None)
+        draft.early_terminate = dict(evidence.base["early_terminate"]) if evidence.base.get("early_terminate") \
+            else None
+        draft.grid, draft.seeds, draft.rerun_grid = None, None, False
+        draft.comments[("search", "space")] = line
+
+    return [Change("narrow_search", line, apply)]
+
+
+def _region(used: list[float], low: float, high: float, log: bool) -> tuple[float, float]:
+    """The span of `used`, widened by MARGIN of itself (of the old range when `used` is one point), kept inside
+    [low, high] except where `used` reaches that bound (the search's best sat at its edge: go past it)."""
+    f, inverse = (math.log, math.exp) if log else ((lambda x: x), (lambda x: x))
+    lo, hi, a, b = f(min(used)), f(max(used)), f(low), f(high)
+    margin = MARGIN * ((hi - lo) or (b - a))
+    touch = 0.05 * (b - a)
+    new_lo = lo - margin if lo - a <= touch else max(a, lo - margin)
+    new_hi = hi + margin if b - hi <= touch else min(b, hi + margin)
+    if log or new_lo > 0 or low <= 0:
+        return float(f"{inverse(new_lo):.4g}"), float(f"{inverse(new_hi):.4g}")
+    return float(f"{max(inverse(new_lo), 0.0):.4g}"), float(f"{inverse(new_hi):.4g}")
+
+
+RULES: dict[str, Callable[[Evidence], list[Change]]] = {
+    "pretrained_size": pretrained_size, "not_converged": not_converged, "edge": edge,
+    "narrow_search": narrow_search, "too_close": too_close,
+    "stopped_before_annealed": stopped_before_annealed, "inert": inert, "no_effect": no_effect,
+    "worse_values": worse_values,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The proposal
+
+
+def propose(report: SweepReport, base: Mapping[str, Any], sweep: str, name: str | None = None,
+            budget: int | None = None) -> Proposal:
+    """Every rule over the report; the changes most valuable first, cut (lowest value first) to `budget` runs."""
+    evidence = Evidence(report, base, sweep)
+    changes = [c for rule in RULES.values() for c in rule(evidence)]
+    if not changes:
+        return Proposal([], [], None)
+    changes.sort(key=lambda c: -c.value)
+    kept, cut = [], []
+    for change in changes:
+        trial = _draft(evidence, name, kept + [change])
+        (cut if budget is not None and trial.size() > budget else kept).append(change)
+    draft = _draft(evidence, name, kept) if kept else None
+    return Proposal(kept, cut, draft)
+
+
+def _draft(evidence: Evidence, name: str | None, changes: Sequence[Change]) -> Draft:
+    base = evidence.base
+    draft = Draft(name or f"{evidence.sweep}_next", list(evidence.report.sweeps), evidence.fixed(),
+                  grid=evidence.grid() or None, seeds=list(base["seeds"]) if base.get("seeds") else None,
+                  metric=dict(base["metric"]) if base.get("metric") else None)
+    for change in sorted(changes, key=lambda c: c.rule not in SETTLING):  # what every run settles first
+        change.apply(draft)
+    if not draft.rerun_grid or not draft.grid:
+        draft.grid = None
+    if draft.seeds and any("seed" in run for run in draft.runs):
+        _spell_out_seeds(draft)
+    return draft
+
+
+def _spell_out_seeds(draft: Draft) -> None:
+    """`seeds` multiplies every run, so a file whose explicit runs choose their own seeds gives the others
+    theirs: a `seed` grid axis, and each explicit run without a seed once per seed."""
+    seeds, draft.seeds = draft.seeds, None
+    if draft.grid is not None:
+        draft.grid["seed"] = list(seeds)
+    runs = []
+    for run in draft.runs:
+        if "seed" in run:
+            runs.append(run)
+            continue
+        for seed in seeds:
+            copy = {**run, "name": f"{run['name']}-seed{seed}", "seed": seed}
+            runs.append(copy)
+            if ("runs", run["name"]) in draft.comments:
+                draft.comments[("runs", copy["name"])] = draft.comments[("runs", run["name"])]
+    draft.runs = runs

@@ -1,0 +1,212 @@
+"""What to run next: each rule of lib.report.proposal fires on the records made for it (written directly,
+as a finished sweep leaves them), states its evidence, and the file it writes is an ordinary sweep file."""
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmarks.synthetic import Outcome, write_sweep
+from lib.core.paths import project_root
+from lib.report.load import load_report
+from lib.report.nextfile import sweep_text
+from lib.report.proposal import NOTHING, propose
+from lib.spec.sweepfile import load_sweep
+
+ROOT = project_root(Path(__file__).parent)
+
+
+def proposal_for(tmp_path, text, outcome, budget=None, name="s"):
+    path = tmp_path / f"{name}.yaml"
+    write_sweep(path, text, tmp_path / "reports" / name, outcome)
+    report = load_report(tmp_path / "reports" / name)
+    return propose(report, yaml.safe_load(text), name, budget=budget), path
+
+
+def written(tmp_path, proposal, name="s_next"):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(sweep_text(proposal, "python -m lib.sweep next"))
+    return load_sweep(path), path.read_text()
+
+
+def rules(proposal):
+    return [c.rule for c in proposal.changes]
+
+
+def steady(params) -> Outcome:
+    """An early best epoch, no effect of anything: nothing to propose beyond what the test sets up."""
+    return Outcome(0.9, best_epoch=4, epochs_run=10)
+
+
+GRID = """
+name: s
+fixed: {dataset: digits, model: mlp, epochs: 10}
+grid:
+  lr: [0.001, 0.01, 0.1]
+  optimizer: [sgd, adam]
+seeds: [0, 1]
+"""
+
+
+def test_edge_extends_a_log_axis_one_step_beyond_its_best_end(tmp_path):
+    def outcome(p):
+        return Outcome(0.80 + 0.05 * math.log10(p["lr"] / 0.001) + 0.001 * p["seed"], best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path, GRID, outcome)
+    assert "edge" in rules(proposal)
+    change = next(c for c in proposal.changes if c.rule == "edge")
+    assert "lr: the best configuration" in change.line and "largest value tried (0.1)" in change.line
+    assert "log scale (x10) to 1" in change.line
+    sweep, text = written(tmp_path, proposal)
+    assert proposal.draft.grid["lr"] == [0.01, 0.1, 1.0]
+    assert "# lr: the best configuration" in text
+    assert {r.params["lr"] for r in sweep.runs} == {0.01, 0.1, 1.0}
+
+
+def test_edge_extends_a_linear_axis_downward_and_never_past_a_limit(tmp_path):
+    text = GRID.replace("lr: [0.001, 0.01, 0.1]", "momentum: [0.5, 0.7, 0.9]")
+
+    def low(p):
+        return Outcome(0.9 - 0.1 * p["momentum"] + 0.001 * p["seed"], best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path, text, low)
+    assert proposal.draft.grid["momentum"] == [0.3, 0.5, 0.7]
+    assert "linear scale (-0.2) to 0.3" in next(c.line for c in proposal.changes if c.rule == "edge")
+
+    def high(p):  # the next step, 1.1, is no possible momentum: the edge is the limit
+        return Outcome(0.8 + 0.1 * p["momentum"] + 0.001 * p["seed"], best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path / "high", text, high)
+    assert "edge" not in rules(proposal)
+
+
+def test_not_converged_proposes_a_longer_run_of_the_best_recipe(tmp_path):
+    text = GRID.replace("epochs: 10}", "epochs: 10, scheduler: cosine, t_max: 10, early_stopping: true, "
+                                       "patience: 3}")
+
+    def outcome(p):
+        return Outcome(0.9 + 0.01 * (p["optimizer"] == "adam") + 0.01 * (p["lr"] == 0.01) + 0.001 * p["seed"],
+                       best_epoch=10)
+
+    proposal, _ = proposal_for(tmp_path, text, outcome)
+    change = next(c for c in proposal.changes if c.rule == "not_converged")
+    assert "best epoch at 10, 10 of 10 epochs" in change.line
+    assert "epochs 10 -> 20 (t_max 10 -> 20, patience 3 -> 6)" in change.line
+    sweep, _ = written(tmp_path, proposal)
+    longer = [r for r in sweep.runs if r.params.get("epochs") == 20]
+    assert longer and {r.params["optimizer"] for r in longer} == {"adam"} and longer[0].params["lr"] == 0.01
+    assert all(r.params["t_max"] == 20 and r.params["patience"] == 6 for r in longer)
+
+
+def test_stopped_before_annealed_switches_early_stopping_off(tmp_path):
+    text = GRID.replace("epochs: 10}", "epochs: 10, scheduler: cosine, early_stopping: true, patience: 2}")
+
+    def outcome(p):
+        return Outcome(0.9 + 0.001 * p["seed"], best_epoch=3, epochs_run=5, status="early_stopped")
+
+    proposal, _ = proposal_for(tmp_path, text, outcome)
+    change = next(c for c in proposal.changes if c.rule == "stopped_before_annealed")
+    assert "ended 12 of 12 cosine runs before their learning rate annealed" in change.line
+    sweep, _ = written(tmp_path, proposal)
+    assert sweep.fixed["early_stopping"] is False and "patience" not in sweep.fixed
+
+
+def test_inert_settings_are_dropped_with_the_warning_as_evidence(tmp_path):
+    text = GRID.replace("epochs: 10}", "epochs: 10, mix_alpha: 0.4, step_size: 3}")
+    proposal, _ = proposal_for(tmp_path, text, steady)
+    lines = [c.line for c in proposal.changes if c.rule == "inert"]
+    assert any(line.startswith("mix_alpha: mix_alpha is set but mix is false") for line in lines)
+    assert any(line.startswith("step_size: step_size is set but scheduler is not step") for line in lines)
+    sweep, text = written(tmp_path, proposal)
+    assert "mix_alpha" not in sweep.fixed and "step_size" not in sweep.fixed
+    assert "# dropped: mix_alpha" in text
+
+
+def test_a_parameter_confidently_without_effect_is_fixed_and_leaves_the_grid(tmp_path):
+    text = GRID.replace("seeds: [0, 1]", "seeds: [0, 1, 2, 3]")
+
+    def outcome(p):  # optimizer changes nothing: its CI is far inside +/- 0.5 points
+        return Outcome(0.8 + 0.05 * (p["lr"] == 0.01) + 0.0005 * p["seed"], best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path, text, outcome)
+    change = next(c for c in proposal.changes if c.rule == "no_effect")
+    assert change.line.startswith("optimizer: every effect between its values lies within +/-0.5 points")
+    assert "fixed at sgd" in change.line  # RunConfig's default
+    sweep, _ = written(tmp_path, proposal)
+    assert sweep.fixed["optimizer"] == "sgd" and "optimizer" not in sweep.varying
+
+
+def test_configurations_too_close_to_call_get_more_seeds(tmp_path):
+    def outcome(p):  # adam and sgd within noise at lr 0.01; everything else far behind
+        base = 0.9 if p["lr"] == 0.01 else 0.7
+        return Outcome(base + (0.004 if p["seed"] else -0.004) * (1 if p["optimizer"] == "adam" else -1),
+                       best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path, GRID, outcome)
+    change = next(c for c in proposal.changes if c.rule == "too_close")
+    assert "not distinguishable from the best" in change.line and "seeds 2, 3" in change.line
+    sweep, _ = written(tmp_path, proposal)
+    assert {r.params["seed"] for r in sweep.runs} == {2, 3}
+    assert {r.params["lr"] for r in sweep.runs} == {0.01}
+
+
+def test_when_no_rule_fires_the_proposal_says_so_and_writes_no_file(tmp_path):
+    text = "name: s\nfixed: {dataset: digits, model: mlp, epochs: 10}\ngrid: {lr: [0.001, 0.01, 0.1]}\n" \
+           "seeds: [0, 1, 2]\n"
+
+    def outcome(p):  # the middle learning rate wins clearly, early in its epochs
+        return Outcome({0.001: 0.7, 0.01: 0.9, 0.1: 0.6}[p["lr"]] + 0.001 * p["seed"], best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path, text, outcome)
+    assert proposal.draft is None and proposal.lines() == ["no rule fired: " + NOTHING]
+    with pytest.raises(ValueError, match="no rule fired"):
+        sweep_text(proposal, "next")
+
+
+def test_a_budget_cuts_the_least_valuable_changes_first_and_says_so(tmp_path):
+    text = GRID.replace("epochs: 10}", "epochs: 10, scheduler: cosine}")
+
+    def outcome(p):  # best at the largest lr and still improving: an edge and a longer run
+        return Outcome(0.80 + 0.05 * math.log10(p["lr"] / 0.001) + 0.001 * p["seed"], best_epoch=10)
+
+    full, _ = proposal_for(tmp_path, text, outcome)
+    assert {"edge", "not_converged"} <= set(rules(full))
+    cut, _ = proposal_for(tmp_path / "cut", text, outcome, budget=4)
+    assert "not_converged" in rules(cut) and "edge" in [c.rule for c in cut.cut]
+    assert cut.draft.size() <= 4 and any(line.startswith("cut to fit the budget (edge)") for line in cut.lines())
+    _, written_text = written(tmp_path, cut)
+    assert "# Cut to fit the budget: edge" in written_text
+
+
+CIFAR_RESULTS = {  # (model, mix, optimizer, lr, scheduler) -> val acc; the research report's shape
+    "preact_resnet18": 0.685, "resnet18_imagenet": 0.504}
+
+
+def research_outcome(p):
+    """The research report's CIFAR-100 grid: PreAct ResNet-18 ahead by 18 points at its best (SGD, lr 0.01,
+    cosine), its best runs converging at epochs 34 and 46 of 50; the pretrained ResNet-18 at 32 px behind."""
+    best = CIFAR_RESULTS[p["model"]]
+    good = p["optimizer"] == "sgd" and p["lr"] == 0.01 and p["scheduler"] == "cosine"
+    acc = best - (0 if good else 0.05) - (0.01 if p["mix"] else 0)
+    preact = p["model"] == "preact_resnet18"  # the pretrained network fits its small inputs early
+    epoch = (46 if not p["mix"] else 34) if good and preact else 12 if not preact else 20
+    return Outcome(acc, best_epoch=epoch, epochs_run=50)
+
+
+def test_the_research_reports_follow_ups_come_out_of_its_records(tmp_path):
+    text = (ROOT / "params" / "cifar100_grid.yaml").read_text()
+    proposal, _ = proposal_for(tmp_path, text, research_outcome, name="cifar100_grid")
+    lines = {c.rule: c.line for c in proposal.changes}
+    assert "resnet18_imagenet with pretrained weights was trained at 32 px" in lines["pretrained_size"]
+    assert "18.1 points behind the best run" in lines["pretrained_size"]
+    assert "best epoch at 46 of 50 epochs" in lines["not_converged"]
+    assert "epochs 50 -> 100 (t_max 50 -> 100, patience 3 -> 6)" in lines["not_converged"]
+    sweep, text = written(tmp_path, proposal)
+    longer = [r for r in sweep.runs if r.params.get("epochs") == 100]
+    assert len(longer) == 1 and longer[0].params["model"] == "preact_resnet18"
+    assert longer[0].params["t_max"] == 100 and longer[0].params["patience"] == 6
+    upsampled = [r for r in sweep.runs if r.params.get("input_size") == 224]
+    assert len(upsampled) == 1 and upsampled[0].params["model"] == "resnet18_imagenet"
+    assert upsampled[0].params["pretrained"] is True
+    assert text.count("# ") >= len(proposal.changes)
