@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from lib import stats
+from lib import factorial, stats
 from lib.config import COMPUTE_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 from lib.formatting import number
 from lib.paths import resolve
@@ -54,6 +54,7 @@ class SweepReport:
     given: dict[str, list[str]] = field(default_factory=dict)  # run key -> the parameters its sweep file set
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # run key -> its config as recorded
     sampled: list[str] = field(default_factory=list)  # parameters a search drew from a range, not from a list
+    linked: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # linked grid axis -> its mappings
 
     @property
     def finished(self) -> pd.DataFrame:
@@ -145,8 +146,13 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
     description = described[0][1] if len(plans) == 1 and described else "; ".join(f"{n}: {d}" for n, d in described)
     sampled = [k for plan in plans for k, spec in ((plan.get("search") or {}).get("space") or {}).items()
                if isinstance(spec, dict)]
+    linked: dict[str, list[dict[str, Any]]] = {}
+    for plan in plans:
+        for axis, values in (plan.get("linked") or {}).items():
+            linked.setdefault(axis, [])
+            linked[axis] += [v for v in values if v not in linked[axis]]
     return SweepReport(roots[0] if roots else Path("."), " + ".join(names), description, fixed, varying, runs,
-                       histories, errors, names, roots, given, configs, list(dict.fromkeys(sampled)))
+                       histories, errors, names, roots, given, configs, list(dict.fromkeys(sampled)), linked)
 
 
 def value_label(value: Any) -> str:
@@ -319,9 +325,10 @@ def config_warnings(report: SweepReport) -> pd.DataFrame:
 
 @dataclass
 class Analysis:
-    """The tables and sentences of lib.stats for one report; see lib.stats for how each is computed."""
+    """The tables and sentences of lib.stats and lib.factorial for one report; see those modules for how each
+    is computed."""
 
-    params: list[str]
+    params: list[str]  # the factors: the varying parameters, a linked grid axis in place of the ones it sets
     configs: pd.DataFrame
     effects: pd.DataFrame
     interactions: pd.DataFrame
@@ -329,22 +336,58 @@ class Analysis:
     flags: pd.Series  # aligned with report.runs
     boundary: list[str]
     findings: list[str]
+    method: str = ""  # how the intervals and calls are made, in plain words, once
+    pooled: factorial.Pooled | None = None
+
+
+def linked_label(mapping: Mapping[str, Any]) -> str:
+    """One value of a linked grid axis as its mapping reads: {model: resnet18_imagenet, pretrained: true} ->
+    'resnet18_imagenet, pretrained'; a false flag reads 'no pretrained', a number 'lr 0.1'."""
+    parts = []
+    for key, value in mapping.items():
+        if isinstance(value, bool):
+            parts.append(key if value else f"no {key}")
+        elif isinstance(value, str):
+            parts.append(value)
+        else:
+            parts.append(f"{key} {value_label(value)}")
+    return ", ".join(parts)
+
+
+def statistics_runs(report: SweepReport) -> tuple[pd.DataFrame, list[str]]:
+    """The runs table and factors the statistics compare: each linked grid axis is one factor named by the axis
+    (a column of its value labels, `linked_label`), in place of the parameters it sets together."""
+    runs, params = report.runs, list(report.params)
+    for axis, mappings in report.linked.items():
+        keys = [k for k in dict.fromkeys(k for m in mappings for k in m) if k in params]
+        if not keys or (axis in params and axis not in keys):
+            continue
+        labels = []
+        for key in runs["run"]:
+            config = report.configs.get(key, {})
+            matches = [m for m in mappings if all(value_label(config.get(k)) == value_label(v) for k, v in m.items())]
+            labels.append(linked_label(max(matches, key=len)) if matches else
+                          ", ".join(value_label(config.get(k)) for k in keys))
+        runs = runs.assign(**{axis: labels})
+        at = params.index(keys[0])
+        params = [p for p in params if p not in keys]
+        params.insert(at, axis)
+    return runs, params
 
 
 def analyse(report: SweepReport) -> Analysis:
-    runs, params = report.runs, report.params
-    configs = stats.configs_table(runs, params)
-    effects = stats.effects_table(runs, params)
-    flags = stats.flags_column(runs, report.histories)
-    boundary = stats.boundary_notes(runs, configs, params)
-    found = stats.findings(runs, configs, effects, flags, boundary)
+    runs, params = statistics_runs(report)
+    pooled = factorial.analyse(runs, params)
+    flags = stats.flags_column(report.runs, report.histories)
+    boundary = stats.boundary_notes(runs, pooled.configs, params)
+    found = stats.findings(runs, pooled, flags, boundary)
     sampled = [p for p in report.sampled if p in params]
     if sampled:
         found.append(f"{', '.join(sampled)} {'was' if len(sampled) == 1 else 'were'} sampled from a range, so runs "
-                     f"rarely share a value: the matched-pair effects seldom apply to a search; the Search "
-                     f"section's importances and slices show what it did")
-    return Analysis(params, configs, effects, stats.interactions_table(runs, params),
-                    stats.isolation_table(runs, params), flags, boundary, found)
+                     f"rarely share a value: the findings give a trend at most; the Search section's importances "
+                     f"and slices show what the search did")
+    return Analysis(params, pooled.configs, pooled.effects, pooled.interactions, stats.isolation_table(runs, params),
+                    flags, boundary, found, pooled.method_note(), pooled)
 
 
 RUN_TABLE_METRICS = ["best_epoch", "epochs_run", "train_acc", "train_loss", "val_acc", "val_loss", "test_acc",
@@ -373,12 +416,13 @@ def runs_table(report: SweepReport) -> pd.DataFrame:
 
 
 def write_tables(report: SweepReport, out_dir: str | Path) -> list[Path]:
-    """Write runs.csv, configs.csv and effects.csv into `out_dir`, atomically; nothing when there are no runs."""
+    """Write runs.csv, configs.csv, effects.csv and interactions.csv into `out_dir`, atomically; nothing when
+    there are no runs."""
     if report.runs.empty:
         return []
     out = Path(out_dir)
     tables = {"runs.csv": runs_table(report), "configs.csv": report.analysis.configs,
-              "effects.csv": report.analysis.effects}
+              "effects.csv": report.analysis.effects, "interactions.csv": report.analysis.interactions}
     for name, table in tables.items():
         atomic_write_text(out / name, table.to_csv(index=False))
     return [out / name for name in tables]
@@ -788,14 +832,15 @@ def _no_runs(report: SweepReport) -> str:
 
 
 def show_findings(report: SweepReport) -> None:
-    """The findings of lib.stats as bullets, each saying what it rests on, then the edges of the search."""
+    """The findings as bullets, each saying what it rests on, the edges of the search, then once how every range
+    and call was made."""
     if report.runs.empty:
         _show(_no_runs(report))
         return
     analysis = report.analysis
     edges = ("" if analysis.boundary else "\n\nEdges of the search: none (no numeric parameter with at least "
              f"{stats.BOUNDARY_MIN_VALUES} values has its best at the smallest or largest value tried).")
-    _show(_bullets(analysis.findings) + edges)
+    _show(_bullets(analysis.findings) + edges + (f"\n\n*{analysis.method}*" if analysis.method else ""))
 
 
 def show_overview(report: SweepReport) -> None:
@@ -833,23 +878,31 @@ def show_leaderboard(report: SweepReport) -> None:
 
 def show_configs(report: SweepReport) -> None:
     """Configurations over seeds: n, mean, sd and 95% CI of validation accuracy, and ties with the best."""
-    configs = report.analysis.configs
+    analysis = report.analysis
+    configs = analysis.configs
     if configs.empty:
         _show("none (no finished run)")
         return
     seeds = set(configs["n"])
-    note = ("One seed per configuration (n = 1): no spread, no CI and no test for ties, so those columns are left "
-            "out; the Effects below pool matched runs instead." if seeds == {1} else f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% "
-            f"t-interval of the mean over seeds; tied_with_best: not significantly worse than the best at "
-            f"{stats.ALPHA:.0%} (paired t-test over shared seeds).")
+    method = analysis.pooled.config_method if analysis.pooled is not None else ""
+    ties = (f"vs_best: difference from the best; tied_with_best: not distinguishable from the best after Holm's "
+            f"correction over the comparisons (p_holm_vs_best >= {stats.ALPHA:g}), against {method}."
+            if method else "")
     if seeds == {1}:
-        configs = configs.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd",
-                                        "tied_with_best"])
-        _show(note, configs.set_index("config"))
+        _show("One seed per configuration (n = 1): no spread or CI per configuration, so those columns are left out. "
+              + ties, configs.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd"])
+              .set_index("config").astype({"tied_with_best": object}))
         return
     table = configs.set_index("config").astype({"tied_with_best": object})
-    table["tied_with_best"] = ["untested (n=1)" if pd.isna(t) else t for t in table["tied_with_best"]]
-    _show(note, table)
+    table["tied_with_best"] = ["untested" if pd.isna(t) else t for t in table["tied_with_best"]]
+    _show(f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% t-interval of the mean "
+          f"over its seeds. " + ties, table)
+
+
+def _estimates(table: pd.DataFrame) -> pd.DataFrame:
+    """A table of estimates for the page: methods are in the text above it, the Lenth columns only where used."""
+    drop = ["ci_method"] + [c for c in ("lenth_ci_low", "lenth_ci_high") if c in table and table[c].isna().all()]
+    return table.drop(columns=drop)
 
 
 def _ci_note(table: pd.DataFrame) -> str:
@@ -862,23 +915,22 @@ def show_effects(report: SweepReport) -> None:
     if effects.empty:
         _show("none (no varying parameter with finished runs)")
         return
-    _show("effect: mean difference in validation accuracy (fraction) between `value` and `reference`, over runs "
-          "matched on every other parameter and the seed; n: matched pairs. " + _ci_note(effects),
-          effects.drop(columns="ci_method"))
+    _show("From one linear model over every run (see the findings): kind difference is `value` minus `reference` "
+          "in validation accuracy (fraction), averaged over the other parameters; for ordered parameters (numbers "
+          "with three or more values), kind mean is the accuracy at `value` and kind trend the change per step of "
+          "the trend axis. p_holm: Holm-adjusted over every effect and interaction; a finding calls a difference "
+          f"only when p_holm < {stats.ALPHA:g}. n: configuration x seed results at value or reference. "
+          + _ci_note(effects), _estimates(effects))
 
 
 def show_interactions(report: SweepReport) -> None:
     table = report.analysis.interactions
     if table.empty:
-        _show("none (fewer than two two-level parameters)")
+        _show("none (fewer than two parameters, or no interaction the runs can separate)")
         return
-    matched = table[table["n"] > 0]
-    unmatched = len(table) - len(matched)
-    _show("interaction: half the difference between a's effect at b's second value and at its first, over "
-          "matched quadruples of runs (n). " + _ci_note(matched)
-          + (f" Left out: {unmatched} pair{'s' * (unmatched > 1)} with no matched runs." if unmatched else ""))
-    if not matched.empty:
-        _show(matched.drop(columns="ci_method"))
+    _show("interaction: half the difference between a's effect (value_a vs its reference) at b's value_b and at b's "
+          "reference, from the same model as the effects; where one side is \"trend\", how much that parameter's "
+          "trend changes between the other's values. " + _ci_note(table), _estimates(table))
 
 
 def show_isolation(report: SweepReport) -> None:
