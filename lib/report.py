@@ -750,6 +750,7 @@ def _number_or(value: Any, missing: float) -> float:
 # parameter values as written (5e-05 stays 5e-05).
 _MEASURES = ("acc", "loss", "effect", "interaction", "ci_low", "ci_high", "_sd", "mean", "best value", "importance")
 _SECONDS = ("wall_time_s", "images_per_s", "time (s)", "training images/s", "time saved (s)")
+_P_VALUES = ("p", "p_holm", "p_vs_best", "p_holm_vs_best")  # two significant digits
 
 
 def _formatter(column: str, values: pd.Series):
@@ -757,7 +758,9 @@ def _formatter(column: str, values: pd.Series):
     numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if name in _SECONDS:
         return lambda v: number(v, ".1f")
-    if any(word in name for word in _MEASURES) or "accuracy" in name:
+    if name in _P_VALUES:
+        return lambda v: number(v, ".2g")
+    if any(word in name for word in _MEASURES) or "accuracy" in name or name in ("se", "vs_best"):
         return lambda v: number(v, ".4f") if not isinstance(v, float) or not v.is_integer() else f"{v:.4f}"
     if numeric and all(not math.isfinite(v) or float(v).is_integer() for v in numeric):
         return lambda v: number(v, "d")
@@ -886,23 +889,26 @@ def show_configs(report: SweepReport) -> None:
     seeds = set(configs["n"])
     method = analysis.pooled.config_method if analysis.pooled is not None else ""
     ties = (f"vs_best: difference from the best; tied_with_best: not distinguishable from the best after Holm's "
-            f"correction over the comparisons (p_holm_vs_best >= {stats.ALPHA:g}), against {method}."
-            if method else "")
+            f"correction over the comparisons (p_holm_vs_best >= {stats.ALPHA:g}), against {method}; raw p-values are "
+            f"in configs.csv." if method else "")
     if seeds == {1}:
         _show("One seed per configuration (n = 1): no spread or CI per configuration, so those columns are left out. "
-              + ties, configs.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd"])
-              .set_index("config").astype({"tied_with_best": object}))
+              + ties, configs.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd",
+                                            "p_vs_best"]).set_index("config").astype({"tied_with_best": object}))
         return
-    table = configs.set_index("config").astype({"tied_with_best": object})
+    table = configs.drop(columns="p_vs_best").set_index("config").astype({"tied_with_best": object})
     table["tied_with_best"] = ["untested" if pd.isna(t) else t for t in table["tied_with_best"]]
     _show(f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% t-interval of the mean "
           f"over its seeds. " + ties, table)
 
 
-def _estimates(table: pd.DataFrame) -> pd.DataFrame:
-    """A table of estimates for the page: methods are in the text above it, the Lenth columns only where used."""
+def _estimates(table: pd.DataFrame):
+    """A table of estimates for the page: methods are in the text above it, the Lenth columns only where used,
+    `identical` only where some row is."""
     drop = ["ci_method"] + [c for c in ("lenth_ci_low", "lenth_ci_high") if c in table and table[c].isna().all()]
-    return table.drop(columns=drop)
+    if "identical" in table and not table["identical"].astype(bool).any():
+        drop.append("identical")
+    return styled(table.drop(columns=drop), index=False)
 
 
 def _ci_note(table: pd.DataFrame) -> str:
