@@ -250,21 +250,21 @@ def _fit(coder: _Coder, candidates: Sequence[tuple[str, ...]], assign: Mapping[s
     """OLS on the terms the runs can separate, added in order; a term that adds no rank is dropped whole."""
     sm = _sm()
     n = len(y)
-    X, kept, dropped, rank = np.zeros((n, 0)), [], [], 0
-    for term in candidates:
-        if any(name in skip for name in term):
-            dropped.append(term)
-            continue
-        block = coder.block(term, assign, n)
-        if block.shape[1] == 0:
-            continue
-        trial = np.hstack([X, block])
-        new_rank = int(np.linalg.matrix_rank(trial))
-        if new_rank == rank + block.shape[1]:
-            X, rank = trial, new_rank
-            kept.append(term)
-        else:
-            dropped.append(term)
+    terms = [t for t in candidates if not any(name in skip for name in t)]
+    dropped = [t for t in candidates if t not in terms]
+    blocks = [coder.block(t, assign, n) for t in terms]
+    X = np.hstack(blocks) if blocks else np.zeros((n, 0))
+    kept = list(terms)
+    if np.linalg.matrix_rank(X) < X.shape[1]:  # some term adds nothing new: find which, in order
+        X, kept, rank = np.zeros((n, 0)), [], 0
+        for term, block in zip(terms, blocks):
+            trial = np.hstack([X, block])
+            new_rank = int(np.linalg.matrix_rank(trial))
+            if new_rank == rank + block.shape[1]:
+                X, rank = trial, new_rank
+                kept.append(term)
+            else:
+                dropped.append(term)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")  # no residual df: statsmodels warns, the errors read NaN here
         result = sm.OLS(y, X).fit()
@@ -477,7 +477,8 @@ def _count(pooled: Pooled, where: Mapping[str, Sequence[int]]) -> tuple[int, int
 
 
 def _identical(pooled: Pooled, name: str, value: int, reference: int) -> bool:
-    """Whether every run at `value` equals its matched run at `reference` (same other values, same seed)."""
+    """Whether every run at `value` or `reference` has a matched run at the other (same other values, same
+    seed) and equals it."""
     cells = pooled.cells
     others = [f.name for f in pooled.factors if f.name != name] + ["seed"]
     keys = list(zip(*(cells[c].tolist() for c in others)))
@@ -485,8 +486,7 @@ def _identical(pooled: Pooled, name: str, value: int, reference: int) -> bool:
     for key, code, y in zip(keys, cells[name].tolist(), cells["val_acc"].tolist()):
         if code in (value, reference):
             (at if code == value else ref)[key] = y
-    shared = at.keys() & ref.keys()
-    return bool(shared) and all(abs(at[k] - ref[k]) <= EXACT for k in shared)
+    return bool(at) and at.keys() == ref.keys() and all(abs(at[k] - ref[k]) <= EXACT for k in at)
 
 
 def _row(parameter: str, value: Any, reference: Any, kind: str, estimate: Estimate, n: tuple[int, int],
@@ -730,9 +730,11 @@ def _between(row: Mapping[str, Any], unit: str = "points") -> str:
 def _open(row: Mapping[str, Any], unit: str = "points") -> str:
     """An uncalled estimate: the range it lies in, or why there is none."""
     if not (math.isfinite(row["ci_low"]) and math.isfinite(row["ci_high"])):
-        return f"{_num(row['effect'], 1, True)} {unit}, no CI ({row['ci_method']})"
+        return f"{_num(row['effect'], 1, True)} {unit}, no CI"
+    if row.get("se") == 0 and abs(row["effect"]) <= EXACT:
+        return "no difference at all (the model fits every run exactly, so there is no scatter either)"
     text = _between(row, unit)
-    if row["ci_low"] > 0 or row["ci_high"] < 0:
+    if row["ci_low"] > EXACT or row["ci_high"] < -EXACT:
         text += f", not called after Holm's correction (Holm {_p(row['p_holm'])})"
     return text
 
