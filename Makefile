@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: setup test test-fast demo report lab benchmark benchmark-overhead clean
+.PHONY: setup test test-fast demo report lab benchmark benchmark-overhead benchmark-stats clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,10 @@ benchmark: setup
 # Per-run overhead of lib.train, papermill and a sweep (warm and cold kernels), side by side.
 benchmark-overhead: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m benchmarks.overhead --cold
+
+# Coverage, width, power and false calls of the report's statistics on simulated factorial sweeps.
+benchmark-stats: setup
+	$(BIN)/python -m benchmarks.stats_coverage
 
 clean:
 	rm -rf reports/*/ .pytest_cache

@@ -12,7 +12,6 @@ of the command and its children), measures report.html and report.ipynb, and cou
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import random

@@ -7,18 +7,20 @@ interactions, isolation, per-run flags, boundary notes and the findings' sentenc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import pandas as pd
 
-from lib.report import stats
-from lib.report.load import SweepReport
+from lib.report import factorial, stats
+from lib.report.load import SweepReport, value_label
 
 
 @dataclass
 class Analysis:
-    """The tables and sentences of lib.report.stats for one report; see there for how each is computed."""
+    """The tables and sentences of lib.report.stats and lib.report.factorial for one report; see those modules
+    for how each is computed."""
 
-    params: list[str]
+    params: list[str]  # the factors: the varying parameters, a linked grid axis in place of the ones it sets
     configs: pd.DataFrame
     effects: pd.DataFrame
     interactions: pd.DataFrame
@@ -26,22 +28,58 @@ class Analysis:
     flags: pd.Series  # aligned with report.runs
     boundary: list[str]
     findings: list[str]
+    method: str = ""  # how the intervals and calls are made, in plain words, once
+    pooled: factorial.Pooled | None = None
+
+
+def linked_label(mapping: Mapping[str, Any]) -> str:
+    """One value of a linked grid axis as its mapping reads: {model: resnet18_imagenet, pretrained: true} ->
+    'resnet18_imagenet, pretrained'; a false flag reads 'no pretrained', a number 'lr 0.1'."""
+    parts = []
+    for key, value in mapping.items():
+        if isinstance(value, bool):
+            parts.append(key if value else f"no {key}")
+        elif isinstance(value, str):
+            parts.append(value)
+        else:
+            parts.append(f"{key} {value_label(value)}")
+    return ", ".join(parts)
+
+
+def statistics_runs(report: SweepReport) -> tuple[pd.DataFrame, list[str]]:
+    """The runs table and factors the statistics compare: each linked grid axis is one factor named by the axis
+    (a column of its value labels, `linked_label`), in place of the parameters it sets together."""
+    runs, params = report.runs, list(report.params)
+    for axis, mappings in report.linked.items():
+        keys = [k for k in dict.fromkeys(k for m in mappings for k in m) if k in params]
+        if not keys or (axis in params and axis not in keys):
+            continue
+        labels = []
+        for key in runs["run"]:
+            config = report.configs.get(key, {})
+            matches = [m for m in mappings if all(value_label(config.get(k)) == value_label(v) for k, v in m.items())]
+            labels.append(linked_label(max(matches, key=len)) if matches else
+                          ", ".join(value_label(config.get(k)) for k in keys))
+        runs = runs.assign(**{axis: labels})
+        at = params.index(keys[0])
+        params = [p for p in params if p not in keys]
+        params.insert(at, axis)
+    return runs, params
 
 
 def analyse(report: SweepReport) -> Analysis:
-    runs, params = report.runs, report.params
-    configs = stats.configs_table(runs, params)
-    effects = stats.effects_table(runs, params)
-    flags = stats.flags_column(runs, report.histories)
-    boundary = stats.boundary_notes(runs, configs, params)
-    found = stats.findings(runs, configs, effects, flags, boundary)
+    runs, params = statistics_runs(report)
+    pooled = factorial.analyse(runs, params)
+    flags = stats.flags_column(report.runs, report.histories)
+    boundary = stats.boundary_notes(runs, pooled.configs, params)
+    found = stats.findings(runs, pooled, flags, boundary)
     sampled = [p for p in report.sampled if p in params]
     if sampled:
         found.append(f"{', '.join(sampled)} {'was' if len(sampled) == 1 else 'were'} sampled from a range, so runs "
-                     f"rarely share a value: the matched-pair effects seldom apply to a search; the Search "
-                     f"section's importances and slices show what it did")
-    return Analysis(params, configs, effects, stats.interactions_table(runs, params),
-                    stats.isolation_table(runs, params), flags, boundary, found)
+                     f"rarely share a value: the findings give a trend at most; the Search section's importances "
+                     f"and slices show what the search did")
+    return Analysis(params, pooled.configs, pooled.effects, pooled.interactions, stats.isolation_table(runs, params),
+                    flags, boundary, found, pooled.method_note(), pooled)
 
 
 def analysis(report: SweepReport) -> Analysis:

@@ -48,6 +48,7 @@ class SweepReport:
     given: dict[str, list[str]] = field(default_factory=dict)  # run key -> the parameters its sweep file set
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # run key -> its config as recorded
     sampled: list[str] = field(default_factory=list)  # parameters a search drew from a range, not from a list
+    linked: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # linked grid axis -> its mappings
     derived: dict[str, Any] = field(default_factory=dict, repr=False)  # what is computed from it, once (analysis)
 
     @property
@@ -131,8 +132,13 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
     description = described[0][1] if len(plans) == 1 and described else "; ".join(f"{n}: {d}" for n, d in described)
     sampled = [k for plan in plans for k, spec in ((plan.get("search") or {}).get("space") or {}).items()
                if isinstance(spec, dict)]
+    linked: dict[str, list[dict[str, Any]]] = {}
+    for plan in plans:
+        for axis, values in (plan.get("linked") or {}).items():
+            linked.setdefault(axis, [])
+            linked[axis] += [v for v in values if v not in linked[axis]]
     return SweepReport(roots[0] if roots else Path("."), " + ".join(names), description, fixed, varying, runs,
-                       histories, errors, names, roots, given, configs, list(dict.fromkeys(sampled)))
+                       histories, errors, names, roots, given, configs, list(dict.fromkeys(sampled)), linked)
 
 
 def value_label(value: Any) -> str:

@@ -18,8 +18,9 @@ The rules, in the order a budget keeps them:
 - inert: settings that the warnings show cannot act are dropped.
 - no_effect: a parameter whose every effect CI lies within +/- NO_EFFECT_BAND is fixed at its cheaper
   or default value and leaves the grid.
-- worse_values: a value that loses to another value of its parameter, significantly after Holm's
-  correction and at every level of the parameters it interacts with, leaves the grid.
+- worse_values: a value of a categorical parameter (or a number with two values) that loses to another
+  value of it, significantly after Holm's correction and interacting with nothing significantly, leaves
+  the grid (when another axis remains to compare).
 
 A proposal is a sweep file of the ordinary kind: `python -m lib.sweep run` and `--dry-run` take it.
 """
@@ -34,7 +35,7 @@ import pandas as pd
 
 from lib.core.formatting import as_float, is_bool, is_missing, is_number
 from lib.core.records import RANKED_STATUSES
-from lib.report.analysis import analysis
+from lib.report.analysis import analysis, statistics_runs
 from lib.report.load import SweepReport
 from lib.spec.config import RunConfig
 from lib.spec.errors import ConfigError
@@ -143,7 +144,14 @@ class Evidence:
 
     @property
     def ranked(self) -> pd.DataFrame:
-        return self.report.ranked
+        """The ranked runs, with a column for each linked grid axis (the statistics' factors)."""
+        runs, _ = statistics_runs(self.report)
+        ranked = self.report.ranked
+        return runs.loc[ranked.index]
+
+    @property
+    def factors(self) -> list[str]:
+        return analysis(self.report).params
 
     @property
     def configs(self) -> pd.DataFrame:
@@ -175,19 +183,18 @@ def _value_text(value: Any) -> str:
 
 
 def _best_config_of(evidence: Evidence, model: str | None = None) -> pd.Series | None:
-    """The configurations table's best row (of one model when the table has a model column)."""
+    """The configurations table's best row (of those whose runs are of `model`, when given)."""
     configs = evidence.configs
-    if configs.empty:
-        return None
-    if model is not None and "model" in configs:
-        configs = configs[configs["model"] == model]
-    return configs.iloc[0] if len(configs) else None
+    for _, row in configs.iterrows():
+        if model is None or set(_runs_of(evidence, row).get("model", [])) == {model}:
+            return row
+    return None
 
 
 def _runs_of(evidence: Evidence, row: pd.Series) -> pd.DataFrame:
-    """The ranked runs of one configuration (its varying parameters' values, any seed)."""
+    """The ranked runs of one configuration (its factors' values, any seed)."""
     runs = evidence.ranked
-    for p in evidence.report.params:
+    for p in evidence.factors:
         if p in row.index and p in runs:
             runs = runs.loc[pd.Series([_same(v, row[p]) for v in runs[p]], index=runs.index, dtype=bool)]
     return runs
@@ -282,7 +289,7 @@ def pretrained_size(evidence: Evidence) -> list[Change]:
 def not_converged(evidence: Evidence) -> list[Change]:
     """A model's best configuration still improving at the end: a run of it with twice the epochs."""
     changes = []
-    models = list(dict.fromkeys(evidence.configs["model"])) if "model" in evidence.configs else [None]
+    models = list(dict.fromkeys(evidence.ranked["model"])) if "model" in evidence.ranked else [None]
     for model in models:
         row = _best_config_of(evidence, model)
         if row is None:
@@ -512,9 +519,12 @@ def worse_values(evidence: Evidence) -> list[Change]:
     interactions = analysis(evidence.report).interactions
     changes = []
     for axis, values in grid.items():
-        if any(isinstance(v, dict) for v in values) or len(values) < 2:
-            continue
-        rows = effects[(effects["parameter"] == axis) & (effects["kind"] == "difference")]
+        if any(isinstance(v, dict) for v in values) or len(values) < 2 or len(grid) < 2:
+            continue  # the only axis: dropping its values leaves nothing to compare
+        mine = effects[effects["parameter"] == axis]
+        if mine["kind"].isin(["mean", "trend"]).any():
+            continue  # an ordered number: its ends are the edge rule's, its middle is where the best is
+        rows = mine[mine["kind"] == "difference"]
         losers = []
         for _, r in rows.iterrows():
             if not (is_number(r["p_holm"]) and r["p_holm"] < 0.05 and is_number(r["effect"])):

@@ -25,6 +25,7 @@ from lib.report.tables import (FOLLOWUP_FIGURES, best_runs, compare_followups, c
 # parameter values as written (5e-05 stays 5e-05).
 _MEASURES = ("acc", "loss", "effect", "interaction", "ci_low", "ci_high", "_sd", "mean", "best value", "importance")
 _SECONDS = ("wall_time_s", "images_per_s", "time (s)", "training images/s", "time saved (s)")
+_P_VALUES = ("p", "p_holm", "p_vs_best", "p_holm_vs_best")  # two significant digits
 
 
 def _formatter(column: str, values: pd.Series):
@@ -32,7 +33,9 @@ def _formatter(column: str, values: pd.Series):
     numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if name in _SECONDS:
         return lambda v: number(v, ".1f")
-    if any(word in name for word in _MEASURES) or "accuracy" in name:
+    if name in _P_VALUES:
+        return lambda v: number(v, ".2g")
+    if any(word in name for word in _MEASURES) or "accuracy" in name or name in ("se", "vs_best"):
         return lambda v: number(v, ".4f") if not isinstance(v, float) or not v.is_integer() else f"{v:.4f}"
     if numeric and all(not math.isfinite(v) or float(v).is_integer() for v in numeric):
         return lambda v: number(v, "d")
@@ -107,14 +110,15 @@ def _no_runs(report: SweepReport) -> str:
 
 
 def show_findings(report: SweepReport) -> None:
-    """The findings of lib.report.stats as bullets, each saying what it rests on, then the edges of the search."""
+    """The findings as bullets, each saying what it rests on, the edges of the search, then once how every range
+    and call was made."""
     if report.runs.empty:
         _show(_no_runs(report))
         return
     result = analysis(report)
     edges = ("" if result.boundary else "\n\nEdges of the search: none (no numeric parameter with at least "
              f"{stats.BOUNDARY_MIN_VALUES} values has its best at the smallest or largest value tried).")
-    _show(_bullets(result.findings) + edges)
+    _show(_bullets(result.findings) + edges + (f"\n\n*{result.method}*" if result.method else ""))
 
 
 def show_overview(report: SweepReport) -> None:
@@ -152,23 +156,34 @@ def show_leaderboard(report: SweepReport) -> None:
 
 def show_configs(report: SweepReport) -> None:
     """Configurations over seeds: n, mean, sd and 95% CI of validation accuracy, and ties with the best."""
-    configs = analysis(report).configs
+    result = analysis(report)
+    configs = result.configs
     if configs.empty:
         _show("none (no finished run)")
         return
     seeds = set(configs["n"])
-    note = ("One seed per configuration (n = 1): no spread, no CI and no test for ties, so those columns are left "
-            "out; the Effects below pool matched runs instead." if seeds == {1} else f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% "
-            f"t-interval of the mean over seeds; tied_with_best: not significantly worse than the best at "
-            f"{stats.ALPHA:.0%} (paired t-test over shared seeds).")
+    method = result.pooled.config_method if result.pooled is not None else ""
+    ties = (f"vs_best: difference from the best; tied_with_best: not distinguishable from the best after Holm's "
+            f"correction over the comparisons (p_holm_vs_best >= {stats.ALPHA:g}), against {method}; raw p-values are "
+            f"in configs.csv." if method else "")
     if seeds == {1}:
-        configs = configs.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd",
-                                        "tied_with_best"])
-        _show(note, configs.set_index("config"))
+        _show("One seed per configuration (n = 1): no spread or CI per configuration, so those columns are left out. "
+              + ties, configs.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd",
+                                            "p_vs_best"]).set_index("config").astype({"tied_with_best": object}))
         return
-    table = configs.set_index("config").astype({"tied_with_best": object})
-    table["tied_with_best"] = ["untested (n=1)" if pd.isna(t) else t for t in table["tied_with_best"]]
-    _show(note, table)
+    table = configs.drop(columns="p_vs_best").set_index("config").astype({"tied_with_best": object})
+    table["tied_with_best"] = ["untested" if pd.isna(t) else t for t in table["tied_with_best"]]
+    _show(f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% t-interval of the mean "
+          f"over its seeds. " + ties, table)
+
+
+def _estimates(table: pd.DataFrame):
+    """A table of estimates for the page: methods are in the text above it, the Lenth columns only where used,
+    `identical` only where some row is."""
+    drop = ["ci_method"] + [c for c in ("lenth_ci_low", "lenth_ci_high") if c in table and table[c].isna().all()]
+    if "identical" in table and not table["identical"].astype(bool).any():
+        drop.append("identical")
+    return styled(table.drop(columns=drop), index=False)
 
 
 def _ci_note(table: pd.DataFrame) -> str:
@@ -181,23 +196,22 @@ def show_effects(report: SweepReport) -> None:
     if effects.empty:
         _show("none (no varying parameter with finished runs)")
         return
-    _show("effect: mean difference in validation accuracy (fraction) between `value` and `reference`, over runs "
-          "matched on every other parameter and the seed; n: matched pairs. " + _ci_note(effects),
-          effects.drop(columns="ci_method"))
+    _show("From one linear model over every run (see the findings): kind difference is `value` minus `reference` "
+          "in validation accuracy (fraction), averaged over the other parameters; for ordered parameters (numbers "
+          "with three or more values), kind mean is the accuracy at `value` and kind trend the change per step of "
+          "the trend axis. p_holm: Holm-adjusted over every effect and interaction; a finding calls a difference "
+          f"only when p_holm < {stats.ALPHA:g}. n: configuration x seed results at value or reference. "
+          + _ci_note(effects), _estimates(effects))
 
 
 def show_interactions(report: SweepReport) -> None:
     table = analysis(report).interactions
     if table.empty:
-        _show("none (fewer than two two-level parameters)")
+        _show("none (fewer than two parameters, or no interaction the runs can separate)")
         return
-    matched = table[table["n"] > 0]
-    unmatched = len(table) - len(matched)
-    _show("interaction: half the difference between a's effect at b's second value and at its first, over "
-          "matched quadruples of runs (n). " + _ci_note(matched)
-          + (f" Left out: {unmatched} pair{'s' * (unmatched > 1)} with no matched runs." if unmatched else ""))
-    if not matched.empty:
-        _show(matched.drop(columns="ci_method"))
+    _show("interaction: half the difference between a's effect (value_a vs its reference) at b's value_b and at b's "
+          "reference, from the same model as the effects; where one side is \"trend\", how much that parameter's "
+          "trend changes between the other's values. " + _ci_note(table), _estimates(table))
 
 
 def show_isolation(report: SweepReport) -> None:

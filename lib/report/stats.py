@@ -1,5 +1,11 @@
-"""The statistics behind the sweep report: configurations over seeds, parameter effects with
-confidence intervals, interactions, isolation, per-run diagnostics and the sentences built on them.
+"""The statistics behind the sweep report: configurations over seeds, matched-pair effects and
+interactions, isolation, per-run diagnostics and the findings' sentences.
+
+The report's effects, interactions and ties come from one pooled linear model (lib.factorial, which
+builds on the design here). The matched-pair tables below (`effects_table`, `interactions_table`:
+t over per-seed effects, Lenth's method with one seed) are the per-seed method the report used
+before; they stay as the one-seed Lenth cross-check and as the baseline of
+benchmarks/stats_coverage.py.
 
 Pure functions of the runs table (`lib.report.load.load_report(...).runs`: one row per run with its
 status, parameters, seed and metrics) and of run histories; no I/O, no plotting.
@@ -13,15 +19,18 @@ Accuracies are fractions; the sentences give them in points (100 x fraction).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from lib.core.formatting import is_bool, is_missing, is_number
 from lib.core.records import RANKED_STATUSES
 from lib.spec.naming import config_label  # configurations read like run names
 
@@ -78,24 +87,11 @@ _FLAG_PHRASES = {
 # Values, labels and the design
 
 
-def _missing(value: Any) -> bool:
-    """None, or the NaN pandas puts in its place in a numeric column."""
-    return value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and math.isnan(value))
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, (bool, np.bool_))
-
-
-def _is_number(value: Any) -> bool:
-    return not _missing(value) and not _is_bool(value) and isinstance(value, numbers.Real)
-
-
 def _native(value: Any) -> Any:
     """A parameter value as a plain Python value; NaN standing for None becomes None."""
-    if _missing(value):
+    if is_missing(value):
         return None
-    if _is_bool(value):
+    if is_bool(value):
         return bool(value)
     if isinstance(value, numbers.Integral):
         return int(value)
@@ -106,9 +102,9 @@ def _native(value: Any) -> Any:
 
 def _key(value: Any) -> tuple[int, Any]:
     """A hashable identity of a value that keeps True apart from 1.0 and treats 224 and 224.0 alike."""
-    if _missing(value):
+    if is_missing(value):
         return (0, 0.0)
-    if _is_bool(value):
+    if is_bool(value):
         return (1, float(bool(value)))
     if isinstance(value, numbers.Real):
         return (2, float(value))
@@ -128,6 +124,35 @@ class _Design:
     params: list[str]
     levels: dict[str, list[Any]]  # parameter -> its values in stable order; the first is the reference
     cells: pd.DataFrame  # one row per (configuration, seed): each param as its level index, seed, val_acc, test_acc
+    names: dict[tuple[int, ...], str] = dataclasses.field(default_factory=dict)  # configuration -> its runs' name
+
+
+def _run_name(run: Any, seed: Any) -> str:
+    """A run's name without its seed part (`lenet-mix-seed2` -> `lenet-mix`): the name of its configuration."""
+    token = f"seed{_native(seed)}" if is_number(seed) else None
+    return "-".join(part for part in str(run).split("-") if part != token)
+
+
+def _names(used: pd.DataFrame, params: Sequence[str], codes: dict[str, list[int]]) -> dict[tuple[int, ...], str]:
+    """Each configuration's name from its runs' names (seed part dropped), so findings name what the sweep
+    named; empty (config_label everywhere) when some configuration's runs disagree or two share a name."""
+    if "run" not in used:
+        return {}
+    seeds = list(used["seed"]) if "seed" in used else [None] * len(used)
+    found: dict[tuple[int, ...], set[str]] = {}
+    for i, (run, seed) in enumerate(zip(used["run"], seeds)):
+        found.setdefault(tuple(codes[p][i] for p in params), set()).add(_run_name(run, seed))
+    names = {key: next(iter(values)) for key, values in found.items() if len(values) == 1}
+    if len(names) != len(found) or len(set(names.values())) != len(names):
+        return {}
+    return names
+
+
+def _label(design: _Design, key: tuple[int, ...]) -> str:
+    """A configuration's name in the tables and findings: its runs' name, else `config_label`."""
+    if key in design.names:
+        return design.names[key]
+    return config_label({p: design.levels[p][c] for p, c in zip(design.params, key)}, design.params)
 
 
 def _design(runs: pd.DataFrame, params: Sequence[str]) -> _Design:
@@ -157,15 +182,13 @@ def _design(runs: pd.DataFrame, params: Sequence[str]) -> _Design:
                                        if "test_acc" in used else np.nan)},
                          columns=[*params, "seed", "val_acc", "test_acc"])
     cells = frame.groupby([*params, "seed"], as_index=False)[["val_acc", "test_acc"]].mean()
-    return _Design(params, levels, cells)
+    return _Design(params, levels, cells, _names(used, params, codes))
 
 
-def _by_config(design: _Design) -> Iterator[tuple[tuple[int, ...], pd.DataFrame]]:
-    if not design.params:
-        if not design.cells.empty:
-            yield (), design.cells
-        return
-    yield from design.cells.groupby(design.params, sort=True)
+@functools.lru_cache(maxsize=256)
+def t_quantile(df: float) -> float:
+    """The t quantile of a two-sided CONFIDENCE interval with `df` degrees of freedom."""
+    return float(_scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, df))
 
 
 def _t_interval(values: Sequence[float]) -> tuple[float, float, float, float]:
@@ -178,7 +201,7 @@ def _t_interval(values: Sequence[float]) -> tuple[float, float, float, float]:
     if n < 2:
         return mean, math.nan, math.nan, math.nan
     sd = float(values.std(ddof=1))
-    half = _scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)
+    half = t_quantile(n - 1) * sd / math.sqrt(n)
     return mean, sd, mean - half, mean + half
 
 
@@ -206,26 +229,34 @@ def _tied(best: pd.Series, other: pd.Series) -> bool | None:
     return None
 
 
-def _configs(design: _Design) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+def _configs(design: _Design, ties: bool = True) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """The configurations table (see configs_table) and each configuration's val_acc by seed; `ties` False
+    leaves tied_with_best None for every row but the best (lib.factorial decides ties its own way)."""
+    cells = design.cells
+    keys = list(zip(*(cells[p].tolist() for p in design.params))) if design.params else [()] * len(cells)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    seeds, val = cells["seed"].tolist(), cells["val_acc"].to_numpy(dtype=float)
+    test = pd.to_numeric(cells["test_acc"], errors="coerce").to_numpy(dtype=float)
     rows, accs = [], {}
-    for codes, group in _by_config(design):
-        values = {p: design.levels[p][c] for p, c in zip(design.params, codes)}
-        label = config_label(values, design.params)
-        val = group.set_index("seed")["val_acc"]
-        mean, sd, low, high = _t_interval(val)
-        test = group["test_acc"].dropna()
-        accs[label] = val
-        rows.append({"config": label, **values, "n": len(val), "val_acc_mean": mean, "val_acc_sd": sd,
-                     "val_acc_ci_low": low, "val_acc_ci_high": high,
-                     "test_acc_mean": float(test.mean()) if len(test) else math.nan,
-                     "test_acc_sd": float(test.std(ddof=1)) if len(test) >= 2 else math.nan})
+    for key in sorted(groups):
+        index = groups[key]
+        label = _label(design, key)
+        mean, sd, low, high = _t_interval(val[index])
+        tests = test[index][np.isfinite(test[index])]
+        accs[label] = pd.Series(val[index], index=[seeds[i] for i in index])
+        rows.append({"config": label, **{p: design.levels[p][c] for p, c in zip(design.params, key)},
+                     "n": len(index), "val_acc_mean": mean, "val_acc_sd": sd, "val_acc_ci_low": low,
+                     "val_acc_ci_high": high, "test_acc_mean": float(tests.mean()) if len(tests) else math.nan,
+                     "test_acc_sd": float(tests.std(ddof=1)) if len(tests) >= 2 else math.nan})
     columns = ["config", *design.params, *CONFIG_COLUMNS[1:-1]]
     table = pd.DataFrame(rows, columns=columns).sort_values("val_acc_mean", ascending=False, kind="stable")
     table = table.reset_index(drop=True)
-    ties: list[bool | None] = []
+    found: list[bool | None] = []
     for i, label in enumerate(table["config"]):
-        ties.append(True if i == 0 else _tied(accs[table["config"].iloc[0]], accs[label]))
-    table["tied_with_best"] = pd.Series(ties, index=table.index, dtype=object)
+        found.append(True if i == 0 else _tied(accs[table["config"].iloc[0]], accs[label]) if ties else None)
+    table["tied_with_best"] = pd.Series(found, index=table.index, dtype=object)
     return table, accs
 
 
@@ -405,7 +436,7 @@ def _column(history: pd.DataFrame | None, name: str) -> np.ndarray:
 
 
 def _whole(value: Any) -> int | None:
-    return int(value) if _is_number(value) else None
+    return int(value) if is_number(value) else None
 
 
 def run_flags(history: pd.DataFrame | None, metrics: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
@@ -476,8 +507,8 @@ def boundary_notes(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[s
     best = configs.iloc[0]
     notes = []
     for p in params:
-        tried = sorted({float(v) for v in runs[p] if _is_number(v)})
-        if len(tried) < BOUNDARY_MIN_VALUES or not _is_number(best[p]):
+        tried = sorted({float(v) for v in runs[p] if is_number(v)})
+        if len(tried) < BOUNDARY_MIN_VALUES or not is_number(best[p]):
             continue
         value = float(best[p])
         if value == tried[-1]:
@@ -489,78 +520,25 @@ def boundary_notes(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[s
     return notes
 
 
-def _points(fraction: float, sign: bool = False) -> str:
-    value = round(100 * fraction, 1) + 0.0  # + 0.0: no "-0.0"
-    return f"{value:+.1f}" if sign else f"{value:.1f}"
-
-
 def _text(value: Any) -> str:
-    return "None" if _missing(value) else f"{value:g}" if _is_number(value) else str(value)
+    return "None" if is_missing(value) else f"{value:g}" if is_number(value) else str(value)
 
 
-def _effect_sentence(row: Mapping[str, Any]) -> str:
-    name = f"{row['parameter']}: {_text(row['value'])} vs {_text(row['reference'])}"
-    effect, low, high = row["effect"], row["ci_low"], row["ci_high"]
-    if math.isnan(low) or math.isnan(high):
-        pairs = f"{row['n']} matched pair{'s' * (row['n'] != 1)}"
-        return (f"{name}: differed by {_points(effect, True)} points of validation accuracy ({pairs}; "
-                f"{row['ci_method']}; treat as a hint)")
-    basis = f"{row['seeds']} seeds" if row["seeds"] >= 2 else "one seed per configuration; Lenth CI"
-    if low <= 0 <= high:
-        return (f"{name}: no detectable effect ({_points(effect, True)} points, CI {_points(low)} to "
-                f"{_points(high)}, {basis})")
-    if effect > 0:
-        return (f"{row['parameter']}: {_text(row['value'])} beat {_text(row['reference'])} by {_points(effect)} "
-                f"points of validation accuracy (95% CI {_points(low)} to {_points(high)}, {basis})")
-    return (f"{row['parameter']}: {_text(row['value'])} lost to {_text(row['reference'])} by {_points(-effect)} "
-            f"points of validation accuracy (95% CI {_points(-high)} to {_points(-low)}, {basis})")
-
-
-def _best_sentence(configs: pd.DataFrame) -> str:
-    best = configs.iloc[0]
-    n = int(best["n"])
-    text = (f"best: {best['config']}, val acc {best['val_acc_mean']:.3f} +/- {best['val_acc_sd']:.3f} "
-            f"(mean +/- sd, {n} seeds)" if n >= 2 else f"best: {best['config']}, val acc "
-            f"{best['val_acc_mean']:.3f} (one seed)")
-    others = configs.iloc[1:]
-    tied = [c for c, t in zip(others["config"], others["tied_with_best"]) if not _missing(t) and bool(t)]
-    untested = sum(_missing(t) for t in others["tied_with_best"])
-    if tied:
-        text += f"; tied within noise: {', '.join(tied)}"
-    elif len(others) > untested:
-        text += f"; every other tested configuration is worse at the {ALPHA:.0%} level"
-    if untested:
-        text += f"; {untested} other configuration{'s' * (untested > 1)} untested for a tie (one seed)"
-    return text
-
-
-def findings(runs: pd.DataFrame, configs: pd.DataFrame, effects: pd.DataFrame, flags: pd.Series,
-             boundary: Sequence[str]) -> list[str]:
+def findings(runs: pd.DataFrame, pooled: Any, flags: pd.Series, boundary: Sequence[str]) -> list[str]:
     """Short sentences from the tables, each saying what it rests on.
 
-    What entered the statistics; the best configuration (mean +/- sd over seeds) and the ones tied
-    with it; each effect: "beat"/"lost to" when its 95% CI excludes 0, "no detectable effect" when
-    it holds 0, "differed by ... treat as a hint" when there is no CI; how many finished runs carry
-    each flag; then the boundary notes. Points are 100 x the accuracy fraction, one decimal.
+    What entered the statistics; then the pooled model's sentences (`pooled`: a lib.factorial.Pooled of the
+    same runs): the best configuration and those not distinguishable from it, each effect ("beat"/"lost to"
+    only when its Holm-adjusted p is below ALPHA, else "inconclusive" with its range), the called
+    interactions with each parameter's effect at each value of the other; how many finished runs carry each
+    flag; then the boundary notes.
     """
     used = _used(runs)
     left_out = runs.loc[~runs.index.isin(used.index), "status"].value_counts() if len(runs) else pd.Series()
     sentences = [f"statistics rest on {len(used)} of {len(runs)} runs (completed or early stopped, with a "
                  f"validation accuracy)" + (f"; left out: {', '.join(f'{n} {s}' for s, n in left_out.items())}"
                                             if len(left_out) else "")]
-    if configs.empty:
-        sentences.append("no configuration has a finished run yet")
-    else:
-        sentences.append(_best_sentence(configs))
-    rows = effects.to_dict("records")
-    sentences += [_effect_sentence(row) for row in rows if row["n"] > 0]
-    unmatched: dict[str, list[str]] = {}
-    for row in rows:
-        if row["n"] == 0:
-            unmatched.setdefault(row["parameter"], []).append(_text(row["value"]))
-    if unmatched:
-        sentences.append("no effect estimate (no runs match on every other parameter and the seed) for "
-                         + "; ".join(f"{p} {', '.join(values)}" for p, values in unmatched.items()))
+    sentences += pooled.sentences()
     finished = runs["status"].isin(RANKED_STATUSES) if len(runs) else pd.Series(dtype=bool)
     counts = {f: 0 for f in FLAG_RULES}
     for text in flags[finished.reindex(flags.index, fill_value=False)]:

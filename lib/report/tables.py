@@ -170,12 +170,13 @@ def runs_table(report: SweepReport) -> pd.DataFrame:
 
 
 def write_tables(report: SweepReport, out_dir: str | Path) -> list[Path]:
-    """Write runs.csv, configs.csv and effects.csv into `out_dir`, atomically; nothing when there are no runs."""
+    """Write runs.csv, configs.csv, effects.csv and interactions.csv into `out_dir`, atomically; nothing when
+    there are no runs."""
     if report.runs.empty:
         return []
     out = Path(out_dir)
     tables = {"runs.csv": runs_table(report), "configs.csv": analysis(report).configs,
-              "effects.csv": analysis(report).effects}
+              "effects.csv": analysis(report).effects, "interactions.csv": analysis(report).interactions}
     for name, table in tables.items():
         atomic_write_text(out / name, table.to_csv(index=False))
     return [out / name for name in tables]

@@ -68,6 +68,7 @@ class Sweep:
     metric: Metric = field(default_factory=Metric)  # what search and early termination follow
     search: Search | None = None  # runs come from an Optuna study's trials (lib.spec.search)
     early_terminate: EarlyTerminate | None = None  # the study's pruner stops hopeless runs
+    linked: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # grid axes of mappings: axis -> values
 
     @property
     def uses_study(self) -> bool:
@@ -107,7 +108,8 @@ class Sweep:
                 "metric": dataclasses.asdict(self.metric), "search": self.search.to_dict() if self.search else None,
                 "early_terminate": self.early_terminate.to_dict() if self.early_terminate else None,
                 "runs": [{"name": r.name, "source": r.source, "params": r.params,
-                          **({"from": r.parent} if r.parent else {})} for r in self.runs]}
+                          **({"from": r.parent} if r.parent else {})} for r in self.runs],
+                "linked": self.linked}
 
 
 def is_sweep(raw: Any) -> bool:
@@ -203,8 +205,9 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
     top, confirm_seeds = _confirm(raw, seeds, where)
     terminate = parse_early_terminate(raw["early_terminate"], max(_epochs(r.params) for r in runs), where) \
         if "early_terminate" in raw else None
+    linked = {k: vs for k, vs in (grid or {}).items() if isinstance(vs[0], dict)}
     return Sweep(name, path, str(raw.get("description", "")).strip(), fixed, varying, runs, top, confirm_seeds,
-                 metric, None, terminate)
+                 metric, None, terminate, linked)
 
 
 def _check_count(count: int, max_runs: int, where: str) -> None:

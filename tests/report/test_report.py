@@ -125,7 +125,7 @@ def read_csv(path):
 
 def test_tables_beside_the_report_have_the_required_columns_and_seeds_per_config(seeded, tmp_path):
     paths = write_tables(seeded, tmp_path / "out")
-    assert [p.name for p in paths] == ["runs.csv", "configs.csv", "effects.csv"]
+    assert [p.name for p in paths] == ["runs.csv", "configs.csv", "effects.csv", "interactions.csv"]
     runs = read_csv(tmp_path / "out" / "runs.csv")
     assert list(runs[0]) == ["run", "sweep", "status", "optimizer", "step_size", "seed", "best_epoch", "epochs_run",
                              "train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "wall_time_s",
@@ -140,7 +140,11 @@ def test_tables_beside_the_report_have_the_required_columns_and_seeds_per_config
     effects = {(r["parameter"], r["value"]): r for r in read_csv(tmp_path / "out" / "effects.csv")}
     assert float(effects[("step_size", "10")]["effect"]) == 0.0
     assert float(effects[("optimizer", "adam")]["ci_low"]) > 0  # adam wins on both seeds
-    assert {"parameter", "value", "reference", "effect", "ci_low", "ci_high", "n"} <= set(effects[("step_size", "10")])
+    assert {"parameter", "value", "reference", "effect", "ci_low", "ci_high", "se", "df", "p", "p_holm",
+            "n"} <= set(effects[("step_size", "10")])
+    interactions = read_csv(tmp_path / "out" / "interactions.csv")
+    assert [(r["parameter_a"], r["parameter_b"]) for r in interactions] == [("optimizer", "step_size")]
+    assert float(interactions[0]["interaction"]) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_no_tables_are_written_without_runs(tmp_path):
@@ -207,8 +211,9 @@ def test_findings_come_with_what_they_rest_on(seeded, shown):
     text = "\n".join(shown)
     assert "- statistics rest on 8 of 8 runs" in text
     assert "optimizer: adam beat sgd by 20.0 points of validation accuracy" in text and "2 seeds" in text
-    assert "step_size: 10 vs 5: no detectable effect" in text
+    assert "step_size (10 vs 5): identical runs" in text
     assert "Edges of the search: none" in text
+    assert text.count("How to read the ranges") == 1  # the method, once, after the findings
 
 
 def test_sections_without_content_say_none(seeded, shown):
@@ -247,7 +252,8 @@ def test_the_report_notebook_renders_two_sweeps_and_writes_its_tables(two_sweeps
     assert result.returncode == 0, result.stderr[-2000:]
     text = (tmp_path / "out.ipynb").read_text()
     assert "patience 3 -> 100; epochs 5 -> 10" in text and "statistics rest on 5 of 6 runs" in text
-    assert {p.name for p in (tmp_path / "tables").iterdir()} == {"runs.csv", "configs.csv", "effects.csv"}
+    assert {p.name for p in (tmp_path / "tables").iterdir()} == {"runs.csv", "configs.csv", "effects.csv",
+                                                                  "interactions.csv"}
 
 
 def test_configs_at_one_seed_say_so_and_leave_out_spread_columns(tmp_path, shown):
@@ -255,3 +261,91 @@ def test_configs_at_one_seed_say_so_and_leave_out_spread_columns(tmp_path, shown
     report_module.show_configs(load_report(write_sweep(tmp_path / "one", "one", runs)))
     assert shown[0].startswith("One seed per configuration (n = 1)")
     assert "val_acc_sd" not in shown[1] and "val_acc_mean" in shown[1]
+
+
+# --- the pooled model on sweeps of the project's own files ----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_planned(root, sweep, val_acc):
+    """A sweep folder as the runner leaves it: sweep.json from the Sweep, one finished run per planned run,
+    validation accuracy val_acc(run spec)."""
+    write_json(root / "sweep.json", sweep.to_dict())
+    for spec in sweep.runs:
+        write_run(root, spec.name, spec.params, [0.3, val_acc(spec)])
+    return root
+
+
+def test_a_linked_axis_is_one_factor_and_every_factor_of_the_cifar100_grid_gets_a_ci(tmp_path):
+    import numpy as np
+
+    from lib.spec.sweepfile import load_sweep
+
+    sweep = load_sweep(ROOT / "params" / "cifar100_grid.yaml")
+    assert sweep.to_dict()["linked"] == {"arch": [{"model": "resnet18_imagenet", "pretrained": True},
+                                                  {"model": "preact_resnet18"}]}
+    noise = dict(zip([r.name for r in sweep.runs], np.random.default_rng(0).normal(0, 0.005, len(sweep.runs))))
+    report = load_report(write_planned(tmp_path / "cifar100_grid", sweep, lambda spec: (
+        0.45 + 0.18 * (spec.params["model"] == "preact_resnet18") + 0.02 * spec.params["mix"] + noise[spec.name])))
+    assert analysis(report).params == ["arch", "mix", "optimizer", "lr", "scheduler"]
+    write_tables(report, tmp_path / "out")
+    effects = read_csv(tmp_path / "out" / "effects.csv")
+    arch = [r for r in effects if r["parameter"] == "arch"]
+    assert len(arch) == 1 and (arch[0]["value"], arch[0]["reference"]) == ("preact_resnet18",
+                                                                           "resnet18_imagenet, pretrained")
+    assert float(arch[0]["effect"]) == pytest.approx(0.18, abs=0.01)
+    assert float(arch[0]["ci_low"]) < 0.18 < float(arch[0]["ci_high"]) and float(arch[0]["df"]) == 16
+    assert {r["parameter"] for r in effects} == {"arch", "mix", "optimizer", "lr", "scheduler"}
+    assert all(math.isfinite(float(r["ci_low"])) and math.isfinite(float(r["ci_high"])) for r in effects)
+    findings = analysis(report).findings
+    assert any(s.startswith("arch: preact_resnet18 beat resnet18_imagenet, pretrained by 18.") for s in findings)
+    best = next(s for s in findings if s.startswith("best: "))
+    assert best.split(",")[0].removeprefix("best: ") in noise  # the configuration is named by its run's name
+
+
+LR_OPTIMIZER = """name: lr_optimizer
+fixed: {dataset: digits, model: mlp, epochs: 3}
+grid: {lr: [0.001, 0.1], optimizer: [sgd, adam]}
+seeds: [0, 1, 2]
+"""
+# correct validation images out of 144, per run, of that sweep as it ran on 2 CPU cores
+LR_OPTIMIZER_CORRECT = {"lr0.001-sgd-seed0": 126, "lr0.001-sgd-seed1": 124, "lr0.001-sgd-seed2": 124,
+                        "lr0.001-adam-seed0": 140, "lr0.001-adam-seed1": 141, "lr0.001-adam-seed2": 141,
+                        "lr0.1-sgd-seed0": 140, "lr0.1-sgd-seed1": 141, "lr0.1-sgd-seed2": 142,
+                        "lr0.1-adam-seed0": 137, "lr0.1-adam-seed1": 137, "lr0.1-adam-seed2": 138}
+
+
+def assert_states_the_lr_optimizer_interaction(findings):
+    text = "\n".join(findings)
+    interaction = next(s for s in findings if s.startswith("lr x optimizer interact (interaction -"))
+    optimizer = interaction.split("; optimizer: ")[1]
+    assert optimizer.startswith("adam beat sgd by ") and " at lr 0.001 but lost by " in optimizer \
+        and optimizer.endswith(" at lr 0.1")
+    averages = ("optimizer:", "optimizer (", "lr:", "lr (")
+    assert not any(s.startswith(averages) for s in findings), text  # never the average alone
+
+
+def test_findings_state_the_lr_optimizer_interaction_and_the_optimizer_effect_at_each_lr(tmp_path):
+    from lib.spec.sweepfile import parse_sweep
+    from lib.spec.yamlfile import read_yaml
+
+    path = tmp_path / "lr_optimizer.yaml"
+    path.write_text(LR_OPTIMIZER)
+    root = write_planned(tmp_path / "lr_optimizer", parse_sweep(read_yaml(path), path),
+                         lambda spec: LR_OPTIMIZER_CORRECT[spec.name] / 144)
+    findings = analysis(load_report(root)).findings
+    assert_states_the_lr_optimizer_interaction(findings)
+    interaction = next(s for s in findings if s.startswith("lr x optimizer"))
+    assert interaction.startswith("lr x optimizer interact (interaction -6.8 points, 95% CI -7.8 to -5.9)")
+    assert "optimizer: adam beat sgd by 11.1 points (95% CI 9.8 to 12.4) at lr 0.001 but lost by 2.5 " in interaction
+
+
+@pytest.mark.slow
+def test_the_digits_lr_optimizer_sweep_as_it_runs_states_its_interaction(tmp_path):
+    from lib.sweep.cli import main
+
+    path = tmp_path / "lr_optimizer.yaml"
+    path.write_text(LR_OPTIMIZER)
+    assert main(["run", str(path), "--workers", "2", "--reports-dir", str(tmp_path / "reports"), "--no-report"]) == 0
+    assert_states_the_lr_optimizer_interaction(analysis(load_report(tmp_path / "reports" / "lr_optimizer")).findings)

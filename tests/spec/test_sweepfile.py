@@ -111,3 +111,12 @@ def test_every_params_file_passes_dry_run(path, tmp_path, capsys):
     assert main(["run", str(path), "--dry-run", "--reports-dir", str(tmp_path)]) == 0
     assert "runs valid" in capsys.readouterr().out
     assert not any(tmp_path.iterdir())  # a dry run writes nothing
+
+
+def test_the_demo_runs_each_configuration_with_seeds_and_warns_about_none_of_its_settings():
+    from lib.sweep.plan import sweep_warnings
+
+    sweep = load_sweep(Path(__file__).resolve().parents[2] / "params" / "demo.yaml")
+    assert "seed" in sweep.varying and len({r.params["seed"] for r in sweep.runs}) >= 3
+    assert len(sweep.runs) <= 16  # about the time of the 16 one-seed runs it replaced
+    assert sweep_warnings(sweep) == []

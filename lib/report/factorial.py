@@ -1,0 +1,969 @@
+"""One linear model over a whole sweep: the effects, interactions and comparisons with the best that
+the report's findings state, each with a standard error, degrees of freedom and a p-value, and
+corrected for multiplicity.
+
+Pure functions of the runs table (as in lib.report.stats: one row per run with its status, parameters,
+seed and val_acc); no I/O, no plotting. statsmodels and scipy are imported on first use.
+
+The model is ordinary least squares (statsmodels) over the (configuration, seed) cells that
+lib.report.stats averages runs into:
+
+    val_acc ~ intercept + seed + each parameter + each pair of parameters
+
+Coding. A parameter's values are coded so that every coefficient reads as "value minus
+reference, averaged over the other parameters' values with equal weights" whatever the balance of
+the runs: a two-level parameter as -1/2 and +1/2, a parameter with k values as k - 1 columns
+1[value] - 1/k (the same thing for k = 2). Seeds are coded the same way, so the intercept is the
+average over seeds. A numeric parameter with ORDERED_MIN_VALUES or more values is *ordered*: its
+own effect keeps one column per value (a mean at each value), and it enters interactions through
+its trend, its position on a log scale where the values are log-spaced (else a linear one), so a
+25-value learning-rate axis costs one interaction column per partner, not 24. When most of its
+values occur in a single cell (a search that sampled it), it is *continuous*: the trend alone.
+
+Error. The residual of that model pools the run-to-run noise over the whole design: with several
+seeds, configuration x seed scatter and interactions of three or more parameters; with one seed,
+those interactions alone. Terms the runs cannot separate (missing cells, confounded parameters) are
+left out and named. No residual degrees of freedom: no interval, and nothing is called.
+
+Seed-dependent effects. For each parameter the model is refitted with a parameter x seed term, and
+the two nested fits are compared with an F test (statsmodels' compare_f_test, the test anova_lm
+prints). Where it fires (p < GUARD_ALPHA)
+the parameter's intervals come from its per-seed effects instead: a t-interval over the seeds.
+
+Multiplicity. A difference is *called* when its Holm-adjusted p-value is below ALPHA, the family
+being every effect and interaction the findings consider: each value against the reference (two
+or more unordered values), each step between neighbouring values and the trend (ordered), and each
+pair's interaction (one F test when it has several columns). Configurations are compared with the
+best against the pooled configuration x seed error (y ~ configuration + seed), Holm over those
+comparisons.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lib.core.formatting import is_bool, is_missing, is_number
+from lib.report import stats
+from lib.report.stats import ALPHA, EXACT
+from lib.spec.naming import number_text
+
+GUARD_ALPHA = 0.05  # level of the parameter x seed test that switches a parameter to per-seed intervals
+ORDERED_MIN_VALUES = 3  # numeric parameters with at least this many values are ordered
+LIST_MAX = 5  # names listed before "and N more"
+AT_MAX = 5  # an interaction is stated at every value of the other parameter up to this many, else at its ends
+
+EFFECT_COLUMNS = ["parameter", "value", "reference", "effect", "ci_low", "ci_high", "se", "df", "p", "p_holm",
+                  "n", "seeds", "kind", "identical", "ci_method", "lenth_ci_low", "lenth_ci_high"]
+INTERACTION_COLUMNS = ["parameter_a", "value_a", "parameter_b", "value_b", "interaction", "ci_low", "ci_high", "se",
+                       "df", "p", "p_holm", "n", "seeds", "ci_method", "lenth_ci_low", "lenth_ci_high"]
+CONFIG_EXTRA = ["vs_best", "p_vs_best", "p_holm_vs_best"]  # before tied_with_best in configs_table
+
+
+def _sm():
+    """statsmodels' OLS, imported on first use (a second of imports the training notebook skips)."""
+    import statsmodels.api as sm
+
+    return sm
+
+
+def _t():
+    return stats._scipy_stats().t
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values: the i-th smallest of m is multiplied by m - i + 1, then made
+    non-decreasing and capped at 1. NaN stays NaN and does not count towards m."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(len(p), math.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    if len(finite):
+        order = finite[np.argsort(p[finite], kind="stable")]
+        m = len(order)
+        out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Factors and their coding
+
+
+@dataclass
+class Factor:
+    """One parameter of the model: its values (the first is the reference) and how they are coded."""
+
+    name: str
+    levels: list[Any]
+    kind: str  # binary, categorical, ordered or continuous (see the module docstring)
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0))  # trend axis per value, centred
+    unit: str = ""  # one step of the trend axis in words: "tenfold", "doubling", "+5"
+
+    @property
+    def trend(self) -> bool:
+        return self.kind in ("ordered", "continuous")
+
+    def main_codes(self) -> np.ndarray:
+        """(values, columns) of the parameter's own term."""
+        k = len(self.levels)
+        if self.kind == "binary":
+            return np.array([[-0.5], [0.5]])
+        if self.kind == "continuous":
+            return self.positions[:, None]
+        return np.vstack([np.zeros(k - 1), np.eye(k - 1)]) - 1.0 / k
+
+    def pair_codes(self) -> np.ndarray:
+        """(values, columns) with which the parameter enters an interaction."""
+        return self.positions[:, None] if self.trend else self.main_codes()
+
+    def weights(self) -> np.ndarray:
+        """Least-squares slope of the per-value means on the trend axis, as weights over the values."""
+        x = self.positions - self.positions.mean()
+        return x / float((x ** 2).sum())
+
+    def text(self, level: int) -> str:
+        return stats._text(self.levels[level])
+
+    def trend_text(self) -> str:
+        return f"per {self.unit} {self.name}" if self.unit[:1] != "+" else f"per {self.unit} of {self.name}"
+
+
+def _spread(gaps: np.ndarray) -> float:
+    return float(np.std(gaps) / abs(np.mean(gaps))) if len(gaps) and np.mean(gaps) else math.inf
+
+
+def _trend_axis(values: Sequence[float]) -> tuple[np.ndarray, str]:
+    """Each value's place on the trend axis, centred, and the axis' step: log10 or log2 where the values are
+    closer to evenly spaced on a log scale than on a linear one, else linear in steps of the median gap."""
+    v = np.asarray(values, dtype=float)
+    if (v > 0).all() and _spread(np.diff(np.log(v))) < _spread(np.diff(v)):
+        base, unit = (10.0, "tenfold") if v[-1] / v[0] >= 10 else (2.0, "doubling")
+        x = np.log(v) / math.log(base)
+    else:
+        gap = float(np.median(np.diff(v)))
+        x, unit = v / gap, f"+{number_text(gap)}"
+    return x - x.mean(), unit
+
+
+def _factor(name: str, levels: list[Any], codes: np.ndarray) -> Factor:
+    k = len(levels)
+    if k == 2:
+        return Factor(name, levels, "binary")
+    if k >= ORDERED_MIN_VALUES and all(is_number(v) for v in levels):
+        positions, unit = _trend_axis(levels)
+        per_value = np.bincount(codes, minlength=k)
+        kind = "ordered" if np.median(per_value) >= 2 else "continuous"
+        return Factor(name, levels, kind, positions, unit)
+    return Factor(name, levels, "categorical")
+
+
+class _Coder:
+    """Builds model columns for terms: () intercept, ("seed",), (a,), (a, b), (a, "seed")."""
+
+    def __init__(self, factors: Sequence[Factor], seeds: Sequence[Any]):
+        self.factors = {f.name: f for f in factors}
+        self.seeds = list(seeds)
+        k = len(self.seeds)
+        self.seed_codes = np.vstack([np.zeros(k - 1), np.eye(k - 1)]) - 1.0 / k if k > 1 else np.zeros((1, 0))
+
+    def _codes(self, name: str, index: np.ndarray | None, n: int, pair: bool) -> np.ndarray:
+        if name == "seed":
+            table = self.seed_codes
+        else:
+            factor = self.factors[name]
+            table = factor.pair_codes() if pair else factor.main_codes()
+        if index is None:  # averaged over the values with equal weights: every centred code averages to 0
+            return np.zeros((n, table.shape[1]))
+        return table[index]
+
+    def block(self, term: tuple[str, ...], assign: Mapping[str, np.ndarray | None], n: int) -> np.ndarray:
+        if not term:
+            return np.ones((n, 1))
+        if len(term) == 1:
+            return self._codes(term[0], assign.get(term[0]), n, pair=False)
+        a, b = term
+        left = self._codes(a, assign.get(a), n, pair=b != "seed")
+        right = self._codes(b, assign.get(b), n, pair=True)
+        return (left[:, :, None] * right[:, None, :]).reshape(n, -1)
+
+    def matrix(self, terms: Sequence[tuple[str, ...]], assign: Mapping[str, np.ndarray | None], n: int) -> np.ndarray:
+        blocks = [self.block(t, assign, n) for t in terms]
+        return np.hstack(blocks) if blocks else np.zeros((n, 0))
+
+    def row(self, terms: Sequence[tuple[str, ...]], levels: Mapping[str, int | None]) -> np.ndarray:
+        """The model row of a point: the named values (seed included, or averaged when absent) and every other
+        parameter averaged over its values."""
+        assign = {k: (None if v is None else np.array([v])) for k, v in levels.items()}
+        return self.matrix(terms, assign, 1)[0]
+
+
+# A contrast: a weighted sum of model points, each point a {parameter: value index} (absent: averaged).
+Contrast = list[tuple[float, dict[str, int]]]
+
+
+@dataclass
+class _Fit:
+    coder: _Coder
+    terms: list[tuple[str, ...]]
+    dropped: list[tuple[str, ...]]
+    result: Any  # statsmodels RegressionResults
+    n: int
+
+    @property
+    def df(self) -> float:
+        return float(self.result.df_resid)
+
+    @property
+    def ssr(self) -> float:
+        return float(self.result.ssr)
+
+    def vector(self, contrast: Contrast, seed: int | None = None) -> np.ndarray:
+        extra = {} if seed is None else {"seed": seed}
+        return sum(w * self.coder.row(self.terms, {**point, **extra}) for w, point in contrast)
+
+    def value(self, contrast: Contrast, seed: int | None = None) -> float:
+        return float(self.vector(contrast, seed) @ self.result.params)
+
+    def estimate(self, contrast: Contrast) -> tuple[float, float, float]:
+        """(estimate, standard error, df); the error is NaN without residual degrees of freedom."""
+        L = self.vector(contrast)
+        est = float(L @ self.result.params)
+        if self.df <= 0:
+            return est, math.nan, 0.0
+        var = float(L @ self.result.cov_params() @ L)
+        return est, math.sqrt(max(var, 0.0)), self.df
+
+    def f_test(self, contrasts: Sequence[Contrast]) -> float:
+        """p of the F test that every contrast is 0 (several columns of one interaction at once)."""
+        if self.df <= 0:
+            return math.nan
+        R = np.vstack([self.vector(c) for c in contrasts])
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return float(np.asarray(self.result.f_test(R).pvalue))
+
+
+def _fit(coder: _Coder, candidates: Sequence[tuple[str, ...]], assign: Mapping[str, np.ndarray], y: np.ndarray,
+         skip: Sequence[str] = ()) -> _Fit:
+    """OLS on the terms the runs can separate, added in order; a term that adds no rank is dropped whole."""
+    sm = _sm()
+    n = len(y)
+    terms = [t for t in candidates if not any(name in skip for name in t)]
+    dropped = [t for t in candidates if t not in terms]
+    blocks = [coder.block(t, assign, n) for t in terms]
+    X = np.hstack(blocks) if blocks else np.zeros((n, 0))
+    kept = list(terms)
+    if np.linalg.matrix_rank(X) < X.shape[1]:  # some term adds nothing new: find which, in order
+        X, kept, rank = np.zeros((n, 0)), [], 0
+        for term, block in zip(terms, blocks):
+            trial = np.hstack([X, block])
+            new_rank = int(np.linalg.matrix_rank(trial))
+            if new_rank == rank + block.shape[1]:
+                X, rank = trial, new_rank
+                kept.append(term)
+            else:
+                dropped.append(term)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # no residual df: statsmodels warns, the errors read NaN here
+        result = sm.OLS(y, X).fit()
+    return _Fit(coder, kept, dropped, result, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# The analysis
+
+
+@dataclass
+class Estimate:
+    effect: float
+    ci_low: float
+    ci_high: float
+    se: float
+    df: float
+    p: float
+    method: str
+
+
+def _interval(effect: float, se: float, df: float, method: str) -> Estimate:
+    if not math.isfinite(se) or df <= 0:
+        return Estimate(effect, math.nan, math.nan, math.nan, df, math.nan, method)
+    if se <= EXACT:  # no scatter at all: the difference is exact
+        return Estimate(effect, effect, effect, 0.0, df, 0.0 if abs(effect) > EXACT else 1.0, method)
+    half = stats.t_quantile(df) * se
+    return Estimate(effect, effect - half, effect + half, se, df, float(2 * _t().sf(abs(effect) / se, df)), method)
+
+
+@dataclass
+class Pooled:
+    """The pooled model of one sweep and every table and sentence the report takes from it."""
+
+    factors: list[Factor]
+    seeds: list[Any]
+    cells: pd.DataFrame  # lib.report.stats' (configuration, seed) cells: value index per parameter, seed, val_acc
+    fit: _Fit | None
+    guards: dict[str, float]  # parameter -> p of its parameter x seed F test (NaN: could not be tested)
+    per_seed: dict[str, _Fit]  # parameters whose effect varies with the seed -> the fit with that term
+    guard_alpha: float = GUARD_ALPHA
+    effects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EFFECT_COLUMNS))
+    interactions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INTERACTION_COLUMNS))
+    configs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    config_method: str = ""
+    lenth: bool = False  # a one-seed two-level full factorial: Lenth intervals beside the pooled ones
+
+    @property
+    def factor(self) -> dict[str, Factor]:
+        return {f.name: f for f in self.factors}
+
+    @property
+    def df(self) -> float:
+        return self.fit.df if self.fit is not None else 0.0
+
+    @property
+    def family(self) -> int:
+        """How many tests Holm's correction runs over."""
+        if self.effects.empty and self.interactions.empty:
+            return 0
+        effects = self.effects[self.effects["kind"].isin(["difference", "trend"])]
+        pairs = self.interactions.drop_duplicates(["parameter_a", "parameter_b"])
+        return int(effects["p_holm"].notna().sum() + pairs["p_holm"].notna().sum())
+
+    def sentences(self) -> list[str]:
+        return sentences(self)
+
+    def method_note(self) -> str:
+        return method_note(self)
+
+    def called(self, p_holm: float) -> bool:
+        return math.isfinite(p_holm) and p_holm < ALPHA
+
+    # --- estimates ---------------------------------------------------------------------------
+
+    def estimate(self, contrast: Contrast, factor: str | None) -> Estimate:
+        """A contrast from the pooled fit, or from the per-seed effects when `factor` varies with the seed."""
+        if self.fit is None:
+            return Estimate(math.nan, math.nan, math.nan, math.nan, 0.0, math.nan, "no runs")
+        if factor in self.per_seed:
+            fit = self.per_seed[factor]
+            values = np.array([fit.value(contrast, seed=s) for s in range(len(self.seeds))])
+            mean, k = float(values.mean()), len(values)
+            sd = float(values.std(ddof=1))
+            method = (f"per-seed: {factor}'s effect varies with the seed (F test of {factor} x seed, "
+                      f"p {self.guards[factor]:.2g}); t-interval over {k} per-seed estimates")
+            return _interval(mean, sd / math.sqrt(k), k - 1, method)
+        est, se, df = self.fit.estimate(contrast)
+        if df <= 0:
+            return _interval(est, se, df, "no residual degrees of freedom (the model uses every run): no CI")
+        error = ("configuration x seed scatter and interactions of three or more parameters" if len(self.seeds) > 1
+                 else "interactions of three or more parameters (one seed)")
+        return _interval(est, se, df, f"pooled linear model, t with {df:g} df (error: {error})")
+
+    def difference(self, name: str, value: int, reference: int, at: Mapping[str, int] | None = None) -> Contrast:
+        at = dict(at or {})
+        return [(1.0, {**at, name: value}), (-1.0, {**at, name: reference})]
+
+    def slope(self, name: str, at: Mapping[str, int] | None = None) -> Contrast:
+        at = dict(at or {})
+        factor = self.factor[name]
+        return [(float(w), {**at, name: i}) for i, w in enumerate(factor.weights())]
+
+    def simple_effects(self, name: str, other: str) -> list[dict[str, Any]]:
+        """`name`'s effects at each value of `other` (at its ends when it has more than AT_MAX values):
+        value vs reference, or the trend for an ordered parameter; Holm over the rows returned."""
+        factor, partner = self.factor[name], self.factor[other]
+        at_levels = list(range(len(partner.levels)))
+        if len(at_levels) > AT_MAX:
+            at_levels = [0, len(at_levels) - 1]
+        rows = []
+        for b in at_levels:
+            if factor.trend:
+                rows.append({"value": "trend", "reference": None, "at": b,
+                             "estimate": self.estimate(self.slope(name, {other: b}), name)})
+            else:
+                for j in range(1, len(factor.levels)):
+                    rows.append({"value": j, "reference": 0, "at": b,
+                                 "estimate": self.estimate(self.difference(name, j, 0, {other: b}), name)})
+        adjusted = holm([r["estimate"].p for r in rows])
+        for r, p in zip(rows, adjusted):
+            r["p_holm"] = float(p)
+        return rows
+
+    def significant_pairs(self) -> list[tuple[str, str]]:
+        if self.interactions.empty:
+            return []
+        pairs = self.interactions.drop_duplicates(["parameter_a", "parameter_b"])
+        return [(a, b) for a, b, p in zip(pairs["parameter_a"], pairs["parameter_b"], pairs["p_holm"])
+                if self.called(p)]
+
+
+def _cells(runs: pd.DataFrame, params: Sequence[str]) -> tuple[stats._Design, list[Factor], list[Any]]:
+    design = stats._design(runs, params)
+    factors = [_factor(p, design.levels[p], design.cells[p].to_numpy()) for p in design.params
+               if len(design.levels[p]) > 1]
+    seeds = sorted(set(design.cells["seed"]), key=stats._key)
+    return design, factors, seeds
+
+
+def _assign(cells: pd.DataFrame, factors: Sequence[Factor], seeds: Sequence[Any]) -> dict[str, np.ndarray]:
+    seed_index = {stats._key(s): i for i, s in enumerate(seeds)}
+    assign = {f.name: cells[f.name].to_numpy().astype(int) for f in factors}
+    assign["seed"] = np.array([seed_index[stats._key(s)] for s in cells["seed"]], dtype=int)
+    return assign
+
+
+def _terms(factors: Sequence[Factor], seeds: Sequence[Any]) -> list[tuple[str, ...]]:
+    names = [f.name for f in factors]
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    return [(), *([("seed",)] if len(seeds) > 1 else []), *[(n,) for n in names], *pairs]
+
+
+def _guard(base: _Fit, coder: _Coder, assign: Mapping[str, np.ndarray], y: np.ndarray,
+           name: str) -> tuple[float, _Fit | None]:
+    """p of the F test of `name` x seed (the nested fits compared as anova_lm does), and the fit with that term."""
+    if (name,) not in base.terms or len(coder.seeds) < 2 or base.df <= 0:
+        return math.nan, None
+    guarded = _fit(coder, [*base.terms, (name, "seed")], assign, y)
+    if (name, "seed") not in guarded.terms or guarded.df <= 0:
+        return math.nan, None
+    if base.ssr <= EXACT ** 2 * len(y):  # no scatter at all: nothing varies with the seed
+        return 1.0, guarded
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        _, p, _ = guarded.result.compare_f_test(base.result)  # anova_lm(base, guarded)'s F test, without its table
+    p = float(p)
+    if not math.isfinite(p):  # the seed term leaves no scatter: F is infinite
+        p = 0.0 if guarded.ssr <= EXACT ** 2 * len(y) else math.nan
+    return p, guarded
+
+
+def analyse(runs: pd.DataFrame, params: Sequence[str], guard_alpha: float = GUARD_ALPHA) -> Pooled:
+    """The pooled model of the runs that enter the statistics (lib.stats' rule), with its tables."""
+    design, factors, seeds = _cells(runs, params)
+    cells = design.cells
+    pooled = Pooled(factors, seeds, cells, None, {}, {}, guard_alpha)
+    if not cells.empty:
+        coder = _Coder(factors, seeds)
+        assign = _assign(cells, factors, seeds)
+        y = cells["val_acc"].to_numpy(dtype=float)
+        fit = _fit(coder, _terms(factors, seeds), assign, y)
+        confounded = [t[0] for t in fit.dropped if len(t) == 1 and t[0] != "seed"]
+        if confounded:  # interactions of a parameter the runs cannot separate are left out with it
+            fit = _fit(coder, _terms(factors, seeds), assign, y, skip=confounded)
+        pooled.fit = fit
+        for f in factors:
+            p, guarded = _guard(fit, coder, assign, y, f.name)
+            pooled.guards[f.name] = p
+            if guarded is not None and math.isfinite(p) and p < guard_alpha:
+                pooled.per_seed[f.name] = guarded
+    pooled.lenth = _lenth_design(pooled)
+    pooled.effects = _effects(pooled, runs, params)
+    pooled.interactions = _interactions(pooled, runs, params)
+    _adjust(pooled)
+    pooled.configs, pooled.config_method = _configs(pooled, design)
+    return pooled
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def _count(pooled: Pooled, where: Mapping[str, Sequence[int]]) -> tuple[int, int]:
+    """Cells with the given values, and their distinct seeds."""
+    mask = np.ones(len(pooled.cells), dtype=bool)
+    for name, values in where.items():
+        mask &= np.isin(pooled.cells[name].to_numpy(), list(values))
+    return int(mask.sum()), len(set(pooled.cells["seed"].to_numpy()[mask].tolist()))
+
+
+def _identical(pooled: Pooled, name: str, value: int, reference: int) -> bool:
+    """Whether every run at `value` or `reference` has a matched run at the other (same other values, same
+    seed) and equals it."""
+    cells = pooled.cells
+    others = [f.name for f in pooled.factors if f.name != name] + ["seed"]
+    keys = list(zip(*(cells[c].tolist() for c in others)))
+    at, ref = {}, {}
+    for key, code, y in zip(keys, cells[name].tolist(), cells["val_acc"].tolist()):
+        if code in (value, reference):
+            (at if code == value else ref)[key] = y
+    return bool(at) and at.keys() == ref.keys() and all(abs(at[k] - ref[k]) <= EXACT for k in at)
+
+
+def _row(parameter: str, value: Any, reference: Any, kind: str, estimate: Estimate, n: tuple[int, int],
+         identical: bool = False) -> dict[str, Any]:
+    method = estimate.method if not identical else "identical runs: every run equals its matched run at the reference"
+    return {"parameter": parameter, "value": value, "reference": reference, "effect": estimate.effect,
+            "ci_low": estimate.ci_low, "ci_high": estimate.ci_high, "se": estimate.se, "df": estimate.df,
+            "p": estimate.p if kind in ("difference", "trend") else math.nan, "p_holm": math.nan, "n": n[0],
+            "seeds": n[1], "kind": kind, "identical": identical, "ci_method": method,
+            "lenth_ci_low": math.nan, "lenth_ci_high": math.nan}
+
+
+def _effects(pooled: Pooled, runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
+    """Per parameter: each value against the reference; ordered parameters: the mean at each value, each step
+    between neighbours and the trend; continuous ones: the trend. See EFFECT_COLUMNS."""
+    rows = []
+    fit = pooled.fit
+    for f in pooled.factors:
+        estimable = fit is not None and (f.name,) in fit.terms
+        if not estimable:
+            rows.append(_row(f.name, f.levels[1], f.levels[0], "difference",
+                             Estimate(math.nan, math.nan, math.nan, math.nan, 0.0, math.nan,
+                                      "not estimable: confounded with other parameters in these runs"),
+                             _count(pooled, {f.name: [0, 1]})))
+            continue
+        if f.kind in ("binary", "categorical"):
+            for j in range(1, len(f.levels)):
+                same = _identical(pooled, f.name, j, 0)
+                estimate = pooled.estimate(pooled.difference(f.name, j, 0), f.name)
+                if same:
+                    estimate = _interval(0.0, 0.0, max(estimate.df, 1.0), estimate.method)
+                rows.append(_row(f.name, f.levels[j], f.levels[0], "difference", estimate,
+                                 _count(pooled, {f.name: [0, j]}), same))
+            continue
+        if f.kind == "ordered":
+            for i in range(len(f.levels)):
+                rows.append(_row(f.name, f.levels[i], None, "mean", pooled.estimate([(1.0, {f.name: i})], f.name),
+                                 _count(pooled, {f.name: [i]})))
+            for i in range(1, len(f.levels)):
+                rows.append(_row(f.name, f.levels[i], f.levels[i - 1], "difference",
+                                 pooled.estimate(pooled.difference(f.name, i, i - 1), f.name),
+                                 _count(pooled, {f.name: [i - 1, i]})))
+        rows.append(_row(f.name, f"per {f.unit}", None, "trend", pooled.estimate(pooled.slope(f.name), f.name),
+                         _count(pooled, {})))
+    table = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+    if pooled.lenth and len(table):
+        lenth = stats.effects_table(runs, params)
+        for i, r in table.iterrows():
+            same = np.array([stats._key(v) == stats._key(r["value"]) for v in lenth["value"]], dtype=bool)
+            match = lenth[(lenth["parameter"] == r["parameter"]).to_numpy() & same]
+            if len(match) and "Lenth" in str(match["ci_method"].iloc[0]):
+                table.loc[i, ["lenth_ci_low", "lenth_ci_high"]] = match[["ci_low", "ci_high"]].iloc[0].to_numpy()
+    return table
+
+
+def _interactions(pooled: Pooled, runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
+    """Per pair of parameters in the model, each column of their interaction (see INTERACTION_COLUMNS).
+
+    Two unordered parameters: half the difference between a's effect (value vs reference) at b's value and
+    at b's reference, ((y[a1,b1] - y[a0,b1]) - (y[a1,b0] - y[a0,b0])) / 2, symmetric in a and b (the 2^k
+    convention). An ordered parameter (value "trend"): how much its trend changes between b's value and b's
+    reference (both ordered: per step of b's trend). The pair's p is one F test when it has several rows.
+    """
+    rows = []
+    fit = pooled.fit
+    if fit is None:
+        return pd.DataFrame(rows, columns=[*INTERACTION_COLUMNS, "_pair_p"])
+    factors = pooled.factor
+    for term in fit.terms:
+        if len(term) != 2 or "seed" in term:
+            continue
+        a, b = factors[term[0]], factors[term[1]]
+        contrasts, labels = [], []
+        if a.trend and b.trend:
+            contrasts.append([(float(wa * wb), {a.name: i, b.name: j}) for i, wa in enumerate(a.weights())
+                              for j, wb in enumerate(b.weights())])
+            labels.append(("trend", "trend"))
+        elif a.trend or b.trend:
+            t, o = (a, b) if a.trend else (b, a)
+            for j in range(1, len(o.levels)):
+                contrasts.append([(w, {**pt, o.name: j}) for w, pt in pooled.slope(t.name)]
+                                 + [(-w, {**pt, o.name: 0}) for w, pt in pooled.slope(t.name)])
+                labels.append(("trend", o.levels[j]) if t is a else (o.levels[j], "trend"))
+        else:
+            for i in range(1, len(a.levels)):
+                for j in range(1, len(b.levels)):
+                    contrasts.append([(0.5, {a.name: i, b.name: j}), (-0.5, {a.name: 0, b.name: j}),
+                                      (-0.5, {a.name: i, b.name: 0}), (0.5, {a.name: 0, b.name: 0})])
+                    labels.append((a.levels[i], b.levels[j]))
+        pair_p = fit.f_test(contrasts) if len(contrasts) > 1 else math.nan
+        n = _count(pooled, {})
+        for contrast, (va, vb) in zip(contrasts, labels):
+            est = pooled.estimate(contrast, None)
+            method = est.method + (f"; p_holm: F test of the whole {a.name} x {b.name} interaction "
+                                   f"({len(contrasts)} columns)" if len(contrasts) > 1 else "")
+            rows.append({"parameter_a": a.name, "value_a": va, "parameter_b": b.name, "value_b": vb,
+                         "interaction": est.effect, "ci_low": est.ci_low, "ci_high": est.ci_high, "se": est.se,
+                         "df": est.df, "p": est.p, "_pair_p": pair_p if len(contrasts) > 1 else est.p,
+                         "p_holm": math.nan, "n": n[0], "seeds": n[1], "ci_method": method,
+                         "lenth_ci_low": math.nan, "lenth_ci_high": math.nan})
+    table = pd.DataFrame(rows, columns=[*INTERACTION_COLUMNS, "_pair_p"])
+    if pooled.lenth and len(table):
+        lenth = stats.interactions_table(runs, params)
+        for i, r in table.iterrows():
+            match = lenth[(lenth["parameter_a"] == r["parameter_a"]) & (lenth["parameter_b"] == r["parameter_b"])]
+            if len(match) and "Lenth" in str(match["ci_method"].iloc[0]):
+                table.loc[i, ["lenth_ci_low", "lenth_ci_high"]] = match[["ci_low", "ci_high"]].iloc[0].to_numpy()
+    return table
+
+
+def _adjust(pooled: Pooled) -> None:
+    """Holm over the family: effect differences and trends, and one test per interaction pair."""
+    effects, inter = pooled.effects, pooled.interactions
+    family = effects.index[effects["kind"].isin(["difference", "trend"])]
+    pairs = inter.drop_duplicates(["parameter_a", "parameter_b"]) if len(inter) else inter
+    p = [*effects.loc[family, "p"], *(pairs["_pair_p"] if len(pairs) else [])]
+    adjusted = holm(p)
+    effects["p_holm"] = math.nan
+    effects.loc[family, "p_holm"] = adjusted[:len(family)]
+    effects["p_holm"] = effects["p_holm"].astype(float)
+    by_pair = dict(zip(zip(pairs["parameter_a"], pairs["parameter_b"]), adjusted[len(family):])) if len(pairs) else {}
+    inter = inter.drop(columns="_pair_p")
+    inter["p_holm"] = [float(by_pair[pair]) for pair in zip(inter["parameter_a"], inter["parameter_b"])]
+    pooled.interactions = inter
+
+
+def _lenth_design(pooled: Pooled) -> bool:
+    """One seed, two or more parameters, all two-level, every combination once: Lenth's method applies."""
+    factors = pooled.factors
+    return (len(pooled.seeds) == 1 and len(factors) >= 2 and all(f.kind == "binary" for f in factors)
+            and len(pooled.cells) == 2 ** len(factors))
+
+
+def _configs(pooled: Pooled, design: stats._Design) -> tuple[pd.DataFrame, str]:
+    """lib.stats' configurations table, its ties with the best decided against the pooled error.
+
+    With configurations that share seeds and leave residual df: y ~ configuration + seed over the cells
+    (treatment-coded with the best as reference, so each coefficient is that configuration minus the best).
+    Otherwise, with the pooled model's residual variance when it has df (one seed: interactions of three or
+    more parameters), each configuration's mean against the best's. Holm over the comparisons; no error
+    estimate: untested (None).
+    """
+    table, _ = stats._configs(design, ties=False)
+    for column in CONFIG_EXTRA:
+        table.insert(len(table.columns) - 1, column, math.nan)
+    if len(table) < 2:
+        return table, ""
+    cells = design.cells
+    keys = [tuple(r) for r in cells[design.params].itertuples(index=False)] if design.params else [()] * len(cells)
+    labels = [stats._label(design, k) for k in keys]
+    order = list(table["config"])
+    index = {c: i for i, c in enumerate(order)}  # 0: the best
+    config = np.array([index[label] for label in labels])
+    y = cells["val_acc"].to_numpy(dtype=float)
+    diffs, ses, df, method = _pairwise_with_best(config, cells["seed"].to_numpy(), y, len(order), pooled)
+    tests = np.array([(2 * _t().sf(abs(d) / s, df) if s > EXACT else (0.0 if abs(d) > EXACT else 1.0))
+                      if math.isfinite(s) and df > 0 else math.nan for d, s in zip(diffs, ses)])
+    adjusted = holm(tests)
+    table.loc[1:, "vs_best"] = diffs
+    table.loc[1:, "p_vs_best"] = tests
+    table.loc[1:, "p_holm_vs_best"] = adjusted
+    ties: list[bool | None] = [True]
+    for d, q in zip(diffs, adjusted):
+        ties.append(True if abs(d) <= EXACT else None if not math.isfinite(q) else bool(q >= ALPHA))
+    table["tied_with_best"] = pd.Series(ties, index=table.index, dtype=object)
+    return table, method
+
+
+def _pairwise_with_best(config: np.ndarray, seeds: np.ndarray, y: np.ndarray, k: int,
+                        pooled: Pooled) -> tuple[np.ndarray, np.ndarray, float, str]:
+    """Each configuration minus the best (index 0), its standard error, the df and how the error was pooled."""
+    sm = _sm()
+    seed_levels = sorted(set(seeds.tolist()), key=stats._key)
+    if len(seed_levels) > 1:
+        seed_index = np.array([seed_levels.index(s) for s in seeds.tolist()])
+        X = np.hstack([np.ones((len(y), 1)), (config[:, None] == np.arange(1, k)[None, :]).astype(float),
+                       (seed_index[:, None] == np.arange(1, len(seed_levels))[None, :]).astype(float)])
+        if np.linalg.matrix_rank(X) == X.shape[1] and len(y) > X.shape[1]:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                result = sm.OLS(y, X).fit()
+            se = np.sqrt(np.clip(np.diag(result.cov_params())[1:k], 0, None))
+            return (np.asarray(result.params[1:k]), se, float(result.df_resid),
+                    f"configuration x seed scatter pooled over all configurations (y ~ configuration + seed, "
+                    f"{result.df_resid:g} df)")
+    means = np.array([y[config == c].mean() for c in range(k)])
+    counts = np.array([(config == c).sum() for c in range(k)])
+    diffs = means[1:] - means[0]
+    if pooled.fit is None or pooled.df <= 0:
+        return diffs, np.full(k - 1, math.nan), 0.0, "no pooled error (no residual degrees of freedom): untested"
+    scale = float(pooled.fit.result.scale)
+    se = np.sqrt(scale * (1 / counts[1:] + 1 / counts[0]))
+    return diffs, se, pooled.df, f"the pooled model's residual scatter ({pooled.df:g} df)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences
+
+
+def _decimals(half: float) -> int:
+    """Decimals a value in points deserves next to a CI of half-width `half` points: the half-width to two
+    significant digits when they start 10 to 35, else to one (the particle physicists' rule): half 1.2 -> 1
+    decimal, 0.7 -> 1, 4.0 -> 0, 0.04 -> 2; at most 3."""
+    if not math.isfinite(half) or half <= 0:
+        return 1
+    exponent = math.floor(math.log10(half))
+    digits = 2 if half / 10 ** exponent < 3.55 else 1
+    return int(min(3, max(0, digits - 1 - exponent)))
+
+
+def _num(fraction: float, decimals: int, sign: bool = False) -> str:
+    value = round(100 * fraction, decimals) + 0.0  # + 0.0: no "-0.0"
+    return f"{value:+.{decimals}f}" if sign else f"{value:.{decimals}f}"
+
+
+def _half(low: float, high: float) -> float:
+    return 100 * (high - low) / 2
+
+
+def _flip(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The same comparison read the other way round."""
+    return {**row, "effect": -row["effect"], "ci_low": -row["ci_high"], "ci_high": -row["ci_low"]}
+
+
+def _by(row: Mapping[str, Any], unit: str = "points") -> str:
+    """'by 4.3 points (95% CI 3.1 to 5.5)' for a called difference, read in the direction it went."""
+    effect, low, high = row["effect"], row["ci_low"], row["ci_high"]
+    if effect < 0:
+        effect, low, high = -effect, -high, -low
+    if row.get("se") == 0:
+        return f"by {_num(effect, 1)} {unit}, the same in every matched run (no run-to-run scatter)"
+    d = _decimals(_half(low, high))
+    return f"by {_num(effect, d)} {unit} (95% CI {_num(low, d)} to {_num(high, d)})"
+
+
+def _between(row: Mapping[str, Any], unit: str = "points") -> str:
+    d = _decimals(_half(row["ci_low"], row["ci_high"]))
+    return f"between {_num(row['ci_low'], d, True)} and {_num(row['ci_high'], d, True)} {unit}"
+
+
+def _open(row: Mapping[str, Any], unit: str = "points") -> str:
+    """An uncalled estimate: the range it lies in, or why there is none."""
+    if not (math.isfinite(row["ci_low"]) and math.isfinite(row["ci_high"])):
+        return f"{_num(row['effect'], 1, True)} {unit}, no CI"
+    if row.get("se") == 0 and abs(row["effect"]) <= EXACT:
+        return "no difference at all (the model fits every run exactly, so there is no scatter either)"
+    text = _between(row, unit)
+    if row["ci_low"] > EXACT or row["ci_high"] < -EXACT:
+        text += f", not called after Holm's correction (Holm {_p(row['p_holm'])})"
+    return text
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p {p:.2g}"
+
+
+def _seed_note(pooled: Pooled, name: str, ranges: int = 1) -> str:
+    if name not in pooled.per_seed:
+        return ""
+    these = "this range is" if ranges == 1 else "these ranges are"
+    return (f"; {these} over its {len(pooled.seeds)} per-seed effects, because {name}'s effect changed with "
+            f"the seed (F test of {name} x seed, {_p(pooled.guards[name])})")
+
+
+def _at(factor: Factor, level: int) -> str:
+    value = factor.levels[level]
+    if is_bool(value):
+        return f"with {factor.name}" if value else f"without {factor.name}"
+    return f"at {factor.name} {factor.text(level)}"
+
+
+def _difference_sentence(pooled: Pooled, row: Mapping[str, Any]) -> str:
+    name, value, reference = row["parameter"], stats._text(row["value"]), stats._text(row["reference"])
+    if row["identical"]:
+        return (f"{name} ({value} vs {reference}): identical runs (each run at {value} equals its matched run at "
+                f"{reference})")
+    if "not estimable" in str(row["ci_method"]):
+        return f"{name}: no estimate ({row['ci_method']})"
+    if pooled.called(row["p_holm"]):
+        verb = "beat" if row["effect"] > 0 else "lost to"
+        return f"{name}: {value} {verb} {reference} {_by(row, 'points of validation accuracy')}" \
+            + _seed_note(pooled, name)
+    return f"{name} ({value} vs {reference}): inconclusive, {_open(row)}" + _seed_note(pooled, name)
+
+
+def _trend_part(pooled: Pooled, factor: Factor, row: Mapping[str, Any], at: str = "") -> str:
+    unit = f"points {factor.trend_text()}"
+    where = f" {at}" if at else ""
+    if pooled.called(row["p_holm"]):
+        return f"accuracy {'rose' if row['effect'] > 0 else 'fell'} {_by(row, unit)}{where}"
+    return f"trend inconclusive{where}, {_open(row, unit)}"
+
+
+def _ordered_sentence(pooled: Pooled, factor: Factor, rows: pd.DataFrame) -> str:
+    trend = rows[rows["kind"] == "trend"].iloc[0].to_dict()
+    if factor.kind == "continuous":
+        return f"{factor.name} ({len(factor.levels)} values, as a trend): {_trend_part(pooled, factor, trend)}" \
+               + _seed_note(pooled, factor.name)
+    means = rows[rows["kind"] == "mean"].reset_index(drop=True)
+    steps = rows[rows["kind"] == "difference"].reset_index(drop=True)  # step i: value i+1 minus value i
+    best = int(means["effect"].to_numpy().argmax())
+    mean = means.iloc[best]
+    d = _decimals(_half(mean["ci_low"], mean["ci_high"]))
+    level = (f"{_num(mean['effect'], d)}% (95% CI {_num(mean['ci_low'], d)} to {_num(mean['ci_high'], d)})"
+             if math.isfinite(mean["ci_low"]) else f"{_num(mean['effect'], 1)}% (no CI)")
+    parts = [f"best {factor.text(best)}, mean val acc {level} over the other parameters"]
+    for neighbour, step in ((best - 1, best - 1), (best + 1, best)):
+        if not 0 <= neighbour < len(factor.levels):
+            continue
+        row = steps.iloc[step].to_dict()
+        row = row if neighbour < best else _flip(row)  # best minus the neighbour
+        if pooled.called(row["p_holm"]):
+            parts.append(f"it beat {factor.text(neighbour)} {_by(row)}")
+        else:
+            parts.append(f"vs {factor.text(neighbour)}: inconclusive, {_open(row)}")
+    parts.append(_trend_part(pooled, factor, trend))
+    return (f"{factor.name} ({len(factor.levels)} values, ordered): " + "; ".join(parts)
+            + _seed_note(pooled, factor.name, len(parts)))
+
+
+def _simple_text(pooled: Pooled, factor: Factor, partner: Factor) -> str:
+    """`factor`'s effect at each value of `partner`: 'adam beat sgd by 11.1 points (...) at lr 0.001 but lost by
+    2.6 (...) at lr 0.1'."""
+    rows = pooled.simple_effects(factor.name, partner.name)
+    pieces: list[str] = []
+    verb_before = None
+    for r in rows:
+        est = r["estimate"]
+        row = {"effect": est.effect, "ci_low": est.ci_low, "ci_high": est.ci_high, "se": est.se,
+               "p_holm": r["p_holm"], "ci_method": est.method}
+        at = _at(partner, r["at"])
+        if factor.trend:
+            pieces.append(_trend_part(pooled, factor, row, at))
+            continue
+        value, reference = factor.text(r["value"]), factor.text(r["reference"])
+        if not pooled.called(r["p_holm"]):
+            pieces.append(f"{value} vs {reference} inconclusive {at} ({_open(row)})")
+            verb_before = None
+            continue
+        verb = "beat" if est.effect > 0 else "lost to"
+        amount = _by(row).replace(" points", "", 1) if verb_before else _by(row)
+        if verb_before is None:
+            pieces.append(f"{value} {verb} {reference} {amount} {at}")
+        elif verb == verb_before:
+            pieces[-1] += f" and {amount} {at}"
+        else:
+            pieces[-1] += f" but {'won' if est.effect > 0 else 'lost'} {amount} {at}"
+        verb_before = verb
+    return f"{factor.name}: " + "; ".join(pieces) + _seed_note(pooled, factor.name, len(rows))
+
+
+def _interaction_sentence(pooled: Pooled, a: str, b: str) -> str:
+    rows = pooled.interactions[(pooled.interactions["parameter_a"] == a) & (pooled.interactions["parameter_b"] == b)]
+    fa, fb = pooled.factor[a], pooled.factor[b]
+    if len(rows) == 1:
+        r = rows.iloc[0].to_dict()
+        unit = "points" if "trend" not in (r["value_a"], r["value_b"]) else "points per step of the trend"
+        d = _decimals(_half(r["ci_low"], r["ci_high"]))
+        size = (f"interaction {_num(r['interaction'], d, True)} {unit}, 95% CI {_num(r['ci_low'], d, True)} to "
+                f"{_num(r['ci_high'], d, True)}" if math.isfinite(r["ci_low"]) else "no CI")
+        head = f"{a} x {b} interact ({size})"
+    else:
+        head = f"{a} x {b} interact (F test over {len(rows)} columns, Holm {_p(rows['p_holm'].iloc[0])})"
+    return f"{head}: {_simple_text(pooled, fa, fb)}; {_simple_text(pooled, fb, fa)}"
+
+
+def _best_sentence(configs: pd.DataFrame) -> str:
+    best = configs.iloc[0]
+    n = int(best["n"])
+    text = (f"best: {best['config']}, val acc {best['val_acc_mean']:.3f} +/- {best['val_acc_sd']:.3f} "
+            f"(mean +/- sd, {n} seeds)" if n >= 2 else f"best: {best['config']}, val acc "
+            f"{best['val_acc_mean']:.3f} (one seed)")
+    others = configs.iloc[1:]
+    if others.empty:
+        return text
+    tied = [c for c, t in zip(others["config"], others["tied_with_best"]) if not is_missing(t) and bool(t)]
+    untested = sum(is_missing(t) for t in others["tied_with_best"])
+    if tied:
+        listed = ", ".join(tied[:LIST_MAX]) + (f" and {len(tied) - LIST_MAX} more" if len(tied) > LIST_MAX else "")
+        text += f"; not distinguishable from it: {listed} (of {len(others)} others)"
+    elif len(others) > untested:
+        text += f"; every other configuration{' tested' if untested else ''} is worse"
+    if untested:
+        text += f"; {untested} other configuration{'s' * (untested > 1)} untested (no pooled error to test against)"
+    return text
+
+
+def _left_out(pooled: Pooled) -> list[str]:
+    notes = []
+    fit = pooled.fit
+    if fit is None:
+        return notes
+    pairs = [" x ".join(t) for t in fit.dropped if len(t) == 2 and "seed" not in t]
+    if pairs:
+        notes.append(f"the model leaves out the {', '.join(pairs)} interaction{'s' * (len(pairs) > 1)} (the runs "
+                     f"cannot separate {'them' if len(pairs) > 1 else 'it'} from the other terms)")
+    configs = pooled.cells.drop(columns=["seed", "val_acc", "test_acc"]).drop_duplicates()
+    missing = len(configs) * len(pooled.seeds) - len(pooled.cells)
+    if missing > 0:
+        notes.append(f"unbalanced: {missing} of {len(configs) * len(pooled.seeds)} configuration x seed "
+                     f"combinations have no run in the statistics; the model uses the runs there are")
+    if fit.df <= 0:
+        notes.append("the model has as many unknowns as runs, so nothing is left to measure noise: no interval and "
+                     "no call; more seeds (or fewer parameters) would give one")
+    return notes
+
+
+def _lenth_sentence(pooled: Pooled) -> str | None:
+    rows = pooled.effects[np.isfinite(pooled.effects["lenth_ci_low"].astype(float))]
+    if not pooled.lenth or rows.empty:
+        return None
+    lenth = [r["parameter"] for _, r in rows.iterrows() if r["lenth_ci_low"] > 0 or r["lenth_ci_high"] < 0]
+    model = [r["parameter"] for _, r in rows.iterrows() if pooled.called(r["p_holm"])]
+    said = ", ".join(lenth) if lenth else "no effect"
+    agree = "the same as the pooled model" if set(lenth) == set(model) else \
+        f"the pooled model calls {', '.join(model) if model else 'none'}"
+    return (f"cross-check (one seed, two-level full factorial): Lenth's method, which takes most effects to be "
+            f"noise and corrects for nothing, separates {said} from 0: {agree}")
+
+
+def sentences(pooled: Pooled) -> list[str]:
+    """The findings of the pooled model: the best configuration and those it cannot be told from, what the
+    model left out, each parameter's effect (or, for parameters in a called interaction, their effects at each
+    value of the partner), the interactions, and Lenth's cross-check."""
+    if pooled.fit is None:
+        return ["no configuration has a finished run yet"]
+    out = [_best_sentence(pooled.configs)] + _left_out(pooled)
+    pairs = pooled.significant_pairs()
+    in_pair = {name for pair in pairs for name in pair}
+    for factor in pooled.factors:
+        if factor.name in in_pair:
+            continue
+        rows = pooled.effects[pooled.effects["parameter"] == factor.name]
+        if factor.trend and (factor.name,) in pooled.fit.terms:
+            out.append(_ordered_sentence(pooled, factor, rows))
+        else:
+            out += [_difference_sentence(pooled, r) for r in rows.to_dict("records")]
+    out += [_interaction_sentence(pooled, a, b) for a, b in pairs]
+    inter = pooled.interactions.drop_duplicates(["parameter_a", "parameter_b"])
+    rest = [f"{a} x {b}" for a, b in zip(inter["parameter_a"], inter["parameter_b"]) if (a, b) not in pairs]
+    if rest and pooled.df > 0:
+        other = " other" if pairs else ""
+        out.append(f"interactions: the{other} {rest[0]} interaction is not called" if len(rest) == 1 else
+                   f"interactions: none of the{other} {len(rest)} pairs of parameters is called")
+    lenth = _lenth_sentence(pooled)
+    return out + ([lenth] if lenth else [])
+
+
+def method_note(pooled: Pooled) -> str:
+    """How every interval and call of the findings is made, once, in plain words."""
+    if pooled.fit is None:
+        return ""
+    n, df, k = pooled.fit.n, pooled.df, len(pooled.seeds)
+    seeds = f"{k} seeds" if k > 1 else "one seed"
+    shifts = "every parameter value, every pair of parameter values and every seed" if k > 1 else \
+        "every parameter value and every pair of parameter values"
+    text = (f"How to read the ranges: each is a 95% confidence interval from one linear model fitted to all {n} "
+            f"configuration x seed results at once ({seeds}). The model gives {shifts} its own shift in accuracy, "
+            f"so each effect is averaged over the other parameters. ")
+    if df <= 0:
+        return text + ("Here the model needs every result to place those shifts, so nothing is left to measure "
+                       "noise with: no range can be given and no difference is called.")
+    text += ("What the model cannot explain, the run-to-run noise, sets the width of every range "
+             if k > 1 else "With one seed, the interactions of three or more parameters are taken to be noise, and "
+                               "their scatter sets the width of every range ")
+    text += (f"({df:g} degree{'s' * (df != 1)} of freedom). \"Beat\" and \"lost to\" are used only when a "
+             f"difference holds up after Holm's correction for the {pooled.family} effects and interactions looked "
+             f"at, so a sweep of pure noise rarely claims anything; otherwise the finding is \"inconclusive\" and its "
+             f"range is how large the effect could be. ")
+    if pooled.per_seed:
+        names = ", ".join(pooled.per_seed)
+        text += (f"The effect of {names} changed from seed to seed by more than noise (a test of parameter x seed), "
+                 f"so its range comes from its per-seed effects instead: wider, but honest about the seed. ")
+    if pooled.config_method:
+        text += (f"Configurations are compared with the best against {pooled.config_method}, with Holm's "
+                 f"correction over the comparisons. ")
+    return text + "Standard errors, degrees of freedom and p-values (raw and Holm-adjusted) are in effects.csv " \
+                  "and interactions.csv."
