@@ -11,6 +11,19 @@ from typing import Any, Mapping
 PRUNED_LOOK = dict(linestyle="--", alpha=0.55, linewidth=1.0, marker=None)  # a pruned run's curve: faded, dashed
 
 
+def epoch_axis(ax) -> None:
+    """Whole epochs on the x axis (no 1.25, 1.5, ...)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def accuracy_axis(ax) -> None:
+    """An accuracy axis that never reaches past 1 (or below 0): its margins stop at the possible range."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(max(low, 0.0), min(high, 1.0))
+
+
 def cut_short(ax, epochs, values, colour) -> None:
     """Mark where a pruned run stopped: an x on its last epoch."""
     if len(epochs):
@@ -42,6 +55,9 @@ def plot_history(history: list[Mapping[str, Any]], title: str = "", size: tuple[
                 cut_short(ax, line.get_xdata(), line.get_ydata(), line.get_color())
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy" if metric == "acc" else "cross-entropy loss")
+        epoch_axis(ax)
+        if metric == "acc":
+            accuracy_axis(ax)
         ax.grid(alpha=0.3)
         ax.legend()
     if title or pruned:

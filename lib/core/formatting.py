@@ -43,6 +43,20 @@ def as_float(value: Any, missing: float = math.nan) -> float:
     return missing
 
 
+def native(value: Any) -> Any:
+    """A value as plain Python, as YAML and JSON can write it: numpy numbers as int, float or bool, NaN and
+    pandas.NA as None; anything else as it is."""
+    if is_missing(value):
+        return None
+    if is_bool(value):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
 def number(value: Any, spec: str = ".4f") -> str:
     """`value` formatted with `spec`; None, NaN and infinity print as '-', whole floats as integers."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):

@@ -6,16 +6,12 @@ curves are lib.core.curves's, which the training notebook draws too.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import pandas as pd
 
-from lib.core.curves import PRUNED_LOOK, cut_marker, cut_short, plot_history
+from lib.core.curves import PRUNED_LOOK, accuracy_axis, cut_marker, cut_short, epoch_axis, plot_history
+from lib.core.formatting import as_float
 from lib.report.analysis import analysis
-from lib.report.load import levels, value_label
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from lib.report.load import SweepReport
+from lib.report.load import SweepReport, levels, value_label
 
 PRUNED_LABEL = "pruned: cut short by early termination (dashed, x at its last epoch)"
 
@@ -23,40 +19,65 @@ CURVE_TITLES = {"train_acc": "training accuracy", "val_acc": "validation accurac
                 "val_loss": "validation loss"}
 
 
+CURVE_RUNS = 50  # more runs of one model than this are drawn as a band and their best few as lines
+BAND_BEST = 5
+
+
 def plot_combined_curves(report: SweepReport, model: str):
     """Every run of one model: train and validation accuracy and loss per epoch (the report's Figure 1).
 
-    Pruned runs are drawn faded and dashed, ending in an x at the epoch they were stopped."""
+    Pruned runs are drawn faded and dashed, ending in an x at the epoch they were stopped. Above CURVE_RUNS
+    runs, one line each would be a smear: the runs' median and 10-90% range per epoch as a band, and the
+    BAND_BEST runs with the highest validation accuracy as lines."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     names = [n for n in report.runs.loc[report.runs.get("model") == model, "run"] if n in report.histories]
     pruned = set(report.runs.loc[report.runs["status"] == "pruned", "run"])
     fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
+    columns = ("train_acc", "val_acc", "train_loss", "val_loss")
+    banded = len(names) > CURVE_RUNS
+    lined = names
+    if banded:
+        accuracy = report.runs.set_index("run")["val_acc"]
+        lined = sorted((n for n in names if n not in pruned), key=lambda n: -as_float(accuracy.get(n), -1.0))
+        lined = lined[:BAND_BEST]
+        table = pd.concat([report.histories[n][["epoch", *columns]] for n in names])
+        by_epoch = table.groupby("epoch")
+        for ax, column in zip(axes.flat, columns):
+            q = by_epoch[column].quantile([0.1, 0.5, 0.9]).unstack()
+            ax.fill_between(q.index, q[0.1], q[0.9], color="grey", alpha=0.25, linewidth=0,
+                            label=f"10-90% of all {len(names)} runs")
+            ax.plot(q.index, q[0.5], color="black", linewidth=1.2, label="median of all runs")
     colours, styles = plt.get_cmap("tab20").colors, ("-", "--", ":", "-.")
-    for i, name in enumerate(names):  # 20 colours, then the next line style: each run its own look
+    for i, name in enumerate(lined):  # 20 colours, then the next line style: each run its own look
         h = report.histories[name]
-        look = dict(color=colours[i % 20], linestyle=styles[i // 20 % 4], marker=".", linewidth=1.2)
+        look = dict(color=colours[i % 20], linestyle=styles[i // 20 % 4], marker="." if len(h) <= 30 else None,
+                    linewidth=1.2)
         if name in pruned:
             look.update(PRUNED_LOOK)
-        for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
+        for ax, column in zip(axes.flat, columns):
             ax.plot(h["epoch"], h[column], label=name + " (pruned)" * (name in pruned), **look)
             if name in pruned:
                 cut_short(ax, h["epoch"], h[column], look["color"])
-    for ax, column in zip(axes.flat, ("train_acc", "val_acc", "train_loss", "val_loss")):
+    for ax, column in zip(axes.flat, columns):
         ax.set_title(CURVE_TITLES[column])
         ax.grid(alpha=0.3)
+        epoch_axis(ax)
+        if column.endswith("acc"):
+            accuracy_axis(ax)
     for ax in axes[1]:
         ax.set_xlabel("epoch")
-    fig.suptitle(f"{model}: all {len(names)} runs with a history")
+    fig.suptitle(f"{model}: all {len(names)} runs with a history" + (
+        f" as a band, the best {len(lined)} as lines" if banded else ""))
     fig.tight_layout()
     if names:
         handles, labels = axes[0, 0].get_legend_handles_labels()
-        if pruned & set(names):
+        if pruned & set(lined):
             handles.append(Line2D([], [], color="grey", **{**PRUNED_LOOK, **cut_marker("grey")}))
             labels.append(PRUNED_LABEL)
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
-                   ncol=1 + len(names) // 25)
+                   ncol=1 + len(labels) // 25)
     return fig
 
 
@@ -93,6 +114,8 @@ def plot_followup(report: SweepReport, run: str, earlier: str):
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
+        epoch_axis(ax)
+    accuracy_axis(axes[0])
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{run} vs {earlier}", fontsize=10)
     fig.tight_layout()
@@ -126,6 +149,8 @@ def plot_isolation(report: SweepReport):
             ax.annotate(f"n={int(n)}", (i, mean[i]), textcoords="offset points", xytext=(6, -3), fontsize=7)
     for ax in axes.flat[len(params):]:
         ax.axis("off")
+    for ax in axes.flat[:len(params)]:
+        accuracy_axis(ax)
     for ax in axes[:, 0]:
         ax.set_ylabel("val acc (best config)")
     fig.tight_layout()
@@ -153,10 +178,15 @@ def plot_parallel_coordinates(report: SweepReport):
     # Runs that share a value would draw on top of each other: spread them within the value's band,
     # ordered by validation accuracy.
     rank = done["val_acc"].rank(method="first").to_numpy() - 1
-    for (_, row), r in zip(done.iterrows(), rank):
-        ys = [positions[k][value_label(row[k])] + ((r + 0.5) / len(done) - 0.5) * 0.6 / len(positions[k])
-              for k in axes_names[:-1]] + [norm(row["val_acc"])]
-        ax.plot(range(len(axes_names)), ys, color=cm.viridis(norm(row["val_acc"])), alpha=0.8)
+    from matplotlib.collections import LineCollection
+
+    lines = [list(zip(range(len(axes_names)), [positions[k][value_label(row[k])]
+                                               + ((r + 0.5) / len(done) - 0.5) * 0.6 / len(positions[k])
+                                               for k in axes_names[:-1]] + [norm(row["val_acc"])]))
+             for (_, row), r in zip(done.iterrows(), rank)]
+    ax.add_collection(LineCollection(lines, colors=[cm.viridis(norm(v)) for v in done["val_acc"]],
+                                     alpha=0.8 if len(lines) <= 100 else 0.3, linewidths=1.0))
+    ax.set_xlim(-0.1, len(axes_names) - 0.6)
     for i, key in enumerate(axes_names):
         ax.axvline(i, color="grey", linewidth=0.8)
         labels = [(p, label) for label, p in positions[key].items()] if key in positions else \
@@ -172,15 +202,26 @@ def plot_parallel_coordinates(report: SweepReport):
     return fig
 
 
+THROUGHPUT_BARS = 30  # more finished runs than this: one box per model instead of a bar per run
+
+
 def plot_throughput(report: SweepReport):
-    """Training images per second (median over epochs) of each finished run."""
+    """Training images per second (median over epochs): a bar per finished run, or with many runs the spread of
+    each model's runs as a box."""
     import matplotlib.pyplot as plt
 
     done = report.finished.sort_values("images_per_s")
-    fig, ax = plt.subplots(figsize=(8, 0.3 * max(len(done), 4) + 1))
-    ax.barh(done["run"], done["images_per_s"], color="tab:blue")
+    if len(done) <= THROUGHPUT_BARS:
+        fig, ax = plt.subplots(figsize=(8, 0.3 * max(len(done), 4) + 1))
+        ax.barh(done["run"], done["images_per_s"], color="tab:blue")
+        ax.set_title("throughput per run")
+    else:
+        models = list(dict.fromkeys(done["model"]))
+        fig, ax = plt.subplots(figsize=(8, 0.5 * len(models) + 1.5))
+        ax.boxplot([done.loc[done["model"] == m, "images_per_s"].dropna() for m in models], vert=False,
+                   tick_labels=[f"{m} ({int((done['model'] == m).sum())} runs)" for m in models])
+        ax.set_title(f"throughput of {len(done)} finished runs, by model")
     ax.set_xlabel("training images/s (median epoch)")
-    ax.set_title("throughput per run")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
@@ -212,6 +253,7 @@ def plot_best_so_far(trials: pd.DataFrame, goal: str):
             any_pruned |= len(cut) > 0
             ax.plot(cut[x], [0.03 + 0.04 * i] * len(cut), "|", color=colour, markersize=9, markeredgewidth=1.5,
                     transform=ax.get_xaxis_transform())
+    epoch_axis(axes[0])
     axes[0].set_xlabel("trials (runs in the order they started)")
     axes[1].set_xlabel("epochs trained so far (pruned runs' partial epochs included)")
     axes[0].set_ylabel(f"best {metric} so far")

@@ -49,6 +49,7 @@ class SweepReport:
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # run key -> its config as recorded
     sampled: list[str] = field(default_factory=list)  # parameters a search drew from a range, not from a list
     linked: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # linked grid axis -> its mappings
+    parents: dict[str, str] = field(default_factory=dict)  # run key -> the earlier run it follows up (sweep/run)
     derived: dict[str, Any] = field(default_factory=dict, repr=False)  # what is computed from it, once (analysis)
 
     @property
@@ -101,7 +102,9 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
         loaded.append((root, name if name not in taken else f"{name}-{len(loaded) + 1}", plan, planned))
     counts = Counter(run for _, _, _, planned in loaded for run, _ in planned)
     rows, histories, errors, given, configs = [], {}, {}, {}, {}
+    parents = {}
     for root, sweep, plan, planned in loaded:
+        followed = {r["name"]: r["from"] for r in (plan or {}).get("runs", []) if r.get("from")}
         for name, params in planned:
             key = f"{sweep}/{name}" if counts[name] > 1 else name
             record = load_run(run_dir(root, name))
@@ -111,6 +114,8 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
             if state.error:
                 errors[key] = state.error
             given[key], configs[key] = list(params), config
+            if name in followed:
+                parents[key] = followed[name]
             rows.append({"run": key, "sweep": sweep, "status": state.status, **config,
                          **{k: as_float(metrics.get(k)) for k in METRIC_COLUMNS + ["wall_time_s", "images_per_s"]},
                          "train_acc_measure": metrics.get("train_acc_measure"),
@@ -138,7 +143,8 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
             linked.setdefault(axis, [])
             linked[axis] += [v for v in values if v not in linked[axis]]
     return SweepReport(roots[0] if roots else Path("."), " + ".join(names), description, fixed, varying, runs,
-                       histories, errors, names, roots, given, configs, list(dict.fromkeys(sampled)), linked)
+                       histories, errors, names, roots, given, configs, list(dict.fromkeys(sampled)), linked,
+                       parents)
 
 
 def value_label(value: Any) -> str:

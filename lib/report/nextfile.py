@@ -74,7 +74,7 @@ def sweep_text(proposal: Proposal, command: str) -> str:
             if note and note != said:  # runs of one change share its comment
                 out += _comment(note, "  ")
             said = note
-            out.append(f"  - {_flow(run)}")
+            out.append(f"  - {_flow({k: v for k, v in run.items() if not k.startswith('_')})}")
     if draft.seeds:
         out.append(f"seeds: {_flow(draft.seeds)}")
     if draft.search:

@@ -126,6 +126,7 @@ class Proposal:
         return out
 
 
+SEEDED = "_from_seed"  # a follow-up of a seeded run: its parent by seed, "sweep/config-seed{seed}"
 NOTHING = ("no axis's best sits at its edge, the best runs converged, no setting is inert or without effect, "
            "and the best configuration is distinguishable from the rest")
 
@@ -244,12 +245,17 @@ def _follow_up(draft: Draft, parent: Mapping[str, Any], params: dict[str, Any], 
     if any(all(_same(r.get(k), v) for k, v in recipe.items()) and set(r) - {"name", "from"} == set(recipe)
            for r in draft.runs):
         return  # the same run is proposed already
-    base = parent["run"].split("/")[-1]
-    name = f"{base}-{suffix}"
+    run = parent["run"].split("/")[-1]
+    seed_part = f"-seed{int(parent['seed'])}" if is_number(parent.get("seed")) else None
+    config = run.removesuffix(seed_part) if seed_part and run.endswith(seed_part) else run
+    name = f"{config}-{suffix}"
     taken = {r["name"] for r in draft.runs}
     while name in taken:
         name += "x"
-    draft.runs.append({"name": name, "from": f"{parent['sweep']}/{base}", **recipe})
+    entry = {"name": name, "from": f"{parent['sweep']}/{run}", **recipe}
+    if config != run and "seed" not in params:  # each seed of the follow-up follows the run of that seed
+        entry[SEEDED] = f"{parent['sweep']}/{config}-seed{{seed}}"
+    draft.runs.append(entry)
     draft.comments[("runs", name)] = comment
 
 
@@ -393,19 +399,22 @@ def too_close(evidence: Evidence) -> list[Change]:
     ties = [t for t in configs["tied_with_best"].iloc[1:]]
     tied = configs.iloc[1:][[not is_missing(t) and bool(t) for t in ties]]
     untested = configs.iloc[1:][[is_missing(t) for t in ties]]
+    best = configs["config"].iloc[0]
     if len(tied):
-        chosen, why = tied.head(CONFIRM_MAX), (f"{len(tied)} configuration{'s' * (len(tied) > 1)} not "
-                                                f"distinguishable from the best")
+        chosen = tied.head(CONFIRM_MAX)
+        names = ", ".join(chosen["config"]) + (f" and {len(tied) - len(chosen)} more" if len(tied) > len(chosen)
+                                               else "")
+        why = f"{names} {'is' if len(tied) == 1 else 'are'} not distinguishable from the best, {best}"
     elif len(untested) and int(configs["n"].iloc[0]) < 2:
         chosen = untested.head(min(2, CONFIRM_MAX))
-        why = "one seed per configuration, so no configuration can be told apart from the best"
+        why = (f"with one seed per configuration nothing can be told apart from the best, {best}; the next "
+               f"{len(chosen)} are {', '.join(chosen['config'])}")
     else:
         return []
     rows = pd.concat([configs.iloc[:1], chosen])
     used = sorted({int(s) for s in evidence.ranked["seed"] if is_number(s)}) or [0]
     seeds = [max(used) + 1 + i for i in range(CONFIRM_SEEDS)]
-    names = ", ".join(rows["config"])
-    line = (f"{why} ({names}); each of these {len(rows)} runs again with seeds {', '.join(map(str, seeds))}")
+    line = f"{why}; these {len(rows)} run again with seeds {', '.join(map(str, seeds))}"
 
     def apply(draft: Draft) -> None:
         if evidence.base.get("search"):  # a search confirms its best configurations itself
@@ -690,6 +699,8 @@ def _spell_out_seeds(draft: Draft) -> None:
             continue
         for seed in seeds:
             copy = {**run, "name": f"{run['name']}-seed{seed}", "seed": seed}
+            if SEEDED in run:
+                copy["from"] = run[SEEDED].format(seed=seed)
             runs.append(copy)
             if ("runs", run["name"]) in draft.comments:
                 draft.comments[("runs", copy["name"])] = draft.comments[("runs", run["name"])]

@@ -1,59 +1,115 @@
-"""The report notebook's sections: each `show_*` displays a heading's tables and figures for one part of
-the report, formatted for people (lib.report.tables and lib.report.search compute them).
+"""The report notebook's sections: each `show_*` displays one section, its heading first, formatted for people
+(lib.report.tables, lib.report.search and lib.report.proposal compute what they show).
+
+A section that does not apply to the sweeps at hand (no search, one sweep, no failure) shows nothing, not
+even its heading, and the contents at the top list only the sections shown. Tables have no index column,
+wrap or scroll inside their box, and print values for people: yes/no, whole numbers, 0m27s, words. The
+long tables (every run, every trial) are sortable and searchable in the page (itables, bundled offline).
 """
 
 from __future__ import annotations
 
+import html
 import math
+import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 
-from lib.core.formatting import as_float, number
+from lib.core.formatting import as_float, duration, is_bool, is_missing, is_number, number
+from lib.core.layout import NOTEBOOK, RUN_LOG, run_dir
 from lib.report import stats
 from lib.report.analysis import analysis
 from lib.report.figures import (plot_best_so_far, plot_combined_curves, plot_followup, plot_importances, plot_isolation,
                                 plot_parallel_coordinates, plot_run, plot_slices, plot_throughput)
-from lib.report.load import METRIC_LABELS, SweepReport, value_label
+from lib.report.load import METRIC_LABELS, SweepReport
 from lib.report.search import (IMPORTANCE_EVALUATOR, param_importances, search_overview, searched, searches,
                                slice_points, termination_savings, trials_table)
-from lib.report.tables import (FOLLOWUP_FIGURES, best_runs, compare_followups, conditions, config_warnings, failures,
-                               leaderboard, overview, parameter_effects, run_metrics, run_parameters)
+from lib.report.tables import (BEST_FILE, FOLLOWUP_FIGURES, best_configuration, best_runs, command_path,
+                               compare_followups, conditions, config_warnings, failures, followup_findings, leaderboard,
+                               overview, parameter_effects, run_metrics, run_parameters)
 
-# Columns whose numbers are measurements (4 decimals); other whole numbers print as integers and
-# parameter values as written (5e-05 stays 5e-05).
-_MEASURES = ("acc", "loss", "effect", "interaction", "ci_low", "ci_high", "_sd", "mean", "best value", "importance")
-_SECONDS = ("wall_time_s", "images_per_s", "time (s)", "training images/s", "time saved (s)")
-_P_VALUES = ("p", "p_holm", "p_vs_best", "p_holm_vs_best")  # two significant digits
+LEADERBOARD_ROWS = 25  # runs in the leaderboard; every run is in the sortable table below it and in runs.csv
+# Columns whose numbers are measurements (4 decimals); times print as 0m27s, p-values to 2 significant
+# digits, other whole numbers as integers, and parameter values as written (5e-05 stays 5e-05).
+_MEASURES = ("acc", "loss", "effect", "interaction", "ci_low", "ci_high", "_sd", "mean", "best value", "importance",
+             "vs_best")
+_TIMES = ("wall_time_s", "time (s)", "time saved (s)", "time")
+_P_VALUES = ("p", "p_holm", "p_vs_best", "p_holm_vs_best")
+_RATES = ("images_per_s", "training images/s")
 
 
-def _formatter(column: str, values: pd.Series):
+# ---------------------------------------------------------------------------------------------
+# Where the report lives: paths and links relative to it
+
+
+def set_output(report: SweepReport, folder: str | Path) -> None:
+    """Tell the sections where the report is written, so its paths and links are relative to that folder."""
+    report.derived["out"] = Path(folder).resolve()
+
+
+def relative(report: SweepReport, path: str | Path) -> str:
+    """`path` relative to the report's folder (the folder a reader opens report.html from)."""
+    out = report.derived.get("out") or Path(report.root).resolve()
+    return os.path.relpath(Path(path).resolve(), out)
+
+
+def _run_folder(report: SweepReport, key: str) -> Path | None:
+    """The run folder of a run key ('run' or 'sweep/run')."""
+    sweep = report.runs.loc[report.runs["run"] == key, "sweep"]
+    if sweep.empty:
+        return None
+    root = report.roots[report.sweeps.index(sweep.iloc[0])]
+    return run_dir(root, key.split("/")[-1])
+
+
+def run_link(report: SweepReport, key: str) -> str:
+    """A run's name linking to its executed notebook, and its log."""
+    folder = _run_folder(report, key)
+    if folder is None:
+        return html.escape(key)
+    name = html.escape(key)
+    notebook, log = folder / NOTEBOOK, folder / RUN_LOG
+    link = f'<a href="{html.escape(relative(report, notebook))}">{name}</a>' if notebook.is_file() else name
+    return link + (f' <a href="{html.escape(relative(report, log))}" style="font-size:85%">log</a>'
+                   if log.is_file() else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Values and tables for people
+
+
+def _cell(column: str, value: Any) -> str:
+    """One table cell as text: yes/no, whole numbers, 4-decimal measurements, 0m27s, 2-digit p-values."""
     name = str(column).lower()
-    numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if name in _SECONDS:
-        return lambda v: number(v, ".1f")
+    if is_missing(value):
+        return "-"
+    if is_bool(value):
+        return "yes" if value else "no"
+    if name == "flags":
+        return ", ".join(f.replace("_", " ") for f in str(value).split(",") if f) or "-"
+    if not is_number(value):
+        return str(value)
+    if name in _TIMES:
+        return duration(float(value))
+    if name in _RATES:
+        return f"{float(value):,.0f}"
     if name in _P_VALUES:
-        return lambda v: number(v, ".2g")
-    if any(word in name for word in _MEASURES) or "accuracy" in name or name in ("se", "vs_best"):
-        return lambda v: number(v, ".4f") if not isinstance(v, float) or not v.is_integer() else f"{v:.4f}"
-    if numeric and all(not math.isfinite(v) or float(v).is_integer() for v in numeric):
-        return lambda v: number(v, "d")
-    return _parameter_text
+        return number(value, ".2g")
+    if any(word in name for word in _MEASURES) or "accuracy" in name or name == "se":
+        return f"{float(value):.4f}"
+    if float(value).is_integer():
+        return str(int(value))
+    return format(float(value), ".4g")
 
 
-def _parameter_text(value: Any) -> str:
-    """A parameter value in a table: as written, but a sampled float to 4 significant digits."""
-    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
-        return format(value, ".4g")
-    return value_label(value) if not isinstance(value, str) else value
-
-
-def styled(table: pd.DataFrame, index: bool = True):
-    """A table for the report: measurements to 4 decimals, counts as integers, run names on one line."""
-    styler = table.style.format({c: _formatter(c, table[c]) for c in table.columns})
+def styled(table: pd.DataFrame, index: bool = False):
+    """A table for the report: every value as `_cell` prints it, no index column unless asked, run names on one
+    line, and a box that scrolls sideways when the table is wider than the page."""
+    styler = table.style.format({c: (lambda v, c=c: _cell(c, v)) for c in table.columns})
     styler = styler.set_table_styles([
-        {"selector": "tbody th", "props": [("white-space", "nowrap"), ("text-align", "left")]},
+        {"selector": "th", "props": [("text-align", "left"), ("white-space", "nowrap")]},
         {"selector": "td", "props": [("white-space", "nowrap")]},
         {"selector": "th, td", "props": [("padding", "2px 8px"), ("font-size", "12px")]},
     ]).set_table_attributes('style="table-layout: auto; width: auto"')
@@ -63,16 +119,48 @@ def styled(table: pd.DataFrame, index: bool = True):
 def _prose(styler, columns: Sequence[str] | None = None):
     """Columns of sentences: left-aligned and wrapped, not one long right-aligned line."""
     return styler.set_properties(subset=columns, **{"white-space": "normal", "text-align": "left",
-                                                    "max-width": "900px"})
+                                                    "min-width": "320px", "max-width": "760px"})
+
+
+def _box(content: str) -> str:
+    return f'<div style="overflow-x:auto;max-width:100%">{content}</div>'
+
+
+def _html(content: str):
+    from IPython.display import HTML
+
+    return HTML(content)
 
 
 def _show(*items) -> None:
+    """Display text (Markdown), tables (styled, in a scrolling box) and anything IPython can show."""
     from IPython.display import Markdown, display
 
     for item in items:
         if isinstance(item, pd.DataFrame):
-            item = styled(item)
+            item = _html(_box(styled(item).to_html()))
+        elif hasattr(item, "to_html") and hasattr(item, "hide"):  # a Styler
+            item = _html(_box(item.to_html()))
         display(Markdown(item) if isinstance(item, str) else item)
+
+
+def interactive(table: pd.DataFrame, caption: str = ""):
+    """A table sorted and searched in the page (itables; its scripts are in the page, so it works offline)."""
+    from itables import to_html_datatable
+
+    shown = table.copy()
+    for column in shown.columns:
+        values = shown[column]
+        if values.map(is_bool).any():
+            shown[column] = values.map(lambda v: "yes" if v is True or (is_bool(v) and v) else
+                                       "no" if is_bool(v) else v)
+        elif str(column).lower() == "flags":
+            shown[column] = values.map(lambda v: _cell("flags", v))
+        elif pd.api.types.is_float_dtype(values):
+            shown[column] = values.round(4)
+    return _html(to_html_datatable(shown, caption=caption or None, allow_html=True, showIndex=False,
+                                   maxBytes=2 ** 22, lengthMenu=[10, 25, 100, -1], pageLength=10,
+                                   classes="display compact"))
 
 
 def _figure_html(fig, width: int) -> str:
@@ -82,99 +170,279 @@ def _figure_html(fig, width: int) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
-    return f'<img style="width:{width}px" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+    return (f'<img style="width:{width}px;max-width:100%" '
+            f'src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">')
 
 
 def _figure(fig, width: int):
-    """A figure as an image `width` pixels wide, ready to show; the figure is closed (so the notebook
-    does not draw it a second time)."""
+    """A figure as an image `width` pixels wide (narrower on a narrow page), ready to show; the figure is
+    closed (so the notebook does not draw it a second time)."""
     return _side_by_side(_figure_html(fig, width))
 
 
 def _side_by_side(*parts: str):
-    from IPython.display import HTML
-
-    cells = "".join(f"<div>{part}</div>" for part in parts)
-    return HTML(f'<div style="display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap">{cells}</div>')
+    cells = "".join(f"<div style='max-width:100%'>{part}</div>" for part in parts)
+    return _html(f'<div style="display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap">{cells}</div>')
 
 
-def _bullets(lines: Sequence[str]) -> str:
+def _bullets(lines: Iterable[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
+# ---------------------------------------------------------------------------------------------
+# Which sections a report has
+
+
+def _sampled(report: SweepReport) -> set[str]:
+    return set(report.sampled)
+
+
+def _compared(report: SweepReport) -> list[str]:
+    """The factors the grid sections compare: the statistics' factors that a search did not sample."""
+    return [p for p in analysis(report).params if p not in _sampled(report)] if not report.runs.empty else []
+
+
+def _unfinished(report: SweepReport) -> bool:
+    return not failures(report).empty
+
+
+SECTIONS: list[tuple[str, str, Callable[[SweepReport], bool]]] = [
+    ("findings", "Findings", lambda r: True),
+    ("best", "Best configuration", lambda r: not r.ranked.empty),
+    ("search", "Search", lambda r: not r.runs.empty and searched(r)),
+    ("overview", "Overview", lambda r: True),
+    ("leaderboard", "Leaderboard", lambda r: not r.runs.empty),
+    ("configurations", "Configurations over seeds", lambda r: not r.ranked.empty and bool(_compared(r))),
+    ("effects", "Effects", lambda r: not r.ranked.empty and bool(_compared(r))),
+    ("interactions", "Two-way interactions", lambda r: not r.ranked.empty and len(_compared(r)) >= 2),
+    ("isolation", "Isolation plots", lambda r: not r.ranked.empty and bool(_compared(r))),
+    ("best-runs", "Best runs per model", lambda r: not r.ranked.empty),
+    ("diagnostics", "Diagnostics", lambda r: not r.finished.empty),
+    ("follow-ups", "Follow-ups", lambda r: len(r.sweeps) > 1 and not r.runs.empty),
+    ("curves", "All runs per model", lambda r: bool(r.histories)),
+    ("per-value", "Mean and best per parameter value", lambda r: not r.ranked.empty and bool(_compared(r))),
+    ("throughput", "Throughput", lambda r: not r.finished.empty),
+    ("next", "What to run next", lambda r: not r.ranked.empty),
+    ("failures", "Runs that did not finish", lambda r: not r.runs.empty and _unfinished(r)),
+    ("tables", "Files beside the report", lambda r: not r.runs.empty),
+]
+_TITLES = {anchor: title for anchor, title, _ in SECTIONS}
+
+
+def sections(report: SweepReport) -> list[tuple[str, str]]:
+    """The (anchor, title) of each section this report shows, in order."""
+    return [(anchor, title) for anchor, title, applies in SECTIONS if applies(report)]
+
+
+def _section(report: SweepReport, anchor: str) -> bool:
+    """Show the section's heading and return True when the section applies; otherwise show nothing."""
+    if (anchor, _TITLES[anchor]) not in sections(report):
+        return False
+    _show(_html(f'<h2 id="{anchor}">{html.escape(_TITLES[anchor])}</h2>'))
+    return True
+
+
 def _no_runs(report: SweepReport) -> str:
-    folders = ", ".join(f"`{r}`" for r in report.roots) or "no folder given"
+    folders = ", ".join(f"`{relative(report, r)}`" for r in report.roots) or "no folder given"
     return f"No runs yet ({folders} holds no planned or recorded run)."
+
+
+def show_title(report: SweepReport) -> None:
+    """The report's title (the sweeps' names), what it rests on in one line, and the contents."""
+    from itables import init_notebook_mode
+
+    kind = ("a search" if report.sampled else "a grid") if len(report.sweeps) == 1 else f"{len(report.sweeps)} sweeps"
+    done = len(report.finished)
+    _show(_html(f"<h1>{html.escape(report.name)}: sweep report</h1>"),
+          f"{kind.capitalize()}: {done} of {len(report.runs)} runs finished. Built from the run records in "
+          + ", ".join(f"`{relative(report, r)}/`" for r in report.roots) + "; every path below is relative to this "
+          "report's folder.",
+          "**Contents**: " + " · ".join(f"[{title}](#{anchor})" for anchor, title in sections(report)))
+    init_notebook_mode(all_interactive=False, connected=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sections, in the report's order
 
 
 def show_findings(report: SweepReport) -> None:
     """The findings as bullets, each saying what it rests on, the edges of the search, then once how every range
     and call was made."""
+    if not _section(report, "findings"):
+        return
     if report.runs.empty:
         _show(_no_runs(report))
         return
     result = analysis(report)
-    edges = ("" if result.boundary else "\n\nEdges of the search: none (no numeric parameter with at least "
-             f"{stats.BOUNDARY_MIN_VALUES} values has its best at the smallest or largest value tried).")
-    _show(_bullets(result.findings) + edges + (f"\n\n*{result.method}*" if result.method else ""))
+    found = list(result.findings) + followup_findings(report)
+    searches_only = report.sampled and not _compared(report)
+    edges = ("" if result.boundary or searches_only else "\n\nEdges of the search: none (no numeric parameter "
+             f"with at least {stats.BOUNDARY_MIN_VALUES} values has its best at the smallest or largest value tried).")
+    _show(_bullets(found) + edges + (f"\n\n*{result.method}*" if result.method else ""))
+
+
+def show_best(report: SweepReport) -> None:
+    """The best configuration as a card: its parameters, its metrics with their spread over seeds, and the
+    command that reruns it."""
+    if not _section(report, "best"):
+        return
+    best = best_configuration(report)
+    if best is None:
+        _show("No configuration has a ranked run yet.")
+        return
+
+    def spread(key: str, digits: int = 4) -> str:
+        mean, sd, n = best[key]
+        if not math.isfinite(mean):
+            return "-"
+        text = f"{mean:.{digits}f}" if digits else f"{mean:.0f}"
+        return text + (f" ± {sd:.{digits}f} (sd over {n} seeds)" if n >= 2 and math.isfinite(sd) else " (one run)")
+
+    out = report.derived.get("out") or Path(report.root).resolve()
+    command = f"python -m lib.train --config {command_path(out / BEST_FILE)}"
+    params = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_cell(k, v))}</td></tr>"
+                     for k, v in best["params"].items())
+    metrics = "".join(f"<tr><th style='text-align:left'>{label}</th><td>{value}</td></tr>" for label, value in (
+        ("validation accuracy", spread("val_acc")), ("test accuracy", spread("test_acc")),
+        ("best epoch", spread("best_epoch", 0)), ("epochs run", spread("epochs_run", 0))))
+    card = (f"<div style='border:1px solid #bbb;border-radius:6px;padding:10px 14px;max-width:980px'>"
+            f"<div style='font-size:15px'><b>{html.escape(best['config'])}</b> — best run {run_link(report, best['run'])}"
+            f" of {len(best['runs'])}</div>"
+            f"<div style='display:flex;gap:2em;flex-wrap:wrap;margin-top:6px'>"
+            f"<table style='font-size:12px'><thead><tr><th>parameter</th><th>value</th></tr></thead>{params}</table>"
+            f"<table style='font-size:12px'><thead><tr><th>metric</th><th>mean</th></tr></thead>{metrics}</table>"
+            f"</div><div style='margin-top:8px'>Rerun it (from the project folder; the records go to "
+            f"<code>{html.escape(command_path(out / 'best-rerun'))}</code>):</div>"
+            f"<pre style='margin:4px 0'>{html.escape(command)}</pre></div>")
+    _show(_html(card))
+
+
+def show_search(report: SweepReport) -> None:
+    """Searches and early termination: each sweep's trials in order with the best so far, how many completed,
+    what termination saved, and (with enough complete trials) parameter importances and slices."""
+    if not _section(report, "search"):
+        return
+    _show(search_overview(report).reset_index(), *[f"Note: {s.note}." for s in searches(report) if s.note])
+    trials = trials_table(report)
+    goals = {s.metric: s.goal for s in searches(report)}
+    for search in searches(report):
+        part = trials[trials["sweep"] == search.sweep]
+        complete = int(part["value"].notna().sum())
+        if search.early_terminate and complete < MIN_COMPLETE:
+            _show(f"**{search.sweep} rests on too few runs**: early termination let {complete} of {len(part)} "
+                  f"trials complete, and this report ranks, averages and compares only complete runs. Give the "
+                  f"search more trials, or let more runs finish with a gentler termination (a larger min_epochs, a "
+                  f"reduction_factor of 2).")
+        elif search.early_terminate:
+            _show(f"{search.sweep}: {complete} of {len(part)} trials completed; the others were pruned or failed.")
+    shown = trials.drop(columns=[c for c in ("number",) if c in trials]).assign(
+        run=[run_link(report, r) for r in trials["run"]])
+    _show("#### Trials", "Every trial in the order it started (sort or search the table): its sampled values are in "
+          "the leaderboard and runs.csv; value is the metric at the run's best epoch, for complete runs only.",
+          interactive(shown))
+    _show("#### Best so far")
+    for metric, part in trials.groupby("metric", sort=False):
+        _show(_figure(plot_best_so_far(part, goals[metric]), 1000))
+    if (trials["status"] == "pruned").any():
+        _show("#### Epochs and time early termination saved",
+              "Epochs unpruned: a pruned run at its configured epochs, any other run at the epochs it ran. Time saved "
+              "is an estimate: each pruned run's median epoch time times the epochs it did not run.",
+              termination_savings(report).reset_index())
+    studies = [s for s in searches(report) if s.study is not None and s.search]
+    if not studies:
+        return
+    _show("#### Parameter importances",
+          f"{IMPORTANCE_EVALUATOR} over each study's complete trials: the share of the metric's variance each sampled "
+          f"parameter explains, shown once {MIN_IMPORTANCE_TRIALS} trials completed and to the precision that many "
+          f"trials support.")
+    for search in studies:
+        table, reason = param_importances(search)
+        complete = sum(t.state.name == "COMPLETE" for t in search.study.get_trials(deepcopy=False))
+        if not reason and complete < MIN_IMPORTANCE_TRIALS:
+            reason = (f"{search.sweep}: {complete} complete trials, fewer than the {MIN_IMPORTANCE_TRIALS} an "
+                      f"importance needs to mean more than noise")
+        if reason:
+            _show(f"Not shown for {reason}.")
+            continue
+        digits = 2 if complete >= 50 else 1
+        table = table.assign(importance=table["importance"].round(digits))
+        _show(_side_by_side(_box(styled(table.reset_index()).format({"importance": f"{{:.{digits}f}}"}).to_html()),
+                            _figure_html(plot_importances(table, search.sweep), 450)))
+    _show("#### Slices", "Each numeric sampled parameter against the metric: complete trials as dots, pruned trials "
+                         "as x at the last value they reported (lower than they would have reached).")
+    for search in studies:
+        points = slice_points(search)
+        if points.empty:
+            _show(f"{search.sweep}: no numeric sampled parameter.")
+            continue
+        panels = min(4, points["parameter"].nunique())
+        _show(_figure(plot_slices(points, search.metric, search.sweep), 260 * panels + 60))
+
+
+MIN_COMPLETE = 3  # fewer complete trials than this: the report says it rests on too few runs
+MIN_IMPORTANCE_TRIALS = 10  # importances from fewer complete trials are not shown
 
 
 def show_overview(report: SweepReport) -> None:
+    if not _section(report, "overview"):
+        return
     if report.runs.empty:
         _show(_no_runs(report))
         return
     tables = overview(report)
-    where = ", ".join(f"`{r}`" for r in report.roots)
-    _show(f"**Sweep{'s' * (len(report.sweeps) > 1)} `{report.name}`** in {where}. {report.description}",
-          conditions(report))
-    _side_by_side_tables(tables["status"], tables["varying"], tables["fixed"])
+    described = f" {report.description}" if report.description else ""
+    _show(f"**Sweep{'s' * (len(report.sweeps) > 1)} {report.name}.**{described}", conditions(report))
+    _show(_side_by_side(*[_box(styled(t.reset_index()).to_html()) for t in
+                          (tables["status"], tables["varying"], tables["fixed"]) if not t.empty]))
     warnings = config_warnings(report)
     _show("**Warnings** of the run configs (settings that cannot take effect), with the runs each applies to:"
           + (" none." if warnings.empty else ""))
     if not warnings.empty:
-        _show(_prose(styled(warnings, index=False), ["warning"]))
-
-
-def _side_by_side_tables(*tables: pd.DataFrame) -> None:
-    from IPython.display import display
-
-    display(_side_by_side(*[styled(t).to_html() for t in tables if not t.empty]))
+        _show(_prose(styled(warnings), ["warning"]))
 
 
 def show_leaderboard(report: SweepReport) -> None:
-    if report.runs.empty:
-        _show("none")
+    if not _section(report, "leaderboard"):
         return
-    table = leaderboard(report).rename(columns={v: k for k, v in METRIC_LABELS.items()})
+    table = leaderboard(report).rename(columns={v: k for k, v in METRIC_LABELS.items()}).reset_index()
+    table = table.assign(run=[run_link(report, r) for r in table["run"]])
     # One screen wide: throughput has its own section, losses and times are in runs.csv.
-    table = table.drop(columns=["images_per_s", "train_loss", "test_loss", "wall_time_s"])
-    _show(f"Columns: {'; '.join(f'{k}: {METRIC_LABELS[k]}' for k in ('val_acc', 'best_epoch'))}; "
-          f"flags: see Diagnostics. Losses and times of every run are in runs.csv.", table)
+    top = table.drop(columns=["images_per_s", "train_loss", "test_loss", "wall_time_s"])
+    ranked = int(report.ranked.shape[0])
+    _show(f"The {min(LEADERBOARD_ROWS, len(top))} best of {len(top)} runs by {METRIC_LABELS['val_acc']} "
+          f"({ranked} ranked; pruned and unfinished runs come last). Test accuracy is shown, never used to rank. "
+          f"Run names link to the executed notebook; `log` to its run.log.", top.head(LEADERBOARD_ROWS))
+    if len(table) > LEADERBOARD_ROWS:
+        _show(f"All {len(table)} runs, to sort and search:", interactive(table))
 
 
 def show_configs(report: SweepReport) -> None:
     """Configurations over seeds: n, mean, sd and 95% CI of validation accuracy, and ties with the best."""
+    if not _section(report, "configurations"):
+        return
     result = analysis(report)
     configs = result.configs
-    if configs.empty:
-        _show("none (no finished run)")
-        return
     seeds = set(configs["n"])
     method = result.pooled.config_method if result.pooled is not None else ""
     ties = (f"vs_best: difference from the best; tied_with_best: not distinguishable from the best after Holm's "
             f"correction over the comparisons (p_holm_vs_best >= {stats.ALPHA:g}), against {method}; raw p-values are "
             f"in configs.csv." if method else "")
+    shown = configs.drop(columns=[c for c in ("p_vs_best",) if c in configs])
     if seeds == {1}:
-        _show("One seed per configuration (n = 1): no spread or CI per configuration, so those columns are left out. "
-              + ties, configs.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd",
-                                            "p_vs_best"]).set_index("config").astype({"tied_with_best": object}))
-        return
-    table = configs.drop(columns="p_vs_best").set_index("config").astype({"tied_with_best": object})
-    table["tied_with_best"] = ["untested" if pd.isna(t) else t for t in table["tied_with_best"]]
-    _show(f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% t-interval of the mean "
-          f"over its seeds. " + ties, table)
+        shown = shown.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd"])
+        note = "One seed per configuration (n = 1): no spread or CI per configuration, so those columns are left out. "
+    else:
+        shown = shown.astype({"tied_with_best": object})
+        shown["tied_with_best"] = ["untested" if is_missing(t) else t for t in shown["tied_with_best"]]
+        note = (f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% t-interval of the "
+                f"mean over its seeds. ")
+    head = shown.head(LEADERBOARD_ROWS)
+    _show(note + ties + (f" The best {len(head)} of {len(shown)} configurations; all are in configs.csv and below."
+                         if len(shown) > len(head) else ""), head)
+    if len(shown) > len(head):
+        _show(interactive(shown))
 
 
 def _estimates(table: pd.DataFrame):
@@ -183,7 +451,7 @@ def _estimates(table: pd.DataFrame):
     drop = ["ci_method"] + [c for c in ("lenth_ci_low", "lenth_ci_high") if c in table and table[c].isna().all()]
     if "identical" in table and not table["identical"].astype(bool).any():
         drop.append("identical")
-    return styled(table.drop(columns=drop), index=False)
+    return styled(table.drop(columns=[c for c in drop if c in table]))
 
 
 def _ci_note(table: pd.DataFrame) -> str:
@@ -192,22 +460,58 @@ def _ci_note(table: pd.DataFrame) -> str:
 
 
 def show_effects(report: SweepReport) -> None:
-    effects = analysis(report).effects
-    if effects.empty:
-        _show("none (no varying parameter with finished runs)")
+    if not _section(report, "effects"):
         return
+    effects = analysis(report).effects
+    effects = effects[effects["parameter"].isin(_compared(report))]
+    left = sorted(_sampled(report) & set(analysis(report).params))
     _show("From one linear model over every run (see the findings): kind difference is `value` minus `reference` "
           "in validation accuracy (fraction), averaged over the other parameters; for ordered parameters (numbers "
           "with three or more values), kind mean is the accuracy at `value` and kind trend the change per step of "
           "the trend axis. p_holm: Holm-adjusted over every effect and interaction; a finding calls a difference "
           f"only when p_holm < {stats.ALPHA:g}. n: configuration x seed results at value or reference. "
-          + _ci_note(effects), _estimates(effects))
+          + _ci_note(effects) + (f" Left out: {', '.join(left)}, sampled by a search (see Search)." if left else ""),
+          _estimates(effects))
+    ordered = effects[effects["kind"] == "mean"]
+    for parameter, part in ordered.groupby("parameter", sort=False):
+        if len(part) >= ORDERED_CURVE:
+            _show(_figure(plot_ordered(part, parameter), 520))
+
+
+ORDERED_CURVE = 4  # an ordered parameter with at least this many values is also drawn as a curve
+
+
+def plot_ordered(part: pd.DataFrame, parameter: str):
+    """The pooled model's mean validation accuracy at each value of an ordered parameter, with its 95% CI."""
+    import matplotlib.pyplot as plt
+
+    x = part["value"].astype(float).to_numpy()
+    mean = part["effect"].to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.fill_between(x, part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float), alpha=0.25,
+                    color="tab:blue", linewidth=0, label="95% CI")
+    ax.plot(x, mean, "o-", color="tab:blue", label="mean over the other parameters")
+    if x.min() > 0 and x.max() / x.min() >= 10:
+        ax.set_xscale("log")
+    best = int(mean.argmax())
+    ax.annotate(f"best {x[best]:g}", (x[best], mean[best]), textcoords="offset points", xytext=(0, 8), ha="center",
+                fontsize=8)
+    ax.set_xlabel(parameter)
+    ax.set_ylabel("validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def show_interactions(report: SweepReport) -> None:
+    if not _section(report, "interactions"):
+        return
     table = analysis(report).interactions
+    compared = set(_compared(report))
+    table = table[table["parameter_a"].isin(compared) & table["parameter_b"].isin(compared)]
     if table.empty:
-        _show("none (fewer than two parameters, or no interaction the runs can separate)")
+        _show("None the runs can separate.")
         return
     _show("interaction: half the difference between a's effect (value_a vs its reference) at b's value_b and at b's "
           "reference, from the same model as the effects; where one side is \"trend\", how much that parameter's "
@@ -215,20 +519,24 @@ def show_interactions(report: SweepReport) -> None:
 
 
 def show_isolation(report: SweepReport) -> None:
-    if analysis(report).isolation.empty:
-        _show("none")
+    if not _section(report, "isolation"):
+        return
+    table = analysis(report).isolation
+    table = table[table["parameter"].isin(_compared(report))]
+    if (table["n"] <= 1).all():
+        _show("For each value, the best configuration with that value. One seed each, so there is no spread to "
+              "draw: a table rather than single points.", table.drop(columns=["ci_low", "ci_high"]))
         return
     _show("For each value, the best configuration with that value (mean validation accuracy over its seeds, "
           "95% t-interval as error bars when n >= 2). A maximum over the other parameters flatters values "
           "tried in more configurations.")
-    panels = min(4, analysis(report).isolation["parameter"].nunique())
+    panels = min(4, table["parameter"].nunique())
     _show(_figure(plot_isolation(report), 240 * panels + 60))
 
 
 def show_best_runs(report: SweepReport, k: int = 2) -> None:
     """For each model, its k best runs: parameters, metrics and curves side by side."""
-    if report.ranked.empty:
-        _show("none (no finished run)" if report.finished.empty else "none (every finished run was pruned)")
+    if not _section(report, "best-runs"):
         return
     for model in report.models:
         names = best_runs(report, model, k)
@@ -236,35 +544,48 @@ def show_best_runs(report: SweepReport, k: int = 2) -> None:
         for rank, name in enumerate(names, 1):
             curves = [_figure_html(plot_run(report, name, size=(7.5, 2.8)), 460)] if name in report.histories \
                 else ["(no history)"]
-            _show(f"#### {model} #{rank}: `{name}`")
-            _show(_side_by_side(styled(run_parameters(report, name)).to_html(),
-                                styled(run_metrics(report, name)).to_html(), *curves))
+            _show(_html(f"<h4>{html.escape(model)} #{rank}: {run_link(report, name)}</h4>"))
+            _show(_side_by_side(styled(run_parameters(report, name).reset_index()).to_html(),
+                                styled(run_metrics(report, name).reset_index()).to_html(), *curves))
         if not names:
             _show("No finished run of this model yet.")
 
 
 def show_diagnostics(report: SweepReport) -> None:
-    rules = pd.DataFrame({"rule": list(stats.FLAG_RULES.values())}, index=pd.Index(list(stats.FLAG_RULES),
-                                                                                   name="flag"))
-    _show("Each finished run is checked against these rules:", _prose(styled(rules)))
+    if not _section(report, "diagnostics"):
+        return
+    rules = pd.DataFrame({"flag": [f.replace("_", " ") for f in stats.FLAG_RULES],
+                          "rule": list(stats.FLAG_RULES.values())})
+    _show("Each finished run is checked against these rules:", _prose(styled(rules), ["rule"]))
     flags = analysis(report).flags
     flagged = report.runs.loc[flags != "", ["run", "sweep", "status", "best_epoch", "epochs_run", "val_acc"]]
     if flagged.empty:
         _show("Flagged runs: none.")
         return
-    flagged = flagged.assign(flags=flags[flags != ""]).set_index("run")
-    _show(f"Flagged runs: {len(flagged)} of {len(report.runs)}.", flagged)
+    flagged = flagged.assign(flags=flags[flags != ""], run=[run_link(report, r) for r in flagged["run"]])
+    if len(report.sweeps) == 1:
+        flagged = flagged.drop(columns="sweep")
+    counts = pd.Series([f for text in flagged["flags"] for f in text.split(",")]).value_counts()
+    _show(f"Flagged runs: {len(flagged)} of {len(report.runs)} ("
+          + ", ".join(f"{n} {f.replace('_', ' ')}" for f, n in counts.items()) + ").")
+    _show(flagged.head(LEADERBOARD_ROWS) if len(flagged) <= LEADERBOARD_ROWS else interactive(flagged))
 
 
 def show_followups(report: SweepReport) -> None:
+    if not _section(report, "follow-ups"):
+        return
     table = compare_followups(report)
     if table.empty:
-        _show("none (one sweep in this report; pass several folders in `sweep_dirs`, earlier first)")
+        _show("No run of a later sweep.")
         return
-    _show("Each run of a later sweep beside the earlier run it differs from least (fewest changed parameters; "
-          "ties: higher validation accuracy).", _prose(styled(table.set_index("run")), ["changed"]))
-    pairs = [p for p in table.to_dict("records") if p["run"] in report.histories and p["earlier_run"] in
-             report.histories]
+    _show("Each run of a later sweep beside the run it follows up: the one its sweep file names (`from`, as "
+          "`python -m lib.sweep next` writes it), else the earlier run it differs from least (fewest changed "
+          "parameters; ties: higher validation accuracy).")
+    table = table.assign(run=[run_link(report, r) for r in table["run"]],
+                         earlier_run=[run_link(report, r) for r in table["earlier_run"]])
+    _show(_prose(styled(table), ["changed"]) if len(table) <= LEADERBOARD_ROWS else interactive(table))
+    pairs = [p for p in compare_followups(report).to_dict("records") if p["run"] in report.histories
+             and p["earlier_run"] in report.histories and p["changed"] != "nothing"]
     shown = sorted(pairs, key=lambda p: -as_float(p.get("val_acc"), -math.inf))[:FOLLOWUP_FIGURES]
     if len(pairs) > len(shown):
         _show(f"Curves of the {len(shown)} follow-ups with the highest validation accuracy (of {len(pairs)}).")
@@ -273,79 +594,72 @@ def show_followups(report: SweepReport) -> None:
 
 
 def show_combined_curves(report: SweepReport) -> None:
-    if not report.histories:
-        _show("none (no run has a history yet)")
+    if not _section(report, "curves"):
         return
     for model in report.models:
-        _show(_figure(plot_combined_curves(report, model), 1000))
+        if any(n in report.histories for n in report.runs.loc[report.runs["model"] == model, "run"]):
+            _show(_figure(plot_combined_curves(report, model), 1000))
 
 
 def show_parameter_effects(report: SweepReport) -> None:
-    table = parameter_effects(report)
-    if table.empty:
-        _show("none")
+    if not _section(report, "per-value"):
         return
-    _show(table, _figure(plot_parallel_coordinates(report), 900))
+    table = parameter_effects(report)
+    table = table[[p in _compared(report) for p in table.index.get_level_values("parameter")]] \
+        if not table.empty else table
+    if table.empty:
+        _show("None.")
+        return
+    _show("Mean and best validation accuracy over the finished runs that share a value, whatever the other "
+          "parameters; the effects above compare like with like instead.", table.reset_index())
+    _show(_figure(plot_parallel_coordinates(report), 900))
 
 
 def show_throughput(report: SweepReport) -> None:
-    if report.finished.empty:
-        _show("none (no finished run)")
+    if not _section(report, "throughput"):
         return
     _show(_figure(plot_throughput(report), 700))
 
 
+def show_next(report: SweepReport) -> None:
+    """What to run next: the proposal of lib.report.proposal for the latest sweep, its lines with their evidence,
+    and the command that writes it as a sweep file."""
+    if not _section(report, "next"):
+        return
+    from lib.core.layout import SWEEP_JSON
+    from lib.core.records import read_json
+    from lib.report.proposal import propose
+
+    root = report.roots[-1]
+    plan = read_json(root / SWEEP_JSON) if (root / SWEEP_JSON).is_file() else {}
+    if not plan.get("spec"):
+        _show(f"Not proposed: {root.name}'s sweep.json predates the record of its sweep file; run the sweep again "
+              f"(nothing finished reruns) to record it.")
+        return
+    proposal = propose(report, plan["spec"], plan.get("name", root.name))
+    files = " ".join(str(read_json(r / SWEEP_JSON).get("path") or r.name) for r in report.roots
+                     if (r / SWEEP_JSON).is_file())
+    command = f"python -m lib.sweep next {files}"
+    if proposal.draft is None:
+        _show(f"No rule fires: {proposal.lines()[0].removeprefix('no rule fired: ')}.")
+        return
+    _show(f"Each line is one rule of `{command}`, which writes these changes as a sweep file "
+          f"({proposal.draft.size()} runs), every choice with the line below beside it; `--budget RUNS` keeps the "
+          f"most valuable changes that fit.", _bullets(f"**{c.rule}**: {c.line}" for c in proposal.changes))
+
+
 def show_failures(report: SweepReport) -> None:
-    table = failures(report)
-    if table.empty:
-        _show("none")
+    if not _section(report, "failures"):
         return
-    _show(_prose(styled(table), ["error"]))
+    table = failures(report).reset_index()
+    table = table.assign(run=[run_link(report, r) for r in table["run"]])
+    _show(_prose(styled(table.head(LEADERBOARD_ROWS)), ["error"]))
+    if len(table) > LEADERBOARD_ROWS:
+        _show(f"All {len(table)}:", interactive(table))
 
 
-def show_tables(paths: Sequence[Path]) -> None:
-    _show("Written: " + ", ".join(f"`{p}`" for p in paths) if paths else "none (no runs)")
-
-
-def show_search(report: SweepReport) -> None:
-    """Searches and early termination: each sweep's search, its best metric so far against trials and epochs,
-    the epochs and time termination saved, and (for studies) parameter importances and slices."""
-    if report.runs.empty or not searched(report):
-        _show("No sweep in this report searched or terminated runs early (no `study.journal` and no pruned run).")
+def show_tables(report: SweepReport, paths: Sequence[Path]) -> None:
+    if not _section(report, "tables"):
         return
-    _show("Best values are the metric at each run's best epoch, over complete runs only: pruned runs trained part of "
-          "their epochs and are never counted. Sweeps without a study are read from their run records, in "
-          "sweep.json's order.", search_overview(report),
-          *[f"Note: {s.note}." for s in searches(report) if s.note])
-    trials = trials_table(report)
-    goals = {s.metric: s.goal for s in searches(report)}
-    _show("#### Best so far")
-    for metric, part in trials.groupby("metric", sort=False):
-        _show(_figure(plot_best_so_far(part, goals[metric]), 1000))
-    _show("#### Epochs and time early termination saved",
-          "Epochs unpruned: a pruned run at its configured epochs, any other run at the epochs it ran. Time saved is "
-          "an estimate: each pruned run's median epoch time times the epochs it did not run. Pruned runs appear "
-          "in the curves under *All runs per model*, dashed and ending in an x.", termination_savings(report))
-    studies = [s for s in searches(report) if s.study is not None]
-    if not studies:
-        _show("No sweep here has a `study.journal`, so there are no parameter importances or slices.")
-        return
-    _show("#### Parameter importances",
-          f"{IMPORTANCE_EVALUATOR} over each study's complete trials: the share of the metric's variance each "
-          f"sampled parameter explains. With a few dozen trials, read the order, not the decimals.")
-    for search in studies:
-        table, reason = param_importances(search)
-        if reason:
-            _show(f"Not computed for {reason}.")
-            continue
-        _show(_side_by_side(styled(table).to_html(), _figure_html(plot_importances(table, search.sweep), 450)))
-    _show("#### Slices", "Each numeric sampled parameter against the metric: complete trials as dots, pruned trials "
-                         "as x at the last value they reported (lower than they would have reached). Log x-axis for "
-                         "parameters sampled on a log scale or spanning more than two decades.")
-    for search in studies:
-        points = slice_points(search)
-        if points.empty:
-            _show(f"{search.sweep}: no numeric sampled parameter.")
-            continue
-        panels = min(4, points["parameter"].nunique())
-        _show(_figure(plot_slices(points, search.metric, search.sweep), 260 * panels + 60))
+    _show("Beside this report, for pandas and for rerunning the best configuration: "
+          + ", ".join(f"[`{relative(report, p)}`]({relative(report, p)})" for p in paths) + ".")

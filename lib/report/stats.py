@@ -30,7 +30,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from lib.core.formatting import is_bool, is_missing, is_number
+from lib.core.formatting import is_bool, is_missing, is_number, native
 from lib.core.records import RANKED_STATUSES
 from lib.spec.naming import config_label  # configurations read like run names
 
@@ -87,19 +87,6 @@ _FLAG_PHRASES = {
 # Values, labels and the design
 
 
-def _native(value: Any) -> Any:
-    """A parameter value as a plain Python value; NaN standing for None becomes None."""
-    if is_missing(value):
-        return None
-    if is_bool(value):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    return value
-
-
 def _key(value: Any) -> tuple[int, Any]:
     """A hashable identity of a value that keeps True apart from 1.0 and treats 224 and 224.0 alike."""
     if is_missing(value):
@@ -129,7 +116,7 @@ class _Design:
 
 def _run_name(run: Any, seed: Any) -> str:
     """A run's name without its seed part (`lenet-mix-seed2` -> `lenet-mix`): the name of its configuration."""
-    token = f"seed{_native(seed)}" if is_number(seed) else None
+    token = f"seed{native(seed)}" if is_number(seed) else None
     return "-".join(part for part in str(run).split("-") if part != token)
 
 
@@ -169,7 +156,7 @@ def _design(runs: pd.DataFrame, params: Sequence[str]) -> _Design:
         first: dict[tuple, tuple[int, Any]] = {}  # key -> (order of first appearance, value)
         keys = [_key(v) for v in used[p]]
         for k, v in zip(keys, used[p]):
-            first.setdefault(k, (len(first), _native(v)))
+            first.setdefault(k, (len(first), native(v)))
         # None first, then False before True, numbers ascending, strings as they first appear
         order = sorted(first, key=lambda k: (k[0], k[1] if k[0] in (1, 2) else first[k][0]))
         levels[p] = [first[k][1] for k in order]

@@ -1,5 +1,6 @@
-"""The report's tables: overview, conditions, leaderboard, best runs, warnings, failures, follow-ups, and
-the CSV files written beside the report (runs.csv, configs.csv, effects.csv).
+"""The report's tables: overview, conditions, leaderboard, the best configuration, best runs, warnings,
+failures, follow-ups, and the files written beside the report (runs.csv, configs.csv, effects.csv,
+interactions.csv, and best.yaml, the best configuration as a config file for `python -m lib.train --config`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from lib.core.formatting import as_float, number
-from lib.core.paths import resolve
+from lib.core.formatting import as_float, native, number
+from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
-from lib.report.analysis import analysis
+from lib.report.analysis import analysis, statistics_runs
 from lib.report.load import METRIC_COLUMNS, METRIC_LABELS, PARAMETERS, SweepReport, levels, value_label
 from lib.spec.config import ConfigError, RunConfig, defaults, group_warnings
 
@@ -51,9 +52,8 @@ def conditions(report: SweepReport) -> str:
         parts.append(f"{pruned} of them {'were' if pruned > 1 else 'was'} pruned by early termination: shown, "
                      f"never ranked or averaged.")
     seeds = sorted(set(done["seed"])) if "seed" in done else []
-    parts.append(f"One run per configuration (n=1, seed {', '.join(map(str, seeds))}); differences of a few "
-                 f"tenths of a percent are within seed-to-seed noise." if len(seeds) == 1 else
-                 f"Seeds: {', '.join(map(str, seeds))}.")
+    parts.append(f"One seed ({seeds[0]}): no run is repeated, so how much a result moves from seed to seed is "
+                 f"not measured here." if len(seeds) == 1 else f"Seeds: {', '.join(map(str, seeds))}.")
     parts.append("Metrics are taken at each run's best epoch (lowest validation loss); test accuracy is that "
                  "checkpoint's, evaluated once, and is never used to rank runs.")
     if done["val_is_test"].fillna(False).astype(bool).any():
@@ -86,6 +86,58 @@ def best_runs(report: SweepReport, model: str | None = None, k: int = 2) -> list
     if model is not None and "model" in done:
         done = done[done["model"] == model]
     return list(done.sort_values(["val_acc", "val_loss"], ascending=[False, True])["run"][:k])
+
+
+BEST_FILE = "best.yaml"  # beside the report: the best configuration, ready for python -m lib.train --config
+
+
+def best_configuration(report: SweepReport) -> dict[str, Any] | None:
+    """The configuration with the highest mean validation accuracy (the configurations table's first row): its
+    label, its best run, the parameters its sweep file gave that run (seed included, so a rerun repeats it), its
+    seeds, and the mean and spread of its runs' metrics. None without a ranked run."""
+    configs = analysis(report).configs
+    if configs.empty or report.ranked.empty:
+        return None
+    row = configs.iloc[0]
+    ranked, factors = report.ranked, analysis(report).params
+    runs, _ = statistics_runs(report)
+    runs = runs.loc[ranked.index]
+    for p in factors:
+        if p in row.index and p in runs:
+            runs = runs[[value_label(v) == value_label(row[p]) for v in runs[p]]]
+    if runs.empty:
+        return None
+    best = runs.sort_values(["val_acc", "val_loss"], ascending=[False, True]).iloc[0]
+    given = report.given.get(best["run"]) or [k for k in report.varying if k in best]
+    recipe = {k: native(report.configs.get(best["run"], {}).get(k, best.get(k))) for k in given}
+    recipe.setdefault("seed", native(best.get("seed", 0)))
+
+    def spread(column: str) -> tuple[float, float, int]:
+        values = pd.to_numeric(runs[column], errors="coerce").dropna()
+        return (float(values.mean()) if len(values) else math.nan,
+                float(values.std(ddof=1)) if len(values) >= 2 else math.nan, len(values))
+
+    return {"config": row["config"], "run": best["run"], "sweep": best["sweep"], "params": recipe,
+            "runs": list(runs["run"]), "val_acc": spread("val_acc"), "test_acc": spread("test_acc"),
+            "best_epoch": spread("best_epoch"), "epochs_run": spread("epochs_run")}
+
+
+def best_config_file(report: SweepReport, out_dir: Path) -> dict[str, Any] | None:
+    """best.yaml's content: the best configuration's parameters as a flat config, W&B off, and a folder of its
+    own beside the report for the rerun's records."""
+    best = best_configuration(report)
+    if best is None:
+        return None
+    return {**best["params"], "wandb_mode": "disabled", "out_dir": command_path(out_dir / "best-rerun")}
+
+
+def command_path(path: Path) -> str:
+    """A path as a command pasted at the project root needs it: relative to the root when inside the project."""
+    path = Path(path).resolve()
+    root = project_root()
+    if root is not None and path.is_relative_to(root):
+        return str(path.relative_to(root))
+    return str(path)
 
 
 def run_parameters(report: SweepReport, name: str) -> pd.DataFrame:
@@ -170,16 +222,26 @@ def runs_table(report: SweepReport) -> pd.DataFrame:
 
 
 def write_tables(report: SweepReport, out_dir: str | Path) -> list[Path]:
-    """Write runs.csv, configs.csv, effects.csv and interactions.csv into `out_dir`, atomically; nothing when
-    there are no runs."""
+    """Write runs.csv, configs.csv, effects.csv and interactions.csv into `out_dir`, atomically, and best.yaml
+    when a run finished; nothing when there are no runs."""
     if report.runs.empty:
         return []
+    import yaml
+
     out = Path(out_dir)
     tables = {"runs.csv": runs_table(report), "configs.csv": analysis(report).configs,
               "effects.csv": analysis(report).effects, "interactions.csv": analysis(report).interactions}
     for name, table in tables.items():
         atomic_write_text(out / name, table.to_csv(index=False))
-    return [out / name for name in tables]
+    written = [out / name for name in tables]
+    best = best_config_file(report, out)
+    if best is not None:
+        atomic_write_text(out / BEST_FILE, f"# The best configuration of {report.name} "
+                                           f"({best_configuration(report)['config']}); rerun it with\n"
+                                           f"#   python -m lib.train --config {command_path(out / BEST_FILE)}\n"
+                                           + yaml.safe_dump(best, sort_keys=False))
+        written.append(out / BEST_FILE)
+    return written
 
 
 def sweep_folders(text: str) -> list[Path]:
@@ -202,7 +264,7 @@ def compare_followups(report: SweepReport) -> pd.DataFrame:
     not pruned, then to the higher validation accuracy, then to the earlier run in the report's order. `changed` lists each differing
     parameter as 'earlier -> later'.
     """
-    columns = ["run", "sweep", "earlier_run", "earlier_sweep", "changed",
+    columns = ["run", "sweep", "earlier_run", "earlier_sweep", "matched", "changed",
                *[c for m in FOLLOWUP_METRICS for c in (m, f"earlier_{m}")]]
     order = {s: i for i, s in enumerate(report.sweeps)}
     params = [k for k in dict.fromkeys([*report.varying, *PARAMETERS]) if k in report.runs]
@@ -212,12 +274,56 @@ def compare_followups(report: SweepReport) -> pd.DataFrame:
         earlier = [r for r in records if order[r["sweep"]] < order[later["sweep"]]]
         if not earlier:
             continue
-        ranked = [(len(_differences(r, later, params)), r["status"] not in RANKED_STATUSES,
-                   -as_float(r["val_acc"], -math.inf), i) for i, r in enumerate(earlier)]
-        match = earlier[min(ranked)[3]]
+        parent = report.parents.get(later["run"], "")
+        named = [r for r in earlier if f"{r['sweep']}/{r['run'].split('/')[-1]}" == parent]
+        if named:
+            match, how = named[0], "from"
+        else:
+            ranked = [(len(_differences(r, later, params)), r["status"] not in RANKED_STATUSES,
+                       -as_float(r["val_acc"], -math.inf), i) for i, r in enumerate(earlier)]
+            match, how = earlier[min(ranked)[3]], "nearest"
         changed = "; ".join(f"{k} {value_label(match[k])} -> {value_label(later[k])}"
                             for k in _differences(match, later, params))
         rows.append({"run": later["run"], "sweep": later["sweep"], "earlier_run": match["run"],
-                     "earlier_sweep": match["sweep"], "changed": changed or "nothing",
+                     "earlier_sweep": match["sweep"], "matched": how, "changed": changed or "nothing",
                      **{c: (later if c == m else match)[m] for m in FOLLOWUP_METRICS for c in (m, f"earlier_{m}")}})
     return pd.DataFrame(rows, columns=columns)
+
+
+FOLLOWUP_FINDINGS = 5  # sentences on follow-ups, the largest gains first
+
+
+def followup_findings(report: SweepReport) -> list[str]:
+    """What each follow-up gained over the run it follows (its `from`, else its nearest earlier run), one
+    sentence per follow-up configuration: the gain in validation accuracy, over its seeds with a 95% t-interval
+    when it has several. Reruns of an earlier configuration (nothing changed) are left out."""
+    table = compare_followups(report)
+    if table.empty:
+        return []
+    table = table[(table["changed"] != "nothing") & table["val_acc"].notna() & table["earlier_val_acc"].notna()]
+    seed_free = table["changed"].map(lambda text: "; ".join(p for p in text.split("; ") if not p.startswith("seed ")))
+    table = table.assign(change=seed_free, gain=table["val_acc"] - table["earlier_val_acc"])
+    table = table[table["change"] != ""]
+    found = []
+    for change, group in table.groupby("change", sort=False):
+        gains = group["gain"].to_numpy(dtype=float)
+        name = group["run"].iloc[0]
+        earlier = group["earlier_run"].iloc[0]
+        mean = float(gains.mean())
+        verb = "gained" if mean >= 0 else "lost"
+        text = f"follow-up {name} ({change}) {verb} {abs(100 * mean):.1f} points of validation accuracy over {earlier}"
+        if len(gains) >= 2:
+            sd = float(gains.std(ddof=1))
+            from scipy import stats as scipy_stats
+
+            half = float(scipy_stats.t.ppf(0.975, len(gains) - 1)) * sd / math.sqrt(len(gains))
+            text += (f" ({len(gains)} seeds, each against the same seed: mean {100 * mean:+.1f}, sd {100 * sd:.1f}, "
+                     f"95% CI {100 * (mean - half):+.1f} to {100 * (mean + half):+.1f})")
+        else:
+            text += " (one run against one: no spread, so read it as a hint)"
+        found.append((abs(mean), text))
+    found.sort(key=lambda item: -item[0])
+    sentences = [text for _, text in found[:FOLLOWUP_FINDINGS]]
+    if len(found) > FOLLOWUP_FINDINGS:
+        sentences.append(f"and {len(found) - FOLLOWUP_FINDINGS} more follow-up configurations (see Follow-ups)")
+    return sentences

@@ -69,6 +69,7 @@ class Sweep:
     search: Search | None = None  # runs come from an Optuna study's trials (lib.spec.search)
     early_terminate: EarlyTerminate | None = None  # the study's pruner stops hopeless runs
     linked: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # grid axes of mappings: axis -> values
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the mapping it was parsed from (extends resolved)
 
     @property
     def uses_study(self) -> bool:
@@ -109,7 +110,7 @@ class Sweep:
                 "early_terminate": self.early_terminate.to_dict() if self.early_terminate else None,
                 "runs": [{"name": r.name, "source": r.source, "params": r.params,
                           **({"from": r.parent} if r.parent else {})} for r in self.runs],
-                "linked": self.linked}
+                "linked": self.linked, "spec": self.raw}
 
 
 def is_sweep(raw: Any) -> bool:
@@ -207,7 +208,7 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
         if "early_terminate" in raw else None
     linked = {k: vs for k, vs in (grid or {}).items() if isinstance(vs[0], dict)}
     return Sweep(name, path, str(raw.get("description", "")).strip(), fixed, varying, runs, top, confirm_seeds,
-                 metric, None, terminate, linked)
+                 metric, None, terminate, linked, raw)
 
 
 def _check_count(count: int, max_runs: int, where: str) -> None:
@@ -234,9 +235,9 @@ def _search_sweep(raw: dict, name: str, path: Path | None, fixed: dict[str, Any]
         check_keys(spec, RANDOM_KEYS, f"{where}: random", "key")
         if "samples" not in spec:
             raise SweepFileError(f"{where}: random.samples is missing: how many runs to sample")
-        search = parse_search({"method": "random", "trials": spec["samples"], "seed": spec.get("seed", 0),
-                               "space": spec.get("space")}, fixed, where, section="random", trials_key="samples",
-                              max_runs=max_runs)
+        spelled = {"method": "random", "trials": spec["samples"], "seed": spec.get("seed", 0), "space": spec.get("space")}
+        search = parse_search(spelled, fixed, where, section="random", trials_key="samples", max_runs=max_runs)
+        raw = {**{k: v for k, v in raw.items() if k != "random"}, "search": spelled}
     else:
         search = parse_search(raw["search"], fixed, where, max_runs=max_runs)
     first = {k: d.args[0] if d.kind == "choice" else d.value(d.args[0]) for k, d in search.space.items()
@@ -249,7 +250,7 @@ def _search_sweep(raw: dict, name: str, path: Path | None, fixed: dict[str, Any]
         if "early_terminate" in raw else None
     top, confirm_seeds = _confirm(raw, [], where)
     return Sweep(name, path, str(raw.get("description", "")).strip(), fixed, list(search.space), [], top,
-                 confirm_seeds, metric, search, terminate)
+                 confirm_seeds, metric, search, terminate, raw=raw)
 
 
 def _confirm(raw: dict, seeds: list[int], where: str) -> tuple[int, list[int]]:

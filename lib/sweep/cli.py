@@ -140,18 +140,68 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_next(args: argparse.Namespace) -> int:
+    """Write the follow-up sweep the records of one or more sweeps call for (lib.report.proposal)."""
+    import yaml
+
+    from lib.core.records import atomic_write_text
+    from lib.report.load import load_report
+    from lib.report.nextfile import sweep_text
+    from lib.report.proposal import propose
+    from lib.spec.sweepfile import parse_sweep
+
+    sweeps = [load_sweep(params, args.max_runs) for params in args.params]
+    roots = [sweep_root(sweep, args.reports_dir) for sweep in sweeps]
+    last, path = sweeps[-1], Path(args.params[-1])
+    name = args.name or f"{last.name}_next"
+    if not NAME_RE.match(name):
+        raise SweepFileError(f"--name {name!r} must be a folder-safe word (letters, digits, _ . -)")
+    out = Path(args.out) if args.out else path.parent / f"{name}.yaml"
+    if out.exists() and not args.force:
+        raise SweepFileError(f"{out} exists; pass --force to overwrite it, or --out another file")
+    if args.budget is not None and args.budget < 1:
+        raise SweepFileError(f"--budget {args.budget} must be at least 1 run")
+    report = load_report(roots)
+    if report.ranked.empty:
+        raise SweepFileError(f"no finished run in {', '.join(map(str, roots))} to learn from; run the sweep first "
+                             f"(python -m lib.sweep run {args.params[-1]})")
+    proposal = propose(report, last.raw, last.name, name, args.budget)
+    for line in proposal.lines():
+        print(line)
+    if proposal.draft is None:
+        return 0
+    command = " ".join(["python -m lib.sweep next", *args.params] + (["--budget", str(args.budget)] if args.budget
+                                                                     else []))
+    text = sweep_text(proposal, command)
+    proposed = parse_sweep(yaml.safe_load(text), out, args.max_runs)  # an ordinary sweep file, or a bug here
+    atomic_write_text(out, text)
+    print(f"wrote {out}: {proposal.draft.size()} run(s) ({len(proposed.runs) or proposed.search and 'a search'}); "
+          f"check it with: python -m lib.sweep run {out} --dry-run")
+    return 0
+
+
 def build_parser(prog: str = "python -m lib.sweep") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, helptext in (("run", "execute the runs that have not finished, then build the report"),
                            ("status", "print a table of every run's state"),
-                           ("report", "build reports/<sweep>/report.html from the run records")):
+                           ("report", "build reports/<sweep>/report.html from the run records"),
+                           ("next", "write the follow-up sweep file the records call for, each choice with its "
+                                    "evidence")):
         p = sub.add_parser(name, help=helptext)
         if name == "report":
             p.add_argument("params", nargs="+", help="sweep file(s); several make one report, later sweeps "
                                                      "compared with earlier ones")
             p.add_argument("--name", default=None, help="folder under --reports-dir for a report over several "
                                                         "sweeps (default: their names joined by -)")
+        elif name == "next":
+            p.add_argument("params", nargs="+", help="sweep file(s) that ran, earlier first; the proposal follows "
+                                                     "the last")
+            p.add_argument("--out", default=None, help="where to write it (default: <last file's folder>/<name>.yaml)")
+            p.add_argument("--name", default=None, help="the new sweep's name (default: <last sweep>_next)")
+            p.add_argument("--budget", type=int, default=None, metavar="RUNS",
+                           help="at most this many runs: the least valuable changes are cut first, and named")
+            p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
         else:
             p.add_argument("params", help="sweep file, e.g. params/demo.yaml")
         p.add_argument("--reports-dir", default="reports", help="where sweep folders go (default: reports)")
@@ -198,7 +248,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m lib.sweep") -> in
               file=sys.stderr)
         return 2
     try:
-        return {"run": cmd_run, "status": cmd_status, "report": cmd_report}[args.command](args)
+        return {"run": cmd_run, "status": cmd_status, "report": cmd_report, "next": cmd_next}[args.command](args)
     except (SweepFileError, ConfigError, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -37,7 +37,12 @@ def build_report(sweep_dirs: Path | list[Path], out: Path | None = None, noteboo
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         raise ReportError(f"the report notebook failed ({lines[-1] if lines else result.returncode}); "
                           f"see {partial}")
+    import nbformat
+
+    executed = nbformat.read(partial, as_version=4)
+    executed.metadata["title"] = f"{' + '.join(d.name for d in dirs)}: sweep report"  # the page's title
+    nbformat.write(executed, partial)
     os.replace(partial, root / REPORT_NOTEBOOK)
-    html, _ = HTMLExporter(exclude_input=True).from_filename(str(root / REPORT_NOTEBOOK))
+    html, _ = HTMLExporter(exclude_input=True).from_notebook_node(executed)
     atomic_write_bytes(root / REPORT_HTML, html.encode())
     return root / REPORT_HTML

@@ -210,3 +210,34 @@ def test_the_research_reports_follow_ups_come_out_of_its_records(tmp_path):
     assert len(upsampled) == 1 and upsampled[0].params["model"] == "resnet18_imagenet"
     assert upsampled[0].params["pretrained"] is True
     assert text.count("# ") >= len(proposal.changes)
+
+
+@pytest.mark.slow
+def test_next_on_a_real_digits_sweep_extends_lr_and_its_follow_ups_meet_their_parents(tmp_path, capsys):
+    from lib.report.tables import compare_followups, followup_findings
+    from lib.sweep.cli import main
+
+    first = tmp_path / "lrs.yaml"
+    first.write_text("name: lrs\nfixed: {dataset: digits, model: mlp, epochs: 2, optimizer: sgd}\n"
+                     "grid: {lr: [0.001, 0.1]}\nseeds: [0, 1]\n")
+    reports = ["--reports-dir", str(tmp_path / "reports")]
+    assert main(["run", str(first), "--workers", "2", "--no-report", *reports]) == 0
+    capsys.readouterr()
+    assert main(["next", str(first), "--budget", "8", *reports]) == 0
+    printed = capsys.readouterr().out
+    assert "edge: lr: the best configuration" in printed and "largest value tried (0.1)" in printed
+    proposed = tmp_path / "lrs_next.yaml"
+    assert proposed.is_file() and f"wrote {proposed}" in printed
+    assert main(["next", str(first), *reports]) == 2  # never overwritten without --force
+    assert "exists; pass --force" in capsys.readouterr().err
+    sweep = load_sweep(proposed)
+    assert max(r.params["lr"] for r in sweep.runs) == 1.0 and len(sweep.runs) <= 8
+    assert "cut to fit the budget (too_close)" in printed
+    assert main(["run", str(proposed), "--workers", "2", "--no-report", *reports]) == 0
+    report = load_report([tmp_path / "reports" / "lrs", tmp_path / "reports" / "lrs_next"])
+    pairs = compare_followups(report)
+    longer = pairs[pairs["changed"].str.contains("epochs 2 -> 4")]
+    assert len(longer) and set(longer["matched"]) == {"from"}
+    assert set(longer["earlier_run"]) <= {"lr0.1-seed0", "lr0.1-seed1"}
+    assert any(s.startswith("follow-up lr0.1-ep4") and "2 seeds, each against the same seed" in s
+               for s in followup_findings(report))

@@ -81,7 +81,8 @@ def test_overview_effects_and_conditions(sweep):
     effects = parameter_effects(sweep)
     assert effects.loc[("lr", "0.1"), "runs"] == 1
     text = conditions(sweep)
-    assert "2 of 4 runs finished" in text and "n=1" in text and "never used to rank" in text
+    assert "2 of 4 runs finished" in text and "One seed (0): no run is repeated" in text and "never used to rank" in text
+    assert "tenths of a percent" not in text  # no claim about seed noise that one seed cannot support
 
 
 def test_figures_render_with_failed_missing_and_none_valued_runs(sweep):
@@ -125,7 +126,7 @@ def read_csv(path):
 
 def test_tables_beside_the_report_have_the_required_columns_and_seeds_per_config(seeded, tmp_path):
     paths = write_tables(seeded, tmp_path / "out")
-    assert [p.name for p in paths] == ["runs.csv", "configs.csv", "effects.csv", "interactions.csv"]
+    assert [p.name for p in paths] == ["runs.csv", "configs.csv", "effects.csv", "interactions.csv", "best.yaml"]
     runs = read_csv(tmp_path / "out" / "runs.csv")
     assert list(runs[0]) == ["run", "sweep", "status", "optimizer", "step_size", "seed", "best_epoch", "epochs_run",
                              "train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "wall_time_s",
@@ -216,25 +217,28 @@ def test_findings_come_with_what_they_rest_on(seeded, shown):
     assert text.count("How to read the ranges") == 1  # the method, once, after the findings
 
 
-def test_sections_without_content_say_none(seeded, shown):
-    for show in (report_module.show_followups, report_module.show_failures):
+def test_sections_that_do_not_apply_show_nothing_not_even_a_heading(seeded, shown):
+    for show in (report_module.show_followups, report_module.show_failures, report_module.show_search):
         shown.clear()
-        show(seeded)
-        assert shown[-1].startswith("none"), show.__name__
+        show(seeded)  # one sweep, no failure, no search
+        assert shown == [], show.__name__
     report_module.show_diagnostics(seeded)
-    assert "Flagged runs: 8 of 8." in "\n".join(shown)  # every run's best epoch is its last
+    assert shown[0] == '<h2 id="diagnostics">Diagnostics</h2>'
+    assert "Flagged runs: 8 of 8 (8 not converged)." in "\n".join(shown)  # every run's best epoch is its last
+    assert [title for _, title in report_module.sections(seeded)][:3] == ["Findings", "Best configuration", "Overview"]
+    assert "Follow-ups" not in dict(report_module.sections(seeded)).values()
 
 
-def test_an_empty_report_says_no_runs_yet_in_every_section(tmp_path, shown):
+def test_an_empty_report_says_no_runs_yet_and_shows_no_empty_sections(tmp_path, shown):
     report = load_report([tmp_path / "missing"])
     report_module.show_findings(report)
     assert shown[-1].startswith("No runs yet")
-    for name in ("show_leaderboard", "show_configs", "show_effects", "show_interactions", "show_isolation",
-                 "show_best_runs", "show_followups", "show_combined_curves", "show_parameter_effects",
-                 "show_throughput", "show_failures"):
+    for name in ("show_best", "show_leaderboard", "show_configs", "show_effects", "show_interactions",
+                 "show_isolation", "show_best_runs", "show_followups", "show_combined_curves",
+                 "show_parameter_effects", "show_throughput", "show_failures", "show_next"):
         shown.clear()
         getattr(report_module, name)(report)
-        assert shown and shown[-1].startswith("none"), name
+        assert shown == [], name
 
 
 def test_isolation_figure_has_a_panel_per_parameter(seeded):
@@ -259,8 +263,9 @@ def test_the_report_notebook_renders_two_sweeps_and_writes_its_tables(two_sweeps
 def test_configs_at_one_seed_say_so_and_leave_out_spread_columns(tmp_path, shown):
     runs = [(f"lr{lr}", {"lr": lr}, [0.5, acc]) for lr, acc in ((0.1, 0.7), (0.01, 0.6))]
     report_module.show_configs(load_report(write_sweep(tmp_path / "one", "one", runs)))
-    assert shown[0].startswith("One seed per configuration (n = 1)")
-    assert "val_acc_sd" not in shown[1] and "val_acc_mean" in shown[1]
+    assert shown[0] == '<h2 id="configurations">Configurations over seeds</h2>'
+    assert shown[1].startswith("One seed per configuration (n = 1)")
+    assert "val_acc_sd" not in shown[2] and "val_acc_mean" in shown[2]
 
 
 # --- the pooled model on sweeps of the project's own files ----------------------------------------------------
@@ -349,3 +354,48 @@ def test_the_digits_lr_optimizer_sweep_as_it_runs_states_its_interaction(tmp_pat
     path.write_text(LR_OPTIMIZER)
     assert main(["run", str(path), "--workers", "2", "--reports-dir", str(tmp_path / "reports"), "--no-report"]) == 0
     assert_states_the_lr_optimizer_interaction(analysis(load_report(tmp_path / "reports" / "lr_optimizer")).findings)
+
+
+# --- reading it: the card, the files beside it, tables and links for people ---------------------------------------
+
+
+def test_the_best_configuration_card_and_best_yaml_rerun_the_best_configuration(seeded, tmp_path, shown):
+    from lib.run.cli import load_config_file
+    from lib.spec.config import RunConfig
+
+    out = tmp_path / "out"
+    write_tables(seeded, out)
+    values = load_config_file(out / "best.yaml")
+    cfg = RunConfig.from_dict(values)  # a config file python -m lib.train --config takes as it is
+    assert (cfg.optimizer, cfg.model, cfg.epochs, cfg.wandb_mode) == ("adam", "mlp", 2, "disabled")
+    assert values["seed"] in (0, 1) and values["out_dir"].endswith("best-rerun")
+    assert "python -m lib.train --config" in (out / "best.yaml").read_text()
+    report_module.set_output(seeded, out)
+    report_module.show_best(seeded)
+    card = "\n".join(shown)
+    assert shown[0] == '<h2 id="best">Best configuration</h2>' and "adam-step" in card
+    assert f"python -m lib.train --config {out / 'best.yaml'}" in card  # outside the project: the full path
+    assert "± 0.0071 (sd over 2 seeds)" in card  # 0.80 and 0.81
+
+
+def test_tables_print_values_for_people_without_an_index_column():
+    import pandas as pd
+
+    table = pd.DataFrame({"run": ["a"], "mix": [True], "wall_time_s": [26.76], "flags": ["not_converged,unstable"],
+                          "best_epoch": [3.0], "val_acc": [0.91234], "p_holm": [0.000123]})
+    html = styled(table).to_html()
+    for text in ("yes", "0m27s", "not converged, unstable", ">3<", "0.9123", "0.00012"):
+        assert text in html, text
+    assert "True" not in html and "26.76" not in html and "not_converged" not in html
+    assert 'class="row_heading' not in html  # no index column
+
+
+def test_runs_link_to_their_notebook_and_log_relative_to_the_report(sweep, tmp_path):
+    (sweep.root / "runs" / "a" / "run.log").write_text("log")
+    (sweep.root / "runs" / "a" / "train.ipynb").write_text("{}")
+    report_module.set_output(sweep, sweep.root)
+    assert report_module.run_link(sweep, "a") == '<a href="runs/a/train.ipynb">a</a> ' \
+                                                 '<a href="runs/a/run.log" style="font-size:85%">log</a>'
+    assert report_module.run_link(sweep, "b") == "b"  # no notebook or log yet: no dead link
+    report_module.set_output(sweep, tmp_path / "elsewhere")
+    assert 'href="../' in report_module.run_link(sweep, "a")

@@ -240,12 +240,11 @@ def test_the_study_is_read_by_the_sweep_name_and_missing_without_a_journal(searc
     assert _study(tmp_path / "elsewhere") is None
 
 
-def test_a_grid_report_says_in_one_line_that_nothing_searched(grid_dir, shown):
+def test_a_grid_report_has_no_search_section(grid_dir, shown):
     report = load_report(grid_dir)
     assert not searched(report)
     report_module.show_search(report)
-    assert shown == ["No sweep in this report searched or terminated runs early (no `study.journal` and no "
-                     "pruned run)."]
+    assert shown == [] and "search" not in dict(report_module.sections(report))
 
 
 def test_search_section_renders_with_only_pruned_trials(tmp_path, shown):
@@ -253,7 +252,8 @@ def test_search_section_renders_with_only_pruned_trials(tmp_path, shown):
         ({"lr": 1e-2}, [0.5], "pruned", None), ({"lr": 1e-3}, [0.4, 0.45], "pruned", None)], {"lr": LR}))
     report_module.show_search(report)
     text = "\n".join(shown)
-    assert "Not computed for pruned: needs at least 2 complete trials, has 0" in text
+    assert "Not shown for pruned: needs at least 2 complete trials, has 0" in text
+    assert "pruned rests on too few runs" in text and "reduction_factor of 2" in text
     assert "Epochs and time early termination saved" in text and "<img" in text
 
 
@@ -270,7 +270,8 @@ def test_search_section_puts_two_sweeps_on_one_best_so_far_plot(search, grid_dir
     report_module.show_search(report)
     text = "\n".join(shown)
     assert "fm_asha" in text and "run records" in text and "study.journal" in text
-    assert text.count("<img") == 3  # best so far, importances, slices
+    assert text.count("<img") == 2  # best so far and slices: too few complete trials for importances
+    assert "fewer than the 10 an importance needs" in text
 
 
 @pytest.mark.slow
