@@ -66,10 +66,11 @@ CONFIG_EXTRA = ["vs_best", "p_vs_best", "p_holm_vs_best"]  # before tied_with_be
 
 
 def _sm():
-    """statsmodels' OLS, imported on first use (a second of imports the training notebook skips)."""
-    import statsmodels.api as sm
+    """statsmodels' regression module (its OLS), imported on first use: statsmodels.api would import the
+    whole library, seconds of it, for this one model."""
+    from statsmodels.regression import linear_model
 
-    return sm
+    return linear_model
 
 
 def _t():

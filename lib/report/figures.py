@@ -157,6 +157,9 @@ def plot_isolation(report: SweepReport):
     return fig
 
 
+PARALLEL_LINES = 300  # at most this many runs are drawn in the parallel-coordinates plot
+
+
 def plot_parallel_coordinates(report: SweepReport):
     """One line per finished run (pruned aside) across the varying parameters, coloured by validation accuracy."""
     import matplotlib.pyplot as plt
@@ -164,6 +167,9 @@ def plot_parallel_coordinates(report: SweepReport):
     from matplotlib.colors import Normalize
 
     done = report.ranked
+    sampled = len(done) > PARALLEL_LINES
+    if sampled:  # a thousand lines are a smear (and a large image): a seeded sample shows the same spread
+        done = done.sample(PARALLEL_LINES, random_state=0)
     axes_names = [k for k in report.varying if k in done] + ["val_acc"]
     fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(axes_names)), 4))
     if done.empty:
@@ -197,7 +203,7 @@ def plot_parallel_coordinates(report: SweepReport):
     ax.set_yticks([])
     ax.set_ylim(-0.05, 1.05)
     fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="validation accuracy")
-    ax.set_title("parameters of every finished run, coloured by validation accuracy")
+    ax.set_title(f"parameters of {f'{PARALLEL_LINES} finished runs drawn at random of {len(report.ranked)}' if sampled else 'every finished run'}, coloured by validation accuracy")
     fig.tight_layout()
     return fig
 

@@ -36,8 +36,8 @@ import pandas as pd
 from lib.core.formatting import as_float, is_bool, is_missing, is_number
 from lib.core.records import RANKED_STATUSES
 from lib.report.analysis import analysis, statistics_runs
-from lib.report.load import SweepReport
-from lib.spec.config import RunConfig
+from lib.report.load import SweepReport, value_label
+from lib.spec.config import COMPUTE_FIELDS, RunConfig
 from lib.spec.errors import ConfigError
 
 NO_EFFECT_BAND = 0.005  # 0.5 points of validation accuracy: an effect confidently inside this is none
@@ -195,10 +195,13 @@ def _best_config_of(evidence: Evidence, model: str | None = None) -> pd.Series |
 def _runs_of(evidence: Evidence, row: pd.Series) -> pd.DataFrame:
     """The ranked runs of one configuration (its factors' values, any seed)."""
     runs = evidence.ranked
-    for p in evidence.factors:
-        if p in row.index and p in runs:
-            runs = runs.loc[pd.Series([_same(v, row[p]) for v in runs[p]], index=runs.index, dtype=bool)]
-    return runs
+    factors = [p for p in evidence.factors if p in row.index and p in runs]
+    if "proposal_keys" not in evidence.report.derived:  # each ranked run's factor values, as one key, once
+        evidence.report.derived["proposal_keys"] = pd.Series(
+            ["\x1f".join(value_label(v) for v in values) for values in runs[factors].itertuples(index=False)],
+            index=runs.index)
+    key = "\x1f".join(value_label(row[p]) for p in factors)
+    return runs[evidence.report.derived["proposal_keys"] == key]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -454,26 +457,34 @@ def stopped_before_annealed(evidence: Evidence) -> list[Change]:
 
 def inert(evidence: Evidence) -> list[Change]:
     """Settings the sweep file set that cannot act in any of its runs: dropped."""
-    fixed = evidence.fixed()
-    settings = [k for k in fixed if k in RunConfig.__dataclass_fields__]
-    changes = []
-    configs = [c for k, c in evidence.report.configs.items() if evidence.report.runs.loc[
-        evidence.report.runs["run"] == k, "sweep"].iloc[0] == evidence.sweep] if evidence.report.configs else []
-    for key in settings:
-        reasons = set()
-        acted = False
-        for config in configs:
-            try:
-                cfg = RunConfig.from_dict({k: v for k, v in config.items() if k in RunConfig.__dataclass_fields__})
-            except ConfigError:
-                continue
-            found = [w for w in cfg.warnings(given=[key]) if w.startswith(f"{key} is set but")]
+    settings = [k for k in evidence.fixed() if k in RunConfig.__dataclass_fields__]
+    runs = evidence.report.runs
+    mine = set(runs.loc[runs["sweep"] == evidence.sweep, "run"]) if len(runs) else set()
+    said: dict[str, set[str]] = {k: set() for k in settings}  # key -> its "set but" warnings
+    acted: set[str] = set()
+    seen: set[str] = set()
+    for key, config in evidence.report.configs.items():
+        if key not in mine:
+            continue
+        values = {k: v for k, v in config.items() if k in RunConfig.__dataclass_fields__}
+        identity = repr(sorted((k, repr(v)) for k, v in values.items() if k in COMPUTE_FIELDS and k != "seed"))
+        if identity in seen:
+            continue  # another seed of a configuration checked already
+        seen.add(identity)
+        try:
+            lines = RunConfig.from_dict(values).warnings(given=settings)
+        except ConfigError:
+            continue
+        for setting in settings:
+            found = [w for w in lines if w.startswith(f"{setting} is set but")]
             if found:
-                reasons.add(found[0])
+                said[setting].add(found[0])
             else:
-                acted = True
-        if reasons and not acted:
-            line = f"{key}: {sorted(reasons)[0].split('; ')[0]} in every run; dropped"
+                acted.add(setting)
+    changes = []
+    for key in settings:
+        if said[key] and key not in acted:
+            line = f"{key}: {sorted(said[key])[0].split('; ')[0]} in every run; dropped"
 
             def apply(draft: Draft, key=key, line=line) -> None:
                 draft.fixed.pop(key, None)

@@ -16,7 +16,7 @@ from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
 from lib.report.analysis import analysis, statistics_runs
 from lib.report.load import METRIC_COLUMNS, METRIC_LABELS, PARAMETERS, SweepReport, levels, value_label
-from lib.spec.config import ConfigError, RunConfig, defaults, group_warnings
+from lib.spec.config import COMPUTE_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 
 
 def overview(report: SweepReport) -> dict[str, pd.DataFrame]:
@@ -184,13 +184,20 @@ def config_warnings(report: SweepReport) -> pd.DataFrame:
 
     A run's warnings count the parameters its sweep file set as given, so a default is never blamed.
     """
-    runs = []
+    runs, checked = [], {}
+    fields = defaults()
     for key, config in report.configs.items():
-        try:
-            runs.append((key, RunConfig.from_dict({k: v for k, v in config.items() if k in defaults()}),
-                         report.given.get(key) or None))
-        except ConfigError:
-            continue  # a record from another version of the config: nothing to check it against
+        given = report.given.get(key) or None
+        # Runs that differ only in their seed or folder warn alike: check each configuration once.
+        identity = (repr(sorted((k, repr(v)) for k, v in config.items() if k in COMPUTE_FIELDS and k != "seed")),
+                    tuple(given or ()))
+        if identity not in checked:
+            try:
+                checked[identity] = RunConfig.from_dict({k: v for k, v in config.items() if k in fields})
+            except ConfigError:
+                checked[identity] = None  # a record from another version of the config: nothing to check it against
+        if checked[identity] is not None:
+            runs.append((key, checked[identity], given))
     found = group_warnings(runs)
     return pd.DataFrame({"warning": list(found), "runs": [len(names) for names in found.values()]},
                         columns=["warning", "runs"])

@@ -318,8 +318,12 @@ def group_warnings(runs: Iterable[tuple[str, "RunConfig", Iterable[str] | None]]
     """Each distinct warning over several runs, given as (name, config, the fields its user set),
     with the names of the runs it concerns, in first-seen order."""
     found: dict[str, list[str]] = {}
+    said: dict[tuple, list[str]] = {}  # runs that share a config object and its given fields warn alike
     for name, cfg, given in runs:
-        for line in dict.fromkeys(cfg.warnings(given)):
+        key = (id(cfg), None if given is None else tuple(given))
+        if key not in said:
+            said[key] = list(dict.fromkeys(cfg.warnings(given)))
+        for line in said[key]:
             found.setdefault(line, []).append(name)
     return found
 
