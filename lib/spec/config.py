@@ -17,6 +17,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from lib.core.formatting import shown, too_large
 from lib.spec.errors import ConfigError
 from lib.spec.keys import unknown
 
@@ -278,9 +279,11 @@ def _type_problem(name: str, value: Any) -> str | None:
         float: isinstance(value, (int, float)) and not isinstance(value, bool),
         str: isinstance(value, str),
     }[kind]
+    if ok and too_large(value):  # 10**400 from a YAML file: no setting needs it, and float() of it overflows
+        return f"{name} must be {_a(kind)} that a float can hold, got {shown(value)}"
     if ok:
         return None
-    return f"{name} must be {_a(kind)}, got {type(value).__name__} {value!r}"
+    return f"{name} must be {_a(kind)}, got {type(value).__name__} {shown(value)}"
 
 
 _RESOLVED_TYPES = typing.get_type_hints(RunConfig)
