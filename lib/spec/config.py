@@ -107,7 +107,7 @@ class RunConfig:
     study_name: str | None = None  # set by the sweep runner: the sweep's study in that storage
     trial: int | None = None  # set by the sweep runner: the trial this run reports to; it may stop the run early
     # Weights & Biases
-    wandb_mode: str = "disabled"  # auto (online with credentials, else offline), online, offline
+    wandb_mode: str = "disabled"  # auto (online with credentials, else offline), online, offline or disabled
     wandb_project: str = "sweeplab"  # W&B project name
     wandb_group: str | None = None  # sweeps set this to the sweep name
 
@@ -343,9 +343,14 @@ COMPUTE_FIELDS = tuple(k for k in FIELD_TYPES if k not in RUNTIME_FIELDS)
 
 
 def field_comments() -> dict[str, str]:
-    """The comment beside each field in RunConfig's source: its meaning, for --help and the notebook."""
+    """The comment beside each field in RunConfig's source: its meaning, for --help and the notebook.
+    A field with a fixed list of values ("one of DATASETS" in the source) lists them."""
     source = inspect.getsource(RunConfig)
-    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s+(\w+): [^=]+=[^#\n]*#(.*)$", source, re.M)}
+    comments = {m.group(1): m.group(2).strip()
+                for m in re.finditer(r"^\s+(\w+): [^=]+=[^#\n]*#(.*)$", source, re.M)}
+    for name, choices in CHOICES.items():
+        comments[name] = re.sub(r"\bone of [A-Z_]+\b", f"one of {', '.join(choices)}", comments[name])
+    return comments
 
 
 def field_sections() -> list[tuple[str, list[str]]]:
