@@ -39,12 +39,12 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Field values from a YAML file: a flat mapping, or a sweep file that expands to one run."""
-    from lib.spec.sweepfile import is_sweep, parse_sweep
+    from lib.spec.sweepfile import is_sweep, load_sweep
     from lib.spec.yamlfile import read_yaml
 
     raw = read_yaml(path)
-    if is_sweep(raw):
-        sweep = parse_sweep(raw, Path(path))
+    if is_sweep(raw) or (isinstance(raw, dict) and "extends" in raw):
+        sweep = load_sweep(path)  # with the file it extends
         if len(sweep.runs) != 1:
             raise ConfigError(f"{path} is a sweep of {len(sweep.runs)} runs; run it with "
                               f"`python -m lib.sweep run {path}`, or give a file that describes one run")

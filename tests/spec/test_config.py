@@ -145,3 +145,10 @@ def test_help_lists_the_values_of_every_field_with_a_fixed_list():
         assert all(re.search(rf"\b{re.escape(choice)}\b", entry) for choice in choices), entry
     assert not re.search(r"one of [A-Z_]{4,}", result.stdout)  # 'one of DATASETS' named a constant
     assert "one of digits, mnist, fashion_mnist, cifar10, cifar100, imagefolder (default: digits)" in entries["--dataset"]
+
+
+def test_a_config_file_that_extends_another_keeps_the_others_fixed_settings(tmp_path):
+    (tmp_path / "base.yaml").write_text("name: base\nfixed: {dataset: fashion_mnist, model: mlp, epochs: 6}\n")
+    child = tmp_path / "short.yaml"
+    child.write_text("extends: base.yaml\nfixed: {epochs: 2}\n")
+    assert load_config_file(child) == {"dataset": "fashion_mnist", "model": "mlp", "epochs": 2}
