@@ -28,8 +28,9 @@ demo: setup
 report: setup
 	$(BIN)/python -m lib.sweep report params/demo.yaml
 
+# Jupyter refuses to run as root unless told; containers often run as root.
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 benchmark: setup
 	$(BIN)/python -m benchmarks.throughput

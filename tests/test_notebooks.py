@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from lib.run.notebook import parameters_in_step
 from lib.spec.config import FIELD_TYPES
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -63,3 +64,49 @@ def test_papermill_text_parameters_are_converted_like_flags(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert '"mix": true' in (out / "config.json").read_text()
+
+
+def test_help_notebook_lists_the_values_of_fields_with_a_fixed_list():
+    result = subprocess.run([sys.executable, "-m", "papermill", str(NOTEBOOKS / "train.ipynb"), "--help-notebook"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    dataset = next(i for i, line in enumerate(lines) if line.strip().startswith("dataset:"))
+    assert lines[dataset + 1].strip() == "one of digits, mnist, fashion_mnist, cifar10, cifar100, imagefolder"
+    assert "one of DATASETS" not in result.stdout and "one of SCHEDULERS" not in result.stdout
+
+
+def test_the_notebook_command_prints_help_and_rewrites_only_when_asked(tmp_path):
+    before = (NOTEBOOKS / "train.ipynb").read_bytes()
+    result = subprocess.run([sys.executable, "-m", "lib.run.notebook", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("usage: python -m lib.run.notebook")
+    assert "--write" in result.stdout
+    assert (NOTEBOOKS / "train.ipynb").read_bytes() == before
+
+    stale = tmp_path / "train.ipynb"
+    nb = nbformat.read(NOTEBOOKS / "train.ipynb", as_version=4)
+    next(c for c in nb.cells if "parameters" in c.metadata.get("tags", [])).source = "lr: float = 1.0  # old"
+    nbformat.write(nb, stale)
+    stale_bytes = stale.read_bytes()
+    check = subprocess.run([sys.executable, "-m", "lib.run.notebook", str(stale)], capture_output=True, text=True)
+    assert check.returncode == 1 and "out of step" in check.stderr and "--write" in check.stderr
+    assert stale.read_bytes() == stale_bytes  # checking changes nothing
+    write = subprocess.run([sys.executable, "-m", "lib.run.notebook", str(stale), "--write"], capture_output=True,
+                           text=True)
+    assert write.returncode == 0 and parameters_in_step(stale)
+    assert subprocess.run([sys.executable, "-m", "lib.run.notebook"], capture_output=True).returncode == 0
+
+
+@pytest.mark.slow
+def test_a_notebook_run_shows_one_output_per_line_and_no_progress_warning(tmp_path):
+    out = tmp_path / "out.ipynb"
+    result = subprocess.run(
+        [sys.executable, "-m", "papermill", str(NOTEBOOKS / "train.ipynb"), str(out), "-p", "model", "mlp",
+         "-p", "epochs", "3", "-p", "out_dir", str(tmp_path / "run")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    cell = next(c for c in nbformat.read(out, as_version=4).cells if "run(cfg" in c.source)
+    text = "".join(o.get("text", "") for o in cell.outputs)
+    assert "TqdmWarning" not in text and "IProgress" not in text and "batch/s" not in text
+    lines = text.splitlines()
+    assert len(lines) == 1 + 3 + 1 and lines[1].startswith("epoch   1/3")  # the header, each epoch, the summary
+    assert len(cell.outputs) <= len(lines)  # one output per line at most, none blank

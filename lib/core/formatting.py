@@ -17,7 +17,7 @@ def is_missing(value: Any) -> bool:
     """None, or the NaN (or pandas.NA) a table puts in its place."""
     if value is None or type(value).__name__ == "NAType":
         return True
-    return isinstance(value, numbers.Real) and not is_bool(value) and math.isnan(value)
+    return isinstance(value, numbers.Real) and not is_whole(value) and not is_bool(value) and math.isnan(value)
 
 
 def is_bool(value: Any) -> bool:
@@ -27,8 +27,31 @@ def is_bool(value: Any) -> bool:
 
 
 def is_number(value: Any) -> bool:
-    """A finite real number (int, float or a numpy scalar; bools are not numbers here)."""
-    return isinstance(value, numbers.Real) and not is_bool(value) and math.isfinite(value)
+    """A finite real number that a float can hold (int, float or a numpy scalar; bools are not numbers
+    here). An integer beyond the float range (10**400 in a YAML file) is not one: every use of a number
+    ends up a float somewhere, and it would fail there with an OverflowError."""
+    if not isinstance(value, numbers.Real) or is_bool(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def too_large(value: Any) -> bool:
+    """An integer too large for a float: what a bound like 10**400 is."""
+    return is_whole(value) and not is_number(value)
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """`value`'s repr for a one-line message; an integer too long to read (in a list too) is given as
+    its number of digits, and any other long text is cut."""
+    if isinstance(value, list):
+        return f"[{', '.join(shown(v, limit) for v in value)}]"
+    if is_whole(value) and len(str(abs(int(value)))) > limit:
+        return f"an integer of {len(str(abs(int(value))))} digits"
+    text = repr(value)
+    return text if len(text) <= 4 * limit else f"{text[:4 * limit]}..."
 
 
 def is_whole(value: Any) -> bool:

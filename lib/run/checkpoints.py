@@ -5,16 +5,22 @@ checkpoints). A resume that cannot read last.pt continues from last.prev.pt, and
 neither can be read; it moves an unreadable file aside to `<name>.corrupt`, prints a warning and
 says what it did in metrics.json (`recovered_from` and `recovery`, or `restarted`). When best.pt
 cannot be read at the end, the test set is evaluated on the final weights and `tested_on` says so.
+
+A run that does not resume never deletes the records of an earlier run in its folder: it is refused
+(`EarlierRunError`, what `python -m lib.train` does), or, when its caller asks for it (the training
+notebook, where *Restart Kernel and Run All* is the way to try a change), it moves them aside to
+`earlier/<time>/` in the same folder first.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from lib.core.layout import BEST, CHECKPOINTS, CONFIG, LAST, PREVIOUS, RUN_RESULTS
+from lib.core.layout import BEST, CHECKPOINTS, CONFIG, LAST, PREVIOUS, RUN_RESULTS, WANDB_ID
 from lib.core.records import load_checkpoint, remove_stale_temp_files, write_json
 from lib.run.state import RunError, TrainState
 from lib.spec.config import RunConfig, config_diff
@@ -23,16 +29,57 @@ CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "scaler", "early_stopping"
                    "stopped", "elapsed_s")
 
 
-def prepare_folder(cfg: RunConfig, out: Path) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """Clear what killed writers left, find the checkpoint to resume (else clear the records of an
-    earlier run), and write config.json. Returns what `_resume_point` does."""
+EARLIER = "earlier"  # a folder's earlier runs, moved aside: earlier/<time>/
+EARLIER_RUN = ("refuse", "set_aside")  # what a run that does not resume does with an earlier run's records
+
+
+class EarlierRunError(RunError):
+    """The folder holds the records of an earlier run, and this run would start over without resuming."""
+
+    def __init__(self, out: Path, found: list[str]):
+        self.out, self.found = out, found
+        super().__init__(f"{out} holds the records of an earlier run ({', '.join(found)}); nothing was deleted: "
+                         f"continue that run with resume: true, or give a new out_dir")
+
+
+def earlier_records(out: Path) -> list[str]:
+    """The records of an earlier run in `out` that a new run would replace (a W&B id alone is none)."""
+    return [name for name in RUN_RESULTS if name != WANDB_ID and (out / name).is_file()]
+
+
+def prepare_folder(cfg: RunConfig, out: Path, earlier_run: str = "refuse") -> tuple[dict[str, Any] | None,
+                                                                                   dict[str, str]]:
+    """Clear what killed writers left, find the checkpoint to resume, and write config.json. A run that
+    does not resume refuses a folder with an earlier run's records, or with `earlier_run="set_aside"`
+    moves them to earlier/<time>/ first. Returns what `_resume_point` does."""
     for folder in (out, out / CHECKPOINTS):
         remove_stale_temp_files(folder)
     checkpoint, recovery = _resume_point(cfg, out)
+    if checkpoint is None and not cfg.resume:
+        found = earlier_records(out)
+        if found and earlier_run == "set_aside":
+            _set_aside(out, found)
+        elif found:
+            raise EarlierRunError(out, found)
     if checkpoint is None:
         _fresh_start(out)
     write_json(out / CONFIG, cfg.to_dict())
     return checkpoint, recovery
+
+
+def _set_aside(out: Path, found: list[str]) -> Path:
+    """Move an earlier run's records (and its config) to out/earlier/<time>/, keeping their layout."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target, n = out / EARLIER / stamp, 1
+    while target.exists():
+        n += 1
+        target = out / EARLIER / f"{stamp}-{n}"
+    for name in [CONFIG, *found] if (out / CONFIG).is_file() else found:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(out / name, target / name)
+    print(f"note: moved the records of the earlier run in {out} to {target} (delete it when you no longer "
+          f"need it)", file=sys.stderr, flush=True)
+    return target
 
 
 def _resume_point(cfg: RunConfig, out: Path) -> tuple[dict[str, Any] | None, dict[str, str]]:
@@ -87,11 +134,13 @@ def _check_resumable(saved: dict[str, Any], cfg: RunConfig, path: Path) -> None:
     diffs = config_diff(saved, cfg.to_dict())
     if diffs:
         raise RunError(f"cannot resume from {path}: it was made with a different config ({'; '.join(diffs)}); "
-                       f"use another out_dir, or resume: false to start over")
+                       f"give a new out_dir, or delete {path.parents[1]} to start over there")
 
 
 def _fresh_start(out: Path) -> None:
-    """Remove the records of an earlier run in the same folder, so none of them outlive it."""
+    """Remove what an earlier attempt left that a run starting over must not inherit: nothing a run that
+    does not resume would lose (prepare_folder refused or moved those), or, on a resume with no readable
+    checkpoint, the records of the attempt it restarts."""
     for name in RUN_RESULTS:
         (out / name).unlink(missing_ok=True)
 

@@ -9,6 +9,8 @@ flag fails at once.
 from __future__ import annotations
 
 import argparse
+import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,12 +39,12 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Field values from a YAML file: a flat mapping, or a sweep file that expands to one run."""
-    from lib.spec.sweepfile import is_sweep, parse_sweep
+    from lib.spec.sweepfile import is_sweep, load_sweep
     from lib.spec.yamlfile import read_yaml
 
     raw = read_yaml(path)
-    if is_sweep(raw):
-        sweep = parse_sweep(raw, Path(path))
+    if is_sweep(raw) or (isinstance(raw, dict) and "extends" in raw):
+        sweep = load_sweep(path)  # with the file it extends
         if len(sweep.runs) != 1:
             raise ConfigError(f"{path} is a sweep of {len(sweep.runs)} runs; run it with "
                               f"`python -m lib.sweep run {path}`, or give a file that describes one run")
@@ -81,17 +83,52 @@ def main(argv: list[str] | None = None, prog: str = "python -m lib.train") -> in
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from lib.core.records import RunLockedError
-    from lib.run.backend import DeviceError
-    from lib.run.datasets import DatasetError
-    from lib.run.models import WeightsError
-    from lib.run.state import RunError
-    from lib.run.train import run
-
     try:
-        result = run(cfg)
-    except (RunError, DeviceError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        from lib.core.records import RunLockedError
+        from lib.run.backend import DeviceError
+        from lib.run.checkpoints import EarlierRunError
+        from lib.run.datasets import DatasetError
+        from lib.run.models import WeightsError
+        from lib.run.state import RunError
+        from lib.run.train import run
+
+        try:
+            result = run(cfg)
+        except EarlierRunError as exc:
+            print(f"error: {exc.out} holds the records of an earlier run ({', '.join(exc.found)}); nothing was "
+                  f"deleted: continue that run with --resume true, or pass a new --out-dir", file=sys.stderr)
+            return 1
+        except (RunError, DeviceError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this line short
+        print(f"\n{interrupted_line(cfg, argv, prog)}", file=sys.stderr)
+        return 130
     print(f"records written to {result.out_dir}/ (config.json, history.csv, metrics.json, checkpoints/)")
     return 0
+
+
+def interrupted_line(cfg: RunConfig, argv: list[str] | None, prog: str = "python -m lib.train") -> str:
+    """What to say after Ctrl-C: the last epoch the run saved (its last.pt), and how to go on from it."""
+    from lib.core.layout import LAST
+    from lib.core.paths import resolve
+    from lib.core.records import load_checkpoint
+
+    out = resolve(cfg.out_dir)
+    try:
+        checkpoint = load_checkpoint(out / LAST)
+        epoch = checkpoint["epoch"] if isinstance(checkpoint, dict) else None
+    except Exception:  # no checkpoint yet (or one the resume will say it cannot read)
+        epoch = None
+    if not isinstance(epoch, int) or epoch < 1:
+        return f"stopped before the first epoch was saved in {out}; run the same command to start again"
+    args, given = [], list(sys.argv[1:] if argv is None else argv)
+    while given:  # the same flags, with --resume true in place of any --resume given
+        flag = given.pop(0)
+        if flag == "--resume" and given:
+            given.pop(0)
+        elif not flag.startswith("--resume="):
+            args.append(flag)
+    command = " ".join([prog, *(shlex.quote(a) for a in args), "--resume", "true"])
+    return f"stopped after epoch {epoch} of {cfg.epochs} (saved in {out / LAST}); resume with: {command}"

@@ -1,14 +1,15 @@
 """The training notebook's config adapter: its parameters cell, and the RunConfig built from it.
 
 The parameters cell is generated from RunConfig (`parameters_cell()`; `python -m lib.run.notebook`
-rewrites it in notebooks/train.ipynb), so it holds exactly RunConfig's defaults and comments and a
-test keeps the two together. Papermill injects overrides after it; `config_from_namespace(globals())`
+checks that notebooks/train.ipynb's is in step, `--write` rewrites it), so it holds exactly
+RunConfig's defaults and comments and a test keeps the two together. Papermill injects overrides after it; `config_from_namespace(globals())`
 turns all of them into a RunConfig. A misspelt papermill `-p` name becomes an unknown key there, so
 the run fails with a suggestion instead of silently training with the default.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -60,16 +61,50 @@ def parameters_cell() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _parameters(path: Path):
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    return notebook, next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+
+
+def parameters_in_step(path: Path = TRAIN_NOTEBOOK) -> bool:
+    """Whether the notebook's parameters cell is the one RunConfig gives."""
+    return _parameters(path)[1].source == parameters_cell().rstrip("\n")
+
+
 def write_parameters_cell(path: Path = TRAIN_NOTEBOOK) -> None:
     """Rewrite the parameters cell of the training notebook from RunConfig."""
     import nbformat
 
-    notebook = nbformat.read(path, as_version=4)
-    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    notebook, cell = _parameters(path)
     cell.source = parameters_cell().rstrip("\n")
     nbformat.write(notebook, path)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Check the parameters cell (exit 1 when it is out of step); with --write, rewrite it."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lib.run.notebook",
+        description="The training notebook's parameters cell is generated from RunConfig. Without --write, "
+                    "check that the notebook's cell is in step with RunConfig (exit status 1 when it is not) "
+                    "and change nothing; with --write, rewrite the cell.")
+    parser.add_argument("notebook", nargs="?", default=str(TRAIN_NOTEBOOK),
+                        help=f"the training notebook (default: {TRAIN_NOTEBOOK})")
+    parser.add_argument("--write", action="store_true", help="rewrite the parameters cell from RunConfig")
+    args = parser.parse_args(argv)
+    path = Path(args.notebook)
+    if args.write:
+        write_parameters_cell(path)
+        print(f"rewrote the parameters cell of {path} from RunConfig")
+        return 0
+    if parameters_in_step(path):
+        print(f"the parameters cell of {path} is in step with RunConfig")
+        return 0
+    print(f"the parameters cell of {path} is out of step with RunConfig; rewrite it with "
+          f"python -m lib.run.notebook --write", file=sys.stderr)
+    return 1
+
+
 if __name__ == "__main__":
-    write_parameters_cell()
-    print(f"rewrote the parameters cell of {TRAIN_NOTEBOOK} from RunConfig")
+    sys.exit(main())

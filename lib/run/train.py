@@ -9,8 +9,10 @@ of an uninterrupted one.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,7 @@ from lib.core.paths import resolve
 from lib.core.records import FINISHED_STATUSES, best_epoch, run_lock, save_checkpoint, write_history, write_json
 from lib.run.augment import AugmentSpec, mix_batch
 from lib.run.backend import configure_backend, select_device
-from lib.run.checkpoints import load_best_weights, prepare_folder
+from lib.run.checkpoints import EARLIER_RUN, load_best_weights, prepare_folder
 from lib.run.datasets import Data, load_data
 from lib.run.loaders import MIX, epoch_seed, make_loader
 from lib.run.state import Precision, TrainState, build_train_state
@@ -42,11 +44,27 @@ class RunResult:
     history: list[dict[str, Any]]
 
 
+def _say(line: str) -> None:
+    """One line of the run's progress, written and flushed at once: one output in a notebook (print's two
+    writes could be flushed apart by the kernel, leaving a blank output after each line) and live in run.log."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _progress(iterable, total: int, enabled: bool, desc: str):
+    """A per-batch progress bar where it draws in place: a terminal, or a notebook with ipywidgets (one
+    widget). Elsewhere (a notebook without ipywidgets, a log file) every redraw would be another output
+    or line, tqdm warns that IProgress is missing, and the epoch lines already say how far the run is."""
     if not enabled:
         return iterable
-    from tqdm.auto import tqdm
-
+    if "ipykernel" in sys.modules:
+        if importlib.util.find_spec("ipywidgets") is None:
+            return iterable
+        from tqdm.notebook import tqdm
+    elif sys.stderr.isatty():
+        from tqdm import tqdm
+    else:
+        return iterable
     return tqdm(iterable, total=total, desc=desc, leave=False, unit="batch", mininterval=0.5)
 
 
@@ -107,19 +125,23 @@ def evaluate(model: nn.Module, loader, precision: Precision, *, channels_last: b
 # ---------------------------------------------------------------------------------------------
 # A whole run
 
-def run(cfg: RunConfig) -> RunResult:
-    """Train, validate, test and write the run's records. Divergence is a result, not an exception."""
+def run(cfg: RunConfig, earlier_run: str = "refuse") -> RunResult:
+    """Train, validate, test and write the run's records. Divergence is a result, not an exception.
+    Without `resume`, a folder that holds an earlier run's records is refused (EarlierRunError), or with
+    `earlier_run="set_aside"` they are moved to out_dir/earlier/<time>/ first: never deleted."""
+    if earlier_run not in EARLIER_RUN:
+        raise ValueError(f"earlier_run {earlier_run!r} is not one of: {', '.join(EARLIER_RUN)}")
     out = resolve(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with run_lock(out):
-        return _run(cfg, out)
+        return _run(cfg, out, earlier_run)
 
 
-def _run(cfg: RunConfig, out: Path) -> RunResult:
+def _run(cfg: RunConfig, out: Path, earlier_run: str) -> RunResult:
     session_start = time.perf_counter()
     device = select_device(cfg.device)
     configure_backend(device, cfg.num_threads)
-    checkpoint, recovery = prepare_folder(cfg, out)
+    checkpoint, recovery = prepare_folder(cfg, out, earlier_run)
 
     torch.manual_seed(cfg.seed)
     data = load_data(cfg.dataset, cfg.data_dir, download=cfg.download, val_fraction=cfg.val_fraction,
@@ -134,10 +156,9 @@ def _run(cfg: RunConfig, out: Path) -> RunResult:
     name = cfg.run_name or out.resolve().name
     tracker = start_tracking(cfg.wandb_mode, project=cfg.wandb_project, group=cfg.wandb_group, name=name,
                              config=cfg.to_dict(), run_dir=out)
-    print(f"{name}: {cfg.model} on {cfg.dataset} ({len(data.train)} train / {len(data.val)} "
-          f"{'test-as-val' if data.val_is_test else 'val'} / {len(data.test)} test images) on {device}, "
-          f"{state.precision.name}" + (f", resuming after epoch {state.epoch}" if checkpoint is not None else ""),
-          flush=True)
+    _say(f"{name}: {cfg.model} on {cfg.dataset} ({len(data.train)} train / {len(data.val)} "
+         f"{'test-as-val' if data.val_is_test else 'val'} / {len(data.test)} test images) on {device}, "
+         f"{state.precision.name}" + (f", resuming after epoch {state.epoch}" if checkpoint is not None else ""))
 
     reporter = trial_reporter(cfg.study, cfg.study_name, cfg.trial)
     _train(state, train_loader, val_loader, data.num_classes, tracker, out, reporter)
@@ -146,8 +167,8 @@ def _run(cfg: RunConfig, out: Path) -> RunResult:
                    precision=state.precision.name)
     write_json(out / METRICS, metrics)
     tracker.finish(metrics)
-    print(f"{name}: {metrics['status']} after {metrics['epochs_run']} epochs; best epoch {metrics['best_epoch']}, "
-          f"val acc {number(metrics['val_acc'])}, test acc {number(metrics['test_acc'])}", flush=True)
+    _say(f"{name}: {metrics['status']} after {metrics['epochs_run']} epochs; best epoch {metrics['best_epoch']}, "
+         f"val acc {number(metrics['val_acc'])}, test acc {number(metrics['test_acc'])}")
     return RunResult(out, metrics, state.history)
 
 
@@ -170,15 +191,15 @@ def _train(state: TrainState, train_loader, val_loader, num_classes: int, tracke
     while state.epoch < cfg.epochs and not state.stopped:
         row = _train_epoch(net, state, train_loader, val_loader, num_classes)
         tracker.log(row, step=row["epoch"])
-        print(f"epoch {row['epoch']:>3}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
-              f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}  lr {row['lr']:.3g}  "
-              f"{row['epoch_s']:.1f}s  {row['images_per_s']:.0f} img/s", flush=True)
+        _say(f"epoch {row['epoch']:>3}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
+             f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}  lr {row['lr']:.3g}  "
+             f"{row['epoch_s']:.1f}s  {row['images_per_s']:.0f} img/s")
         is_best = state.end_epoch(row)
         ended = bool(state.stopped) or state.epoch >= cfg.epochs
         if reporter is not None and reporter.should_stop(state.history, last_epoch=ended):
             state.stopped = "pruned"
-            print(f"stopped by early termination after epoch {state.epoch}: the study's pruner ranks the run "
-                  f"below those that go on", flush=True)
+            _say(f"stopped by early termination after epoch {state.epoch}: the study's pruner ranks the run "
+                 f"below those that go on")
         checkpoint = state.state_dict()
         if is_best:
             save_checkpoint(checkpoint, out / BEST)

@@ -17,6 +17,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from lib.core.formatting import shown, too_large
 from lib.spec.errors import ConfigError
 from lib.spec.keys import unknown
 
@@ -106,7 +107,7 @@ class RunConfig:
     study_name: str | None = None  # set by the sweep runner: the sweep's study in that storage
     trial: int | None = None  # set by the sweep runner: the trial this run reports to; it may stop the run early
     # Weights & Biases
-    wandb_mode: str = "disabled"  # auto (online with credentials, else offline), online, offline
+    wandb_mode: str = "disabled"  # auto (online with credentials, else offline), online, offline or disabled
     wandb_project: str = "sweeplab"  # W&B project name
     wandb_group: str | None = None  # sweeps set this to the sweep name
 
@@ -278,9 +279,11 @@ def _type_problem(name: str, value: Any) -> str | None:
         float: isinstance(value, (int, float)) and not isinstance(value, bool),
         str: isinstance(value, str),
     }[kind]
+    if ok and too_large(value):  # 10**400 from a YAML file: no setting needs it, and float() of it overflows
+        return f"{name} must be {_a(kind)} that a float can hold, got {shown(value)}"
     if ok:
         return None
-    return f"{name} must be {_a(kind)}, got {type(value).__name__} {value!r}"
+    return f"{name} must be {_a(kind)}, got {type(value).__name__} {shown(value)}"
 
 
 _RESOLVED_TYPES = typing.get_type_hints(RunConfig)
@@ -344,9 +347,14 @@ COMPUTE_FIELDS = tuple(k for k in FIELD_TYPES if k not in RUNTIME_FIELDS)
 
 
 def field_comments() -> dict[str, str]:
-    """The comment beside each field in RunConfig's source: its meaning, for --help and the notebook."""
+    """The comment beside each field in RunConfig's source: its meaning, for --help and the notebook.
+    A field with a fixed list of values ("one of DATASETS" in the source) lists them."""
     source = inspect.getsource(RunConfig)
-    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s+(\w+): [^=]+=[^#\n]*#(.*)$", source, re.M)}
+    comments = {m.group(1): m.group(2).strip()
+                for m in re.finditer(r"^\s+(\w+): [^=]+=[^#\n]*#(.*)$", source, re.M)}
+    for name, choices in CHOICES.items():
+        comments[name] = re.sub(r"\bone of [A-Z_]+\b", f"one of {', '.join(choices)}", comments[name])
+    return comments
 
 
 def field_sections() -> list[tuple[str, list[str]]]:

@@ -25,10 +25,11 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lib.core.formatting import is_number, is_whole
+from lib.core.formatting import is_number, is_whole, shown
 from lib.spec.config import FIELD_TYPES, RunConfig, base_type
 from lib.spec.errors import ConfigError, SweepFileError
 from lib.spec.keys import check_keys, unknown
+from lib.spec.runs import RUNNER_KEYS
 
 HISTORY_METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")  # per-epoch columns a study can follow
 GOALS = ("maximize", "minimize")
@@ -46,6 +47,9 @@ KINDS = {
     "q_log_normal": ("mu", "sigma", "q"), "beta": ("a", "b"), "q_beta": ("a", "b", "q"),
 }
 _EDGE = 1e-6  # quantiles stay inside (0, 1), where every inverse CDF is finite
+# Kinds that draw real numbers, and the kind that draws whole numbers like them, for whole-number fields.
+WHOLE_KINDS = {"uniform": "int_uniform", "log_uniform": "q_log_uniform", "normal": "q_normal",
+               "log_normal": "q_log_normal", "beta": "q_beta"}
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,12 @@ class EarlyTerminate:
 # Parsing
 
 
+def _count(n: int, sep: str = ",") -> str:
+    """A count of runs as text: '1,024'; a count too long to read as a power of ten."""
+    digits = len(str(n))
+    return f"{n:{sep}}" if digits <= 20 else f"about 10^{digits - 1}"
+
+
 def parse_metric(raw: Any, where: str) -> Metric:
     if raw is None:
         return Metric()
@@ -207,9 +217,11 @@ def parse_metric(raw: Any, where: str) -> Metric:
 
 
 def parse_search(raw: Any, fixed: dict[str, Any], where: str, section: str = "search", trials_key: str = "trials",
-                 max_runs: int | None = None) -> Search:
-    """The `search` section (`section` and `trials_key` name what the user wrote, for `random: {samples}`);
-    a budget of more trials than `max_runs` is refused like any sweep above the cap."""
+                 max_runs: int | None = None, confirm_top: int = 0, confirm_seeds: int = 0) -> Search:
+    """The `search` section (`section` and `trials_key` name what the user wrote, for `random: {samples}`).
+    A budget of more runs than `max_runs` is refused like any sweep above the cap; the runs are the
+    trials and the confirmation runs (`confirm: {top, seeds}` reruns up to `confirm_top` of the
+    trials' configurations with `confirm_seeds` more seeds)."""
     file, where = where, f"{where}: {section}"
     if not isinstance(raw, dict):
         raise SweepFileError(f"{where} must be a mapping with keys {', '.join(SEARCH_KEYS)}, got {raw!r}")
@@ -231,21 +243,24 @@ def parse_search(raw: Any, fixed: dict[str, Any], where: str, section: str = "se
         raise SweepFileError(f"{where}.space.{name}: method grid needs a list of values, got {space_raw[name]!r}; "
                           f"use tpe, gp, random or qmc for distributions")
     trials = raw.get("trials", grid_size)
-    if is_whole(trials) and max_runs is not None and trials > max_runs:
-        raise SweepFileError(f"{file}: describes {trials:,} runs, above the cap of {max_runs:,}; make the sweep "
-                             f"smaller, or raise the cap with --max-runs {trials}")
+    confirming = min(confirm_top, trials) * confirm_seeds if is_whole(trials) and trials > 0 else 0
+    if is_whole(trials) and max_runs is not None and trials + confirming > max_runs:
+        runs = trials + confirming
+        parts = f" ({trials:,} trials and up to {confirming:,} confirmation runs)" if confirming else ""
+        raise SweepFileError(f"{file}: describes {_count(runs)} runs{parts}, above the cap of {max_runs:,}; make "
+                             f"the sweep smaller, or raise the cap with --max-runs {_count(runs, '')}")
     if not is_whole(trials) or not 1 <= trials <= MAX_TRIALS:
         raise SweepFileError(f"{where}.{trials_key} must be a whole number from 1 to {MAX_TRIALS:,} (how many runs "
-                             f"the search may start), got {trials!r}")
+                             f"the search may start), got {shown(trials)}")
     if grid_size is not None and trials > grid_size:
         raise SweepFileError(f"{where}.trials {trials} is more than the grid's {grid_size} points; give at most "
                           f"{grid_size}")
     seed = raw.get("seed", 0)
     if not is_whole(seed) or seed < 0:
-        raise SweepFileError(f"{where}.seed must be a whole number >= 0, got {seed!r}")
+        raise SweepFileError(f"{where}.seed must be a whole number >= 0, got {shown(seed)}")
     startup = raw.get("startup_trials", min(10, max(2, trials // 3)))
     if not is_whole(startup) or startup < 1:
-        raise SweepFileError(f"{where}.startup_trials must be a whole number >= 1, got {startup!r}")
+        raise SweepFileError(f"{where}.startup_trials must be a whole number >= 1, got {shown(startup)}")
     return Search(method, trials, seed, space, startup)
 
 
@@ -254,6 +269,8 @@ def parse_dimension(name: str, spec: Any, where: str) -> Dimension:
     against RunConfig, so a range that no run could take fails here."""
     if name not in FIELD_TYPES:
         raise SweepFileError(f"{where}: {unknown(name, FIELD_TYPES, 'parameter')}")
+    if name in RUNNER_KEYS:
+        raise SweepFileError(f"{where}: {name} is set by the sweep runner for each run; remove it from the file")
     if isinstance(spec, list):
         if not spec or any(isinstance(v, (list, dict)) for v in spec):
             raise SweepFileError(f"{where} must be a non-empty list of single values, got {spec!r}")
@@ -268,7 +285,8 @@ def parse_dimension(name: str, spec: Any, where: str) -> Dimension:
     (kind, args), = spec.items()
     names = KINDS[kind]
     if not (isinstance(args, list) and len(args) == len(names) and all(is_number(a) for a in args)):
-        raise SweepFileError(f"{where}: {kind} takes [{', '.join(names)}] as numbers, got {args!r}")
+        raise SweepFileError(f"{where}: {kind} takes [{', '.join(names)}] as numbers that a float can hold, "
+                             f"got {shown(args)}")
     problem = _argument_problem(kind, args, name)
     if problem:
         raise SweepFileError(f"{where}: {kind} {args!r}: {problem}")
@@ -287,6 +305,14 @@ def _argument_problem(kind: str, args: list, name: str) -> str | None:
         return "low and high must be whole numbers"
     if kind == "int_uniform" and base_type(name)[0] is not int:
         return f"{name} is not a whole-number parameter; use uniform"
+    if base_type(name)[0] is int and kind in WHOLE_KINDS:
+        # Refused, not rounded: the study would record the real number it drew while the run trained
+        # with another, and the trial's parameters would not say what ran.
+        whole = WHOLE_KINDS[kind]
+        given = [math.ceil(args[0]), math.floor(args[1])] if whole == "int_uniform" else [*args, 1]
+        return f"{name} takes whole numbers and {kind} draws real ones; use {{{whole}: {given}}}"
+    if base_type(name)[0] is int and kind.startswith("q_") and not float(args[-1]).is_integer():
+        return f"{name} takes whole numbers, so q must be a whole number"
     if kind.endswith(("normal",)) and args[1] <= 0:
         return "sigma must be above 0"
     if kind.endswith("beta") and not (args[0] > 0 and args[1] > 0):
@@ -317,7 +343,10 @@ def parse_early_terminate(raw: Any, max_epochs: int, where: str) -> EarlyTermina
     for key, value in values.items():
         low = 2 if key == "reduction_factor" else 1
         if not is_whole(value) or value < low:
-            raise SweepFileError(f"{where}.{key} must be a whole number >= {low}, got {value!r}")
+            raise SweepFileError(f"{where}.{key} must be a whole number >= {low}, got {shown(value)}")
+        if not is_number(value):
+            raise SweepFileError(f"{where}.{key} is {shown(value)}, beyond the range of a float; give a smaller "
+                                 f"whole number")
     unused = {"asha": ("max_epochs", "startup_trials"), "hyperband": ("startup_trials",),
               "median": ("reduction_factor", "max_epochs")}[kind]
     given = [k for k in unused if k in values]
@@ -326,9 +355,13 @@ def parse_early_terminate(raw: Any, max_epochs: int, where: str) -> EarlyTermina
     spec = EarlyTerminate(kind, **values)
     if kind == "hyperband" and spec.max_epochs is None:
         spec = EarlyTerminate(kind, spec.min_epochs, spec.reduction_factor, max_epochs)
+    if kind == "hyperband" and "max_epochs" in values and spec.min_epochs >= spec.max_epochs:
+        raise SweepFileError(f"{where}.min_epochs {shown(spec.min_epochs)} is not below max_epochs "
+                             f"{shown(spec.max_epochs)}: hyperband could stop no run early; lower min_epochs or raise "
+                             f"max_epochs")
     if spec.min_epochs >= max_epochs:
-        raise SweepFileError(f"{where}.min_epochs {spec.min_epochs} is not below the runs' epochs ({max_epochs}): "
-                          f"no run could be stopped early; lower min_epochs")
+        raise SweepFileError(f"{where}.min_epochs {shown(spec.min_epochs)} is not below the runs' epochs "
+                             f"({max_epochs}): no run could be stopped early; lower min_epochs")
     return spec
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lib.spec.config import FIELD_TYPES
+from lib.spec.config import FIELD_TYPES, RunConfig
 from lib.spec.errors import ConfigError, SweepFileError
 from lib.spec.keys import check_keys
 from lib.spec.naming import NAME_RE, describe
@@ -103,6 +103,22 @@ class Sweep:
         varying = self.varying + (["seed"] if extra and "seed" not in self.varying else [])
         return dataclasses.replace(self, varying=varying, runs=self.runs + extra)
 
+    def shared_settings(self) -> dict[str, Any]:
+        """What every run shares: the fixed values (after `extends`), and the dataset even where RunConfig's
+        default gives it, since a sweep that quietly trains on digits is the mistake to catch."""
+        varying = set(self.varying) | (set(self.search.space) if self.search else set())
+        shared = {k: v for k, v in self.fixed.items() if k not in varying}
+        if "dataset" not in self.fixed and "dataset" not in varying and all(
+                "dataset" not in r.params for r in self.runs):
+            shared = {"dataset": RunConfig().dataset, **shared}
+        return shared
+
+    def settings_line(self) -> str:
+        """`shared_settings` as one line, as --dry-run prints it; a value from RunConfig's defaults says so."""
+        parts = [f"{k}: {_value_text(v)}" + ("" if k in self.fixed else " (the default)")
+                 for k, v in self.shared_settings().items()]
+        return f"fixed: {', '.join(parts) or 'nothing (every run differs, or uses the defaults)'}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": str(self.path) if self.path else None, "description": self.description,
                 "fixed": self.fixed, "varying": self.varying,
@@ -130,14 +146,28 @@ def load_sweep(path: str | Path, max_runs: int = MAX_RUNS) -> Sweep:
 
 
 def _extended(raw: dict, path: Path) -> dict:
-    """`extends: other.yaml` (beside this file): the other file's sections, each section given here
-    replacing the other's whole (`grid: null` removes it); the name is this file's."""
-    base_path = path.parent / str(raw["extends"])
-    base = read_yaml(base_path)
+    """`extends: other.yaml` (a path from this file's folder, `../` and absolute paths too): the other
+    file's sections, with `fixed` merged key by key (a key given as null here removes it) and every
+    other section given here replacing the other's whole (`grid: null` removes it). The name is this
+    file's, and so is the description: the other's describes other runs."""
+    target = raw["extends"]
+    if not isinstance(target, str) or not target.strip():
+        raise SweepFileError(f"{path}: extends must be the path of a sweep file (from this file's folder, or "
+                             f"absolute), got {target!r}")
+    base_path = path.parent / target
+    try:
+        base = read_yaml(base_path)
+    except SweepFileError as exc:
+        raise SweepFileError(f"{path}: extends {target!r}: {exc}") from None
     if not isinstance(base, dict) or "extends" in base or not is_sweep(base):
-        raise SweepFileError(f"{path}: extends {raw['extends']!r} must name a sweep file of this format beside it "
-                             f"that extends no other")
-    merged = {**base, "name": path.stem, **{k: v for k, v in raw.items() if k != "extends"}}
+        raise SweepFileError(f"{path}: extends {target!r} must name a sweep file of this format that extends no "
+                             f"other, and {base_path} is not one (the path is taken from this file's folder, or is "
+                             f"absolute)")
+    own = {k: v for k, v in raw.items() if k != "extends"}
+    merged = {**{k: v for k, v in base.items() if k != "description"}, "name": path.stem, **own}
+    if isinstance(base.get("fixed"), dict) and isinstance(own.get("fixed"), dict):
+        fixed = {**base["fixed"], **own["fixed"]}
+        merged["fixed"] = {k: v for k, v in fixed.items() if v is not None}
     return {k: v for k, v in merged.items() if v is not None}
 
 
@@ -155,6 +185,7 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
     if "search" in raw or "random" in raw:
         return _search_sweep(raw, name, path, fixed, metric, where, max_runs)
     seeds = _seeds(raw, where)
+    top, confirm_seeds = _confirm(raw, seeds, where)
     grid = _grid(raw["grid"], f"{where}: grid") if "grid" in raw else None
     entries = _entries(raw["runs"], f"{where}: runs") if "runs" in raw else []
     if seeds:
@@ -166,7 +197,8 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
             raise SweepFileError(f"{where}: seed is set in {clash} and by `seeds`; a configuration runs once per "
                                  f"seed in `seeds`, so remove seed from {clash}")
     count = (math.prod(len(v) for v in grid.values()) if grid else 0) + len(entries)
-    _check_count(max(count, 1) * max(len(seeds), 1), max_runs, where)
+    confirming = min(top, max(count, 1)) * len([s for s in confirm_seeds if s not in seeds])
+    _check_count(max(count, 1) * max(len(seeds), 1), max_runs, where, confirming)
 
     variants: list[tuple[str | None, dict[str, Any], str]] = []  # (given name, values, source)
     order: list[str] = []
@@ -203,7 +235,6 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
             run_config(name, spec.name, spec.params)
         except ConfigError as exc:
             raise SweepFileError(f"{where}: run {spec.name!r} ({spec.source}): {exc}") from None
-    top, confirm_seeds = _confirm(raw, seeds, where)
     terminate = parse_early_terminate(raw["early_terminate"], max(_epochs(r.params) for r in runs), where) \
         if "early_terminate" in raw else None
     linked = {k: vs for k, vs in (grid or {}).items() if isinstance(vs[0], dict)}
@@ -211,10 +242,13 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
                  metric, None, terminate, linked, raw)
 
 
-def _check_count(count: int, max_runs: int, where: str) -> None:
-    if count > max_runs:
-        raise SweepFileError(f"{where}: describes {count:,} runs, above the cap of {max_runs:,}; make the "
-                             f"sweep smaller, or raise the cap with --max-runs {count}")
+def _check_count(count: int, max_runs: int, where: str, confirming: int = 0) -> None:
+    """Refuse a sweep of more than `max_runs` runs: `count` from the file, and up to `confirming` more
+    that `confirm` adds once they have run."""
+    if count + confirming > max_runs:
+        parts = f" ({count:,} in the file and up to {confirming:,} confirmation runs)" if confirming else ""
+        raise SweepFileError(f"{where}: describes {count + confirming:,} runs{parts}, above the cap of {max_runs:,}; "
+                             f"make the sweep smaller, or raise the cap with --max-runs {count + confirming}")
 
 
 def _epochs(params: dict[str, Any]) -> int:
@@ -230,27 +264,36 @@ def _search_sweep(raw: dict, name: str, path: Path | None, fixed: dict[str, Any]
     if other:
         raise SweepFileError(f"{where}: {section} creates the runs itself, so it cannot go with "
                              f"{', '.join(other)}; put shared values in fixed (seed too), or make two sweep files")
+    top, confirm_seeds = _confirm(raw, [], where)
+    confirm = {"max_runs": max_runs, "confirm_top": top, "confirm_seeds": len(confirm_seeds)}
     if section == "random":
         spec = _mapping(raw["random"], f"{where}: random")
         check_keys(spec, RANDOM_KEYS, f"{where}: random", "key")
         if "samples" not in spec:
             raise SweepFileError(f"{where}: random.samples is missing: how many runs to sample")
         spelled = {"method": "random", "trials": spec["samples"], "seed": spec.get("seed", 0), "space": spec.get("space")}
-        search = parse_search(spelled, fixed, where, section="random", trials_key="samples", max_runs=max_runs)
+        search = parse_search(spelled, fixed, where, section="random", trials_key="samples", **confirm)
         raw = {**{k: v for k, v in raw.items() if k != "random"}, "search": spelled}
     else:
-        search = parse_search(raw["search"], fixed, where, max_runs=max_runs)
+        search = parse_search(raw["search"], fixed, where, **confirm)
     first = {k: d.args[0] if d.kind == "choice" else d.value(d.args[0]) for k, d in search.space.items()
              if d.kind == "choice" or d.native}
     try:
         run_config(name, "", {**fixed, **first})
     except ConfigError as exc:
         raise SweepFileError(f"{where}: fixed with the search space's first values: {exc}") from None
-    terminate = parse_early_terminate(raw["early_terminate"], _epochs(fixed), where) \
+    terminate = parse_early_terminate(raw["early_terminate"], _most_epochs(search, fixed), where) \
         if "early_terminate" in raw else None
-    top, confirm_seeds = _confirm(raw, [], where)
     return Sweep(name, path, str(raw.get("description", "")).strip(), fixed, list(search.space), [], top,
                  confirm_seeds, metric, search, terminate, raw=raw)
+
+
+def _most_epochs(search: Search, fixed: dict[str, Any]) -> int:
+    """The most epochs a trial may train: the top of the searched epochs (a bounded kind), else fixed's."""
+    dim = search.space.get("epochs")
+    if dim is None or dim.kind not in ("choice", "int_uniform", "q_uniform", "q_log_uniform"):
+        return _epochs(fixed)
+    return max(dim.args) if dim.kind == "choice" else dim.value(dim.args[1])
 
 
 def _confirm(raw: dict, seeds: list[int], where: str) -> tuple[int, list[int]]:
@@ -345,6 +388,13 @@ def _check_unique(names: list[str], variants: list, where: str) -> list[str]:
 
 
 _MISSING = object()
+
+
+def _value_text(value: Any) -> str:
+    """A value as a sweep file writes it: true, null, 0.001, fashion_mnist."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return str(value)
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

@@ -24,8 +24,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lib.core.formatting import is_number, is_whole
-from lib.spec.config import FIELD_TYPES
+from lib.core.formatting import is_number, is_whole, shown
+from lib.spec.config import FIELD_TYPES, base_type
 from lib.spec.errors import SweepFileError
 from lib.spec.keys import closest, did_you_mean, unknown
 from lib.spec.naming import NAME_RE
@@ -131,7 +131,7 @@ def convert(raw: dict, path: Path | None) -> tuple[dict[str, Any], list[str]]:
 
     run_cap = raw.get("run_cap")
     if run_cap is not None and not _whole(run_cap, 1):
-        raise SweepFileError(f"{where}: run_cap must be a whole number >= 1, got {run_cap!r}")
+        raise SweepFileError(f"{where}: run_cap must be a whole number >= 1, got {shown(run_cap)}")
     if method == "grid":
         size = math.prod(len(v) for v in varying.values())
         if run_cap is not None and run_cap < size:
@@ -222,6 +222,7 @@ def _parameter(key: str, spec: Any, method: str, where: str, notes: list[str]) -
         raise SweepFileError(f"{where}: {at}: distribution {dist} in method grid; grid needs values lists "
                              f"(or int_uniform, q_uniform); use method random or bayes for distributions")
     _check_numbers(dist, p, where, at)
+    _check_whole_field(key, dist, p, where, at)
     if method == "grid":
         return "vary", _grid_values(dist, p, where, at)
     if dist in _EXPONENTS and max(abs(p["min"]), abs(p["max"])) > 700:
@@ -261,7 +262,7 @@ def _values(values: Any, where: str, at: str) -> list:
 def _check_numbers(dist: str, p: dict[str, Any], where: str, at: str) -> None:
     for k, v in p.items():
         if not is_number(v):
-            raise SweepFileError(f"{where}: {at}.{k} must be a number, got {v!r}")
+            raise SweepFileError(f"{where}: {at}.{k} must be a number that a float can hold, got {shown(v)}")
     if dist == "int_uniform" and not all(_whole(p[k]) for k in ("min", "max")):
         raise SweepFileError(f"{where}: {at}: int_uniform needs whole-number min and max, got {p['min']!r} and "
                              f"{p['max']!r}; use uniform for real numbers")
@@ -272,6 +273,27 @@ def _check_numbers(dist: str, p: dict[str, Any], where: str, at: str) -> None:
     for k in ("q", "sigma", "a", "b"):
         if k in p and p[k] <= 0:
             raise SweepFileError(f"{where}: {at}.{k} must be > 0, got {p[k]!r}")
+
+
+# W&B distributions that draw real numbers, and the one that draws whole numbers like them.
+_WHOLE = {"uniform": "int_uniform", "log_uniform": "q_log_uniform", "log_uniform_values": "q_log_uniform_values",
+          "inv_log_uniform": "q_log_uniform", "inv_log_uniform_values": "q_log_uniform_values",
+          "normal": "q_normal", "log_normal": "q_log_normal", "beta": "q_beta"}
+
+
+def _check_whole_field(key: str, dist: str, p: dict[str, Any], where: str, at: str) -> None:
+    """A whole-number field takes a distribution of whole numbers. Refused rather than rounded: the study
+    would record the real number drawn while the run trained with another (W&B itself would hand the
+    run the real number, which it cannot take)."""
+    if base_type(key)[0] is not int:
+        return
+    if dist in _WHOLE:
+        fix = "int_uniform, or give min and max as whole numbers without a distribution" if dist == "uniform" \
+            else f"{_WHOLE[dist]} (q: 1 keeps every whole number)"
+        raise SweepFileError(f"{where}: {at}: {key} takes whole numbers and distribution {dist} draws real ones; "
+                             f"use {fix}")
+    if "q" in p and not float(p["q"]).is_integer():
+        raise SweepFileError(f"{where}: {at}.q {p['q']!r}: {key} takes whole numbers, so q must be a whole number")
 
 
 def _grid_values(dist: str, p: dict[str, Any], where: str, at: str) -> list:
@@ -335,16 +357,17 @@ def _early_terminate(spec: Any, where: str, notes: list[str]) -> dict[str, Any]:
     _check_keys(spec, HYPERBAND_KEYS, where, "early_terminate", "hyperband key")
     eta = spec.get("eta", DEFAULT_ETA)
     if not is_number(eta) or eta != int(eta) or eta < 2:
-        raise SweepFileError(f"{where}: early_terminate.eta {eta!r}: ASHA here needs a whole-number reduction "
-                             f"factor >= 2 (runs below the top 1/eta stop at each band); W&B's default is 3")
+        raise SweepFileError(f"{where}: early_terminate.eta {shown(eta)}: ASHA here needs a whole-number reduction "
+                             f"factor >= 2 that a float can hold (runs below the top 1/eta stop at each band); "
+                             f"W&B's default is 3")
     eta = int(eta)
     if "max_iter" in spec:
         max_iter, s = spec["max_iter"], spec.get("s")
-        if not _whole(max_iter, 1):
-            raise SweepFileError(f"{where}: early_terminate.max_iter must be a whole number >= 1 (epochs), "
-                                 f"got {max_iter!r}")
+        if not _whole(max_iter, 1) or not is_number(max_iter):
+            raise SweepFileError(f"{where}: early_terminate.max_iter must be a whole number of epochs >= 1 that a "
+                                 f"float can hold, got {shown(max_iter)}")
         if not _whole(s, 1):
-            given = "is missing" if s is None else repr(s)
+            given = "is missing" if s is None else shown(s)
             raise SweepFileError(f"{where}: early_terminate.s {given}: with max_iter, W&B needs s, the number of "
                                  f"bands below max_iter, a whole number >= 1")
         # W&B's bands: int(max_iter / eta^k) for k = 1..s, while max_iter / eta^k >= 1
@@ -361,9 +384,9 @@ def _early_terminate(spec: Any, where: str, notes: list[str]) -> dict[str, Any]:
             notes.append("early_terminate.min_iter is ignored because max_iter is given (as in W&B)")
     elif "min_iter" in spec:
         lowest = spec["min_iter"]
-        if not _whole(lowest, 1):
-            raise SweepFileError(f"{where}: early_terminate.min_iter must be a whole number >= 1 (the first "
-                                 f"epoch at which runs are compared), got {lowest!r}")
+        if not _whole(lowest, 1) or not is_number(lowest):
+            raise SweepFileError(f"{where}: early_terminate.min_iter must be a whole number >= 1 that a float can "
+                                 f"hold (the first epoch at which runs are compared), got {shown(lowest)}")
     else:
         raise SweepFileError(f"{where}: early_terminate needs min_iter (the first band), or max_iter and s; "
                              f"W&B requires one of them")

@@ -58,6 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         sweep = planned_sweep(sweep, root, study)
         check_records_match(sweep, root)
         todo, states = plan(sweep, root, args.retry_failed)
+        print(sweep.settings_line())
         print(format_table(list(states.values()), sweep))
         if sweep.uses_study:
             print(search_line(sweep, study))

@@ -1,15 +1,23 @@
 """Training: optimizers and schedulers, a real short run, resume equivalence, divergence, records."""
 
+import importlib.util
 import json
 import math
 import os
+import shlex
+import signal
+import subprocess
+import sys
+import types
+import warnings
 
 import pytest
 import torch
 
 import lib.run.train as train_module
 from lib.core.records import RunLockedError, load_checkpoint, load_history, run_lock
-from lib.run.cli import main
+from lib.run.checkpoints import EarlierRunError
+from lib.run.cli import config_from_argv, main
 from lib.run.state import EarlyStopping, RunError, build_optimizer, build_scheduler, step_scheduler
 from lib.run.train import run
 from lib.spec.config import RunConfig
@@ -125,22 +133,88 @@ def test_resuming_a_finished_run_trains_no_more(tmp_path):
     assert again.metrics["test_acc"] == first.metrics["test_acc"]
 
 
-def test_a_fresh_run_removes_the_records_of_an_earlier_one(tmp_path):
+def records(folder):
+    """Every file under a run folder, with its bytes (the lock aside: each run takes it anew)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
+def test_a_run_that_does_not_resume_never_deletes_an_earlier_runs_records(tmp_path):
     run(quick(tmp_path, epochs=2))
-    stale = tmp_path / "run" / "metrics.json"
-    real_epoch = train_module.train_one_epoch
+    out = tmp_path / "run"
+    before = records(out)
+    with pytest.raises(EarlierRunError) as error:
+        run(quick(tmp_path, epochs=2, lr=0.1))
+    message = str(error.value)
+    assert "\n" not in message and str(out) in message and "resume: true" in message and "new out_dir" in message
+    assert "metrics.json" in message and "checkpoints/best.pt" in message
+    assert records(out) == before  # config.json too: nothing rewritten
 
-    def crash(*args, **kwargs):
-        raise KeyboardInterrupt
 
-    train_module.train_one_epoch = crash
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run(quick(tmp_path, epochs=2, lr=0.1))
-    finally:
-        train_module.train_one_epoch = real_epoch
-    assert not stale.exists()
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["lr"] == 0.1
+def test_the_notebooks_run_sets_an_earlier_run_aside_instead(tmp_path, capsys):
+    first = run(quick(tmp_path, epochs=2))
+    out = tmp_path / "run"
+    before = records(out)
+    second = run(quick(tmp_path, epochs=1, lr=0.1), earlier_run="set_aside")
+    [aside] = (out / "earlier").iterdir()
+    assert "note: moved the records of the earlier run" in capsys.readouterr().err
+    assert records(aside) == before
+    assert json.loads((aside / "config.json").read_text())["lr"] == 0.05
+    assert second.metrics["epochs_run"] == 1 and [h["epoch"] for h in load_history(out / "history.csv")] == [1]
+    assert load_checkpoint(aside / "checkpoints" / "last.pt")["epoch"] == first.metrics["epochs_run"] == 2
+
+
+def test_the_train_command_refuses_an_earlier_runs_folder_and_names_both_ways_on(tmp_path, capsys):
+    flags = ["--epochs", "1", "--model", "mlp", "--progress", "false", "--out-dir", str(tmp_path / "cli")]
+    assert main(flags) == 0
+    before = records(tmp_path / "cli")
+    capsys.readouterr()
+    assert main([*flags, "--lr", "0.1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {tmp_path / 'cli'} holds the records of an earlier run")
+    assert "--resume true" in err and "a new --out-dir" in err and "nothing was deleted" in err
+    assert records(tmp_path / "cli") == before
+    assert main([*flags, "--resume", "true"]) == 0  # the first way on: the finished run is only tested again
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_the_train_command_says_where_it_stopped_and_how_to_resume(tmp_path):
+    out = tmp_path / "run"
+    flags = ["--model", "mlp", "--epochs", "500", "--progress", "false", "--out-dir", str(out)]
+    process = subprocess.Popen([sys.executable, "-m", "lib.train", *flags], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    for line in process.stdout:
+        if line.startswith("epoch   2/"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    saved = load_checkpoint(out / "checkpoints" / "last.pt")["epoch"]
+    assert lines[0].startswith(f"stopped after epoch {saved} of 500 (saved in {out / 'checkpoints' / 'last.pt'})")
+    command = lines[0].split("resume with: ", 1)[1]
+    assert command.startswith("python -m lib.train ") and command.endswith(" --resume true")
+    resumed = config_from_argv(shlex.split(command)[3:])
+    assert resumed.resume and resumed.out_dir == str(out) and resumed.epochs == 500
+
+
+def test_the_per_batch_bar_is_left_out_where_it_cannot_draw_in_place(monkeypatch):
+    batches = [1, 2, 3]
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))  # as in a notebook's kernel
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ipywidgets" else real_find_spec(name, *a))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tqdm's 'IProgress not found' would fail here
+        assert train_module._progress(batches, 3, True, "epoch 1/1") is batches
+    monkeypatch.delitem(sys.modules, "ipykernel")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)  # a log file
+    assert train_module._progress(batches, 3, True, "epoch 1/1") is batches
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)  # a terminal gets its bar
+    assert list(train_module._progress(batches, 3, True, "epoch 1/1")) == batches
+    assert train_module._progress(batches, 3, True, "epoch 1/1") is not batches
 
 
 def test_divergence_is_a_result_not_an_exception(tmp_path):

@@ -1,6 +1,7 @@
 """RunConfig validation and the `python -m lib.train` command line."""
 
 import math
+import re
 import subprocess
 import sys
 import time
@@ -8,7 +9,7 @@ import time
 import pytest
 
 from lib.run.cli import config_from_argv, load_config_file
-from lib.spec.config import FIELD_TYPES, RunConfig, field_comments, parse_text
+from lib.spec.config import CHOICES, FIELD_TYPES, RunConfig, field_comments, parse_text
 from lib.spec.errors import ConfigError
 
 
@@ -133,3 +134,21 @@ def test_bad_flags_fail_fast_with_one_line_and_no_traceback(flags, message):
     assert result.stderr.strip() == f"error: {message}"
     assert "Traceback" not in result.stderr
     assert elapsed < 5
+
+
+def test_help_lists_the_values_of_every_field_with_a_fixed_list():
+    result = subprocess.run([sys.executable, "-m", "lib.train", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    entries = {entry.split()[0]: " ".join(entry.split()) for entry in re.split(r"\n  (?=--)", result.stdout)[1:]}
+    for name, choices in CHOICES.items():
+        entry = entries[f"--{name.replace('_', '-')}"]
+        assert all(re.search(rf"\b{re.escape(choice)}\b", entry) for choice in choices), entry
+    assert not re.search(r"one of [A-Z_]{4,}", result.stdout)  # 'one of DATASETS' named a constant
+    assert "one of digits, mnist, fashion_mnist, cifar10, cifar100, imagefolder (default: digits)" in entries["--dataset"]
+
+
+def test_a_config_file_that_extends_another_keeps_the_others_fixed_settings(tmp_path):
+    (tmp_path / "base.yaml").write_text("name: base\nfixed: {dataset: fashion_mnist, model: mlp, epochs: 6}\n")
+    child = tmp_path / "short.yaml"
+    child.write_text("extends: base.yaml\nfixed: {epochs: 2}\n")
+    assert load_config_file(child) == {"dataset": "fashion_mnist", "model": "mlp", "epochs": 2}

@@ -77,11 +77,11 @@ def test_grid_takes_values_as_axes_and_value_as_fixed_and_project_as_wandb_proje
 def test_grid_enumerates_int_uniform_and_q_uniform_as_wandb_does(low, high, q):
     out, _ = convert({"method": "grid", "parameters": {
         "epochs": {"distribution": "int_uniform", "min": 2, "max": 4},
-        "batch_size": {"distribution": "q_uniform", "min": low, "max": high, "q": q}}}, PATH)
+        "rotation": {"distribution": "q_uniform", "min": low, "max": high, "q": q}}}, PATH)
     # W&B's grid: int_uniform is min..max; q_uniform is numpy.arange(min, max, q), cleaned of float noise
     assert out["grid"] == {"epochs": [2, 3, 4],
-                           "batch_size": [float(f"{v:.12g}") for v in np.arange(low, high, q).tolist()]}
-    assert out["grid"]["batch_size"][:3] == [low, low + q, float(f"{low + 2 * q:.12g}")]
+                           "rotation": [float(f"{v:.12g}") for v in np.arange(low, high, q).tolist()]}
+    assert out["grid"]["rotation"][:3] == [low, low + q, float(f"{low + 2 * q:.12g}")]
 
 
 @pytest.mark.parametrize("spec, expected", [

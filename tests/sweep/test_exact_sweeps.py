@@ -36,7 +36,7 @@ def write(tmp_path, text: str, name: str = "sweep.yaml") -> Path:
 def test_the_notebook_parameters_cell_is_runconfig_exactly():
     cell = next(c for c in nbformat.read(TRAIN_NOTEBOOK, as_version=4).cells
                 if "parameters" in c.metadata.get("tags", []))
-    assert cell.source.strip() == parameters_cell().strip(), "run `python -m lib.run.notebook` to regenerate the cell"
+    assert cell.source.strip() == parameters_cell().strip(), "run `python -m lib.run.notebook --write` to regenerate the cell"
     values = {node.target.id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body}
     assert values == RunConfig().to_dict()
 

@@ -132,3 +132,21 @@ def test_a_run_through_a_warm_kernel_has_the_metrics_of_a_cold_one(tmp_path):
     counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
     assert counts == list(range(1, len(counts) + 1))  # the warm-up left no trace in the notebook
     assert any("image/png" in o.get("data", {}) for c in executed.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.slow
+def test_run_logs_hold_no_warning_about_unencrypted_kernel_sockets(probe, tmp_path):
+    _run(Runner(str(probe), {}), tmp_path, "warm")
+    log = (tmp_path / "warm.log").read_text()
+    assert "Executing Cell 2" in log and "without encryption" not in log
+    # A warm-up that fails hands the run to a kernel papermill starts: that one gets the keys too.
+    broken = nbformat.read(probe, as_version=4)
+    broken.cells.append(nbformat.v4.new_code_cell("import no_such_module_here"))
+    nbformat.write(broken, tmp_path / "broken.ipynb")
+    runner = Runner(str(tmp_path / "broken.ipynb"), {})
+    params = tmp_path / "cold.yaml"
+    params.write_text(f"out: {tmp_path / 'cold.json'}\n")
+    assert runner.start(tmp_path / "cold.ipynb", params, tmp_path / "cold.log").wait(timeout=120) == 1
+    log = (tmp_path / "cold.log").read_text()
+    assert "the warm-up kernel failed" in log and "Executing Cell 2" in log and "no_such_module_here" in log
+    assert "without encryption" not in log

@@ -187,7 +187,9 @@ def test_the_params_files_of_the_search_issue_mean_what_they_say():
     tpe = load_sweep(ROOT / "params" / "fashion_mnist_tpe.yaml")
     wandb = load_sweep(ROOT / "params" / "wandb_example.yaml")
     assert [r.params for r in asha.runs] == [r.params for r in grid.runs] and asha.early_terminate.type == "asha"
-    assert tpe.search.method == "tpe" and tpe.search.trials == 16 and set(tpe.search.space) == set(grid.varying)
+    assert tpe.search.method == "tpe" and tpe.search.trials == 16
+    assert set(tpe.search.space) == {"model", "mix", "optimizer", "lr"} <= set(grid.varying)  # linked values aside
+    assert tpe.fixed == {**grid.fixed, "scheduler": "cosine"}  # fixed merged key by key
     assert wandb.search.method == "gp" and wandb.search.trials == 12 and wandb.early_terminate.type == "asha"
 
 

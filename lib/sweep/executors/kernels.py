@@ -192,14 +192,26 @@ def _relay(read_fd: int) -> None:
         os.write(1, chunk)
 
 
+def kernel_manager(notebook: str):
+    """A kernel manager for the notebook's kernel that gives the kernel CurveZMQ keys where pyzmq and the
+    kernelspec support them: the kernel's sockets are then encrypted, and ipykernel no longer warns in
+    every run.log that it is 'running over TCP without encryption'."""
+    import nbformat
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+
+    nb = nbformat.read(notebook, as_version=4)
+    return AsyncKernelManager(kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
+                              transport_encryption="auto" if zmq.has("curve") else "disabled")
+
+
 def _warm_kernel(notebook: str, output_fd: int):
     """A started kernel that has imported what the notebook imports, and a problem that spoilt it, or None."""
     import nbformat
-    from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
     nb = nbformat.read(notebook, as_version=4)
-    km = AsyncKernelManager(kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"))
+    km = kernel_manager(notebook)
     run_sync(km.start_kernel)(extra_arguments=_KERNEL_ARGUMENTS, stdout=output_fd, stderr=output_fd)
     client = km.blocking_client()
     client.start_channels()
@@ -266,7 +278,7 @@ def serve(notebook: str) -> int:
     if problem is not None:
         print(f"warning: the warm-up kernel failed ({problem}); starting the run in a new kernel", flush=True)
         _shutdown(km)
-        km = None
+        km = kernel_manager(notebook)  # papermill starts it, with the keys
     code = 0
     try:
         parameters = yaml.safe_load(Path(task["parameters_file"]).read_text()) or {}
