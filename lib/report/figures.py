@@ -157,7 +157,8 @@ def plot_isolation(report: SweepReport):
     return fig
 
 
-PARALLEL_LINES = 300  # at most this many runs are drawn in the parallel-coordinates plot
+PARALLEL_LINES = 200  # at most this many runs are drawn in the parallel-coordinates plot
+PARALLEL_SHADES = 12  # accuracy in this many shades: a crisp legend and a small image
 
 
 def plot_parallel_coordinates(report: SweepReport):
@@ -190,8 +191,9 @@ def plot_parallel_coordinates(report: SweepReport):
                                                + ((r + 0.5) / len(done) - 0.5) * 0.6 / len(positions[k])
                                                for k in axes_names[:-1]] + [norm(row["val_acc"])]))
              for (_, row), r in zip(done.iterrows(), rank)]
-    ax.add_collection(LineCollection(lines, colors=[cm.viridis(norm(v)) for v in done["val_acc"]],
-                                     alpha=0.8 if len(lines) <= 100 else 0.3, linewidths=1.0))
+    shade = [round(norm(v) * (PARALLEL_SHADES - 1)) / (PARALLEL_SHADES - 1) for v in done["val_acc"]]
+    ax.add_collection(LineCollection(lines, colors=[cm.viridis(v) for v in shade],
+                                     alpha=0.8 if len(lines) <= 100 else 0.5, linewidths=0.8))
     ax.set_xlim(-0.1, len(axes_names) - 0.6)
     for i, key in enumerate(axes_names):
         ax.axvline(i, color="grey", linewidth=0.8)

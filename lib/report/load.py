@@ -103,12 +103,13 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
     counts = Counter(run for _, _, _, planned in loaded for run, _ in planned)
     rows, histories, errors, given, configs = [], {}, {}, {}, {}
     parents = {}
+    base = defaults()
     for root, sweep, plan, planned in loaded:
         followed = {r["name"]: r["from"] for r in (plan or {}).get("runs", []) if r.get("from")}
         for name, params in planned:
             key = f"{sweep}/{name}" if counts[name] > 1 else name
             record = load_run(run_dir(root, name))
-            config = {**defaults(), **(record["config"] or {}), **params}
+            config = {**base, **(record["config"] or {}), **params}
             metrics = record["metrics"] or {}
             state = run_state(run_dir(root, name), record)
             if state.error:

@@ -170,7 +170,7 @@ def _figure_html(fig, width: int) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
     plt.close(fig)
     return (f'<img style="width:{width}px;max-width:100%" '
             f'src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">')
@@ -415,7 +415,9 @@ def show_leaderboard(report: SweepReport) -> None:
           f"({ranked} ranked; pruned and unfinished runs come last). Test accuracy is shown, never used to rank. "
           f"Run names link to the executed notebook; `log` to its run.log.", top.head(LEADERBOARD_ROWS))
     if len(table) > LEADERBOARD_ROWS:
-        _show(f"All {len(table)} runs, to sort and search:", interactive(table))
+        every = table.drop(columns=[c for c in ("train_loss", "test_loss", "images_per_s", "wall_time_s") if c in table])
+        _show(f"All {len(table)} runs, to sort and search (losses, times and throughput are in runs.csv):",
+              interactive(every))
 
 
 def show_configs(report: SweepReport) -> None:

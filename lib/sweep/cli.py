@@ -30,7 +30,7 @@ from lib.sweep.executors.base import ClusterError, stop_all
 from lib.sweep.plan import (adopt_renamed_runs, check_records_match, confirmation, plan, planned_sweep, sweep_lock,
                             sweep_root, sweep_warnings, trials_left, wait_for_running, write_sweep_record)
 from lib.sweep.publish import NOTEBOOKS, ReportError, build_report
-from lib.sweep.status import format_table, search_line
+from lib.sweep.status import format_table, plan_line, search_line
 from lib.sweep.study import SweepStudy, existing_study, with_search_runs
 
 
@@ -59,12 +59,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_records_match(sweep, root)
         todo, states = plan(sweep, root, args.retry_failed)
         print(sweep.settings_line())
-        print(format_table(list(states.values()), sweep))
+        print(format_table(list(states.values()), sweep, every=args.all))
         if sweep.uses_study:
             print(search_line(sweep, study))
-        left = trials_left(sweep, study)
-        print(f"dry run: {len(sweep.runs)} runs valid; would execute {len(todo)}: {', '.join(todo) or 'none'}"
-              + (f", then up to {left} new trial(s)" if left else ""))
+        print(plan_line(todo, len(sweep.runs), trials_left(sweep, study)))
         return 0
     with sweep_lock(root, sweep.name):
         study = _study(sweep, root, args, create=True)
@@ -118,7 +116,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     study = _study(sweep, root, args, create=False)
     sweep = planned_sweep(sweep, root, study)
     _, states = plan(sweep, root)
-    print(format_table(list(states.values()), sweep))
+    print(format_table(list(states.values()), sweep, every=args.all))
     if sweep.uses_study:
         print(search_line(sweep, study))
     return 0
@@ -212,6 +210,9 @@ def build_parser(prog: str = "python -m lib.sweep") -> argparse.ArgumentParser:
                        help="where a searching or early-terminating sweep keeps its Optuna study: a database URL "
                             "(postgresql://...) or a journal file every worker can reach (default: "
                             "study.journal in the sweep folder)")
+        if name in ("run", "status"):
+            p.add_argument("--all", action="store_true", help="every run's row, however many (default: a summary "
+                                                              "above 25 runs)")
         if name != "run":
             continue
         p.add_argument("--workers", type=int, default=1, help="runs at once (default: 1)")

@@ -1,4 +1,6 @@
-"""The `status` command's text: a table of every run's state, and a line on a sweep's search."""
+"""The `status` command's text: every run's state in a table (a summary when there are many), and a line on
+a sweep's search. A summary fits a screen whatever the sweep's size: the runs by state, the best runs, and
+the runs that are running or failed; `--all` gives every row."""
 
 from __future__ import annotations
 
@@ -10,11 +12,54 @@ from lib.spec.sweepfile import Sweep
 from lib.sweep.study import SweepStudy
 
 
-def format_table(states: list[RunState], sweep: Sweep | None = None) -> str:
+TABLE_ROWS = 25  # more runs than this: a summary instead of every row (unless asked for all)
+SUMMARY_BEST = 10  # best runs in a summary
+SUMMARY_NAMES = 5  # names listed per state before "and N more"
+_FINISHED = ("completed", "early_stopped", "diverged", "pruned")
+
+
+def format_table(states: list[RunState], sweep: Sweep | None = None, every: bool = False) -> str:
     """The status table: each run's state, the parameters that vary, its epochs, validation accuracy at
-    the best epoch (the report's figure), test accuracy and time."""
+    the best epoch (the report's figure), test accuracy and time. Above TABLE_ROWS runs, unless `every`, a
+    summary: the counts by state, the SUMMARY_BEST best runs as rows, then the runs running, failed and
+    waiting by name (failed ones with their error)."""
     if not states:
         return "no runs yet"
+    if every or len(states) <= TABLE_ROWS:
+        return "\n".join(_rows(states, sweep) + _footer(states))
+    ranked = sorted((st for st in states if st.status in ("completed", "early_stopped") and is_number(st.val_acc)),
+                    key=lambda st: -st.val_acc)
+    lines = [f"{len(states)} runs: {_counts(states)}", ""]
+    if ranked:
+        lines += [f"the best {min(SUMMARY_BEST, len(ranked))} of {len(ranked)} ranked runs:",
+                  *_rows(ranked[:SUMMARY_BEST], sweep), ""]
+    for status in ("running", "failed", "interrupted", "submitted", "pending"):
+        named = [st for st in states if st.status == status]
+        if not named:
+            continue
+        shown = ", ".join(st.name for st in named[:SUMMARY_NAMES])
+        more = f" and {len(named) - SUMMARY_NAMES} more" if len(named) > SUMMARY_NAMES else ""
+        lines.append(f"{status} ({len(named)}): {shown}{more}")
+        if status == "failed":
+            lines += [f"  {st.name}: {(st.error or 'no error recorded')[:150]}" for st in named[:3]]
+    lines.append("* validation accuracy at each run's best epoch (lowest validation loss), as in the report; "
+                 "--all prints every run")
+    return "\n".join(lines)
+
+
+def _counts(states: list[RunState]) -> str:
+    counts: dict[str, int] = {}
+    for st in states:
+        counts[st.status] = counts.get(st.status, 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def _footer(states: list[RunState]) -> list[str]:
+    return [f"{len(states)} runs: {_counts(states)}",
+            "* validation accuracy at each run's best epoch (lowest validation loss), as in the report"]
+
+
+def _rows(states: list[RunState], sweep: Sweep | None) -> list[str]:
     params = [k for k in sweep.varying] if sweep else []
     rows = [("run", "status", *params, "epochs run", "val acc*", "test acc", "time")]
     for st in states:
@@ -26,16 +71,24 @@ def format_table(states: list[RunState], sweep: Sweep | None = None) -> str:
     lines = ["  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
              for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    counts: dict[str, int] = {}
-    for st in states:
-        counts[st.status] = counts.get(st.status, 0) + 1
-    lines.append(f"{len(states)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    lines.append("* validation accuracy at each run's best epoch (lowest validation loss), as in the report")
-    return "\n".join(lines)
+    return lines
+
+
+def plan_line(todo: list[str], runs: int, left: int) -> str:
+    """What a dry run would execute, its names cut to a few."""
+    names = ", ".join(todo[:SUMMARY_NAMES]) + (f" and {len(todo) - SUMMARY_NAMES} more" if len(todo) > SUMMARY_NAMES
+                                              else "")
+    return (f"dry run: {runs} runs valid; would execute {len(todo)}" + (f": {names}" if todo else ": none")
+            + (f", then up to {left} new trial(s)" if left else ""))
 
 
 def _param_text(value: Any) -> str:
-    return "-" if value is None else number(value, "g") if is_number(value) else str(value)
+    """A parameter value as a sweep file writes it: true/false, numbers in short form, None as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return number(value, "g") if is_number(value) else str(value)
 
 
 def search_line(sweep: Sweep, study: SweepStudy | None) -> str:
