@@ -9,18 +9,18 @@ The rules, in the order a budget keeps them:
 - not_converged: a model's best configuration had its best epoch in the last third of its epochs
   while still improving: a run of it with `epochs` doubled (`t_max` kept equal to `epochs` for
   cosine, early-stopping `patience` doubled too, so it cannot end the longer run early).
-- edge: the best configuration sits at the smallest or largest value of a numeric grid axis: the
-  axis is extended one step beyond it on its own spacing (log or linear), keeping the best value and
-  its neighbour.
+- edge: the best configuration sits at the smallest or largest value of a numeric grid axis (of two
+  values, only when the pooled model calls the difference): the axis is extended one step beyond it on
+  its own spacing (log or linear), keeping the best value and its neighbour.
 - narrow_search: a search's space is narrowed around its best trials, and it continues with more trials.
 - too_close: configurations not distinguishable from the best are run again with more seeds.
 - stopped_before_annealed: early stopping ended cosine runs before their rate annealed: early stopping off.
 - inert: settings that the warnings show cannot act are dropped.
 - no_effect: a parameter whose every effect CI lies within +/- NO_EFFECT_BAND is fixed at its cheaper
   or default value and leaves the grid.
-- worse_values: a value of a categorical parameter (or a number with two values) that loses to another
-  value of it, significantly after Holm's correction and interacting with nothing significantly, leaves
-  the grid (when another axis remains to compare).
+- worse_values: a value of a categorical parameter that loses to another value of it, significantly after
+  Holm's correction and interacting with nothing significantly, leaves the grid (when another axis remains
+  to compare). Numbers are the edge rule's.
 
 A proposal is a sweep file of the ordinary kind: `python -m lib.sweep run` and `--dry-run` take it.
 """
@@ -373,6 +373,8 @@ def edge(evidence: Evidence) -> list[Change]:
         if best not in (min(numbers), max(numbers)):
             continue
         upward = best == max(numbers)
+        if len(numbers) == 2 and not _called_towards(evidence, axis, best):
+            continue  # with two values the best is always at an end: only a called difference points outward
         whole = all(float(v).is_integer() for v in numbers) and all(not isinstance(v, float) for v in numbers)
         new, how = _step_beyond([float(v) for v in numbers], upward, whole)
         try:
@@ -392,6 +394,20 @@ def edge(evidence: Evidence) -> list[Change]:
 
         changes.append(Change("edge", line, apply))
     return changes
+
+
+def _called_towards(evidence: Evidence, axis: str, best: float) -> bool:
+    """Whether the pooled model calls the difference between a two-value axis's values (Holm p < 0.05), with
+    `best` the better one."""
+    effects = evidence.effects
+    if "p_holm" not in effects:
+        return False
+    rows = effects[(effects["parameter"] == axis) & (effects["kind"] == "difference")]
+    for _, r in rows.iterrows():
+        if is_number(r["p_holm"]) and r["p_holm"] < 0.05 and is_number(r["effect"]):
+            better = r["value"] if r["effect"] > 0 else r["reference"]
+            return _same(better, best)
+    return False
 
 
 def too_close(evidence: Evidence) -> list[Change]:
@@ -542,8 +558,8 @@ def worse_values(evidence: Evidence) -> list[Change]:
         if any(isinstance(v, dict) for v in values) or len(values) < 2 or len(grid) < 2:
             continue  # the only axis: dropping its values leaves nothing to compare
         mine = effects[effects["parameter"] == axis]
-        if mine["kind"].isin(["mean", "trend"]).any():
-            continue  # an ordered number: its ends are the edge rule's, its middle is where the best is
+        if all(is_number(v) for v in values):
+            continue  # a number: its ends are the edge rule's, and its middle is where the best is
         rows = mine[mine["kind"] == "difference"]
         losers = []
         for _, r in rows.iterrows():

@@ -19,6 +19,7 @@ import pandas as pd
 
 from lib.core.formatting import as_float, duration, is_bool, is_missing, is_number, number
 from lib.core.layout import NOTEBOOK, RUN_LOG, run_dir
+from lib.spec.config import RUNTIME_FIELDS
 from lib.report import stats
 from lib.report.analysis import analysis
 from lib.report.figures import (plot_best_so_far, plot_combined_curves, plot_followup, plot_importances, plot_isolation,
@@ -108,6 +109,9 @@ def styled(table: pd.DataFrame, index: bool = False):
     """A table for the report: every value as `_cell` prints it, no index column unless asked, run names on one
     line, and a box that scrolls sideways when the table is wider than the page."""
     styler = table.style.format({c: (lambda v, c=c: _cell(c, v)) for c in table.columns})
+    text = [c for c in table.columns if table[c].map(lambda v: isinstance(v, str)).any()]
+    if text:  # names and sentences read from the left; numbers stay right-aligned, digits under digits
+        styler = styler.set_properties(subset=text, **{"text-align": "left"})
     styler = styler.set_table_styles([
         {"selector": "th", "props": [("text-align", "left"), ("white-space", "nowrap")]},
         {"selector": "td", "props": [("white-space", "nowrap")]},
@@ -196,7 +200,10 @@ def _bullets(lines: Iterable[str]) -> str:
 
 
 def _sampled(report: SweepReport) -> set[str]:
-    return set(report.sampled)
+    """Parameters a search chose (from a range or a list): the grid sections leave them to the Search section."""
+    chosen = {k for s in searches(report) for k in ((s.search or {}).get("space") or {})} if not report.runs.empty \
+        else set()
+    return set(report.sampled) | chosen
 
 
 def _compared(report: SweepReport) -> list[str]:
@@ -209,9 +216,9 @@ def _unfinished(report: SweepReport) -> bool:
 
 
 SECTIONS: list[tuple[str, str, Callable[[SweepReport], bool]]] = [
+    ("search", "Search", lambda r: not r.runs.empty and searched(r)),  # a search leads with its trials
     ("findings", "Findings", lambda r: True),
     ("best", "Best configuration", lambda r: not r.ranked.empty),
-    ("search", "Search", lambda r: not r.runs.empty and searched(r)),
     ("overview", "Overview", lambda r: True),
     ("leaderboard", "Leaderboard", lambda r: not r.runs.empty),
     ("configurations", "Configurations over seeds", lambda r: not r.ranked.empty and bool(_compared(r))),
@@ -253,7 +260,7 @@ def show_title(report: SweepReport) -> None:
     """The report's title (the sweeps' names), what it rests on in one line, and the contents."""
     from itables import init_notebook_mode
 
-    kind = ("a search" if report.sampled else "a grid") if len(report.sweeps) == 1 else f"{len(report.sweeps)} sweeps"
+    kind = ("a search" if _sampled(report) else "a grid") if len(report.sweeps) == 1 else f"{len(report.sweeps)} sweeps"
     done = len(report.finished)
     _show(_html(f"<h1>{html.escape(report.name)}: sweep report</h1>"),
           f"{kind.capitalize()}: {done} of {len(report.runs)} runs finished. Built from the run records in "
@@ -277,7 +284,7 @@ def show_findings(report: SweepReport) -> None:
         return
     result = analysis(report)
     found = list(result.findings) + followup_findings(report)
-    searches_only = report.sampled and not _compared(report)
+    searches_only = _sampled(report) and not _compared(report)
     edges = ("" if result.boundary or searches_only else "\n\nEdges of the search: none (no numeric parameter "
              f"with at least {stats.BOUNDARY_MIN_VALUES} values has its best at the smallest or largest value tried).")
     _show(_bullets(found) + edges + (f"\n\n*{result.method}*" if result.method else ""))
@@ -303,16 +310,17 @@ def show_best(report: SweepReport) -> None:
     out = report.derived.get("out") or Path(report.root).resolve()
     command = f"python -m lib.train --config {command_path(out / BEST_FILE)}"
     params = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_cell(k, v))}</td></tr>"
-                     for k, v in best["params"].items())
+                     for k, v in best["params"].items() if k not in RUNTIME_FIELDS)
     metrics = "".join(f"<tr><th style='text-align:left'>{label}</th><td>{value}</td></tr>" for label, value in (
         ("validation accuracy", spread("val_acc")), ("test accuracy", spread("test_acc")),
         ("best epoch", spread("best_epoch", 0)), ("epochs run", spread("epochs_run", 0))))
     card = (f"<div style='border:1px solid #bbb;border-radius:6px;padding:10px 14px;max-width:980px'>"
             f"<div style='font-size:15px'><b>{html.escape(best['config'])}</b> — best run {run_link(report, best['run'])}"
             f" of {len(best['runs'])}</div>"
-            f"<div style='display:flex;gap:2em;flex-wrap:wrap;margin-top:6px'>"
+            f"<div style='display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start;margin-top:6px'>"
             f"<table style='font-size:12px'><thead><tr><th>parameter</th><th>value</th></tr></thead>{params}</table>"
-            f"<table style='font-size:12px'><thead><tr><th>metric</th><th>mean</th></tr></thead>{metrics}</table>"
+            f"<table style='font-size:12px'><thead><tr><th>metric</th><th>{'mean' if len(best['runs']) > 1 else 'value'}"
+            f"</th></tr></thead>{metrics}</table>"
             f"</div><div style='margin-top:8px'>Rerun it (from the project folder; the records go to "
             f"<code>{html.escape(command_path(out / 'best-rerun'))}</code>):</div>"
             f"<pre style='margin:4px 0'>{html.escape(command)}</pre></div>")
@@ -320,13 +328,32 @@ def show_best(report: SweepReport) -> None:
 
 
 def show_search(report: SweepReport) -> None:
-    """Searches and early termination: each sweep's trials in order with the best so far, how many completed,
-    what termination saved, and (with enough complete trials) parameter importances and slices."""
+    """Searches and early termination, first in the report when there are any: each sweep's trials in the order
+    they started (their sampled values, state, metric and epochs) and the best so far; then how many trials
+    completed, what termination saved, and (with enough complete trials) parameter importances and slices."""
     if not _section(report, "search"):
         return
-    _show(search_overview(report).reset_index(), *[f"Note: {s.note}." for s in searches(report) if s.note])
     trials = trials_table(report)
     goals = {s.metric: s.goal for s in searches(report)}
+    searched_params = list(dict.fromkeys(k for s in searches(report) for k in ((s.search or {}).get("space") or {})))
+    by_run = report.runs.set_index("run")
+    shown = trials[["sweep", "trial", "run", "status"]].copy()
+    for p in searched_params:
+        shown[p] = [by_run.at[r, p] if r in by_run.index and p in by_run else None for r in trials["run"]]
+    shown = shown.assign(metric=trials["metric"], value=trials["value"], epochs_run=trials["epochs_run"],
+                         epochs=trials["epochs"], best_so_far=trials["best_so_far"],
+                         run=[run_link(report, r) for r in trials["run"]])
+    if len(report.sweeps) == 1:
+        shown = shown.drop(columns="sweep")
+    _show("#### Trials", "Every trial in the order it started: its sampled values, how it ended, the metric at its "
+          "best epoch (complete runs only: a pruned run trained part of its epochs), the epochs it trained and the "
+          "best value so far. Sort or search the table.",
+          shown if len(shown) <= LEADERBOARD_ROWS else interactive(shown))
+    _show("#### Best so far")
+    for metric, part in trials.groupby("metric", sort=False):
+        _show(_figure(plot_best_so_far(part, goals[metric]), 1000))
+    _show("#### How each sweep searched", search_overview(report).reset_index(),
+          *[f"Note: {s.note}." for s in searches(report) if s.note])
     for search in searches(report):
         part = trials[trials["sweep"] == search.sweep]
         complete = int(part["value"].notna().sum())
@@ -337,14 +364,6 @@ def show_search(report: SweepReport) -> None:
                   f"reduction_factor of 2).")
         elif search.early_terminate:
             _show(f"{search.sweep}: {complete} of {len(part)} trials completed; the others were pruned or failed.")
-    shown = trials.drop(columns=[c for c in ("number",) if c in trials]).assign(
-        run=[run_link(report, r) for r in trials["run"]])
-    _show("#### Trials", "Every trial in the order it started (sort or search the table): its sampled values are in "
-          "the leaderboard and runs.csv; value is the metric at the run's best epoch, for complete runs only.",
-          interactive(shown))
-    _show("#### Best so far")
-    for metric, part in trials.groupby("metric", sort=False):
-        _show(_figure(plot_best_so_far(part, goals[metric]), 1000))
     if (trials["status"] == "pruned").any():
         _show("#### Epochs and time early termination saved",
               "Epochs unpruned: a pruned run at its configured epochs, any other run at the epochs it ran. Time saved "
@@ -411,7 +430,8 @@ def show_leaderboard(report: SweepReport) -> None:
     # One screen wide: throughput has its own section, losses and times are in runs.csv.
     top = table.drop(columns=["images_per_s", "train_loss", "test_loss", "wall_time_s"])
     ranked = int(report.ranked.shape[0])
-    _show(f"The {min(LEADERBOARD_ROWS, len(top))} best of {len(top)} runs by {METRIC_LABELS['val_acc']} "
+    which = f"The {LEADERBOARD_ROWS} best of {len(top)} runs" if len(top) > LEADERBOARD_ROWS else f"All {len(top)} runs"
+    _show(f"{which}, by {METRIC_LABELS['val_acc']} "
           f"({ranked} ranked; pruned and unfinished runs come last). Test accuracy is shown, never used to rank. "
           f"Run names link to the executed notebook; `log` to its run.log.", top.head(LEADERBOARD_ROWS))
     if len(table) > LEADERBOARD_ROWS:

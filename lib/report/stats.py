@@ -508,7 +508,12 @@ def boundary_notes(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[s
 
 
 def _text(value: Any) -> str:
-    return "None" if is_missing(value) else f"{value:g}" if is_number(value) else str(value)
+    """A value in a sentence as a sweep file writes it: true/false, short numbers, None."""
+    if is_missing(value):
+        return "None"
+    if is_bool(value):
+        return "true" if value else "false"
+    return f"{value:g}" if is_number(value) else str(value)
 
 
 def findings(runs: pd.DataFrame, pooled: Any, flags: pd.Series, boundary: Sequence[str]) -> list[str]:

@@ -11,17 +11,18 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from lib.core.formatting import as_float, native, number
+from lib.core.formatting import as_float, duration, native, number
 from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
 from lib.report.analysis import analysis, statistics_runs
 from lib.report.load import METRIC_COLUMNS, METRIC_LABELS, PARAMETERS, SweepReport, levels, value_label
-from lib.spec.config import COMPUTE_FIELDS, ConfigError, RunConfig, defaults, group_warnings
+from lib.spec.config import COMPUTE_FIELDS, RUNTIME_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 
 
 def overview(report: SweepReport) -> dict[str, pd.DataFrame]:
     """Fixed parameters, varying parameters with their values, and runs by status."""
-    fixed = pd.DataFrame({"value": [str(v) for v in report.fixed.values()]}, index=list(report.fixed))
+    fixed = pd.DataFrame({"value": [native(v) if not isinstance(v, (list, dict)) else str(v)
+                                     for v in report.fixed.values()]}, index=list(report.fixed))
     fixed.index.name = "fixed parameter"
     values = {k: _values_text(report.runs[k]) for k in report.varying if k in report.runs}
     varying = pd.DataFrame({"values": list(values.values())}, index=list(values))
@@ -38,7 +39,9 @@ def _values_text(values: pd.Series) -> str:
     numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v]
     if len(labels) > OVERVIEW_VALUES and len(set(numbers)) == len(labels):
         return f"{len(labels)} values from {min(numbers):.4g} to {max(numbers):.4g}"
-    return ", ".join(labels)
+    words = {"True": "yes", "False": "no"}  # as the tables print a flag
+    return ", ".join(words.get(label, label) if any(isinstance(v, bool) for v in values) else label
+                     for label in labels)
 
 
 def conditions(report: SweepReport) -> str:
@@ -128,7 +131,8 @@ def best_config_file(report: SweepReport, out_dir: Path) -> dict[str, Any] | Non
     best = best_configuration(report)
     if best is None:
         return None
-    return {**best["params"], "wandb_mode": "disabled", "out_dir": command_path(out_dir / "best-rerun")}
+    params = {k: v for k, v in best["params"].items() if k not in RUNTIME_FIELDS}
+    return {**params, "wandb_mode": "disabled", "out_dir": command_path(out_dir / "best-rerun")}
 
 
 def command_path(path: Path) -> str:
@@ -141,19 +145,29 @@ def command_path(path: Path) -> str:
 
 
 def run_parameters(report: SweepReport, name: str) -> pd.DataFrame:
-    """A run's parameters: what varies in the sweep first, then the rest of its config."""
+    """A run's parameters: what varies in the sweep first, then the rest of its config (values as recorded,
+    for the report's tables to print)."""
     row = report.runs.set_index("run").loc[name]
     shown = [k for k in report.varying if k in row] + [
         k for k in ("dataset", "model", "optimizer", "lr", "weight_decay", "momentum", "nesterov", "scheduler",
                     "batch_size", "epochs", "augment", "mix", "early_stopping", "patience", "min_delta")
         if k in row and k not in report.varying]
-    return pd.DataFrame({"value": [value_label(row[k]) for k in shown]}, index=shown).rename_axis("parameter")
+    return pd.DataFrame({"value": [native(row[k]) for k in shown]}, index=shown, dtype=object
+                        ).rename_axis("parameter")
 
 
 def run_metrics(report: SweepReport, name: str) -> pd.DataFrame:
+    """A run's metrics as text: accuracies and losses to 4 decimals, epochs as whole numbers, time as 0m27s."""
     row = report.runs.set_index("run").loc[name]
     keys = METRIC_COLUMNS + ["wall_time_s"]
-    return pd.DataFrame({"value": [number(row[k]) for k in keys]}, index=[METRIC_LABELS[k] for k in keys]
+
+    def text(key: str) -> str:
+        value = row[key]
+        if key == "wall_time_s":
+            return duration(as_float(value))
+        return number(value, ".4f") if key not in ("best_epoch", "epochs_run") else number(value, ".0f")
+
+    return pd.DataFrame({"value": [text(k) for k in keys]}, index=[METRIC_LABELS[k] for k in keys]
                         ).rename_axis("metric")
 
 

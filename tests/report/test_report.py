@@ -68,7 +68,7 @@ def test_ranking_uses_validation_accuracy_never_test(sweep):
 def test_tables_of_one_run(sweep):
     params = run_parameters(sweep, "a")
     assert list(params.index[:3]) == ["model", "lr", "input_size"]
-    assert params.loc["input_size", "value"] == "None"
+    assert params.loc["input_size", "value"] is None  # printed as "-" by the report's tables
     metrics = run_metrics(sweep, "b")
     assert metrics.loc[METRIC_LABELS["val_acc"], "value"] == "0.8000"
     assert metrics.loc["epochs to convergence (best epoch)", "value"] == "2"

@@ -397,7 +397,7 @@ def test_findings_state_effects_ties_and_flags(additive):
     low, high = t_interval([0.05 + n for n in ADAM_NOISE])
     assert (f"optimizer: adam beat sgd by 5.0 points of validation accuracy (95% CI {100 * low:.1f} to "
             f"{100 * high:.1f}); this range is over its 3 per-seed effects") in text
-    assert "mix (True vs False): identical runs" in text
+    assert "mix (true vs false): identical runs" in text
     assert ("lr (3 values, ordered): best 0.01, mean val acc 83.50% (95% CI" in text
             and "it beat 0.001 by 1.00 points" in text and "it beat 0.1 by 4.00 points" in text
             and "accuracy fell by 1.50 points per tenfold lr" in text)
@@ -429,7 +429,7 @@ def test_findings_with_one_seed_use_the_higher_interactions_and_check_against_le
     sentences = findings(runs, pooled, flags_column(runs, {}), [])
     assert "(one seed)" in sentences[1]
     # raw p 0.02, but six effects and interactions are looked at: Holm leaves it uncalled, and says so
-    assert any(s.startswith("mix (True vs False): inconclusive, between +3.5 and +8.5 points, not called after "
+    assert any(s.startswith("mix (true vs false): inconclusive, between +3.5 and +8.5 points, not called after "
                             "Holm's correction") for s in sentences)
     assert sentences[-1].startswith("cross-check (one seed, two-level full factorial): Lenth's method") \
         and sentences[-1].endswith("separates mix from 0: the pooled model calls none")
