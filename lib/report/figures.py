@@ -142,11 +142,14 @@ def plot_isolation(report: SweepReport):
         high = (part["ci_high"].to_numpy(dtype=float) - mean)
         ax.errorbar(x, mean, yerr=[[0 if math.isnan(v) else v for v in low], [0 if math.isnan(v) else v for v in high]],
                     fmt="o", capsize=4)
-        ax.set_xticks(list(x), [value_label(v) for v in part["value"]], fontsize=8)
+        labels = [value_label(v) for v in part["value"]]
+        step = max(1, len(labels) // 8)  # a readable number of tick labels
+        ax.set_xticks(list(x)[::step], labels[::step], fontsize=8, rotation=30 if len(labels) > 4 else 0)
         ax.set_title(p, fontsize=10)
         ax.grid(alpha=0.3)
-        for i, n in zip(x, part["n"]):
-            ax.annotate(f"n={int(n)}", (i, mean[i]), textcoords="offset points", xytext=(6, -3), fontsize=7)
+        if len(part) <= 8:  # beyond that the labels overlap; the table says n
+            for i, n in zip(x, part["n"]):
+                ax.annotate(f"n={int(n)}", (i, mean[i]), textcoords="offset points", xytext=(6, -3), fontsize=7)
     for ax in axes.flat[len(params):]:
         ax.axis("off")
     for ax in axes.flat[:len(params)]:

@@ -122,7 +122,8 @@ def styled(table: pd.DataFrame, index: bool = False):
 
 def _prose(styler, columns: Sequence[str] | None = None):
     """Columns of sentences: left-aligned and wrapped, not one long right-aligned line."""
-    return styler.set_properties(subset=columns, **{"white-space": "normal", "text-align": "left",
+    # !important: the table's own rule keeps other cells on one line, and it is the more specific selector
+    return styler.set_properties(subset=columns, **{"white-space": "normal !important", "text-align": "left",
                                                     "min-width": "320px", "max-width": "760px"})
 
 
@@ -152,19 +153,19 @@ def interactive(table: pd.DataFrame, caption: str = ""):
     """A table sorted and searched in the page (itables; its scripts are in the page, so it works offline)."""
     from itables import to_html_datatable
 
-    shown = table.copy()
+    shown = table.copy().astype(object)
     for column in shown.columns:
-        values = shown[column]
+        values = table[column]
         if values.map(is_bool).any():
-            shown[column] = values.map(lambda v: "yes" if v is True or (is_bool(v) and v) else
-                                       "no" if is_bool(v) else v)
+            shown[column] = values.map(lambda v: ("yes" if v else "no") if is_bool(v) else v)
         elif str(column).lower() == "flags":
             shown[column] = values.map(lambda v: _cell("flags", v))
         elif pd.api.types.is_float_dtype(values):
-            shown[column] = values.round(4)
+            whole = all(float(v).is_integer() for v in values.dropna())
+            shown[column] = [None if is_missing(v) else int(v) if whole else round(float(v), 4) for v in values]
     return _html(to_html_datatable(shown, caption=caption or None, allow_html=True, showIndex=False,
                                    maxBytes=2 ** 22, lengthMenu=[10, 25, 100, -1], pageLength=10,
-                                   classes="display compact"))
+                                   classes="display compact nowrap"))
 
 
 def _figure_html(fig, width: int) -> str:
@@ -201,8 +202,11 @@ def _bullets(lines: Iterable[str]) -> str:
 
 def _sampled(report: SweepReport) -> set[str]:
     """Parameters a search chose (from a range or a list): the grid sections leave them to the Search section."""
-    chosen = {k for s in searches(report) for k in ((s.search or {}).get("space") or {})} if not report.runs.empty \
-        else set()
+    if report.runs.empty:
+        return set(report.sampled)
+    chosen = {k for s in searches(report) for k in ((s.search or {}).get("space") or {})}
+    chosen |= {k for s in searches(report) if s.study is not None and s.search
+               for t in s.study.get_trials(deepcopy=False) for k in t.params}  # what the sampler drew
     return set(report.sampled) | chosen
 
 
@@ -335,7 +339,9 @@ def show_search(report: SweepReport) -> None:
         return
     trials = trials_table(report)
     goals = {s.metric: s.goal for s in searches(report)}
-    searched_params = list(dict.fromkeys(k for s in searches(report) for k in ((s.search or {}).get("space") or {})))
+    searched_params = [p for p in dict.fromkeys([*(k for s in searches(report) for k in ((s.search or {}).get("space")
+                                                                                         or {})),
+                                                 *sorted(_sampled(report))]) if p in report.runs]
     by_run = report.runs.set_index("run")
     shown = trials[["sweep", "trial", "run", "status"]].copy()
     for p in searched_params:
@@ -460,11 +466,11 @@ def show_configs(report: SweepReport) -> None:
         shown["tied_with_best"] = ["untested" if is_missing(t) else t for t in shown["tied_with_best"]]
         note = (f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% t-interval of the "
                 f"mean over its seeds. ")
-    head = shown.head(LEADERBOARD_ROWS)
-    _show(note + ties + (f" The best {len(head)} of {len(shown)} configurations; all are in configs.csv and below."
-                         if len(shown) > len(head) else ""), head)
-    if len(shown) > len(head):
-        _show(interactive(shown))
+    if len(shown) <= LEADERBOARD_ROWS:
+        _show(note + ties, shown)
+    else:
+        _show(note + ties + f" All {len(shown)} configurations, best first (sort or search them; configs.csv holds "
+                            f"the same):", interactive(shown))
 
 
 def _estimates(table: pd.DataFrame):
@@ -493,7 +499,8 @@ def show_effects(report: SweepReport) -> None:
           "the trend axis. p_holm: Holm-adjusted over every effect and interaction; a finding calls a difference "
           f"only when p_holm < {stats.ALPHA:g}. n: configuration x seed results at value or reference. "
           + _ci_note(effects) + (f" Left out: {', '.join(left)}, sampled by a search (see Search)." if left else ""),
-          _estimates(effects))
+          _estimates(effects) if len(effects) <= LEADERBOARD_ROWS else
+          interactive(effects.drop(columns=[c for c in ("ci_method",) if c in effects])))
     ordered = effects[effects["kind"] == "mean"]
     for parameter, part in ordered.groupby("parameter", sort=False):
         if len(part) >= ORDERED_CURVE:

@@ -6,6 +6,7 @@ interactions.csv, and best.yaml, the best configuration as a config file for `py
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -328,8 +329,9 @@ def followup_findings(report: SweepReport) -> list[str]:
     found = []
     for change, group in table.groupby("change", sort=False):
         gains = group["gain"].to_numpy(dtype=float)
-        name = group["run"].iloc[0]
-        earlier = group["earlier_run"].iloc[0]
+        name, earlier = group["run"].iloc[0], group["earlier_run"].iloc[0]
+        if len(group) > 1:  # one sentence over its seeds: name the configurations, not a seed's runs
+            name, earlier = (re.sub(r"-seed\d+$", "", n) for n in (name, earlier))
         mean = float(gains.mean())
         verb = "gained" if mean >= 0 else "lost"
         text = f"follow-up {name} ({change}) {verb} {abs(100 * mean):.1f} points of validation accuracy over {earlier}"

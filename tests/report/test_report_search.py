@@ -295,3 +295,20 @@ def test_sampled_values_read_short_in_the_tables(search):
     assert _values_text(pd.Series([10 ** (-4 + i / 4) for i in range(12)])) == "12 values from 0.0001 to 0.05623"
     html = styled(leaderboard(search)).to_html()
     assert ">0.0003<" in html and "0.00030000" not in html
+
+
+def test_a_search_report_leads_with_its_trials_and_leaves_sampled_parameters_out_of_the_grid_sections(search, shown):
+    from lib.report.analysis import analysis as analysis_of
+
+    titles = [title for _, title in report_module.sections(search)]
+    assert titles[0] == "Search"  # before the findings
+    for grid_only in ("Configurations over seeds", "Effects", "Two-way interactions", "Isolation plots",
+                      "Mean and best per parameter value"):
+        assert grid_only not in titles
+    report_module.show_search(search)
+    text = "\n".join(shown)
+    assert text.index("Trials") < text.index("Best so far") < text.index("How each sweep searched")
+    assert ">lr<" in text and "trial-000" in text  # its sampled values, by trial
+    shown.clear()
+    report_module.show_effects(search)
+    assert shown == [] and not analysis_of(search).effects.empty  # computed for the CSV, not shown
