@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from rows import row
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
@@ -27,14 +28,6 @@ def runs_of(params: dict, seeds, val_acc, name=None) -> pd.DataFrame:
             rows.append({"run": f"{label}-seed{seed}", "sweep": "t", "status": "completed", **config, "seed": seed,
                          "val_acc": val_acc(config, seed), "test_acc": 0.5})
     return pd.DataFrame(rows)
-
-
-def row(table: pd.DataFrame, **where) -> pd.Series:
-    mask = np.ones(len(table), dtype=bool)
-    for key, value in where.items():
-        mask &= (table[key] == value).to_numpy()
-    assert mask.sum() == 1, where
-    return table[mask].iloc[0]
 
 
 def two_way_residual_variance(cells: pd.DataFrame) -> tuple[float, int]:

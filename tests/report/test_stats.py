@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from rows import row
 from scipy import stats
 
 from lib.report import factorial
@@ -26,14 +27,6 @@ def run_table(params: dict, seeds, val_acc) -> pd.DataFrame:
             rows.append({"run": "-".join(map(str, values)) + f"-s{seed}", "sweep": "t", "status": "completed",
                          **config, "seed": seed, **METRICS, "val_acc": val_acc(config, seed)})
     return pd.DataFrame(rows)
-
-
-def row(table: pd.DataFrame, **where) -> pd.Series:
-    mask = np.ones(len(table), dtype=bool)
-    for key, value in where.items():
-        mask &= (table[key] == value).to_numpy()
-    assert mask.sum() == 1, where
-    return table[mask].iloc[0]
 
 
 def t_interval(values):
