@@ -205,8 +205,8 @@ def storage_problem(spec: str, exc: BaseException) -> str:
     if isinstance(exc, PermissionError) or getattr(exc, "errno", None) in (errno.EACCES, errno.EPERM, errno.EROFS) \
             or "readonly database" in reason:
         target = getattr(exc, "filename", None) or where
-        return f"permission denied on the study storage {where} ({target}); give a place this user may write, " \
-               f"or fix its permissions"
+        return f"permission denied on the study storage {where} ({target}); give a storage this user may read " \
+               f"and write, or fix its permissions"
     if getattr(exc, "errno", None) == errno.ENOSPC:
         return f"no space left on the device of the study storage {where}; free some and run again to resume"
     if kind == "OperationalError":
