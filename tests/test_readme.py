@@ -28,7 +28,8 @@ def test_every_module_notebook_sweep_file_and_make_target_the_readme_names_exist
     assert {"lib.train", "lib.sweep", "lib.run.notebook"} <= modules
     assert [m for m in sorted(modules) if importlib.util.find_spec(m) is None] == []
     files = set(re.findall(r"(?:notebooks|params)/[\w.-]+\.(?:ipynb|yaml)", COMMANDS))
-    assert [f for f in sorted(files) if not (ROOT / f).is_file()] == []
+    written = {f for f in files if f.endswith("_next.yaml")}  # what `python -m lib.sweep next` writes
+    assert [f for f in sorted(files - written) if not (ROOT / f).is_file()] == []
     targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
     assert sorted(set(re.findall(r"\bmake ([a-z][\w-]*)", COMMANDS)) - targets) == []
 

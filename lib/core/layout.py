@@ -9,7 +9,8 @@ A run folder (`reports/runs/latest`, or `reports/<sweep>/runs/<run>` in a sweep)
     .lock  wandb-id                              the training process's lock; the W&B run it logs to
 
 A sweep folder (`reports/<sweep>`): `sweep.json` (the expanded plan), `runs/<run>/`, `study.journal`
-(the Optuna study of a search), `.sweep.lock`, and the report (`report.ipynb`, `report.html`, its CSVs).
+(the Optuna study of a search) and `study.journal.lock` (Optuna's lock beside it, named by Optuna:
+lib.core.journal), `.sweep.lock`, and the report (`report.ipynb`, `report.html`, its CSVs).
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 A lock dies with its process, so after a crash or a kill it is free again. The holder writes who it
 is (pid, host, start time) into the file, so whoever finds it busy can say who has it. Used for a
 run folder (one training process at a time) and a sweep folder (one `run` of a sweep at a time).
+The same holder record marks the lock file of a study's journal (lib.core.journal), which is
+Optuna's kind of lock, so that one too can say who holds it, and be freed when its holder is gone.
 """
 
 from __future__ import annotations
@@ -26,8 +28,46 @@ class LockBusy(Exception):
 
     def who(self) -> str:
         """'pid 123 on host, started 2026-12-01 20:00:00', with '?' for what is unknown."""
-        h = self.holder
-        return f"pid {h.get('pid', '?')} on {h.get('host', '?')}, started {h.get('started', '?')}"
+        return who(self.holder)
+
+
+def holder_record() -> str:
+    """What a lock's holder writes into the lock file: this process, its host, the time."""
+    return json.dumps({"pid": os.getpid(), "host": os.uname().nodename, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+
+def who(holder: dict[str, Any]) -> str:
+    """A holder record as 'pid 123 on host, started 2026-12-01 20:00:00', with '?' for what is unknown."""
+    return f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, started {holder.get('started', '?')}"
+
+
+def parse_holder(text: str) -> dict[str, Any]:
+    """A holder record read back ({} when it is empty or not one)."""
+    try:
+        holder = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def holder_gone(holder: dict[str, Any]) -> bool:
+    """Whether the record names a process of this host that no longer exists (a lock it left is stale).
+    A holder on another host, or one that is unknown, is never taken for gone."""
+    pid = holder.get("pid")
+    return holder.get("host") == os.uname().nodename and isinstance(pid, int) and not process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id exists on this host (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except (OverflowError, ValueError):
+        return False  # not a possible pid
+    return True
 
 
 @contextmanager
@@ -45,8 +85,7 @@ def hold(path: str | Path, wait_s: float = 0.0) -> Iterator[None]:
             time.sleep(0.2)
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "host": os.uname().nodename,
-                                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        handle.write(holder_record())
         handle.flush()
         try:
             yield
@@ -82,8 +121,4 @@ def _try(handle) -> bool:
 
 def _holder(handle) -> dict[str, Any]:
     handle.seek(0)
-    try:
-        holder = json.loads(handle.read() or "{}")
-    except ValueError:
-        return {}
-    return holder if isinstance(holder, dict) else {}
+    return parse_holder(handle.read())

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lib.core.layout import CONFIG, FAILURE, HISTORY, LAST, LOCK, METRICS, PREVIOUS, SUBMITTED
-from lib.core.locks import LockBusy, hold, is_held
+from lib.core.locks import LockBusy, hold, is_held, process_alive
 
 FINISHED_STATUSES = ("completed", "early_stopped", "diverged", "pruned")
 # Pruned runs (stopped by early termination) trained only part of their epochs: they are shown,
@@ -54,22 +54,10 @@ def remove_stale_temp_files(folder: str | Path) -> list[Path]:
     removed = []
     for path in Path(folder).glob(".*.tmp"):
         match = _TEMP_NAME.fullmatch(path.name)
-        if match and not _process_alive(int(match[1])):
+        if match and not process_alive(int(match[1])):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    except (OverflowError, ValueError):
-        return False  # not a possible pid
-    return True
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -80,6 +80,16 @@ def _planned(root: Path) -> tuple[dict | None, list[tuple[str, dict]]]:
     return None, [(p.name, {}) for p in run_dirs]
 
 
+def _once(roots: list[Path]) -> list[Path]:
+    """The folders in order, each once (the same folder given twice, by any path, would list its runs twice)."""
+    seen, out = set(), []
+    for root in roots:
+        if root.resolve() not in seen:
+            seen.add(root.resolve())
+            out.append(root)
+    return out
+
+
 def _varying(rows: list[dict[str, Any]], order: list[str]) -> list[str]:
     """Parameters (runtime fields aside) with more than one value over `rows`: `order` first, then field order."""
     varying = {k for k in PARAMETERS if len({value_label(r.get(k)) for r in rows}) > 1}
@@ -94,6 +104,7 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
     values in two sweeps varies in the combined report.
     """
     roots = [Path(sweep_dirs)] if isinstance(sweep_dirs, (str, Path)) else [Path(d) for d in sweep_dirs]
+    roots = _once(roots)
     loaded = []  # (root, sweep name, plan, planned runs)
     for root in roots:
         plan, planned = _planned(root)

@@ -13,9 +13,9 @@ from typing import Any, Mapping
 import pandas as pd
 
 from lib.core.formatting import as_float
-from lib.core.layout import STUDY_FILE, SWEEP_JSON
+from lib.core.layout import SWEEP_JSON
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, read_json
-from lib.core.storage import open_storage
+from lib.core.storage import StudyMissing, StudyStorageError, is_url, masked, open_storage, study_location
 from lib.report.load import SweepReport, value_label
 
 DEFAULT_METRIC = {"name": "val_acc", "goal": "maximize"}  # what a sweep without a study is ranked by
@@ -34,31 +34,33 @@ class SweepSearch:
     goal: str  # maximize or minimize
     search: dict | None  # e.g. {"method": "tpe", "trials": 16, "seed": 0}; None for a grid
     early_terminate: dict | None  # e.g. {"type": "asha", "min_epochs": 1, "reduction_factor": 3}
-    study: Any = None  # optuna.Study, or None without a readable study.journal
-    note: str = ""  # why a study.journal could not be read
+    study: Any = None  # optuna.Study, or None without a readable study
+    note: str = ""  # why the study could not be read
+    source: str = "run records"  # where the trials come from: the study's journal file or database, or the runs
 
 
 def _study(root: str | Path):
-    """The sweep's Optuna study: where sweep.json says (`study`), else `root`/study.journal; None without one.
+    """The sweep's Optuna study, read-only: where sweep.json says (`study`), else `root`/study.journal;
+    None when there is none. Nothing is created or written, in a journal or in a database.
 
-    Raises ValueError when the storage holds no study of the sweep's name and not exactly one study.
+    Raises ValueError when the storage holds no study of the sweep's name (another sweep's study is
+    never taken for this one's).
     """
     root = Path(root)
     plan = read_json(root / SWEEP_JSON) if (root / SWEEP_JSON).is_file() else {}
-    spec = plan.get("study") or (str(root / STUDY_FILE) if (root / STUDY_FILE).is_file() else None)
-    if not spec:
-        return None
+    spec = study_location(root)
     with warnings.catch_warnings():  # optuna imports tqdm.auto, which warns in a notebook without ipywidgets
         warnings.filterwarnings("ignore", message="IProgress not found")
         import optuna
-    storage = open_storage(spec)
-    name = plan.get("name")
+    try:
+        storage = open_storage(spec, writable=False)
+    except StudyMissing:
+        return None
+    name = plan.get("name") or root.name
     names = [s.study_name for s in storage.get_all_studies()]
     if name not in names:
-        if len(names) != 1:
-            raise ValueError(f"{spec} holds {len(names)} studies ({', '.join(names) or 'none'}) and none is named "
-                             f"{name!r} like its sweep")
-        name = names[0]
+        raise ValueError(f"{masked(spec)} holds no study named {name!r} like its sweep "
+                         f"({len(names)} other: {', '.join(names[:5]) or 'none'})")
     return optuna.load_study(study_name=name, storage=storage)
 
 
@@ -76,14 +78,18 @@ def _searches(report: SweepReport) -> list[SweepSearch]:
         study, note = None, ""
         try:
             study = _study(root)
+        except StudyStorageError as exc:
+            note = f"the study of {sweep} could not be read: {exc}"
         except (OSError, ValueError, KeyError) as exc:
-            note = f"{root / STUDY_FILE} could not be read ({type(exc).__name__}: {exc})"
+            note = f"the study of {sweep} could not be read ({type(exc).__name__}: {masked(str(exc))})"
         attrs = study.user_attrs if study is not None else {}
+        spec = study_location(root) if study is not None else ""
+        source = "run records" if study is None else masked(spec) if is_url(spec) else Path(spec).name
         metric = attrs.get("metric") or plan.get("metric") or DEFAULT_METRIC
         goal = metric.get("goal") or (study.direction.name.lower() if study is not None else "maximize")
         found.append(SweepSearch(sweep, metric.get("name", "val_acc"), goal,
                                  attrs.get("search", plan.get("search")),
-                                 attrs.get("early_terminate", plan.get("early_terminate")), study, note))
+                                 attrs.get("early_terminate", plan.get("early_terminate")), study, note, source))
     return found
 
 
@@ -127,18 +133,32 @@ def trials_table(report: SweepReport) -> pd.DataFrame:
         rows = []
         if search.study is not None:
             keys = _keys(report, search.sweep)
-            for trial in sorted(search.study.get_trials(deepcopy=False), key=lambda t: t.number):
+            trials = sorted(search.study.get_trials(deepcopy=False), key=lambda t: t.number)
+            # A run retried with --retry-failed has a trial per attempt; its records are the last attempt's.
+            attempts: dict[str, list[Any]] = {}
+            for trial in trials:
+                attempts.setdefault(trial.user_attrs.get("run") or f"trial {trial.number}", []).append(trial)
+            for trial in trials:
                 folder = trial.user_attrs.get("run")
                 key = keys.get(folder, folder or f"trial {trial.number}")
-                row = runs.loc[key].to_dict() if key in runs.index else None
-                status = row["status"] if row is not None and row["status"] in FINISHED_STATUSES else \
-                    _TRIAL_STATUS.get(trial.state.name, trial.state.name.lower())
+                mine = attempts[folder or f"trial {trial.number}"]
                 steps = trial.intermediate_values
+                state = _TRIAL_STATUS.get(trial.state.name, trial.state.name.lower())
+                if trial is not mine[-1]:  # an earlier attempt: its own state, and the epochs it reported
+                    rows.append({"number": trial.number, "run": key, "status": state, "value": math.nan,
+                                 "last_value": float(steps[max(steps)]) if steps else math.nan,
+                                 "epochs_run": float(max(steps, default=0)), "epochs": math.nan})
+                    continue
+                row = runs.loc[key].to_dict() if key in runs.index else None
+                status = row["status"] if row is not None and row["status"] in FINISHED_STATUSES else state
                 counts = trial.state.name == "COMPLETE" and status in RANKED_STATUSES and trial.value is not None
+                # the run's epochs, less those its earlier attempts trained (a retry resumes from their checkpoint)
+                before = sum(float(max(t.intermediate_values, default=0)) for t in mine[:-1])
+                ran = as_float(_epochs_run(report, row, key), float(max(steps, default=0)))
                 rows.append({"number": trial.number, "run": key, "status": status,
                              "value": float(trial.value) if counts else math.nan,
                              "last_value": float(steps[max(steps)]) if steps else math.nan,
-                             "epochs_run": as_float(_epochs_run(report, row, key), float(max(steps, default=0))),
+                             "epochs_run": max(0.0, ran - before) if math.isfinite(ran) else ran,
                              "epochs": as_float(row["epochs"]) if row is not None else math.nan})
         else:
             for row in report.runs[report.runs["sweep"] == search.sweep].to_dict("records"):
@@ -188,7 +208,7 @@ def search_overview(report: SweepReport) -> pd.DataFrame:
         rows.append({"sweep": search.sweep, "search": _search_text(search.search) if search.search else "grid",
                      "early termination": _described(search.early_terminate),
                      "metric": f"{search.metric} ({search.goal})",
-                     "source": STUDY_FILE if search.study is not None else "run records",
+                     "source": search.source,
                      "started": len(part), "counted": len(counted), "pruned": int((part["status"] == "pruned").sum()),
                      "other": int((~part["status"].isin(RANKED_STATUSES) & (part["status"] != "pruned")).sum()),
                      "best value": best["value"] if best is not None else math.nan,

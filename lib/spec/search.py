@@ -38,6 +38,7 @@ TERMINATIONS = ("asha", "hyperband", "median")
 SEARCH_KEYS = ("method", "trials", "seed", "space", "startup_trials")
 TERMINATE_KEYS = ("type", "min_epochs", "reduction_factor", "max_epochs", "startup_trials")
 MAX_TRIALS = 100_000
+MAX_SEED = 2**32 - 1  # numpy's generators, which Optuna's samplers seed, take no larger seed
 # Space kinds: their arguments, and whether Optuna samples them natively (else a quantile in (0, 1)
 # goes through the distribution's inverse CDF, so every sampler can search them).
 KINDS = {
@@ -118,7 +119,14 @@ class Search:
     trials: int
     seed: int
     space: dict[str, Dimension]
-    startup_trials: int  # trials sampled at random before tpe or gp model the results
+    # Trials sampled at random before tpe or gp model the results; None: the default, which follows
+    # `trials` (so raising the budget continues the same search).
+    startup_trials: int | None = None
+
+    @property
+    def startup(self) -> int:
+        """The startup trials the sampler uses: as given, else a third of the trials, from 2 to 10."""
+        return self.startup_trials if self.startup_trials is not None else default_startup_trials(self.trials)
 
     def sampler(self, trials_before: int = 0):
         """The method's sampler. A study resumed after `trials_before` trials gets a seed of its own,
@@ -138,10 +146,10 @@ class Search:
         import optuna
 
         if self.method == "tpe":
-            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.startup_trials,
+            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.startup,
                                               multivariate=True, constant_liar=True)
         if self.method == "gp":
-            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.startup_trials,
+            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.startup,
                                              warn_independent_sampling=False)
         if self.method == "qmc":
             return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False,
@@ -256,12 +264,17 @@ def parse_search(raw: Any, fixed: dict[str, Any], where: str, section: str = "se
         raise SweepFileError(f"{where}.trials {trials} is more than the grid's {grid_size} points; give at most "
                           f"{grid_size}")
     seed = raw.get("seed", 0)
-    if not is_whole(seed) or seed < 0:
-        raise SweepFileError(f"{where}.seed must be a whole number >= 0, got {shown(seed)}")
-    startup = raw.get("startup_trials", min(10, max(2, trials // 3)))
-    if not is_whole(startup) or startup < 1:
+    if not is_whole(seed) or not 0 <= seed <= MAX_SEED:
+        raise SweepFileError(f"{where}.seed must be a whole number from 0 to 2**32 - 1 ({MAX_SEED}), got {shown(seed)}")
+    startup = raw.get("startup_trials")
+    if startup is not None and (not is_whole(startup) or startup < 1):
         raise SweepFileError(f"{where}.startup_trials must be a whole number >= 1, got {shown(startup)}")
     return Search(method, trials, seed, space, startup)
+
+
+def default_startup_trials(trials: int) -> int:
+    """Startup trials when a search gives none: a third of its trials, from 2 to 10."""
+    return min(10, max(2, trials // 3))
 
 
 def parse_dimension(name: str, spec: Any, where: str) -> Dimension:

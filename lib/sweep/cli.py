@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 from lib.core.formatting import is_number
-from lib.core.layout import NOTEBOOK
+from lib.core.layout import NOTEBOOK, runs_dir
+from lib.core.storage import StudyStorageError, storage_spec, study_location
 from lib.spec.errors import ConfigError, SweepFileError
 from lib.spec.naming import NAME_RE
 from lib.spec.runs import MAX_RUNS
@@ -30,7 +31,7 @@ from lib.sweep.executors.base import ClusterError, stop_all
 from lib.sweep.plan import (adopt_renamed_runs, check_records_match, confirmation, plan, planned_sweep, sweep_lock,
                             sweep_root, sweep_warnings, trials_left, wait_for_running, write_sweep_record)
 from lib.sweep.publish import NOTEBOOKS, ReportError, build_report
-from lib.sweep.status import format_table, plan_line, search_line
+from lib.sweep.status import format_table, has_records, plan_line, records_line, search_line
 from lib.sweep.study import SweepStudy, existing_study, with_search_runs
 
 
@@ -43,7 +44,7 @@ def _study(sweep: Sweep, root: Path, args: argparse.Namespace, create: bool) -> 
     if not sweep.uses_study:
         return None
     if create:
-        study = SweepStudy(sweep, root, args.study_storage)
+        study = SweepStudy.for_run(sweep, root, args.study_storage)
         study.reconcile()
         return study
     return existing_study(sweep, root, args.study_storage)
@@ -63,12 +64,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         if sweep.uses_study:
             print(search_line(sweep, study))
         print(plan_line(todo, len(sweep.runs), trials_left(sweep, study)))
+        print(records_line(sweep, root))
         return 0
     with sweep_lock(root, sweep.name):
         study = _study(sweep, root, args, create=True)
         if not sweep.search:
-            for line in adopt_renamed_runs(sweep, root):
-                print(f"reusing the records of {line} (same config)")
+            for old, new in adopt_renamed_runs(sweep, root):
+                print(f"reusing the records of {old} -> {new} (same config)")
+                if study:
+                    study.renamed(old, new, sweep.run(new).params)
+        studied = {spec.name for spec in with_search_runs(sweep, study).runs}  # confirmation runs are not trials
         sweep = planned_sweep(sweep, root, study)
         check_records_match(sweep, root)
         todo, states = plan(sweep, root, args.retry_failed)
@@ -86,7 +91,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         storage = checkpoint_storage(args)
         try:
             outcomes = execute(sweep, root, todo, executor, notebook=Path(args.notebook), timeout_s=args.timeout,
-                               storage=storage, study=study) if todo or left else []
+                               storage=storage, study=study,
+                               outside_study={n for n in todo if n not in studied}) if todo or left else []
             sweep = with_search_runs(sweep, study)
             confirmed = confirmation(sweep, root)
             if len(confirmed.runs) > len(sweep.runs):
@@ -119,22 +125,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(format_table(list(states.values()), sweep, every=args.all))
     if sweep.uses_study:
         print(search_line(sweep, study))
+    print(records_line(sweep, root))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """One sweep's report in its folder, or one report over several sweeps in reports/<NAME>/."""
-    roots = []
+    """One sweep's report in its folder, or one report over several sweeps in reports/<NAME>/. Writes
+    nothing but the report's own files: not sweep.json, not a study."""
+    roots: list[Path] = []
     for params in args.params:
         sweep = load_sweep(params, args.max_runs)
         root = sweep_root(sweep, args.reports_dir)
-        study = _study(sweep, root, args, create=False)
-        write_sweep_record(planned_sweep(sweep, root, study), root, study)
+        if any(root.resolve() == r.resolve() for r in roots):
+            print(f"note: {params} is sweep {sweep.name!r} again; its runs are reported once", file=sys.stderr)
+            continue
+        if args.study_storage and sweep.uses_study and study_location(root, args.study_storage) != study_location(root):
+            print(f"note: the report reads the study of {sweep.name!r} where its sweep.json records it "
+                  f"({study_location(root)}), not --study-storage", file=sys.stderr)
         roots.append(root)
     name = args.name or "-".join(dict.fromkeys(root.name for root in roots))
     if not NAME_RE.match(name):
         raise SweepFileError(f"--name {name!r} must be a folder-safe word (letters, digits, _ . -)")
     out = roots[0] if len(roots) == 1 and not args.name else Path(args.reports_dir) / name
+    own = len(roots) == 1 and out.resolve() == roots[0].resolve()
+    if not own and has_records(out):
+        raise SweepFileError(f"--name {name!r}: {out} is the folder of sweep {name!r}, and its own report is there; "
+                             f"give the report over {len(roots)} sweep(s) another --name")
+    if not any(runs_dir(root).is_dir() and any(p.is_dir() for p in runs_dir(root).iterdir()) for root in roots):
+        print(f"warning: no run of {', '.join(r.name for r in roots)} has records yet (nothing under "
+              f"{', '.join(str(runs_dir(r)) for r in roots)}): the report shows no runs", file=sys.stderr)
     print(f"report: {build_report(roots, out)}")
     return 0
 
@@ -250,8 +269,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m lib.sweep") -> in
               file=sys.stderr)
         return 2
     try:
+        if getattr(args, "study_storage", None):  # a bad or in-memory URL is refused before anything is read or written
+            storage_spec(Path.cwd(), args.study_storage)
         return {"run": cmd_run, "status": cmd_status, "report": cmd_report, "next": cmd_next}[args.command](args)
-    except (SweepFileError, ConfigError, ClusterError) as exc:
+    except (SweepFileError, ConfigError, ClusterError, StudyStorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ReportError as exc:

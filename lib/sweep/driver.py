@@ -4,6 +4,7 @@ for a new trial then), a progress bar across runs, and the study told how each r
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -11,16 +12,18 @@ from lib.core.formatting import duration, is_number
 from lib.core.layout import RUN_LOG, run_dir
 from lib.core.paths import resolve
 from lib.spec.sweepfile import Sweep
-from lib.sweep.executors.base import RunOutcome, RunTask, drive
+from lib.sweep.executors.base import RunOutcome, RunTask, drive, out_of_space
 from lib.sweep.plan import trials_left, write_sweep_record
 from lib.sweep.study import SweepStudy, with_search_runs
 
 
 def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: Path, timeout_s: float | None,
-            storage: Path | None = None, study: SweepStudy | None = None) -> list[RunOutcome]:
+            storage: Path | None = None, study: SweepStudy | None = None,
+            outside_study: set[str] = frozenset()) -> list[RunOutcome]:
     """Execute the named runs, then (a search) new trials while its budget lasts, with a progress bar
-    across runs; returns their outcomes. With a study, every run reports to its trial, and the study
-    is told how each run ended."""
+    across runs; returns their outcomes. With a study, every run but those `outside_study` (confirmation
+    runs: never trials, never pruned, never counted in a budget) reports to its trial, and the study is
+    told how each run ended. A run that failed for a full disk stops the sweep (OSError), resumable."""
     from tqdm import tqdm
 
     queue = list(names)
@@ -29,7 +32,7 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
     def next_task() -> RunTask | None:
         if queue:
             spec = planned[queue.pop(0)]
-            trial = study.trial_for(spec.name, spec.params) if study else None
+            trial = study.trial_for(spec.name, spec.params) if study and spec.name not in outside_study else None
         elif study and sweep.search:
             made = study.new_search_run()
             if made is None:
@@ -56,6 +59,8 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
         counts["running"] -= 1
         if outcome.status == "interrupted":  # stopped by the user: it stays to do
             return
+        if outcome.failed and out_of_space(outcome.error):  # every later run would fail too: stop, resumable
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(Path(task.run_dir) / RUN_LOG))
         if study:
             study.settle(task.name)
         outcomes.append(outcome)

@@ -54,9 +54,9 @@ def _identity(config: dict[str, Any]) -> str:
     return json.dumps({k: config.get(k) for k in COMPUTE_FIELDS}, sort_keys=True)
 
 
-def adopt_renamed_runs(sweep: Sweep, root: Path) -> list[str]:
+def adopt_renamed_runs(sweep: Sweep, root: Path) -> list[tuple[str, str]]:
     """Give existing records to planned runs that compute the same thing under a new name (adding
-    `seeds` to a sweep renames its runs, say), so nothing that ran runs again. Returns 'old -> new' lines."""
+    `seeds` to a sweep renames its runs, say), so nothing that ran runs again. Returns (old, new) names."""
     runs = runs_dir(root)
     planned = {spec.name for spec in sweep.runs}
     if not runs.is_dir():
@@ -74,7 +74,7 @@ def adopt_renamed_runs(sweep: Sweep, root: Path) -> list[str]:
         source = orphans.pop(_identity(sweep_run_config(sweep, spec.name, target).to_dict()), None)
         if source is not None:
             os.rename(source, target)
-            moved.append(f"{source.name} -> {spec.name}")
+            moved.append((source.name, spec.name))
     return moved
 
 

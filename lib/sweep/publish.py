@@ -1,6 +1,8 @@
 """Publishing a report: the report notebook executed by path over sweep folders, then turned into HTML.
 
-The sweep layer never imports the report's code: the notebook does, in its own kernel.
+The sweep layer never imports the report's code: the notebook does, in its own kernel. Papermill
+dies with the sweep process, as run kernels do (lib.sweep.executors.kernels.DIE_WITH_PARENT), and
+its kernel follows it within a second.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from lib.core.layout import REPORT_HTML, REPORT_NOTEBOOK, REPORT_PARTIAL
 from lib.core.records import atomic_write_bytes
+from lib.sweep.executors.kernels import DIE_WITH_PARENT
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -30,7 +33,8 @@ def build_report(sweep_dirs: Path | list[Path], out: Path | None = None, noteboo
     root = out or dirs[0]
     root.mkdir(parents=True, exist_ok=True)
     partial = root / REPORT_PARTIAL
-    command = [sys.executable, "-m", "papermill", str(notebook), str(partial), "-p", "sweep_dirs",
+    command = [sys.executable, "-c", DIE_WITH_PARENT, str(os.getpid()), sys.executable, "-m", "papermill",
+               str(notebook), str(partial), "-p", "sweep_dirs",
                ",".join(str(d.resolve()) for d in dirs), "-p", "out_dir", str(root.resolve()), "--no-progress-bar"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:

@@ -1,14 +1,19 @@
-"""The `status` command's text: every run's state in a table (a summary when there are many), and a line on
-a sweep's search. A summary fits a screen whatever the sweep's size: the runs by state, the best runs, and
-the runs that are running or failed; `--all` gives every row."""
+"""The `status` command's text: every run's state in a table (a summary when there are many), a line on
+a sweep's search, and which folder the records were read from. A summary fits a screen whatever the
+sweep's size: the runs by state, the best runs, and the runs that are running or failed; `--all` gives
+every row."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from lib.core.formatting import duration, is_number, number
+from lib.core.layout import SWEEP_JSON, runs_dir
+from lib.core.paths import project_root
 from lib.core.records import RunState
 from lib.spec.sweepfile import Sweep
+from lib.sweep.plan import sweep_root
 from lib.sweep.study import SweepStudy
 
 
@@ -92,11 +97,31 @@ def _param_text(value: Any) -> str:
 
 
 def search_line(sweep: Sweep, study: SweepStudy | None) -> str:
-    made = len(study.latest()) if study else 0
+    made = len(study.search_runs()) if study else 0
     line = ""
     if sweep.search:
         line = (f"search: {sweep.search.method} over {', '.join(sweep.search.space)}, {sweep.search.trials} trials "
                 f"({made} started so far); ")
     if sweep.early_terminate:
         line += f"early termination: {sweep.early_terminate.type}; "
-    return line + f"metric: {sweep.metric.name} ({sweep.metric.goal})"
+    return line + f"metric: {sweep.metric.name} ({sweep.metric.goal}); study: {study.spec if study else 'none yet'}"
+
+
+def has_records(root: Path) -> bool:
+    """Whether a sweep folder holds anything of its sweep (sweep.json or run folders)."""
+    return (root / SWEEP_JSON).is_file() or runs_dir(root).is_dir()
+
+
+def records_line(sweep: Sweep, root: Path) -> str:
+    """Which sweep folder a command read; when it holds no record of the sweep but the project's reports
+    folder does (a command run from another directory reads ./reports), where to look instead."""
+    line = f"records: {root.resolve()}"
+    if has_records(root):
+        return line
+    project = project_root(sweep.path.resolve().parent) if sweep.path else None
+    project = project or project_root(Path(__file__).resolve().parent)
+    theirs = sweep_root(sweep, project / "reports") if project else None
+    if theirs is not None and theirs.resolve() != root.resolve() and has_records(theirs):
+        return (line + f" holds no record of sweep {sweep.name!r}, but the project's {theirs} does: run the "
+                       f"command from {project}, or pass --reports-dir {project / 'reports'}")
+    return line + " (no record of this sweep yet)"

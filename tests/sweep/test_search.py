@@ -202,13 +202,13 @@ def test_a_search_resumed_in_a_new_process_draws_new_points_and_a_grid_ends_clea
     sweep = parse_sweep({"name": "s", "search": {"method": method, "trials": 6, "startup_trials": 2, "space": space}})
     points = []
     for _ in range(2):  # two sessions, as after a kill: a new SweepStudy over the same journal
-        study = SweepStudy(sweep, tmp_path)
+        study = SweepStudy.for_run(sweep, tmp_path)
         for _ in range(3):
             spec, trial = study.new_search_run()
             study._tell(trial.number, 0.5)
             points.append(repr(sorted(spec.params.items())))
     assert len(set(points)) == 6  # a seeded sampler restarted in a new process must not repeat its draws
-    assert SweepStudy(sweep, tmp_path).new_search_run() is None  # the budget is spent (the grid, too)
+    assert SweepStudy.for_run(sweep, tmp_path).new_search_run() is None  # the budget is spent (the grid, too)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ def test_a_dry_run_of_a_large_sweep_prints_counts_and_a_few_names(tmp_path, caps
     assert main(["run", str(path), "--dry-run", "--reports-dir", str(tmp_path / "reports")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) <= 40 and max(len(line) for line in lines) < 300
-    assert lines[-1].startswith("dry run: 200 runs valid; would execute 10: ") and lines[-1].endswith("and 5 more")
+    planned = next(line for line in lines if line.startswith("dry run: "))
+    assert planned.startswith("dry run: 200 runs valid; would execute 10: ") and planned.endswith("and 5 more")
 
 
 def test_a_small_sweep_still_shows_every_row(tmp_path, capsys):

@@ -12,6 +12,7 @@ each run from the results so far. The executors themselves: local.py, ray.py, sl
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -29,6 +30,7 @@ from lib.core.layout import (FAILURE, METRICS, NOTEBOOK, PARAMS, PARTIAL_NOTEBOO
                              WORKER_PID)
 from lib.core.records import FINISHED_STATUSES, atomic_write_bytes, atomic_write_text, read_json, write_json
 from lib.core.storage import TrialRef
+from lib.spec.errors import ConfigError
 from lib.spec.runs import run_config
 from lib.sweep.executors.kernels import Runner
 
@@ -97,14 +99,23 @@ def execute_run(task: RunTask, collect: bool = False, runner: Runner | None = No
                           collect_records(work) if collect else None)
     work.mkdir(parents=True, exist_ok=True)
     (work / FAILURE).unlink(missing_ok=True)
-    params_file = work / PARAMS
-    atomic_write_text(params_file, yaml.safe_dump(task.config_values(), sort_keys=False))
-    partial = work / PARTIAL_NOTEBOOK
-    start = time.monotonic()
-    runner = runner or Runner(task.notebook, task.env)
     with open(work / RUN_LOG, "a") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {task.name} on {os.uname().nodename} "
                   f"(pid {os.getpid()}) ===\n")
+    try:
+        values = task.config_values()
+    except ConfigError as exc:  # a value no run can take (a search drew a negative lr from a normal): failed once
+        error = f"invalid parameters, not run: {exc}"
+        with open(work / RUN_LOG, "a") as log:
+            log.write(f"error: {error}\n")
+        write_json(work / FAILURE, {"error": error, "exit_code": None, "seconds": 0.0, "host": os.uname().nodename,
+                                    "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        return RunOutcome(task.name, "failed", 0.0, error, None, collect_records(work) if collect else None)
+    params_file = work / PARAMS
+    atomic_write_text(params_file, yaml.safe_dump(values, sort_keys=False))
+    partial = work / PARTIAL_NOTEBOOK
+    start = time.monotonic()
+    runner = runner or Runner(task.notebook, task.env)
     process = runner.start(partial, params_file, work / RUN_LOG)
     with _RUNNING_LOCK:
         _RUNNING.add(process)
@@ -125,12 +136,19 @@ def execute_run(task: RunTask, collect: bool = False, runner: Runner | None = No
     metrics = _read_metrics(work)
     status = metrics["status"] if error is None and metrics and metrics.get("status") in FINISHED_STATUSES \
         else "failed"
+    if status == "failed" and out_of_space(error):  # not the run's fault: it stays resumable, the sweep stops
+        return RunOutcome(task.name, "failed", seconds, error, None, collect_records(work) if collect else None)
     if status == "failed":
         error = error or "the notebook finished without writing metrics.json"
         write_json(work / FAILURE, {"error": error, "exit_code": code, "seconds": round(seconds, 1),
                                            "host": os.uname().nodename, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
     records = collect_records(work) if collect else None
     return RunOutcome(task.name, status, seconds, error, metrics if status != "failed" else None, records)
+
+
+def out_of_space(error: str | None) -> bool:
+    """Whether a run's failure message is a full disk's (ENOSPC), in the words Python gives it."""
+    return bool(error) and (f"[Errno {errno.ENOSPC}]" in error or os.strerror(errno.ENOSPC) in error)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
