@@ -219,7 +219,7 @@ def test_next_on_a_real_digits_sweep_extends_lr_and_its_follow_ups_meet_their_pa
 
     first = tmp_path / "lrs.yaml"
     first.write_text("name: lrs\nfixed: {dataset: digits, model: mlp, epochs: 2, optimizer: sgd}\n"
-                     "grid: {lr: [0.001, 0.1]}\nseeds: [0, 1]\n")
+                     "grid: {lr: [0.001, 0.01, 0.1]}\nseeds: [0, 1]\n")
     reports = ["--reports-dir", str(tmp_path / "reports")]
     assert main(["run", str(first), "--workers", "2", "--no-report", *reports]) == 0
     capsys.readouterr()
@@ -232,7 +232,6 @@ def test_next_on_a_real_digits_sweep_extends_lr_and_its_follow_ups_meet_their_pa
     assert "exists; pass --force" in capsys.readouterr().err
     sweep = load_sweep(proposed)
     assert max(r.params["lr"] for r in sweep.runs) == 1.0 and len(sweep.runs) <= 8
-    assert "cut to fit the budget (too_close)" in printed
     assert main(["run", str(proposed), "--workers", "2", "--no-report", *reports]) == 0
     report = load_report([tmp_path / "reports" / "lrs", tmp_path / "reports" / "lrs_next"])
     pairs = compare_followups(report)

@@ -257,7 +257,7 @@ def test_the_report_notebook_renders_two_sweeps_and_writes_its_tables(two_sweeps
     text = (tmp_path / "out.ipynb").read_text()
     assert "patience 3 -> 100; epochs 5 -> 10" in text and "statistics rest on 5 of 6 runs" in text
     assert {p.name for p in (tmp_path / "tables").iterdir()} == {"runs.csv", "configs.csv", "effects.csv",
-                                                                  "interactions.csv"}
+                                                                  "interactions.csv", "best.yaml"}
 
 
 def test_configs_at_one_seed_say_so_and_leave_out_spread_columns(tmp_path, shown):

@@ -282,7 +282,7 @@ def test_the_report_notebook_renders_a_search_beside_a_grid(search_dir, grid_dir
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     text = (tmp_path / "out.ipynb").read_text()
-    assert "## Search" in text and "Best so far" in text and "asha (min_epochs 1, reduction_factor 3)" in text
+    assert '<h2 id=\\"search\\">Search</h2>' in text and "Best so far" in text and "asha (min_epochs 1, reduction_factor 3)" in text
 
 
 def test_sampled_values_read_short_in_the_tables(search):
