@@ -2,6 +2,7 @@
 as a finished sweep leaves them), states its evidence, and the file it writes is an ordinary sweep file."""
 
 import math
+import random
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,89 @@ def test_configurations_too_close_to_call_get_more_seeds(tmp_path):
     sweep, _ = written(tmp_path, proposal)
     assert {r.params["seed"] for r in sweep.runs} == {2, 3}
     assert {r.params["lr"] for r in sweep.runs} == {0.01}
+
+
+OPTIMIZERS = GRID.replace("optimizer: [sgd, adam]", "optimizer: [sgd, adam, rmsprop]")
+
+
+def wobble(p) -> float:
+    """A fixed residual of about 0.2 points drawn per run, so the pooled model has noise to estimate."""
+    return random.Random(repr(sorted(p.items()))).gauss(0.0, 0.002)
+
+
+def test_a_categorical_value_that_loses_everywhere_is_dropped_from_its_grid(tmp_path):
+    def outcome(p):  # rmsprop 5 points behind at every lr; sgd and adam level
+        return Outcome(0.85 - 0.05 * (p["optimizer"] == "rmsprop") + 0.01 * (p["lr"] == 0.01) + wobble(p),
+                       best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path, OPTIMIZERS, outcome)
+    change = next(c for c in proposal.changes if c.rule == "worse_values")
+    assert change.line.startswith("optimizer: rmsprop lost to ") and "interacts with nothing" in change.line
+    assert rules(proposal).count("worse_values") == 1  # sgd and adam never lose: they stay
+    sweep, _ = written(tmp_path, proposal)
+    assert proposal.draft.grid["optimizer"] == ["sgd", "adam"]
+    assert {r.params["optimizer"] for r in sweep.runs} == {"sgd", "adam"}
+
+
+def test_a_value_that_loses_only_at_some_levels_of_another_parameter_stays(tmp_path):
+    def outcome(p):  # rmsprop loses 5 points at lr 0.1 and is level at the other rates: an interaction
+        return Outcome(0.85 - 0.05 * (p["optimizer"] == "rmsprop" and p["lr"] == 0.1) + wobble(p), best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path, OPTIMIZERS, outcome)
+    assert "worse_values" not in rules(proposal)
+
+
+def test_numeric_values_are_never_dropped_as_worse(tmp_path):
+    def outcome(p):  # lr 0.001 loses clearly, but the middle of a numeric axis is where the edge rule looks
+        return Outcome(0.85 - 0.05 * (p["lr"] == 0.001) + wobble(p), best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path, GRID, outcome)
+    assert "worse_values" not in rules(proposal)
+
+
+SEARCH_BASE = {"name": "srch", "fixed": {"dataset": "digits", "model": "mlp", "epochs": 4},
+               "search": {"method": "tpe", "trials": 12, "seed": 0, "startup_trials": 4,
+                          "space": {"lr": {"log_uniform": [0.0001, 0.1]}, "optimizer": ["sgd", "adam"]}},
+               "metric": {"name": "val_acc", "goal": "maximize"}}
+
+
+def search_proposal(tmp_path, lrs, optimizer, best_lr=3e-3):
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+    from studies import write_search
+
+    def acc(lr, opt):  # best at best_lr with adam
+        return 0.9 - 0.1 * abs(math.log10(lr / best_lr)) - 0.05 * (opt != "adam")
+
+    trials = [({"lr": lr, "optimizer": optimizer(i)}, [acc(lr, optimizer(i)) - 0.1, acc(lr, optimizer(i))],
+               "complete", None) for i, lr in enumerate(lrs)]
+    root = write_search(tmp_path / "reports" / "srch", "srch", trials,
+                        {"lr": FloatDistribution(1e-4, 1e-1, log=True),
+                         "optimizer": CategoricalDistribution(["sgd", "adam"])},
+                        early_terminate=None, search=SEARCH_BASE["search"])
+    return propose(load_report(root), SEARCH_BASE, "srch")
+
+
+def test_a_search_is_narrowed_to_the_region_of_its_best_trials(tmp_path):
+    lrs = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 1e-2, 3e-2, 1e-1, 2.5e-3, 3.5e-3]
+    proposal = search_proposal(tmp_path, lrs, lambda i: "adam" if i % 3 else "sgd")
+    change = next(c for c in proposal.changes if c.rule == "narrow_search")
+    assert "lr: the best 3 of 12 complete trials used 0.0025 to 0.0035" in change.line
+    assert "optimizer: the best 3 trials used adam" in change.line
+    assert change.line.endswith("the search continues with 12 new trials")
+    sweep, text = written(tmp_path, proposal)
+    low, high = sweep.search.space["lr"].args
+    assert 1e-4 < low < 2.5e-3 and 3.5e-3 < high < 1e-1  # inside the old range, around the best trials
+    assert proposal.draft.search["space"]["optimizer"] == ["adam"]
+    assert "startup_trials" not in proposal.draft.search and not sweep.runs  # a search: no grid runs of its own
+
+
+def test_a_search_whose_best_trials_sit_at_a_bound_goes_past_it(tmp_path):
+    lrs = [1e-1, 9e-2, 8e-2, 7e-2, 1e-3, 3e-4, 1e-4, 2e-4, 5e-4, 6e-4, 7e-4, 8e-4]
+    proposal = search_proposal(tmp_path, lrs, lambda i: "adam", best_lr=0.1)  # best at the top of the range
+    low, high = proposal.draft.search["space"]["lr"]["log_uniform"]
+    assert 1e-4 < low < 8e-2 and high > 0.1  # the next search looks above the old range, not below it
+    inside = search_proposal(tmp_path / "inside", lrs, lambda i: "adam", best_lr=3e-3)
+    assert inside.draft.search["space"]["lr"]["log_uniform"][1] < 0.1  # best trials 1e-3, 8e-4, 7e-4: kept inside
 
 
 def test_when_no_rule_fires_the_proposal_says_so_and_writes_no_file(tmp_path):
