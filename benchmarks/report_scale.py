@@ -1,12 +1,13 @@
 """How the report and the sweep commands scale: 16, 100 and 1,000 finished runs, records written directly.
 
-    python -m benchmarks.report_scale [--sizes 16 100 1000] [--out reports/benchmarks/report_scale.json]
+    python -m benchmarks.report_scale [--sizes 16 100 1000] [--out reports/benchmarks/report_scale.json] [--keep DIR]
 
 Each size is a grid on digits whose records benchmarks.synthetic writes (no training): 16 runs are the
 demo's 2 x 2 x 2 x 2 shape, 100 a 25-value learning rate x 2 x 2, and 1,000 the 25 x 2 x 2 x 2 grid
 with 5 seeds. For each it times `python -m lib.sweep report` as a user runs it (wall and CPU seconds
 of the command and its children), measures report.html and report.ipynb, and counts the lines that
-`status` and `run --dry-run` print (and their longest line). Writes the JSON and prints a table.
+`status` and `run --dry-run` print (and their longest line). Writes the JSON and prints a table. The
+sweeps are written to a temporary folder, or to `--keep DIR` (an empty or new folder) to look at them.
 """
 
 from __future__ import annotations
@@ -89,13 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=sorted(SWEEPS), choices=sorted(SWEEPS))
     parser.add_argument("--out", default=str(ROOT / "reports" / "benchmarks" / "report_scale.json"))
+    parser.add_argument("--keep", metavar="DIR", help="write the sweeps and their reports here (an empty or new "
+                        "folder) instead of a temporary folder")
     args = parser.parse_args(argv)
+    keep = Path(args.keep) if args.keep else None
+    if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+        parser.error(f"--keep {keep}: give an empty or new folder (this one holds files, which it would mix with)")
     os.environ.setdefault("WANDB_MODE", "disabled")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        where = keep or Path(tmp)
         for size in args.sizes:
             print(f"{size} runs ...", flush=True)
-            results.append(measure(size, Path(tmp) / str(size)))
+            results.append(measure(size, where / str(size)))
     columns = list(results[0])
     print("  ".join(f"{c:>14}" for c in columns))
     for row in results:

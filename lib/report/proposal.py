@@ -433,7 +433,10 @@ def too_close(evidence: Evidence) -> list[Change]:
     rows = pd.concat([configs.iloc[:1], chosen])
     used = sorted({int(s) for s in evidence.ranked["seed"] if is_number(s)}) or [0]
     seeds = [max(used) + 1 + i for i in range(CONFIRM_SEEDS)]
-    line = f"{why}; these {len(rows)} run again with seeds {', '.join(map(str, seeds))}"
+    others = len(chosen)
+    who = "both" if others == 1 else (f"the best and the first {others} of them" if len(tied) > others
+                                      else f"the best and these {others}")
+    line = f"{why}; {who} run again with seeds {', '.join(map(str, seeds))}"
 
     def apply(draft: Draft) -> None:
         if evidence.base.get("search"):  # a search confirms its best configurations itself

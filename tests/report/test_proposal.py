@@ -146,7 +146,7 @@ def test_configurations_too_close_to_call_get_more_seeds(tmp_path):
 
     proposal, _ = proposal_for(tmp_path, GRID, outcome)
     change = next(c for c in proposal.changes if c.rule == "too_close")
-    assert "not distinguishable from the best" in change.line and "seeds 2, 3" in change.line
+    assert "not distinguishable from the best" in change.line and "both run again with seeds 2, 3" in change.line
     sweep, _ = written(tmp_path, proposal)
     assert {r.params["seed"] for r in sweep.runs} == {2, 3}
     assert {r.params["lr"] for r in sweep.runs} == {0.01}
