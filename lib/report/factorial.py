@@ -783,7 +783,10 @@ def _trend_part(pooled: Pooled, factor: Factor, row: Mapping[str, Any], at: str 
     return f"trend inconclusive{where}, {_open(row, unit)}"
 
 
-def _ordered_sentence(pooled: Pooled, factor: Factor, rows: pd.DataFrame) -> str:
+def _ordered_sentence(pooled: Pooled, factor: Factor, rows: pd.DataFrame, partners: Sequence[str] = ()) -> str:
+    """An ordered parameter: its best value against its neighbours, and its trend. With `partners` (the
+    parameters its trend interacts with, whose sentences give the trend at each of their values), the best
+    value is named as averaged over them, and the trend is left to those sentences."""
     trend = rows[rows["kind"] == "trend"].iloc[0].to_dict()
     if factor.kind == "continuous":
         return f"{factor.name} ({len(factor.levels)} values, as a trend): {_trend_part(pooled, factor, trend)}" \
@@ -805,7 +808,11 @@ def _ordered_sentence(pooled: Pooled, factor: Factor, rows: pd.DataFrame) -> str
             parts.append(f"it beat {factor.text(neighbour)} {_by(row)}")
         else:
             parts.append(f"vs {factor.text(neighbour)}: inconclusive, {_open(row)}")
-    parts.append(_trend_part(pooled, factor, trend))
+    if partners:
+        parts[0] = parts[0].replace(" over the other parameters", f" averaged over {', '.join(partners)} (its trend "
+                                    f"interacts with {'it' if len(partners) == 1 else 'them'})")
+    else:
+        parts.append(_trend_part(pooled, factor, trend))
     return (f"{factor.name} ({len(factor.levels)} values, ordered): " + "; ".join(parts)
             + _seed_note(pooled, factor.name, len(parts)))
 
@@ -920,9 +927,13 @@ def sentences(pooled: Pooled) -> list[str]:
     pairs = pooled.significant_pairs()
     in_pair = {name for pair in pairs for name in pair}
     for factor in pooled.factors:
-        if factor.name in in_pair:
-            continue
         rows = pooled.effects[pooled.effects["parameter"] == factor.name]
+        if factor.name in in_pair:
+            # A trend's interaction says how its slope changes, not where its best value is: say that too.
+            if factor.trend and factor.kind != "continuous" and (factor.name,) in pooled.fit.terms:
+                partners = [b if a == factor.name else a for a, b in pairs if factor.name in (a, b)]
+                out.append(_ordered_sentence(pooled, factor, rows, partners))
+            continue
         if factor.trend and (factor.name,) in pooled.fit.terms:
             out.append(_ordered_sentence(pooled, factor, rows))
         else:

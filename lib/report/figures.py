@@ -175,7 +175,7 @@ def plot_parallel_coordinates(report: SweepReport):
     if sampled:  # a thousand lines are a smear (and a large image): a seeded sample shows the same spread
         done = done.sample(PARALLEL_LINES, random_state=0)
     axes_names = [k for k in report.varying if k in done] + ["val_acc"]
-    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(axes_names)), 4))
+    fig, ax = plt.subplots(figsize=(max(9, 2.2 * len(axes_names)), 4.5))
     if done.empty:
         ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center")
         return fig

@@ -146,7 +146,8 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
     fixed = {k: v for k, v in fixed.items() if k not in varying}
     names = [sweep for _, sweep, _, _ in loaded]
     described = [(plan["name"], plan["description"]) for plan in plans if plan.get("description")]
-    description = described[0][1] if len(plans) == 1 and described else "; ".join(f"{n}: {d}" for n, d in described)
+    description = described[0][1] if len(plans) == 1 and described else \
+        " ".join(f"{n}: {d}" if d.endswith((".", "!", "?")) else f"{n}: {d}." for n, d in described)
     sampled = [k for plan in plans for k, spec in ((plan.get("search") or {}).get("space") or {}).items()
                if isinstance(spec, dict)]
     linked: dict[str, list[dict[str, Any]]] = {}

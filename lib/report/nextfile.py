@@ -44,12 +44,12 @@ def sweep_text(proposal: Proposal, command: str) -> str:
     if draft is None:
         raise ValueError("no rule fired, so there is no sweep file to write")
     notes = draft.comments
-    out = [f"# Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}, from the records of "
-           f"{', '.join(draft.follows)}.",
+    follows, whose = ", ".join(draft.follows), "its" if len(draft.follows) == 1 else "their"
+    out = [f"# Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}, from the records of {follows}.",
            "# Every choice that differs from the sweep it follows says the rule and the numbers behind it;",
            "# edit freely. Check it with --dry-run before running it.",
            f"name: {draft.name}",
-           f"description: {_flow('Follow-up of ' + ', '.join(draft.follows) + ', proposed from their report.')}"]
+           f"description: {_flow(f'Follow-up of {follows}, proposed from {whose} report.')}"]
     if draft.metric:
         out.append(f"metric: {_flow(draft.metric)}")
     out.append("fixed:" if draft.fixed else "fixed: {}")

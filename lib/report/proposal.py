@@ -286,7 +286,7 @@ def pretrained_size(evidence: Evidence) -> list[Change]:
         gap = (f", {_points(behind)} points behind the best run ({leader['run']})" if behind > 0 else "")
         line = (f"{model} with pretrained weights was trained at {side:g} px, far below the {PRETRAINED_SIZE} px "
                 f"its ImageNet weights expect: its best run {best['run']} reached val acc "
-                f"{best['val_acc']:.3f}{gap}; one run of it at input_size {PRETRAINED_SIZE}")
+                f"{best['val_acc']:.3f}{gap}; it runs again at input_size {PRETRAINED_SIZE}")
 
         def apply(draft: Draft, best=best, line=line) -> None:
             _follow_up(draft, best, {"input_size": PRETRAINED_SIZE}, evidence, line, f"in{PRETRAINED_SIZE}")
@@ -325,7 +325,7 @@ def not_converged(evidence: Evidence) -> list[Change]:
             extra.append(f"patience {int(parent['patience'])} -> {params['patience']}")
         what = f"{model}'s best configuration" if model else "the best configuration"
         line = (f"{what} ({row['config']}) had its best epoch at {', '.join(map(str, sorted(best_epochs)))} of "
-                f"{', '.join(map(str, sorted(set(ran))))} epochs: still improving near the end; one run of it with "
+                f"{', '.join(map(str, sorted(set(ran))))} epochs: still improving near the end; it runs again with "
                 f"epochs {epochs} -> {params['epochs']}" + (f" ({', '.join(extra)})" if extra else ""))
 
         def apply(draft: Draft, parent=parent, params=params, line=line) -> None:

@@ -117,6 +117,9 @@ def styled(table: pd.DataFrame, index: bool = False):
         {"selector": "td", "props": [("white-space", "nowrap")]},
         {"selector": "th, td", "props": [("padding", "2px 8px"), ("font-size", "12px")]},
     ]).set_table_attributes('style="table-layout: auto; width: auto"')
+    labels = [str(c).removesuffix(" (s)") if str(c).lower() in _TIMES else c for c in table.columns]
+    if labels != list(table.columns):  # these print as 0m27s: their unit is in the value
+        styler = styler.relabel_index(labels, axis="columns")
     return styler if index else styler.hide(axis="index")
 
 
@@ -177,8 +180,10 @@ def _figure_html(fig, width: int) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
     plt.close(fig)
-    return (f'<img style="width:{width}px;max-width:100%" '
-            f'src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">')
+    png = buffer.getvalue()
+    drawn = int.from_bytes(png[16:20], "big")  # the PNG's width (IHDR): never shown larger, never blurred
+    return (f'<img style="width:{min(width, drawn)}px;max-width:100%" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')
 
 
 def _figure(fig, width: int):
@@ -319,8 +324,9 @@ def show_best(report: SweepReport) -> None:
         ("validation accuracy", spread("val_acc")), ("test accuracy", spread("test_acc")),
         ("best epoch", spread("best_epoch", 0)), ("epochs run", spread("epochs_run", 0))))
     card = (f"<div style='border:1px solid #bbb;border-radius:6px;padding:10px 14px;max-width:980px'>"
-            f"<div style='font-size:15px'><b>{html.escape(best['config'])}</b> — best run {run_link(report, best['run'])}"
-            f" of {len(best['runs'])}</div>"
+            f"<div style='font-size:15px'><b>{html.escape(best['config'])}</b> — "
+            f"{'its best of ' + str(len(best['runs'])) + ' runs' if len(best['runs']) > 1 else 'its run'}: "
+            f"{run_link(report, best['run'])}</div>"
             f"<div style='display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start;margin-top:6px'>"
             f"<table style='font-size:12px'><thead><tr><th>parameter</th><th>value</th></tr></thead>{params}</table>"
             f"<table style='font-size:12px'><thead><tr><th>metric</th><th>{'mean' if len(best['runs']) > 1 else 'value'}"

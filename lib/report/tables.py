@@ -180,9 +180,10 @@ def parameter_effects(report: SweepReport) -> pd.DataFrame:
     for key in report.varying:
         if key not in done or done.empty:
             continue
-        grouped = done.groupby(done[key].astype(str))
+        grouped = done.groupby(done[key].map(value_label))
         frame = pd.DataFrame({"runs": grouped.size(), "mean val acc": grouped["val_acc"].mean(),
                               "best val acc": grouped["val_acc"].max(), "mean test acc": grouped["test_acc"].mean()})
+        frame = frame.loc[[v for v in levels(done[key]) if v in frame.index]]  # values in order: 0.001 before 0.1
         frame.index = pd.MultiIndex.from_product([[key], frame.index], names=["parameter", "value"])
         frames.append(frame)
     return pd.concat(frames) if frames else pd.DataFrame()

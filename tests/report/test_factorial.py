@@ -228,6 +228,22 @@ def test_an_ordered_parameter_has_a_mean_per_value_a_trend_and_its_best_is_compa
     assert "it beat 0.001 by 4.1" in text and "it beat 0.1 by 1.9" in text and "0.0001" not in text.split("lr (")[1]
 
 
+def test_an_ordered_parameter_whose_trend_interacts_still_names_its_best_value():
+    # Peaked at lr 0.01 for both models; the MLP falls off faster at small rates, so the trend interacts.
+    curve = {0.0001: 0.70, 0.001: 0.82, 0.01: 0.90, 0.1: 0.87}
+    noise = np.random.default_rng(5).normal(0, 0.002, size=(4, 2, 2))
+    runs = runs_of({"lr": list(curve), "model": ["lenet", "mlp"]}, [0, 1], lambda c, s: (
+        curve[c["lr"]] - (0.08 - 0.02 * list(curve).index(c["lr"])) * (c["model"] == "mlp")
+        + noise[list(curve).index(c["lr"]), int(c["model"] == "mlp"), s]))
+    found = sentences(runs, ["lr", "model"])
+    interaction = next(s for s in found if s.startswith("lr x model interact"))
+    assert "points per tenfold lr" in interaction  # the trend at each model
+    ordered = next(s for s in found if s.startswith("lr (4 values, ordered): "))
+    assert ordered.startswith("lr (4 values, ordered): best 0.01, mean val acc ")
+    assert "averaged over model (its trend interacts with it); " in ordered and "it beat 0.1 by " in ordered
+    assert "per tenfold" not in ordered  # the trend is the interaction's to state, model by model
+
+
 def test_a_linear_axis_steps_by_its_gap_and_a_sampled_one_is_a_trend_only():
     runs = runs_of({"epochs": [5, 10, 15], "mix": [False, True]}, [0, 1],
                    lambda c, s: 0.8 + 0.002 * c["epochs"] + 0.001 * s)
