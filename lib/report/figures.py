@@ -6,6 +6,8 @@ curves are lib.core.curves's, which the training notebook draws too.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from lib.core.curves import PRUNED_LOOK, accuracy_axis, cut_marker, cut_short, epoch_axis, plot_history
@@ -162,6 +164,7 @@ def plot_isolation(report: SweepReport):
 
 PARALLEL_LINES = 200  # at most this many runs are drawn in the parallel-coordinates plot
 PARALLEL_SHADES = 12  # accuracy in this many shades: a crisp legend and a small image
+PARALLEL_LABELS = 12  # value labels per axis, at most (about): 25 learning rates would overlap
 
 
 def plot_parallel_coordinates(report: SweepReport):
@@ -200,8 +203,12 @@ def plot_parallel_coordinates(report: SweepReport):
     ax.set_xlim(-0.1, len(axes_names) - 0.6)
     for i, key in enumerate(axes_names):
         ax.axvline(i, color="grey", linewidth=0.8)
-        labels = [(p, label) for label, p in positions[key].items()] if key in positions else \
-            [(0, f"{low:.3f}"), (1, f"{high:.3f}")]
+        if key in positions:  # at most about PARALLEL_LABELS labels per axis, the ends always among them
+            items = list(positions[key].items())
+            every = math.ceil(len(items) / PARALLEL_LABELS)
+            labels = [(p, label) for i, (label, p) in enumerate(items) if i % every == 0 or i == len(items) - 1]
+        else:
+            labels = [(0, f"{low:.3f}"), (1, f"{high:.3f}")]
         for y, text in labels:
             ax.text(i + 0.03, y, text, fontsize=8, va="center")
     ax.set_xticks(range(len(axes_names)), axes_names)

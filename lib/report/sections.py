@@ -165,7 +165,10 @@ def interactive(table: pd.DataFrame, caption: str = ""):
             shown[column] = values.map(lambda v: _cell("flags", v))
         elif pd.api.types.is_float_dtype(values):
             whole = all(float(v).is_integer() for v in values.dropna())
-            shown[column] = [None if is_missing(v) else int(v) if whole else round(float(v), 4) for v in values]
+            shown[column] = pd.Series([None if is_missing(v) else int(v) if whole else round(float(v), 4)
+                                       for v in values], index=shown.index, dtype=object)
+        # A missing value is an empty cell (DataTables still sorts the column as numbers), never None or NaN.
+        shown[column] = shown[column].map(lambda v: "" if is_missing(v) else v).astype(object)
     return _html(to_html_datatable(shown, caption=caption or None, allow_html=True, showIndex=False,
                                    maxBytes=2 ** 22, lengthMenu=[10, 25, 100, -1], pageLength=10,
                                    classes="display compact nowrap"))

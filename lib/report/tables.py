@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from lib.core.formatting import as_float, duration, native, number
+from lib.core.formatting import as_float, duration, is_bool, native, number
 from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
 from lib.report.analysis import analysis, statistics_runs
@@ -184,6 +184,8 @@ def parameter_effects(report: SweepReport) -> pd.DataFrame:
         frame = pd.DataFrame({"runs": grouped.size(), "mean val acc": grouped["val_acc"].mean(),
                               "best val acc": grouped["val_acc"].max(), "mean test acc": grouped["test_acc"].mean()})
         frame = frame.loc[[v for v in levels(done[key]) if v in frame.index]]  # values in order: 0.001 before 0.1
+        if done[key].map(is_bool).all():
+            frame.index = frame.index.map({"True": "yes", "False": "no"})
         frame.index = pd.MultiIndex.from_product([[key], frame.index], names=["parameter", "value"])
         frames.append(frame)
     return pd.concat(frames) if frames else pd.DataFrame()

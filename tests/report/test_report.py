@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
 import pytest
 
 from lib.core.records import write_history, write_json
@@ -83,6 +84,36 @@ def test_overview_effects_and_conditions(sweep):
     text = conditions(sweep)
     assert "2 of 4 runs finished" in text and "One seed (0): no run is repeated" in text and "never used to rank" in text
     assert "tenths of a percent" not in text  # no claim about seed noise that one seed cannot support
+
+
+def test_per_value_tables_keep_the_values_order_and_print_flags_as_yes_no(tmp_path):
+    runs = [(f"r{i}", {"lr": lr, "mix": mix}) for i, (lr, mix) in enumerate(
+        [(0.1, False), (0.001, True), (0.01, False), (0.001, False)])]
+    write_json(tmp_path / "sweep.json", {"name": "s", "description": "", "fixed": {"dataset": "digits"},
+                                         "varying": ["lr", "mix"],
+                                         "runs": [{"name": n, "source": "runs", "params": p} for n, p in runs]})
+    for name, params in runs:
+        write_run(tmp_path, name, params, [0.5, 0.6])
+    effects = parameter_effects(load_report(tmp_path))
+    assert list(effects.xs("lr").index) == ["0.001", "0.01", "0.1"]  # by value, not as text
+    assert list(effects.xs("mix").index) == ["no", "yes"]
+
+
+def test_a_sortable_table_shows_a_missing_value_as_an_empty_cell():
+    from lib.report.sections import interactive
+
+    html = interactive(pd.DataFrame({"p": [0.5, math.nan], "reference": ["sgd", None], "n": [1.0, 2.0]})).data
+    assert "NaN" not in html and "None" not in html and "sgd" in html
+
+
+def test_a_figure_is_never_shown_wider_than_it_was_drawn():
+    import matplotlib.pyplot as plt
+
+    from lib.report.sections import _figure_html
+
+    fig, _ = plt.subplots(figsize=(5, 2))  # 400 px at the report's 80 dpi
+    width = int(_figure_html(fig, 900).split("width:")[1].split("px")[0])
+    assert 300 < width < 450
 
 
 def test_figures_render_with_failed_missing_and_none_valued_runs(sweep):
