@@ -142,6 +142,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.study_storage and sweep.uses_study and study_location(root, args.study_storage) != study_location(root):
             print(f"note: the report reads the study of {sweep.name!r} where its sweep.json records it "
                   f"({study_location(root)}), not --study-storage", file=sys.stderr)
+        problem = _unreadable_study(root) if sweep.uses_study else None
+        if problem:
+            print(f"warning: the report of {sweep.name!r} will have no search section: {problem}", file=sys.stderr)
         roots.append(root)
     name = args.name or "-".join(dict.fromkeys(root.name for root in roots))
     if not NAME_RE.match(name):
@@ -156,6 +159,20 @@ def cmd_report(args: argparse.Namespace) -> int:
               f"{', '.join(str(runs_dir(r)) for r in roots)}): the report shows no runs", file=sys.stderr)
     print(f"report: {build_report(roots, out)}")
     return 0
+
+
+def _unreadable_study(root: Path) -> str | None:
+    """Why the study the report would read for `root` cannot be read (None when it can, or when there is none
+    yet), so the command line says it and not only the page."""
+    from lib.core.storage import StudyMissing, open_storage
+
+    try:
+        open_storage(study_location(root), writable=False)
+    except StudyMissing:
+        return None
+    except StudyStorageError as exc:
+        return str(exc)
+    return None
 
 
 def cmd_next(args: argparse.Namespace) -> int:

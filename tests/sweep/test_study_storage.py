@@ -147,6 +147,20 @@ def test_a_file_that_is_not_a_journal_is_refused_by_every_command_and_never_cut(
     assert notes.read_bytes() == b"my notes, no newline at the end"
 
 
+def test_report_says_on_the_command_line_when_it_cannot_read_the_study(tmp_path, capsys, monkeypatch):
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"my notes, no newline at the end")
+    path = sweep_file(tmp_path, {"name": "ro", "fixed": QUICK, "search": SEARCH})
+    root = tmp_path / "r" / "ro"
+    (root / "runs" / "trial-000").mkdir(parents=True)
+    (root / "sweep.json").write_text(json.dumps({"name": "ro", "study": str(notes)}))
+    monkeypatch.setattr(lib.sweep.cli, "build_report", lambda roots, out: out / "report.html")  # no papermill here
+    assert main(["report", str(path), "--reports-dir", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the report of 'ro' will have no search section: " in err and "is not an Optuna journal" in err
+    assert notes.read_bytes() == b"my notes, no newline at the end"
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. A full disk while a trial reports an epoch
 
