@@ -62,11 +62,20 @@ class Inline:
         pass
 
 
-@pytest.fixture
-def inline(monkeypatch):
-    executor = Inline()
-    monkeypatch.setattr(lib.sweep.cli, "make_executor", lambda args: executor)
-    return executor
+def fail_run(monkeypatch, name: str):
+    """Make Inline record `name` as failed, as execute_run does (failure.json, a failed outcome), without training
+    it; returns the real submit, to put back."""
+    real_submit = Inline.submit
+
+    def submit(self, task):
+        if task.name != name:
+            return real_submit(self, task)
+        Path(task.run_dir).mkdir(parents=True)
+        (Path(task.run_dir) / "failure.json").write_text('{"error": "boom"}')
+        self.ended.append((task, RunOutcome(task.name, "failed", 0.0, "boom")))
+
+    monkeypatch.setattr(Inline, "submit", submit)
+    return real_submit
 
 
 def sweep_file(tmp_path, body: dict) -> Path:
@@ -274,16 +283,7 @@ def test_each_termination_type_stops_hopeless_runs_of_a_grid_and_records_them_as
 def test_a_failed_search_run_is_retried_as_a_new_trial_at_the_same_point(tmp_path, inline, monkeypatch):
     body = {"name": "retry", "fixed": {**QUICK, "epochs": 1},
             "search": {"method": "random", "trials": 2, "space": {"lr": {"log_uniform": [0.01, 0.3]}}}}
-    real_submit = Inline.submit
-
-    def fail_the_second(self, task):
-        if task.name != "trial-001":
-            return real_submit(self, task)
-        Path(task.run_dir).mkdir(parents=True)
-        (Path(task.run_dir) / "failure.json").write_text('{"error": "boom"}')  # as execute_run records one
-        self.ended.append((task, RunOutcome(task.name, "failed", 0.0, "boom")))
-
-    monkeypatch.setattr(Inline, "submit", fail_the_second)
+    real_submit = fail_run(monkeypatch, "trial-001")
     reports = tmp_path / "reports"
     path = sweep_file(tmp_path, body)
     assert run_sweep(path, reports) == 1

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from optuna.storages import JournalStorage, RDBStorage
 from optuna.trial import TrialState
-from test_search import QUICK, Inline, run_sweep, study_of, sweep_file
+from test_search import QUICK, Inline, fail_run, run_sweep, study_of, sweep_file
 
 import lib.sweep.cli
 from lib.report.load import load_report
@@ -27,21 +27,6 @@ from lib.sweep.study import SweepStudy
 
 ROOT = Path(__file__).resolve().parents[2]
 GRID = {"method": "grid", "space": {"optimizer": ["sgd", "adam", "rmsprop"]}}  # 3 points, 3 trials
-
-
-
-@pytest.fixture
-def inline(monkeypatch):
-    """Sweeps run their runs in this process (test_search's Inline executor)."""
-    executor = Inline()
-    monkeypatch.setattr(lib.sweep.cli, "make_executor", lambda args: executor)
-    return executor
-
-@pytest.fixture
-def no_report(monkeypatch):
-    built = []
-    monkeypatch.setattr(lib.sweep.cli, "build_report", lambda roots, out: built.append((list(roots), out)) or out)
-    return built
 
 
 def storage_url(tmp_path, kind: str) -> list[str]:
@@ -372,16 +357,7 @@ def test_a_sweep_given_twice_is_reported_once(tmp_path, inline, no_report, capsy
 def test_a_failed_attempt_retried_shows_as_failed_and_its_epochs_count_once(tmp_path, inline, monkeypatch):
     body = {"name": "retry", "fixed": {**QUICK, "epochs": 2},
             "search": {"method": "random", "trials": 2, "space": {"lr": {"log_uniform": [0.01, 0.3]}}}}
-    real_submit = Inline.submit
-
-    def fail_the_second(self, task):
-        if task.name != "trial-001":
-            return real_submit(self, task)
-        Path(task.run_dir).mkdir(parents=True)
-        (Path(task.run_dir) / "failure.json").write_text('{"error": "boom"}')  # as execute_run records one
-        self.ended.append((task, RunOutcome(task.name, "failed", 0.0, "boom")))
-
-    monkeypatch.setattr(Inline, "submit", fail_the_second)
+    real_submit = fail_run(monkeypatch, "trial-001")
     path, reports = sweep_file(tmp_path, body), tmp_path / "reports"
     assert run_sweep(path, reports) == 1
     monkeypatch.setattr(Inline, "submit", real_submit)

@@ -12,7 +12,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from test_search import QUICK, Inline, run_sweep, study_of, sweep_file
+from test_search import QUICK, run_sweep, study_of, sweep_file
 
 import lib.core.journal
 import lib.sweep.cli
@@ -27,27 +27,6 @@ SEARCH = {"method": "random", "trials": 2, "space": {"lr": {"log_uniform": [0.01
 def _no_password(monkeypatch):
     """A password a test gives stays in that test (the sweep keeps it in this process's environment)."""
     monkeypatch.delenv(PASSWORD_ENV, raising=False)
-
-
-
-@pytest.fixture
-def inline(monkeypatch):
-    """Sweeps run their runs in this process (test_search's Inline executor)."""
-    executor = Inline()
-    monkeypatch.setattr(lib.sweep.cli, "make_executor", lambda args: executor)
-    return executor
-
-@pytest.fixture
-def no_report(monkeypatch):
-    """The report command without papermill: the folders it was asked to report on, and where."""
-    built = []
-
-    def build(roots, out):
-        built.append((list(roots), out))
-        return out / "report.html"
-
-    monkeypatch.setattr(lib.sweep.cli, "build_report", build)
-    return built
 
 
 def one_line_error(capsys) -> str:
@@ -147,14 +126,13 @@ def test_a_file_that_is_not_a_journal_is_refused_by_every_command_and_never_cut(
     assert notes.read_bytes() == b"my notes, no newline at the end"
 
 
-def test_report_says_on_the_command_line_when_it_cannot_read_the_study(tmp_path, capsys, monkeypatch):
+def test_report_says_on_the_command_line_when_it_cannot_read_the_study(tmp_path, capsys, no_report):
     notes = tmp_path / "notes.txt"
     notes.write_bytes(b"my notes, no newline at the end")
     path = sweep_file(tmp_path, {"name": "ro", "fixed": QUICK, "search": SEARCH})
     root = tmp_path / "r" / "ro"
     (root / "runs" / "trial-000").mkdir(parents=True)
     (root / "sweep.json").write_text(json.dumps({"name": "ro", "study": str(notes)}))
-    monkeypatch.setattr(lib.sweep.cli, "build_report", lambda roots, out: out / "report.html")  # no papermill here
     assert main(["report", str(path), "--reports-dir", str(tmp_path / "r")]) == 0
     err = capsys.readouterr().err
     assert "warning: the report of 'ro' will have no search section: " in err and "is not an Optuna journal" in err
