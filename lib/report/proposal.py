@@ -20,7 +20,7 @@ The rules, in the order a budget keeps them:
   or default value and leaves the grid.
 - worse_values: a value of a categorical parameter that loses to another value of it, significantly after
   Holm's correction and interacting with nothing significantly, leaves the grid (when another axis remains
-  to compare). Numbers are the edge rule's.
+  to compare), unless the best configuration or one tied with it uses it. Numbers are the edge rule's.
 
 A proposal is a sweep file of the ordinary kind: `python -m lib.sweep run` and `--dry-run` take it.
 """
@@ -556,10 +556,14 @@ def worse_values(evidence: Evidence) -> list[Change]:
         return []
     grid = evidence.grid()
     interactions = analysis(evidence.report).interactions
+    configs = evidence.configs
+    ties = configs.iloc[:1] if "tied_with_best" not in configs else \
+        configs[[i == 0 or (not is_missing(t) and bool(t)) for i, t in enumerate(configs["tied_with_best"])]]
     changes = []
     for axis, values in grid.items():
         if any(isinstance(v, dict) for v in values) or len(values) < 2 or len(grid) < 2:
             continue  # the only axis: dropping its values leaves nothing to compare
+        tied = list(ties[axis]) if axis in ties else []  # a value the best or its ties use is not clearly worse
         mine = effects[effects["parameter"] == axis]
         if all(is_number(v) for v in values):
             continue  # a number: its ends are the edge rule's, and its middle is where the best is
@@ -572,7 +576,8 @@ def worse_values(evidence: Evidence) -> list[Change]:
             if _interacts(interactions, axis):
                 continue  # its effect depends on another parameter: not a loser everywhere
             losers.append((worse, r))
-        losers = [(w, r) for w, r in losers if any(_same(w, v) for v in values)]
+        losers = [(w, r) for w, r in losers
+                  if any(_same(w, v) for v in values) and not any(_same(w, t) for t in tied)]
         if not losers or len({_value_text(w) for w, _ in losers}) >= len(values):
             continue
         for worse, r in losers:

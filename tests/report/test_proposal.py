@@ -286,6 +286,9 @@ def test_the_research_reports_follow_ups_come_out_of_its_records(tmp_path):
     assert "18.1 points behind the best run" in lines["pretrained_size"]
     assert "best epoch at 46 of 50 epochs" in lines["not_converged"]
     assert "epochs 50 -> 100 (t_max 50 -> 100, patience 3 -> 6)" in lines["not_converged"]
+    # mix loses 1 point on average, but the mix run of the best recipe ties with the best: not clearly worse
+    assert "preact_resnet18-mix-sgd-lr0.01-cosine is not distinguishable" in lines["too_close"]
+    assert "worse_values" not in lines
     sweep, text = written(tmp_path, proposal)
     longer = [r for r in sweep.runs if r.params.get("epochs") == 100]
     assert len(longer) == 1 and longer[0].params["model"] == "preact_resnet18"
