@@ -104,7 +104,10 @@ class Dimension:
             x = float(beta.ppf(x, self.args[0], self.args[1]))
         if self.kind.startswith("q_"):
             q = self.args[-1]
-            x = float(f"{round(x / q) * q:.12g}")  # 0.30000000000000004 -> 0.3
+            steps = round(x / q)
+            if self.kind in ("q_uniform", "q_log_uniform"):  # the nearest multiple of q inside [low, high]
+                steps = min(max(steps, _steps_inside(*self.args)[0]), _steps_inside(*self.args)[1])
+            x = float(f"{steps * q:.12g}")  # 0.30000000000000004 -> 0.3
         else:  # 4 significant digits: finer than any effect, and the run's name and tables show the value used
             x = float(f"{x:.4g}")
         return int(x) if base_type(self.name)[0] is int and x == int(x) else x
@@ -332,7 +335,14 @@ def _argument_problem(kind: str, args: list, name: str) -> str | None:
         return "a and b must be above 0"
     if kind.startswith("q_") and args[-1] <= 0:
         return "q must be above 0"
+    if kind in ("q_uniform", "q_log_uniform") and _steps_inside(*args)[0] > _steps_inside(*args)[1]:
+        return f"no multiple of q = {args[2]} lies between low and high; widen the range or make q smaller"
     return None
+
+
+def _steps_inside(low: float, high: float, q: float) -> tuple[int, int]:
+    """The first and last k with k * q inside [low, high] (a hair of float noise forgiven)."""
+    return math.ceil(low / q - 1e-9), math.floor(high / q + 1e-9)
 
 
 def _check_values(name: str, values: list, where: str) -> None:

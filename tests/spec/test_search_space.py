@@ -87,3 +87,18 @@ def test_integers_too_large_for_a_float_are_one_line_everywhere(tmp_path, capsys
 def test_a_huge_bound_is_named_by_its_size(tmp_path):
     with pytest.raises(SweepFileError, match=r"as numbers that a float can hold, got \[0.1, an integer of 401 digits\]"):
         load_sweep(write(tmp_path, f"name: s\nsearch: {{trials: 2, space: {{lr: {{uniform: [0.1, {HUGE}]}}}}}}\n"))
+
+
+@pytest.mark.parametrize("spec, draws, inside", [
+    ({"q_uniform": [0.25, 0.95, 0.1]}, [0.25, 0.26, 0.6, 0.95], [0.3, 0.3, 0.6, 0.9]),  # round(2.5) would be 0.2
+    ({"q_uniform": [0.04, 0.5, 0.1]}, [0.04, 0.5], [0.1, 0.5]),  # round(0.4) would be 0, an lr no run takes
+    ({"q_log_uniform": [0.003, 0.1, 0.01]}, [0.003, 0.1], [0.01, 0.1]),
+])
+def test_quantized_uniform_draws_stay_inside_their_range(spec, draws, inside):
+    dim = parse_dimension("lr", spec, "space.lr")
+    assert [dim.value(x) for x in draws] == pytest.approx(inside)
+
+
+def test_a_quantized_range_holding_no_multiple_of_q_is_refused():
+    with pytest.raises(SweepFileError, match=r"q_uniform \[0.13, 0.17, 0.1\]: no multiple of q = 0.1 lies between"):
+        parse_dimension("lr", {"q_uniform": [0.13, 0.17, 0.1]}, "space.lr")
