@@ -13,7 +13,7 @@ import pandas as pd
 from lib.core.curves import PRUNED_LOOK, accuracy_axis, cut_marker, cut_short, epoch_axis, plot_history
 from lib.core.formatting import as_float
 from lib.report.analysis import analysis
-from lib.report.load import SweepReport, levels, value_label
+from lib.report.load import SweepReport, level_texts, levels, value_label, value_text
 
 PRUNED_LABEL = "pruned: cut short by early termination (dashed, x at its last epoch)"
 
@@ -144,7 +144,7 @@ def plot_isolation(report: SweepReport):
         high = (part["ci_high"].to_numpy(dtype=float) - mean)
         ax.errorbar(x, mean, yerr=[[0 if math.isnan(v) else v for v in low], [0 if math.isnan(v) else v for v in high]],
                     fmt="o", capsize=4)
-        labels = [value_label(v) for v in part["value"]]
+        labels = [value_text(v) for v in part["value"]]
         step = max(1, len(labels) // 8)  # a readable number of tick labels
         ax.set_xticks(list(x)[::step], labels[::step], fontsize=8, rotation=30 if len(labels) > 4 else 0)
         ax.set_title(p, fontsize=10)
@@ -206,7 +206,8 @@ def plot_parallel_coordinates(report: SweepReport):
         if key in positions:  # at most about PARALLEL_LABELS labels per axis, the ends always among them
             items = list(positions[key].items())
             every = math.ceil(len(items) / PARALLEL_LABELS)
-            labels = [(p, label) for i, (label, p) in enumerate(items) if i % every == 0 or i == len(items) - 1]
+            texts = level_texts(done[key])
+            labels = [(p, texts[label]) for i, (label, p) in enumerate(items) if i % every == 0 or i == len(items) - 1]
         else:
             labels = [(0, f"{low:.3f}"), (1, f"{high:.3f}")]
         for y, text in labels:

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from lib.core.formatting import as_float
+from lib.core.formatting import as_float, is_bool
 from lib.core.layout import SWEEP_JSON, run_dir, runs_dir
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, VAL_ACC_MEANING, load_run, read_json, run_state
 from lib.spec.config import COMPUTE_FIELDS, defaults
@@ -167,6 +167,16 @@ def value_label(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a column with a None in it holds 224 as 224.0
     return str(value)
+
+
+def value_text(value: Any) -> str:
+    """A parameter value as the report shows it to people: a flag as yes/no, anything else as its label."""
+    return ("yes" if value else "no") if is_bool(value) else value_label(value)
+
+
+def level_texts(values: pd.Series) -> dict[str, str]:
+    """Each label of `levels(values)` with the text the report shows for it (a flag's "True" reads "yes")."""
+    return {value_label(v): value_text(v) for v in values}
 
 
 def levels(values: pd.Series) -> list[str]:

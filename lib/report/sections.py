@@ -24,7 +24,7 @@ from lib.report import stats
 from lib.report.analysis import analysis
 from lib.report.figures import (plot_best_so_far, plot_combined_curves, plot_followup, plot_importances, plot_isolation,
                                 plot_parallel_coordinates, plot_run, plot_slices, plot_throughput)
-from lib.report.load import METRIC_LABELS, SweepReport
+from lib.report.load import METRIC_LABELS, SweepReport, value_text
 from lib.report.search import (IMPORTANCE_EVALUATOR, param_importances, search_overview, searched, searches,
                                slice_points, termination_savings, trials_table)
 from lib.report.tables import (BEST_FILE, FOLLOWUP_FIGURES, best_configuration, best_runs, command_path,
@@ -87,7 +87,7 @@ def _cell(column: str, value: Any) -> str:
     if is_missing(value):
         return "-"
     if is_bool(value):
-        return "yes" if value else "no"
+        return value_text(value)
     if name == "flags":
         return ", ".join(f.replace("_", " ") for f in str(value).split(",") if f) or "-"
     if not is_number(value):
@@ -160,7 +160,7 @@ def interactive(table: pd.DataFrame, caption: str = ""):
     for column in shown.columns:
         values = table[column]
         if values.map(is_bool).any():
-            shown[column] = values.map(lambda v: ("yes" if v else "no") if is_bool(v) else v)
+            shown[column] = values.map(lambda v: value_text(v) if is_bool(v) else v)
         elif str(column).lower() == "flags":
             shown[column] = values.map(lambda v: _cell("flags", v))
         elif pd.api.types.is_float_dtype(values):

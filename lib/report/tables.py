@@ -12,11 +12,12 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from lib.core.formatting import as_float, duration, is_bool, native, number
+from lib.core.formatting import as_float, duration, native, number
 from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
 from lib.report.analysis import analysis, statistics_runs
-from lib.report.load import METRIC_COLUMNS, METRIC_LABELS, PARAMETERS, SweepReport, levels, value_label
+from lib.report.load import (METRIC_COLUMNS, METRIC_LABELS, PARAMETERS, SweepReport, level_texts, levels,
+                             value_label)
 from lib.spec.config import COMPUTE_FIELDS, RUNTIME_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 
 
@@ -40,9 +41,8 @@ def _values_text(values: pd.Series) -> str:
     numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v]
     if len(labels) > OVERVIEW_VALUES and len(set(numbers)) == len(labels):
         return f"{len(labels)} values from {min(numbers):.4g} to {max(numbers):.4g}"
-    words = {"True": "yes", "False": "no"}  # as the tables print a flag
-    return ", ".join(words.get(label, label) if any(isinstance(v, bool) for v in values) else label
-                     for label in labels)
+    texts = level_texts(values)
+    return ", ".join(texts[label] for label in labels)
 
 
 def conditions(report: SweepReport) -> str:
@@ -184,8 +184,7 @@ def parameter_effects(report: SweepReport) -> pd.DataFrame:
         frame = pd.DataFrame({"runs": grouped.size(), "mean val acc": grouped["val_acc"].mean(),
                               "best val acc": grouped["val_acc"].max(), "mean test acc": grouped["test_acc"].mean()})
         frame = frame.loc[[v for v in levels(done[key]) if v in frame.index]]  # values in order: 0.001 before 0.1
-        if done[key].map(is_bool).all():
-            frame.index = frame.index.map({"True": "yes", "False": "no"})
+        frame.index = frame.index.map(level_texts(done[key]))
         frame.index = pd.MultiIndex.from_product([[key], frame.index], names=["parameter", "value"])
         frames.append(frame)
     return pd.concat(frames) if frames else pd.DataFrame()

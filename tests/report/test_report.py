@@ -99,6 +99,15 @@ def test_per_value_tables_keep_the_values_order_and_print_flags_as_yes_no(tmp_pa
     assert list(effects.xs("mix").index) == ["no", "yes"]
 
 
+def test_figures_label_a_flag_yes_no_as_the_tables_do(tmp_path):
+    runs = [(f"{'mix' if mix else 'nomix'}-seed{seed}", {"mix": mix, "optimizer": opt, "seed": seed},
+             [0.5, 0.6 + 0.1 * mix + 0.01 * seed]) for mix in (False, True) for opt in ("sgd", "adam") for seed in (0, 1)]
+    report = load_report(write_sweep(tmp_path / "flags", "flags", runs, {"model": "mlp", "epochs": 2}))
+    panel = next(ax for ax in plot_isolation(report).axes if ax.get_title() == "mix")
+    assert [t.get_text() for t in panel.get_xticklabels()] == ["no", "yes"]
+    texts = {t.get_text() for t in plot_parallel_coordinates(report).axes[0].texts}
+    assert {"no", "yes"} <= texts and not {"True", "False"} & texts
+
 def test_a_sortable_table_shows_a_missing_value_as_an_empty_cell():
     from lib.report.sections import interactive
 
