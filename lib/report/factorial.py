@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -526,8 +526,11 @@ def _effects(pooled: Pooled, runs: pd.DataFrame, params: Sequence[str]) -> pd.Da
             continue
         if f.kind == "ordered":
             for i in range(len(f.levels)):
-                rows.append(_row(f.name, f.levels[i], None, "mean", pooled.estimate([(1.0, {f.name: i})], f.name),
-                                 _count(pooled, {f.name: [i]})))
+                mean = pooled.estimate([(1.0, {f.name: i})], f.name)
+                if math.isfinite(mean.ci_low):  # a mean accuracy: its interval within [0, 1]
+                    mean = replace(mean, **dict(zip(("ci_low", "ci_high"), stats.within_accuracy(mean.ci_low,
+                                                                                                   mean.ci_high))))
+                rows.append(_row(f.name, f.levels[i], None, "mean", mean, _count(pooled, {f.name: [i]})))
             for i in range(1, len(f.levels)):
                 rows.append(_row(f.name, f.levels[i], f.levels[i - 1], "difference",
                                  pooled.estimate(pooled.difference(f.name, i, i - 1), f.name),

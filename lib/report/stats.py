@@ -178,8 +178,15 @@ def t_quantile(df: float) -> float:
     return float(_scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, df))
 
 
+def within_accuracy(low: float, high: float) -> tuple[float, float]:
+    """An interval of a mean accuracy cut to [0, 1], the values an accuracy can take. The mean lies in
+    [0, 1], so a cut interval covers it whenever the whole one does: the coverage is unchanged."""
+    return max(low, 0.0), min(high, 1.0)
+
+
 def _t_interval(values: Sequence[float]) -> tuple[float, float, float, float]:
-    """Mean, sd and the 95% t-interval of the mean; sd and interval NaN with fewer than two values."""
+    """Mean, sd and the 95% t-interval of the mean accuracy, within [0, 1]; sd and interval NaN with fewer
+    than two values."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n == 0:
@@ -189,7 +196,7 @@ def _t_interval(values: Sequence[float]) -> tuple[float, float, float, float]:
         return mean, math.nan, math.nan, math.nan
     sd = float(values.std(ddof=1))
     half = t_quantile(n - 1) * sd / math.sqrt(n)
-    return mean, sd, mean - half, mean + half
+    return (mean, sd, *within_accuracy(mean - half, mean + half))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,7 +258,7 @@ def configs_table(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
     """One row per configuration, best mean validation accuracy first.
 
     Columns: `config` (see `config_label`), each parameter, `n` (seeds), `val_acc_mean`, `val_acc_sd`,
-    `val_acc_ci_low`, `val_acc_ci_high` (95% t-interval over seeds; NaN when n < 2), `test_acc_mean`,
+    `val_acc_ci_low`, `val_acc_ci_high` (95% t-interval over seeds, within [0, 1]; NaN when n < 2), `test_acc_mean`,
     `test_acc_sd`, and `tied_with_best`: True for the best row; for another row True when its
     difference from the best is not significant at 5% (paired t-test over shared seeds when they
     share at least two, else Welch's t-test when both have n >= 2), False when it is, None when it

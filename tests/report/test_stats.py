@@ -74,6 +74,16 @@ def test_configs_table_has_one_row_per_configuration_with_t_intervals(additive):
     assert table["config"].is_unique
 
 
+def test_an_interval_of_a_mean_accuracy_stays_within_0_and_1():
+    # seeds at 0.99, 1.0, 0.97: the t-interval reaches 1.035, an accuracy no run can have
+    runs = run_table({"lr": [0.001, 0.01, 0.1]}, [0, 1, 2],
+                     lambda c, s: [0.99, 1.0, 0.97][s] if c["lr"] == 0.1 else 0.5 + 0.01 * s + 0.1 * (c["lr"] == 0.01))
+    best = configs_table(runs, ["lr"]).iloc[0]
+    low, high = t_interval([0.99, 1.0, 0.97])
+    assert high > 1 and (best["val_acc_ci_low"], best["val_acc_ci_high"]) == pytest.approx((low, 1.0))
+    means = factorial.analyse(runs, ["lr"]).effects.query("kind == 'mean'")
+    assert len(means) == 3 and means["ci_high"].max() <= 1.0 and means["ci_low"].min() >= 0.0
+
 def test_known_additive_effect_and_an_inert_parameter_with_three_seeds(additive):
     effects = effects_table(additive, ["optimizer", "mix", "lr"])
     optimizer = row(effects, parameter="optimizer")
