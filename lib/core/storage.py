@@ -52,8 +52,8 @@ def masked(text: str) -> str:
 def storage_spec(root: Path, given: str | None = None) -> str:
     """Where a sweep's study lives, as the string runs receive: a database URL (its password taken out and
     kept in this process's environment) or a journal file given with --study-storage, else study.journal
-    in the sweep folder. Journal paths are absolute, with symlinks kept (a journal is never repaired
-    through one). Refuses in-memory databases and URLs that name no database."""
+    in the sweep folder. Journal paths and SQLite files are absolute, with symlinks kept (a journal is never
+    repaired through one). Refuses in-memory databases and URLs that name no database."""
     if given and is_url(given):
         return _database_spec(given)
     return os.path.abspath(Path(given).expanduser() if given else root / STUDY_FILE)
@@ -76,6 +76,11 @@ def _database_spec(given: str) -> str:
             raise StudyStorageError(f"--study-storage {masked(given)} is an in-memory database: the study would "
                                     f"be gone when the sweep ends, and no run could reach it; give a file, e.g. "
                                     f"sqlite:///studies.db")
+        if not database.startswith("file:") and not os.path.isabs(database):
+            # as a journal path: taken from where it was given, then absolute, so a run or a later command
+            # started in another folder (a Ray or SLURM worker's) reaches the same file, not a new one
+            url = url.set(database=os.path.abspath(os.path.expanduser(database)))
+            given = url.render_as_string(hide_password=False)
     if url.password is None:
         return given
     os.environ[PASSWORD_ENV] = str(url.password)  # for connecting here and in the runs this process starts

@@ -317,6 +317,23 @@ def test_status_and_report_find_a_database_study_from_sweep_json_and_report_keep
     assert search.study.study_name == "indb" and search.source == url
 
 
+def test_a_relative_sqlite_file_is_the_same_study_from_any_folder(tmp_path, inline, no_report, capsys, monkeypatch):
+    # a worker or a later command starts in another folder: a relative path would reach a new, empty file
+    (tmp_path / "here").mkdir(), (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    body = {"name": "rel", "fixed": {**QUICK, "epochs": 1},
+            "search": {"method": "random", "trials": 2, "space": {"lr": {"log_uniform": [0.01, 0.3]}}}}
+    path, reports = sweep_file(tmp_path, body), tmp_path / "reports"
+    assert run_sweep(path, reports, "--study-storage", "sqlite:///studies.db") == 0
+    database = tmp_path / "here" / "studies.db"
+    assert database.is_file()
+    assert f"sqlite:///{database}" in (reports / "rel" / "sweep.json").read_text()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    capsys.readouterr()
+    assert main(["status", str(path), "--reports-dir", str(reports)]) == 0
+    assert "(2 started so far)" in capsys.readouterr().out
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
 def test_a_report_over_a_journal_search_and_a_database_search_shows_both_and_makes_no_study(tmp_path, inline,
                                                                                           no_report):
     url = f"sqlite:///{tmp_path / 'studies.db'}"
