@@ -133,6 +133,9 @@ def trials_table(report: SweepReport) -> pd.DataFrame:
         rows = []
         if search.study is not None:
             keys = _keys(report, search.sweep)
+            # A finished run adopted under a new name (adding seeds renames runs) keeps its trial, which still
+            # names the old folder; the run's own config says which trial it was.
+            moved = {report.configs.get(key, {}).get("trial"): key for key in keys.values()}
             trials = sorted(search.study.get_trials(deepcopy=False), key=lambda t: t.number)
             # A run retried with --retry-failed has a trial per attempt; its records are the last attempt's.
             attempts: dict[str, list[Any]] = {}
@@ -140,7 +143,7 @@ def trials_table(report: SweepReport) -> pd.DataFrame:
                 attempts.setdefault(trial.user_attrs.get("run") or f"trial {trial.number}", []).append(trial)
             for trial in trials:
                 folder = trial.user_attrs.get("run")
-                key = keys.get(folder, folder or f"trial {trial.number}")
+                key = keys.get(folder) or moved.get(trial.number) or folder or f"trial {trial.number}"
                 mine = attempts[folder or f"trial {trial.number}"]
                 steps = trial.intermediate_values
                 state = _TRIAL_STATUS.get(trial.state.name, trial.state.name.lower())

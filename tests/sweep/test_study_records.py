@@ -235,6 +235,19 @@ def test_a_run_adopted_under_a_new_name_takes_its_open_trial_along(tmp_path, inl
     assert sorted(trials[0].intermediate_values) == [1, 2, 3]
 
 
+def test_a_finished_run_adopted_under_a_new_name_shows_its_new_name_in_the_trials_table(tmp_path, inline):
+    text = yaml.safe_dump({"name": "a", "fixed": {**QUICK, "epochs": 2}, "grid": {"lr": [0.1, 0.05]},
+                           "early_terminate": {"type": "median", "min_epochs": 1, "startup_trials": 5}})
+    path = tmp_path / "a.yaml"
+    path.write_text(text)
+    reports = tmp_path / "reports"
+    assert run_sweep(path, reports) == 0
+    path.write_text(text + "seeds: [0, 1]\n")  # lr0.1 -> lr0.1-seed0: its finished trial keeps the old name
+    assert run_sweep(path, reports) == 0
+    table = trials_table(load_report(reports / "a"))
+    assert sorted(table["run"]) == ["lr0.05-seed0", "lr0.05-seed1", "lr0.1-seed0", "lr0.1-seed1"]
+    assert table["value"].notna().all()
+
 # ---------------------------------------------------------------------------------------------
 # 7. A sampled value no run can take
 
