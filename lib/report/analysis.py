@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from lib.report import factorial, stats
+from lib.report import factorial, stats, wording
 from lib.report.load import SweepReport, value_label
 
 
@@ -72,14 +72,14 @@ def analyse(report: SweepReport) -> Analysis:
     pooled = factorial.analyse(runs, params)
     flags = stats.flags_column(report.runs, report.histories)
     boundary = stats.boundary_notes(runs, pooled.configs, params)
-    found = stats.findings(runs, pooled, flags, boundary)
+    found = stats.findings(runs, wording.sentences(pooled), flags, boundary)
     sampled = [p for p in report.sampled if p in params]
     if sampled:
         found.append(f"{', '.join(sampled)} {'was' if len(sampled) == 1 else 'were'} sampled from a range, so runs "
                      f"rarely share a value: the findings give a trend at most; the Search section's importances "
                      f"and slices show what the search did")
     return Analysis(params, pooled.configs, pooled.effects, pooled.interactions, stats.isolation_table(runs, params),
-                    flags, boundary, found, pooled.method_note(), pooled)
+                    flags, boundary, found, wording.method_note(pooled), pooled)
 
 
 def analysis(report: SweepReport) -> Analysis:

@@ -523,11 +523,11 @@ def _text(value: Any) -> str:
     return f"{value:g}" if is_number(value) else str(value)
 
 
-def findings(runs: pd.DataFrame, pooled: Any, flags: pd.Series, boundary: Sequence[str]) -> list[str]:
+def findings(runs: pd.DataFrame, stated: Sequence[str], flags: pd.Series, boundary: Sequence[str]) -> list[str]:
     """Short sentences from the tables, each saying what it rests on.
 
-    What entered the statistics; then the pooled model's sentences (`pooled`: a lib.factorial.Pooled of the
-    same runs): the best configuration and those not distinguishable from it, each effect ("beat"/"lost to"
+    What entered the statistics; then the pooled model's sentences (`stated`: lib.report.wording.sentences
+    of the same runs' fit): the best configuration and those not distinguishable from it, each effect ("beat"/"lost to"
     only when its Holm-adjusted p is below ALPHA, else "inconclusive" with its range), the called
     interactions with each parameter's effect at each value of the other; how many finished runs carry each
     flag; then the boundary notes.
@@ -537,7 +537,7 @@ def findings(runs: pd.DataFrame, pooled: Any, flags: pd.Series, boundary: Sequen
     sentences = [f"statistics rest on {len(used)} of {len(runs)} runs (completed or early stopped, with a "
                  f"validation accuracy)" + (f"; left out: {', '.join(f'{n} {s}' for s, n in left_out.items())}"
                                             if len(left_out) else "")]
-    sentences += pooled.sentences()
+    sentences += list(stated)
     finished = runs["status"].isin(RANKED_STATUSES) if len(runs) else pd.Series(dtype=bool)
     counts = {f: 0 for f in FLAG_RULES}
     for text in flags[finished.reindex(flags.index, fill_value=False)]:

@@ -12,9 +12,10 @@ from rows import row
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from lib.report import factorial
-from lib.report.factorial import _decimals, analyse, holm
+from lib.report import factorial, wording
+from lib.report.factorial import analyse, holm
 from lib.report.stats import findings, flags_column
+from lib.report.wording import _decimals
 
 
 def runs_of(params: dict, seeds, val_acc, name=None) -> pd.DataFrame:
@@ -39,7 +40,7 @@ def two_way_residual_variance(cells: pd.DataFrame) -> tuple[float, int]:
 
 
 def sentences(runs, params):
-    return findings(runs, analyse(runs, params), flags_column(runs, {}), [])
+    return findings(runs, wording.sentences(analyse(runs, params)), flags_column(runs, {}), [])
 
 
 # --- coding, error and intervals ---------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ def test_with_no_residual_degrees_of_freedom_there_is_no_interval_and_no_call():
     text = "\n".join(sentences(runs, ["a", "b"]))
     assert "nothing is left to measure noise: no interval and no call" in text
     assert " beat " not in text and " lost " not in text
-    assert "no range can be given" in pooled.method_note()
+    assert "no range can be given" in wording.method_note(pooled)
 
 
 # --- seeds, multiplicity, precision ---------------------------------------------------------------------------------

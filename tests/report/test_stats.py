@@ -9,7 +9,7 @@ import pytest
 from rows import row
 from scipy import stats
 
-from lib.report import factorial
+from lib.report import factorial, wording
 from lib.report.stats import (FLAG_RULES, boundary_notes, configs_table, effects_table, findings, flags_column,
                               interactions_table, isolation_table, run_flags)
 from lib.spec.naming import config_label
@@ -229,7 +229,7 @@ def test_one_seed_without_a_full_factorial_has_no_interval_and_says_why():
     assert set(effects_table(two_by_two, ["optimizer", "mix", "lr"])["ci_method"]) == {
         "one seed and not a two-level full factorial: no CI"}
     # the pooled model still answers: the data are exactly additive, so nothing is left over as noise
-    sentences = findings(runs, factorial.analyse(runs, ["optimizer", "lr"]), flags_column(runs, {}), [])
+    sentences = findings(runs, wording.sentences(factorial.analyse(runs, ["optimizer", "lr"])), flags_column(runs, {}), [])
     assert ("optimizer: adam beat sgd by 5.0 points of validation accuracy, the same in every matched run "
             "(no run-to-run scatter)") in sentences
 
@@ -391,7 +391,7 @@ def test_findings_state_effects_ties_and_flags(additive):
     pooled = factorial.analyse(additive, params)
     flags = pd.Series([""] * len(additive), index=additive.index)
     flags.iloc[:2] = "not_converged"
-    sentences = findings(additive, pooled, flags, ["a boundary note"])
+    sentences = findings(additive, wording.sentences(pooled), flags, ["a boundary note"])
     text = "\n".join(sentences)
     assert "statistics rest on 36 of 36 runs" in sentences[0]
     assert sentences[1].startswith("best: adam-") and "(mean +/- sd, 3 seeds)" in sentences[1]
@@ -412,7 +412,7 @@ def test_findings_state_effects_ties_and_flags(additive):
     tie = pd.DataFrame([{"run": f"{lr}-{s}", "status": "completed", "lr": lr, "seed": s, "val_acc": v + d}
                         for lr, ds in [(0.01, [0, 0, 0]), (0.1, [-0.01, 0.005, 0.0]), (0.001, [-0.05, -0.05, -0.049])]
                         for s, (v, d) in enumerate(zip(base, ds))])
-    sentences = findings(tie, factorial.analyse(tie, ["lr"]), flags_column(tie, {}), [])
+    sentences = findings(tie, wording.sentences(factorial.analyse(tie, ["lr"])), flags_column(tie, {}), [])
     assert sentences[1].endswith("; not distinguishable from it: lr0.1 (of 2 others)")
 
 
@@ -429,7 +429,7 @@ def test_findings_with_one_seed_use_the_higher_interactions_and_check_against_le
                                                              0.06 + stats.t.ppf(0.975, 1) * 0.002), abs=1e-9)
     half = stats.t.ppf(0.975, 7 / 3) * 0.00375  # Lenth's, as in the test of effects_table above
     assert (mix["lenth_ci_low"], mix["lenth_ci_high"]) == pytest.approx((0.06 - half, 0.06 + half), abs=1e-9)
-    sentences = findings(runs, pooled, flags_column(runs, {}), [])
+    sentences = findings(runs, wording.sentences(pooled), flags_column(runs, {}), [])
     assert "(one seed)" in sentences[1]
     # raw p 0.02, but six effects and interactions are looked at: Holm leaves it uncalled, and says so
     assert any(s.startswith("mix (true vs false): inconclusive, between +3.5 and +8.5 points, not called after "
@@ -441,7 +441,7 @@ def test_findings_with_one_seed_use_the_higher_interactions_and_check_against_le
 def test_an_empty_table_and_bad_params():
     runs = pd.DataFrame(columns=["run", "status", "lr", "seed", "val_acc"])
     assert configs_table(runs, ["lr"]).empty and effects_table(runs, ["lr"]).empty
-    assert findings(runs, factorial.analyse(runs, ["lr"]), pd.Series(dtype=object), [])[1] \
+    assert findings(runs, wording.sentences(factorial.analyse(runs, ["lr"])), pd.Series(dtype=object), [])[1] \
         == "no configuration has a finished run yet"
     with pytest.raises(ValueError, match="seed"):
         configs_table(runs, ["lr", "seed"])

@@ -1,0 +1,315 @@
+"""The pooled model's findings in words: what each sentence of the report's findings says about an
+effect, an interaction, the configurations tied with the best, and once, how every range is made.
+
+Pure functions of a lib.report.factorial.Pooled: the numbers come from the fit, the wording and the
+precision from here. A difference is said to "beat" or "lose to" only when the fit calls it (Holm-
+adjusted p below ALPHA); otherwise it is "inconclusive" with the range the sweep can rule out. Numbers
+print at the precision their interval justifies.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lib.core.formatting import is_bool, is_missing
+from lib.report import stats
+from lib.report.factorial import Factor, Pooled
+from lib.report.stats import EXACT
+
+LIST_MAX = 5  # names listed before "and N more"
+
+
+def _decimals(half: float) -> int:
+    """Decimals a value in points deserves next to a CI of half-width `half` points: the half-width to two
+    significant digits when they start 10 to 35, else to one (the particle physicists' rule): half 1.2 -> 1
+    decimal, 0.7 -> 1, 4.0 -> 0, 0.04 -> 2; at most 3."""
+    if not math.isfinite(half) or half <= 0:
+        return 1
+    exponent = math.floor(math.log10(half))
+    digits = 2 if half / 10 ** exponent < 3.55 else 1
+    return int(min(3, max(0, digits - 1 - exponent)))
+
+
+def _num(fraction: float, decimals: int, sign: bool = False) -> str:
+    value = round(100 * fraction, decimals) + 0.0  # + 0.0: no "-0.0"
+    return f"{value:+.{decimals}f}" if sign else f"{value:.{decimals}f}"
+
+
+def _half(low: float, high: float) -> float:
+    return 100 * (high - low) / 2
+
+
+def _flip(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The same comparison read the other way round."""
+    return {**row, "effect": -row["effect"], "ci_low": -row["ci_high"], "ci_high": -row["ci_low"]}
+
+
+def _by(row: Mapping[str, Any], unit: str = "points") -> str:
+    """'by 4.3 points (95% CI 3.1 to 5.5)' for a called difference, read in the direction it went."""
+    effect, low, high = row["effect"], row["ci_low"], row["ci_high"]
+    if effect < 0:
+        effect, low, high = -effect, -high, -low
+    if row.get("se") == 0:
+        return f"by {_num(effect, 1)} {unit}, the same in every matched run (no run-to-run scatter)"
+    d = _decimals(_half(low, high))
+    return f"by {_num(effect, d)} {unit} (95% CI {_num(low, d)} to {_num(high, d)})"
+
+
+def _between(row: Mapping[str, Any], unit: str = "points") -> str:
+    d = _decimals(_half(row["ci_low"], row["ci_high"]))
+    return f"between {_num(row['ci_low'], d, True)} and {_num(row['ci_high'], d, True)} {unit}"
+
+
+def _open(row: Mapping[str, Any], unit: str = "points") -> str:
+    """An uncalled estimate: the range it lies in, or why there is none."""
+    if not (math.isfinite(row["ci_low"]) and math.isfinite(row["ci_high"])):
+        return f"{_num(row['effect'], 1, True)} {unit}, no CI"
+    if row.get("se") == 0 and abs(row["effect"]) <= EXACT:
+        return "no difference at all (the model fits every run exactly, so there is no scatter either)"
+    text = _between(row, unit)
+    if row["ci_low"] > EXACT or row["ci_high"] < -EXACT:
+        text += f", not called after Holm's correction (Holm {_p(row['p_holm'])})"
+    return text
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p {p:.2g}"
+
+
+def _seed_note(pooled: Pooled, name: str, ranges: int = 1) -> str:
+    if name not in pooled.per_seed:
+        return ""
+    these = "this range is" if ranges == 1 else "these ranges are"
+    return (f"; {these} over its {len(pooled.seeds)} per-seed effects, because {name}'s effect changed with "
+            f"the seed (F test of {name} x seed, {_p(pooled.guards[name])})")
+
+
+def _at(factor: Factor, level: int) -> str:
+    value = factor.levels[level]
+    if is_bool(value):
+        return f"with {factor.name}" if value else f"without {factor.name}"
+    return f"at {factor.name} {factor.text(level)}"
+
+
+def _difference_sentence(pooled: Pooled, row: Mapping[str, Any]) -> str:
+    name, value, reference = row["parameter"], stats._text(row["value"]), stats._text(row["reference"])
+    if row["identical"]:
+        return (f"{name} ({value} vs {reference}): identical runs (each run at {value} equals its matched run at "
+                f"{reference})")
+    if "not estimable" in str(row["ci_method"]):
+        return f"{name}: no estimate ({row['ci_method']})"
+    if pooled.called(row["p_holm"]):
+        verb = "beat" if row["effect"] > 0 else "lost to"
+        return f"{name}: {value} {verb} {reference} {_by(row, 'points of validation accuracy')}" \
+            + _seed_note(pooled, name)
+    return f"{name} ({value} vs {reference}): inconclusive, {_open(row)}" + _seed_note(pooled, name)
+
+
+def _trend_part(pooled: Pooled, factor: Factor, row: Mapping[str, Any], at: str = "") -> str:
+    unit = f"points {factor.trend_text()}"
+    where = f" {at}" if at else ""
+    if pooled.called(row["p_holm"]):
+        return f"accuracy {'rose' if row['effect'] > 0 else 'fell'} {_by(row, unit)}{where}"
+    return f"trend inconclusive{where}, {_open(row, unit)}"
+
+
+def _ordered_sentence(pooled: Pooled, factor: Factor, rows: pd.DataFrame, partners: Sequence[str] = ()) -> str:
+    """An ordered parameter: its best value against its neighbours, and its trend. With `partners` (the
+    parameters its trend interacts with, whose sentences give the trend at each of their values), the best
+    value is named as averaged over them, and the trend is left to those sentences."""
+    trend = rows[rows["kind"] == "trend"].iloc[0].to_dict()
+    if factor.kind == "continuous":
+        return f"{factor.name} ({len(factor.levels)} values, as a trend): {_trend_part(pooled, factor, trend)}" \
+               + _seed_note(pooled, factor.name)
+    means = rows[rows["kind"] == "mean"].reset_index(drop=True)
+    steps = rows[rows["kind"] == "difference"].reset_index(drop=True)  # step i: value i+1 minus value i
+    best = int(means["effect"].to_numpy().argmax())
+    mean = means.iloc[best]
+    d = _decimals(_half(mean["ci_low"], mean["ci_high"]))
+    level = (f"{_num(mean['effect'], d)}% (95% CI {_num(mean['ci_low'], d)} to {_num(mean['ci_high'], d)})"
+             if math.isfinite(mean["ci_low"]) else f"{_num(mean['effect'], 1)}% (no CI)")
+    parts = [f"best {factor.text(best)}, mean val acc {level} over the other parameters"]
+    for neighbour, step in ((best - 1, best - 1), (best + 1, best)):
+        if not 0 <= neighbour < len(factor.levels):
+            continue
+        row = steps.iloc[step].to_dict()
+        row = row if neighbour < best else _flip(row)  # best minus the neighbour
+        if pooled.called(row["p_holm"]):
+            parts.append(f"it beat {factor.text(neighbour)} {_by(row)}")
+        else:
+            parts.append(f"vs {factor.text(neighbour)}: inconclusive, {_open(row)}")
+    if partners:
+        parts[0] = parts[0].replace(" over the other parameters", f" averaged over {', '.join(partners)} (its trend "
+                                    f"interacts with {'it' if len(partners) == 1 else 'them'})")
+    else:
+        parts.append(_trend_part(pooled, factor, trend))
+    return (f"{factor.name} ({len(factor.levels)} values, ordered): " + "; ".join(parts)
+            + _seed_note(pooled, factor.name, len(parts)))
+
+
+def _simple_text(pooled: Pooled, factor: Factor, partner: Factor) -> str:
+    """`factor`'s effect at each value of `partner`: 'adam beat sgd by 11.1 points (...) at lr 0.001 but lost by
+    2.6 (...) at lr 0.1'."""
+    rows = pooled.simple_effects(factor.name, partner.name)
+    pieces: list[str] = []
+    verb_before = None
+    for r in rows:
+        est = r["estimate"]
+        row = {"effect": est.effect, "ci_low": est.ci_low, "ci_high": est.ci_high, "se": est.se,
+               "p_holm": r["p_holm"], "ci_method": est.method}
+        at = _at(partner, r["at"])
+        if factor.trend:
+            pieces.append(_trend_part(pooled, factor, row, at))
+            continue
+        value, reference = factor.text(r["value"]), factor.text(r["reference"])
+        if not pooled.called(r["p_holm"]):
+            pieces.append(f"{value} vs {reference} inconclusive {at} ({_open(row)})")
+            verb_before = None
+            continue
+        verb = "beat" if est.effect > 0 else "lost to"
+        amount = _by(row).replace(" points", "", 1) if verb_before else _by(row)
+        if verb_before is None:
+            pieces.append(f"{value} {verb} {reference} {amount} {at}")
+        elif verb == verb_before:
+            pieces[-1] += f" and {amount} {at}"
+        else:
+            pieces[-1] += f" but {'won' if est.effect > 0 else 'lost'} {amount} {at}"
+        verb_before = verb
+    return f"{factor.name}: " + "; ".join(pieces) + _seed_note(pooled, factor.name, len(rows))
+
+
+def _interaction_sentence(pooled: Pooled, a: str, b: str) -> str:
+    rows = pooled.interactions[(pooled.interactions["parameter_a"] == a) & (pooled.interactions["parameter_b"] == b)]
+    fa, fb = pooled.factor[a], pooled.factor[b]
+    if len(rows) == 1:
+        r = rows.iloc[0].to_dict()
+        unit = "points" if "trend" not in (r["value_a"], r["value_b"]) else "points per step of the trend"
+        d = _decimals(_half(r["ci_low"], r["ci_high"]))
+        size = (f"interaction {_num(r['interaction'], d, True)} {unit}, 95% CI {_num(r['ci_low'], d, True)} to "
+                f"{_num(r['ci_high'], d, True)}" if math.isfinite(r["ci_low"]) else "no CI")
+        head = f"{a} x {b} interact ({size})"
+    else:
+        head = f"{a} x {b} interact (F test over {len(rows)} columns, Holm {_p(rows['p_holm'].iloc[0])})"
+    return f"{head}: {_simple_text(pooled, fa, fb)}; {_simple_text(pooled, fb, fa)}"
+
+
+def _best_sentence(configs: pd.DataFrame) -> str:
+    best = configs.iloc[0]
+    n = int(best["n"])
+    text = (f"best: {best['config']}, val acc {best['val_acc_mean']:.3f} +/- {best['val_acc_sd']:.3f} "
+            f"(mean +/- sd, {n} seeds)" if n >= 2 else f"best: {best['config']}, val acc "
+            f"{best['val_acc_mean']:.3f} (one seed)")
+    others = configs.iloc[1:]
+    if others.empty:
+        return text
+    tied = [c for c, t in zip(others["config"], others["tied_with_best"]) if not is_missing(t) and bool(t)]
+    untested = sum(is_missing(t) for t in others["tied_with_best"])
+    if tied:
+        listed = ", ".join(tied[:LIST_MAX]) + (f" and {len(tied) - LIST_MAX} more" if len(tied) > LIST_MAX else "")
+        text += f"; not distinguishable from it: {listed} (of {len(others)} others)"
+    elif len(others) > untested:
+        text += f"; every other configuration{' tested' if untested else ''} is worse"
+    if untested:
+        text += f"; {untested} other configuration{'s' * (untested > 1)} untested (no pooled error to test against)"
+    return text
+
+
+def _left_out(pooled: Pooled) -> list[str]:
+    notes = []
+    fit = pooled.fit
+    if fit is None:
+        return notes
+    pairs = [" x ".join(t) for t in fit.dropped if len(t) == 2 and "seed" not in t]
+    if pairs:
+        notes.append(f"the model leaves out the {', '.join(pairs)} interaction{'s' * (len(pairs) > 1)} (the runs "
+                     f"cannot separate {'them' if len(pairs) > 1 else 'it'} from the other terms)")
+    configs = pooled.cells.drop(columns=["seed", "val_acc", "test_acc"]).drop_duplicates()
+    missing = len(configs) * len(pooled.seeds) - len(pooled.cells)
+    if missing > 0:
+        notes.append(f"unbalanced: {missing} of {len(configs) * len(pooled.seeds)} configuration x seed "
+                     f"combinations have no run in the statistics; the model uses the runs there are")
+    if fit.df <= 0:
+        notes.append("the model has as many unknowns as runs, so nothing is left to measure noise: no interval and "
+                     "no call; more seeds (or fewer parameters) would give one")
+    return notes
+
+
+def _lenth_sentence(pooled: Pooled) -> str | None:
+    rows = pooled.effects[np.isfinite(pooled.effects["lenth_ci_low"].astype(float))]
+    if not pooled.lenth or rows.empty:
+        return None
+    lenth = [r["parameter"] for _, r in rows.iterrows() if r["lenth_ci_low"] > 0 or r["lenth_ci_high"] < 0]
+    model = [r["parameter"] for _, r in rows.iterrows() if pooled.called(r["p_holm"])]
+    said = ", ".join(lenth) if lenth else "no effect"
+    agree = "the same as the pooled model" if set(lenth) == set(model) else \
+        f"the pooled model calls {', '.join(model) if model else 'none'}"
+    return (f"cross-check (one seed, two-level full factorial): Lenth's method, which takes most effects to be "
+            f"noise and corrects for nothing, separates {said} from 0: {agree}")
+
+
+def sentences(pooled: Pooled) -> list[str]:
+    """The findings of the pooled model: the best configuration and those it cannot be told from, what the
+    model left out, each parameter's effect (or, for parameters in a called interaction, their effects at each
+    value of the partner), the interactions, and Lenth's cross-check."""
+    if pooled.fit is None:
+        return ["no configuration has a finished run yet"]
+    out = [_best_sentence(pooled.configs)] + _left_out(pooled)
+    pairs = pooled.significant_pairs()
+    in_pair = {name for pair in pairs for name in pair}
+    for factor in pooled.factors:
+        rows = pooled.effects[pooled.effects["parameter"] == factor.name]
+        if factor.name in in_pair:
+            # A trend's interaction says how its slope changes, not where its best value is: say that too.
+            if factor.trend and factor.kind != "continuous" and (factor.name,) in pooled.fit.terms:
+                partners = [b if a == factor.name else a for a, b in pairs if factor.name in (a, b)]
+                out.append(_ordered_sentence(pooled, factor, rows, partners))
+            continue
+        if factor.trend and (factor.name,) in pooled.fit.terms:
+            out.append(_ordered_sentence(pooled, factor, rows))
+        else:
+            out += [_difference_sentence(pooled, r) for r in rows.to_dict("records")]
+    out += [_interaction_sentence(pooled, a, b) for a, b in pairs]
+    inter = pooled.interactions.drop_duplicates(["parameter_a", "parameter_b"])
+    rest = [f"{a} x {b}" for a, b in zip(inter["parameter_a"], inter["parameter_b"]) if (a, b) not in pairs]
+    if rest and pooled.df > 0:
+        other = " other" if pairs else ""
+        out.append(f"interactions: the{other} {rest[0]} interaction is not called" if len(rest) == 1 else
+                   f"interactions: none of the{other} {len(rest)} pairs of parameters is called")
+    lenth = _lenth_sentence(pooled)
+    return out + ([lenth] if lenth else [])
+
+
+def method_note(pooled: Pooled) -> str:
+    """How every interval and call of the findings is made, once, in plain words."""
+    if pooled.fit is None:
+        return ""
+    n, df, k = pooled.fit.n, pooled.df, len(pooled.seeds)
+    seeds = f"{k} seeds" if k > 1 else "one seed"
+    shifts = "every parameter value, every pair of parameter values and every seed" if k > 1 else \
+        "every parameter value and every pair of parameter values"
+    text = (f"How to read the ranges: each is a 95% confidence interval from one linear model fitted to all {n} "
+            f"configuration x seed results at once ({seeds}). The model gives {shifts} its own shift in accuracy, "
+            f"so each effect is averaged over the other parameters. ")
+    if df <= 0:
+        return text + ("Here the model needs every result to place those shifts, so nothing is left to measure "
+                       "noise with: no range can be given and no difference is called.")
+    text += ("What the model cannot explain, the run-to-run noise, sets the width of every range "
+             if k > 1 else "With one seed, the interactions of three or more parameters are taken to be noise, and "
+                               "their scatter sets the width of every range ")
+    text += (f"({df:g} degree{'s' * (df != 1)} of freedom). \"Beat\" and \"lost to\" are used only when a "
+             f"difference holds up after Holm's correction for the {pooled.family} effects and interactions looked "
+             f"at, so a sweep of pure noise rarely claims anything; otherwise the finding is \"inconclusive\" and its "
+             f"range is how large the effect could be. ")
+    if pooled.per_seed:
+        names = ", ".join(pooled.per_seed)
+        text += (f"The effect of {names} changed from seed to seed by more than noise (a test of parameter x seed), "
+                 f"so its range comes from its per-seed effects instead: wider, but honest about the seed. ")
+    if pooled.config_method:
+        text += (f"Configurations are compared with the best against {pooled.config_method}, with Holm's "
+                 f"correction over the comparisons. ")
+    return text + "Standard errors, degrees of freedom and p-values (raw and Holm-adjusted) are in effects.csv " \
+                  "and interactions.csv."
