@@ -44,6 +44,17 @@ def test_notebooks_hold_no_functions_classes_or_loops(name):
                 f"{name}: logic belongs in lib/: {ast.unparse(node)[:60]}"
 
 
+@pytest.mark.parametrize("name", ["train.ipynb", "report.ipynb"])
+def test_notebooks_are_valid_with_an_id_on_every_cell(name):
+    import json
+
+    import nbformat
+
+    raw = json.loads((NOTEBOOKS / name).read_text())
+    assert all(cell.get("id") for cell in raw["cells"])  # nbformat warns now and will refuse later
+    assert len({cell["id"] for cell in raw["cells"]}) == len(raw["cells"])
+    nbformat.validate(nbformat.reads(json.dumps(raw), as_version=4))
+
 @pytest.mark.slow
 def test_a_misspelt_papermill_parameter_fails_the_run_with_a_suggestion(tmp_path):
     result = subprocess.run(
