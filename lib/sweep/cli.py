@@ -15,6 +15,7 @@ from its last checkpoint, a failed one waits for --retry-failed. Nothing here im
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -175,6 +176,19 @@ def _unreadable_study(root: Path) -> str | None:
     return None
 
 
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse an output path that is not a file this command may write: a folder, a device, a missing
+    folder, or (without --force) anything already there, a dangling link included."""
+    if out.is_dir():
+        raise SweepFileError(f"--out {out} is a folder; give a file in it, e.g. {out / 'next.yaml'}")
+    if out.exists() and not out.is_file():
+        raise SweepFileError(f"--out {out} is not a regular file (a device or a pipe); give a .yaml file path")
+    if not out.parent.is_dir():
+        raise SweepFileError(f"--out {out}: the folder {out.parent} does not exist; create it or give another path")
+    if os.path.lexists(out) and not force:
+        raise SweepFileError(f"{out} exists; pass --force to overwrite it, or --out another file")
+
+
 def cmd_next(args: argparse.Namespace) -> int:
     """Write the follow-up sweep the records of one or more sweeps call for (lib.report.proposal)."""
     import yaml
@@ -192,8 +206,7 @@ def cmd_next(args: argparse.Namespace) -> int:
     if not NAME_RE.match(name):
         raise SweepFileError(f"--name {name!r} must be a folder-safe word (letters, digits, _ . -)")
     out = Path(args.out) if args.out else path.parent / f"{name}.yaml"
-    if out.exists() and not args.force:
-        raise SweepFileError(f"{out} exists; pass --force to overwrite it, or --out another file")
+    _check_out(out, args.force)
     if args.budget is not None and args.budget < 1:
         raise SweepFileError(f"--budget {args.budget} must be at least 1 run")
     report = load_report(roots)

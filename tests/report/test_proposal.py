@@ -327,3 +327,26 @@ def test_next_on_a_real_digits_sweep_extends_lr_and_its_follow_ups_meet_their_pa
     assert set(longer["earlier_run"]) <= {"lr0.1-seed0", "lr0.1-seed1"}
     assert any(s.startswith("follow-up lr0.1-ep4") and "2 seeds, each against the same seed" in s
                for s in followup_findings(report))
+
+
+@pytest.mark.parametrize("out, force, message", [
+    ("folder", True, "is a folder; give a file in it"),
+    ("missing/next.yaml", False, "the folder {tmp}/missing does not exist"),
+    ("dangling", False, "exists; pass --force"),  # a link to nothing is still something there
+    ("/dev/null", True, "is not a regular file"),
+])
+def test_next_refuses_an_output_path_it_should_not_write_and_writes_nothing(tmp_path, capsys, out, force, message):
+    from lib.sweep.cli import main
+
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("name: s\nfixed: {dataset: digits}\ngrid: {lr: [0.1, 0.01]}\n")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    target = out if out.startswith("/") else str(tmp_path / out)
+    code = main(["next", str(sweep), "--out", target, "--reports-dir", str(tmp_path / "reports"),
+                 *(["--force"] if force else [])])
+    err = capsys.readouterr().err
+    assert code == 2 and message.format(tmp=tmp_path) in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no folder made, no reports folder either
+    assert list((tmp_path / "folder").iterdir()) == []
