@@ -83,6 +83,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m lib.train") -> in
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from lib.core.paths import resolve
+
+    out = resolve(cfg.out_dir)
+    if out.exists() and not out.is_dir():
+        print(f"error: --out-dir {out} is a file, not a folder; give the folder this run's records go in",
+              file=sys.stderr)
+        return 2
     try:
         from lib.core.records import RunLockedError
         from lib.run.backend import DeviceError
@@ -100,6 +107,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m lib.train") -> in
             return 1
         except (RunError, DeviceError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
             print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except OSError as exc:  # a full disk, a folder it may not write: what was saved stands
+            where = f" ({exc.filename})" if exc.filename else ""
+            print(f"error: {exc.strerror or exc}{where}; fix that: {interrupted_line(cfg, argv, prog)}", file=sys.stderr)
             return 1
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this line short

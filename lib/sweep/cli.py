@@ -328,5 +328,8 @@ def _argument_problem(args: argparse.Namespace) -> str | None:
     timeout = getattr(args, "timeout", None)
     if timeout is not None and not (is_number(timeout) and timeout > 0):
         return f"--timeout {timeout} must be a number of seconds above 0"
+    reports = Path(args.reports_dir)
+    if reports.exists() and not reports.is_dir():
+        return f"--reports-dir {reports} is a file, not a folder; give the folder sweep folders go in (made if missing)"
     return None
 

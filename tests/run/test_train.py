@@ -177,6 +177,18 @@ def test_the_train_command_refuses_an_earlier_runs_folder_and_names_both_ways_on
     assert main([*flags, "--resume", "true"]) == 0  # the first way on: the finished run is only tested again
 
 
+def test_the_train_command_gives_one_line_for_an_out_dir_it_cannot_use(tmp_path, capsys):
+    (tmp_path / "afile").write_text("kept")
+    flags = ["--epochs", "1", "--model", "mlp", "--progress", "false", "--out-dir"]
+    assert main([*flags, str(tmp_path / "afile")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --out-dir {tmp_path / 'afile'} is a file, not a folder; give the folder this run's " \
+                  f"records go in\n"
+    assert main([*flags, str(tmp_path / "afile" / "run")]) == 1  # an OSError while writing: one line, no traceback
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: Not a directory") and "run the same command" in err
+    assert (tmp_path / "afile").read_text() == "kept"
+
 @pytest.mark.slow
 def test_ctrl_c_of_the_train_command_says_where_it_stopped_and_how_to_resume(tmp_path):
     out = tmp_path / "run"

@@ -192,3 +192,15 @@ grid: {lr: [0.01, 0.02, 0.03, 0.04]}
     assert leftovers == []
     states = {run_state(p).status for p in (reports / "stopped" / "runs").iterdir()}
     assert states <= {"pending", "interrupted"}  # no kernel holds a run, none finished or failed
+
+
+@pytest.mark.parametrize("command", ["run", "status", "report", "next"])
+def test_a_reports_dir_that_is_a_file_is_refused_in_one_line_by_every_command(tmp_path, capsys, command):
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("name: s\nfixed: {dataset: digits}\ngrid: {lr: [0.1, 0.01]}\n")
+    (tmp_path / "afile").write_text("kept")
+    assert main([command, str(sweep), "--reports-dir", str(tmp_path / "afile")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --reports-dir {tmp_path / 'afile'} is a file, not a folder; give the folder sweep " \
+                  f"folders go in (made if missing)\n"
+    assert (tmp_path / "afile").read_text() == "kept"
