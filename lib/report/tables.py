@@ -168,8 +168,8 @@ def run_metrics(report: SweepReport, name: str) -> pd.DataFrame:
             return duration(as_float(value))
         return number(value, ".4f") if key not in ("best_epoch", "epochs_run") else number(value, ".0f")
 
-    return pd.DataFrame({"value": [text(k) for k in keys]}, index=[METRIC_LABELS[k] for k in keys]
-                        ).rename_axis("metric")
+    labels = [METRIC_LABELS[k].removesuffix(" (s)") if k == "wall_time_s" else METRIC_LABELS[k] for k in keys]
+    return pd.DataFrame({"value": [text(k) for k in keys]}, index=labels).rename_axis("metric")  # 0m27s: no "(s)"
 
 
 def parameter_effects(report: SweepReport) -> pd.DataFrame:
