@@ -71,9 +71,52 @@ class SweepReport:
         return [p for p in self.varying if p != "seed" and p in self.runs]
 
 
+_PLAN_TYPES = {"name": str, "runs": list, "fixed": dict, "varying": list, "description": str, "search": dict,
+               "linked": dict, "spec": dict, "path": str}  # what the report reads of sweep.json, and the type each must have
+
+
+def plan_problem(root: Path) -> str | None:
+    """Why the sweep folder's sweep.json cannot be used (damaged, or not what the sweep runner writes), or None
+    when it can or there is none. The report then lists the run folders alone."""
+    path = Path(root) / SWEEP_JSON
+    if not path.is_file():
+        return None
+    try:
+        plan = read_json(path)
+    except (OSError, ValueError) as exc:
+        return f"{path} cannot be read ({exc})"
+    if not isinstance(plan, dict):
+        return f"{path} holds a {type(plan).__name__}, not the sweep's record"
+    missing = [key for key in ("name", "runs") if key not in plan]
+    if missing:
+        return f"{path} has no {' or '.join(missing)}"
+    for key, kind in _PLAN_TYPES.items():
+        if plan.get(key) is not None and not isinstance(plan[key], kind):
+            return f"{path}: {key} is a {type(plan[key]).__name__}, not a {kind.__name__}"
+    if not all(isinstance(r, dict) and isinstance(r.get("name"), str) and isinstance(r.get("params"), dict)
+               for r in plan.get("runs") or []):
+        return f"{path}: a run in runs has no name or params"
+    return None
+
+
+def plan_note(root: Path) -> str | None:
+    """What the report says when a sweep folder's sweep.json cannot be used (None when it can)."""
+    problem = plan_problem(root)
+    return None if problem is None else (
+        f"{problem}: the report lists the run folders alone, without the plan (runs not started yet, the "
+        f"description, the search); running the sweep again rewrites sweep.json, and nothing finished reruns")
+
+
+def read_plan(root: Path) -> dict[str, Any]:
+    """The sweep folder's sweep.json, or {} when there is none or it cannot be used (see plan_problem)."""
+    path = Path(root) / SWEEP_JSON
+    return read_json(path) if path.is_file() and plan_problem(root) is None else {}
+
+
 def _planned(root: Path) -> tuple[dict | None, list[tuple[str, dict]]]:
-    """A sweep folder's plan (sweep.json, or None) and its runs as (name, sweep-file params)."""
-    plan = read_json(root / SWEEP_JSON) if (root / SWEEP_JSON).is_file() else None
+    """A sweep folder's plan (sweep.json, or None when missing or unusable: see plan_problem) and its runs as
+    (name, sweep-file params)."""
+    plan = read_plan(root) or None
     if plan:
         return plan, [(r["name"], r["params"]) for r in plan["runs"]]
     run_dirs = sorted(p for p in runs_dir(root).glob("*") if p.is_dir()) if runs_dir(root).is_dir() else []

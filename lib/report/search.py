@@ -13,10 +13,9 @@ from typing import Any, Mapping
 import pandas as pd
 
 from lib.core.formatting import as_float
-from lib.core.layout import SWEEP_JSON
-from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, read_json
+from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES
 from lib.core.storage import StudyMissing, StudyStorageError, is_url, masked, open_storage, study_location
-from lib.report.load import SweepReport, value_label
+from lib.report.load import SweepReport, read_plan, value_label
 
 DEFAULT_METRIC = {"name": "val_acc", "goal": "maximize"}  # what a sweep without a study is ranked by
 IMPORTANCE_EVALUATOR = "fANOVA (Optuna's FanovaImportanceEvaluator, seed 0)"
@@ -47,7 +46,7 @@ def _study(root: str | Path):
     never taken for this one's).
     """
     root = Path(root)
-    plan = read_json(root / SWEEP_JSON) if (root / SWEEP_JSON).is_file() else {}
+    plan = read_plan(root)
     spec = study_location(root)
     with warnings.catch_warnings():  # optuna imports tqdm.auto, which warns in a notebook without ipywidgets
         warnings.filterwarnings("ignore", message="IProgress not found")
@@ -74,7 +73,7 @@ def searches(report: SweepReport) -> list[SweepSearch]:
 def _searches(report: SweepReport) -> list[SweepSearch]:
     found = []
     for sweep, root in zip(report.sweeps, report.roots):
-        plan = read_json(root / SWEEP_JSON) if (root / SWEEP_JSON).is_file() else {}
+        plan = read_plan(root)
         study, note = None, ""
         try:
             study = _study(root)

@@ -24,7 +24,7 @@ from lib.report import stats
 from lib.report.analysis import analysis
 from lib.report.figures import (plot_best_so_far, plot_combined_curves, plot_followup, plot_importances, plot_isolation,
                                 plot_parallel_coordinates, plot_run, plot_slices, plot_throughput)
-from lib.report.load import METRIC_LABELS, SweepReport, value_text
+from lib.report.load import METRIC_LABELS, SweepReport, plan_note, read_plan, value_text
 from lib.report.search import (IMPORTANCE_EVALUATOR, param_importances, search_overview, searched, searches,
                                slice_points, termination_savings, trials_table)
 from lib.report.tables import (BEST_FILE, FOLLOWUP_FIGURES, best_configuration, best_runs, command_path,
@@ -422,6 +422,8 @@ MIN_IMPORTANCE_TRIALS = 10  # importances from fewer complete trials are not sho
 def show_overview(report: SweepReport) -> None:
     if not _section(report, "overview"):
         return
+    for note in filter(None, map(plan_note, report.roots)):
+        _show(f"**Note:** {note}.")
     if report.runs.empty:
         _show(_no_runs(report))
         return
@@ -664,19 +666,16 @@ def show_next(report: SweepReport) -> None:
     and the command that writes it as a sweep file."""
     if not _section(report, "next"):
         return
-    from lib.core.layout import SWEEP_JSON
-    from lib.core.records import read_json
     from lib.report.proposal import propose
 
     root = report.roots[-1]
-    plan = read_json(root / SWEEP_JSON) if (root / SWEEP_JSON).is_file() else {}
+    plan = read_plan(root)
     if not plan.get("spec"):
         _show(f"Not proposed: {root.name}'s sweep.json predates the record of its sweep file; run the sweep again "
               f"(nothing finished reruns) to record it.")
         return
     proposal = propose(report, plan["spec"], plan.get("name", root.name))
-    files = " ".join(str(read_json(r / SWEEP_JSON).get("path") or r.name) for r in report.roots
-                     if (r / SWEEP_JSON).is_file())
+    files = " ".join(str(read_plan(r).get("path") or r.name) for r in report.roots if read_plan(r))
     command = f"python -m lib.sweep next {files}"
     if proposal.draft is None:
         _show(f"No rule fires: {proposal.lines()[0].removeprefix('no rule fired: ')}.")

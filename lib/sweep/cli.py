@@ -133,6 +133,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """One sweep's report in its folder, or one report over several sweeps in reports/<NAME>/. Writes
     nothing but the report's own files: not sweep.json, not a study."""
+    from lib.report.load import plan_note
+
     roots: list[Path] = []
     for params in args.params:
         sweep = load_sweep(params, args.max_runs)
@@ -143,6 +145,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.study_storage and sweep.uses_study and study_location(root, args.study_storage) != study_location(root):
             print(f"note: the report reads the study of {sweep.name!r} where its sweep.json records it "
                   f"({study_location(root)}), not --study-storage", file=sys.stderr)
+        note = plan_note(root)
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
         problem = _unreadable_study(root) if sweep.uses_study else None
         if problem:
             print(f"warning: the report of {sweep.name!r} will have no search section: {problem}", file=sys.stderr)

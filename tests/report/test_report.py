@@ -15,7 +15,7 @@ from lib.report import sections as report_module
 from lib.report.analysis import analysis
 from lib.report.figures import (plot_combined_curves, plot_followup, plot_isolation, plot_parallel_coordinates,
                                 plot_run, plot_throughput)
-from lib.report.load import METRIC_LABELS, load_report
+from lib.report.load import METRIC_LABELS, load_report, plan_note
 from lib.report.sections import styled
 from lib.report.tables import (best_runs, compare_followups, conditions, config_warnings, failures, leaderboard,
                                overview, parameter_effects, run_metrics, run_parameters, sweep_folders, write_tables)
@@ -281,6 +281,27 @@ def test_an_empty_report_says_no_runs_yet_and_shows_no_empty_sections(tmp_path, 
         getattr(report_module, name)(report)
         assert shown == [], name
 
+
+@pytest.mark.parametrize("damage, says", [
+    ('{"name": ', "cannot be read"),
+    ("[1, 2]", "holds a list, not the sweep's record"),
+    ('{"name": "seeds", "runs": "x"}', "runs is a str, not a list"),
+    ('{"name": "seeds", "runs": [{"name": 3}]}', "a run in runs has no name or params"),
+    ('{"name": "seeds", "runs": [], "fixed": [1]}', "fixed is a list, not a dict"),
+    ('{"runs": []}', "has no name"),
+])
+def test_a_damaged_sweep_json_is_reported_from_the_run_folders_and_left_as_it_is(seeded, shown, damage, says):
+    root = seeded.roots[0]
+    (root / "sweep.json").write_text(damage)
+    report = load_report(root)
+    assert sorted(report.runs["run"]) == sorted(seeded.runs["run"])  # every run folder, its config as recorded
+    assert set(report.ranked["optimizer"]) == {"sgd", "adam"}
+    note = plan_note(root)
+    assert says in note and "running the sweep again rewrites sweep.json" in note
+    report_module.show_overview(report)
+    assert any(note in text for text in shown)
+    assert list(analysis(report).effects["parameter"])  # the statistics still work from the runs' configs
+    assert (root / "sweep.json").read_text() == damage
 
 def test_isolation_figure_has_a_panel_per_parameter(seeded):
     figure = plot_isolation(seeded)

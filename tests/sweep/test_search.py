@@ -333,7 +333,8 @@ def test_a_run_outside_a_sweep_with_a_settled_trial_is_never_stopped(tmp_path):
 
 @pytest.mark.slow
 def test_a_search_killed_mid_run_resumes_with_its_finished_trials_and_budget_intact(tmp_path):
-    body = {"name": "killed", "fixed": {**QUICK, "epochs": 4, "batch_size": 16},
+    # 12 short epochs: the kill after the second trial's first epoch lands well before that trial ends
+    body = {"name": "killed", "fixed": {**QUICK, "epochs": 12, "batch_size": 16},
             "search": {"method": "tpe", "trials": 3, "startup_trials": 2,
                        "space": {"lr": {"log_uniform": [0.01, 0.2]}, "optimizer": ["sgd", "adam"]}},
             "early_terminate": {"type": "median", "min_epochs": 1, "startup_trials": 2}}  # the first 2 go on
@@ -345,7 +346,7 @@ def test_a_search_killed_mid_run_resumes_with_its_finished_trials_and_budget_int
     deadline = time.monotonic() + 240
     second = root / "runs" / "trial-001" / "history.csv"
     while time.monotonic() < deadline and not (second.is_file() and len(second.read_text().splitlines()) >= 2):
-        time.sleep(0.2)
+        time.sleep(0.02)
     sweep.send_signal(signal.SIGKILL)
     sweep.wait()
     assert second.is_file(), "the second trial never started"

@@ -204,3 +204,15 @@ def test_a_reports_dir_that_is_a_file_is_refused_in_one_line_by_every_command(tm
     assert err == f"error: --reports-dir {tmp_path / 'afile'} is a file, not a folder; give the folder sweep " \
                   f"folders go in (made if missing)\n"
     assert (tmp_path / "afile").read_text() == "kept"
+
+
+def test_report_warns_on_the_command_line_about_a_damaged_sweep_json_and_leaves_it(tmp_path, capsys, no_report):
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("name: s\nfixed: {dataset: digits}\ngrid: {lr: [0.1, 0.01]}\n")
+    record = tmp_path / "reports" / "s" / "sweep.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"name": ')
+    assert main(["report", str(sweep), "--reports-dir", str(tmp_path / "reports")]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {record} cannot be read" in err and "running the sweep again rewrites sweep.json" in err
+    assert no_report == [([record.parent], record.parent)] and record.read_text() == '{"name": '
