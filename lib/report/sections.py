@@ -278,6 +278,7 @@ def show_title(report: SweepReport) -> None:
           f"{kind.capitalize()}: {done} of {len(report.runs)} runs finished. Built from the run records in "
           + ", ".join(f"`{relative(report, r)}/`" for r in report.roots) + "; every path below is relative to this "
           "report's folder.",
+          *(f"**Note:** {note}." for note in filter(None, map(plan_note, report.roots))),
           "**Contents**: " + " · ".join(f"[{title}](#{anchor})" for anchor, title in sections(report)))
     init_notebook_mode(all_interactive=False, connected=False)
 
@@ -422,8 +423,6 @@ MIN_IMPORTANCE_TRIALS = 10  # importances from fewer complete trials are not sho
 def show_overview(report: SweepReport) -> None:
     if not _section(report, "overview"):
         return
-    for note in filter(None, map(plan_note, report.roots)):
-        _show(f"**Note:** {note}.")
     if report.runs.empty:
         _show(_no_runs(report))
         return
@@ -670,12 +669,16 @@ def show_next(report: SweepReport) -> None:
 
     root = report.roots[-1]
     plan = read_plan(root)
+    if plan_note(root):
+        _show(f"Not proposed: {root.name}'s sweep.json cannot be used (see the note at the top); run the sweep again "
+              f"(nothing finished reruns) to rewrite it.")
+        return
     if not plan.get("spec"):
         _show(f"Not proposed: {root.name}'s sweep.json predates the record of its sweep file; run the sweep again "
               f"(nothing finished reruns) to record it.")
         return
     proposal = propose(report, plan["spec"], plan.get("name", root.name))
-    files = " ".join(str(read_plan(r).get("path") or r.name) for r in report.roots if read_plan(r))
+    files = " ".join(str(plan.get("path") or r.name) for r, plan in ((r, read_plan(r)) for r in report.roots) if plan)
     command = f"python -m lib.sweep next {files}"
     if proposal.draft is None:
         _show(f"No rule fires: {proposal.lines()[0].removeprefix('no rule fired: ')}.")

@@ -298,8 +298,10 @@ def test_a_damaged_sweep_json_is_reported_from_the_run_folders_and_left_as_it_is
     assert set(report.ranked["optimizer"]) == {"sgd", "adam"}
     note = plan_note(root)
     assert says in note and "running the sweep again rewrites sweep.json" in note
-    report_module.show_overview(report)
+    report_module.show_title(report)  # under the title: it qualifies the whole page
     assert any(note in text for text in shown)
+    report_module.show_next(report)
+    assert "sweep.json cannot be used (see the note at the top)" in shown[-1]
     assert list(analysis(report).effects["parameter"])  # the statistics still work from the runs' configs
     assert (root / "sweep.json").read_text() == damage
 
