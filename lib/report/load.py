@@ -75,28 +75,34 @@ _PLAN_TYPES = {"name": str, "runs": list, "fixed": dict, "varying": list, "descr
                "linked": dict, "spec": dict, "path": str}  # what the report reads of sweep.json, and the type each must have
 
 
-def plan_problem(root: Path) -> str | None:
-    """Why the sweep folder's sweep.json cannot be used (damaged, or not what the sweep runner writes), or None
-    when it can or there is none. The report then lists the run folders alone."""
+def _checked_plan(root: Path) -> tuple[dict[str, Any], str | None]:
+    """The sweep folder's sweep.json, read once, and why it cannot be used: ({}, None) when there is none,
+    ({}, the reason) when it is damaged or not what the sweep runner writes."""
     path = Path(root) / SWEEP_JSON
     if not path.is_file():
-        return None
+        return {}, None
     try:
         plan = read_json(path)
     except (OSError, ValueError) as exc:
-        return f"{path} cannot be read ({exc})"
+        return {}, f"{path} cannot be read ({exc})"
     if not isinstance(plan, dict):
-        return f"{path} holds a {type(plan).__name__}, not the sweep's record"
+        return {}, f"{path} holds a {type(plan).__name__}, not the sweep's record"
     missing = [key for key in ("name", "runs") if key not in plan]
     if missing:
-        return f"{path} has no {' or '.join(missing)}"
+        return {}, f"{path} has no {' or '.join(missing)}"
     for key, kind in _PLAN_TYPES.items():
         if plan.get(key) is not None and not isinstance(plan[key], kind):
-            return f"{path}: {key} is a {type(plan[key]).__name__}, not a {kind.__name__}"
+            return {}, f"{path}: {key} is a {type(plan[key]).__name__}, not a {kind.__name__}"
     if not all(isinstance(r, dict) and isinstance(r.get("name"), str) and isinstance(r.get("params"), dict)
-               for r in plan.get("runs") or []):
-        return f"{path}: a run in runs has no name or params"
-    return None
+               for r in plan["runs"]):
+        return {}, f"{path}: a run in runs has no name or params"
+    return plan, None
+
+
+def plan_problem(root: Path) -> str | None:
+    """Why the sweep folder's sweep.json cannot be used, or None when it can or there is none. The report then
+    lists the run folders alone."""
+    return _checked_plan(root)[1]
 
 
 def plan_note(root: Path) -> str | None:
@@ -109,8 +115,7 @@ def plan_note(root: Path) -> str | None:
 
 def read_plan(root: Path) -> dict[str, Any]:
     """The sweep folder's sweep.json, or {} when there is none or it cannot be used (see plan_problem)."""
-    path = Path(root) / SWEEP_JSON
-    return read_json(path) if path.is_file() and plan_problem(root) is None else {}
+    return _checked_plan(root)[0]
 
 
 def _planned(root: Path) -> tuple[dict | None, list[tuple[str, dict]]]:

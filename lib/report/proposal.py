@@ -37,6 +37,7 @@ from lib.core.formatting import as_float, is_bool, is_missing, is_number
 from lib.core.records import RANKED_STATUSES
 from lib.report.analysis import analysis, statistics_runs
 from lib.report.load import SweepReport, value_label
+from lib.report.stats import ALPHA
 from lib.spec.config import COMPUTE_FIELDS, RunConfig
 from lib.spec.errors import ConfigError
 
@@ -397,14 +398,14 @@ def edge(evidence: Evidence) -> list[Change]:
 
 
 def _called_towards(evidence: Evidence, axis: str, best: float) -> bool:
-    """Whether the pooled model calls the difference between a two-value axis's values (Holm p < 0.05), with
+    """Whether the pooled model calls the difference between a two-value axis's values (Holm p < ALPHA), with
     `best` the better one."""
     effects = evidence.effects
     if "p_holm" not in effects:
         return False
     rows = effects[(effects["parameter"] == axis) & (effects["kind"] == "difference")]
     for _, r in rows.iterrows():
-        if is_number(r["p_holm"]) and r["p_holm"] < 0.05 and is_number(r["effect"]):
+        if is_number(r["p_holm"]) and r["p_holm"] < ALPHA and is_number(r["effect"]):
             better = r["value"] if r["effect"] > 0 else r["reference"]
             return _same(better, best)
     return False
@@ -570,7 +571,7 @@ def worse_values(evidence: Evidence) -> list[Change]:
         rows = mine[mine["kind"] == "difference"]
         losers = []
         for _, r in rows.iterrows():
-            if not (is_number(r["p_holm"]) and r["p_holm"] < 0.05 and is_number(r["effect"])):
+            if not (is_number(r["p_holm"]) and r["p_holm"] < ALPHA and is_number(r["effect"])):
                 continue
             worse = r["value"] if r["effect"] < 0 else r["reference"]
             if _interacts(interactions, axis):
@@ -600,7 +601,7 @@ def _interacts(interactions: pd.DataFrame, axis: str) -> bool:
     if interactions is None or interactions.empty or "p_holm" not in interactions:
         return False
     mine = interactions[(interactions["parameter_a"] == axis) | (interactions["parameter_b"] == axis)]
-    return bool(((mine["p_holm"] < 0.05) & mine["p_holm"].notna()).any())
+    return bool(((mine["p_holm"] < ALPHA) & mine["p_holm"].notna()).any())
 
 
 TOP_SHARE = 0.25  # narrow_search: the best quarter of the complete trials (at least TOP_MIN) mark the region

@@ -20,7 +20,6 @@ from lib.sweep.study import SweepStudy
 TABLE_ROWS = 25  # more runs than this: a summary instead of every row (unless asked for all)
 SUMMARY_BEST = 10  # best runs in a summary
 SUMMARY_NAMES = 5  # names listed per state before "and N more"
-_FINISHED = ("completed", "early_stopped", "diverged", "pruned")
 
 
 def format_table(states: list[RunState], sweep: Sweep | None = None, every: bool = False) -> str:
