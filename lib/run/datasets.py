@@ -307,7 +307,8 @@ def _torchvision_download(dataset: str, tv_class: str, root: Path) -> None:
         for train in (True, False):
             cls(root=str(root), train=train, download=True)
     except Exception as exc:  # network errors come in many types; all mean the same to the user
-        raise DatasetError(f"could not download {dataset!r} into {root} ({type(exc).__name__}: {exc}); "
+        reason = " ".join(str(exc).split())  # torchvision's message spans lines: "Tried <url>, got:\n<error>"
+        raise DatasetError(f"could not download {dataset!r} into {root} ({type(exc).__name__}: {reason}); "
                            f"check the network, or copy the files there by hand and set DATA_DIR") from None
 
 

@@ -273,6 +273,17 @@ def _offline(*args, **kwargs):
     raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
 
+def test_a_download_error_over_several_lines_is_told_in_one(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):  # torchvision's own wording, as it prints without a network
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried http://host/, got:\n"
+                           "<urlopen error [Errno -2] Name or service not known>\n")
+
+    monkeypatch.setattr(torchvision.datasets, TV_CLASSES["fashion_mnist"], offline)
+    with pytest.raises(DatasetError) as error:
+        load_data("fashion_mnist", str(tmp_path), download=True)
+    message = str(error.value)
+    assert "\n" not in message and "Tried http://host/, got: <urlopen error [Errno -2]" in message
+
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist", "cifar10", "cifar100"])
 def test_download_without_network_raises_dataset_error(tmp_path, monkeypatch, dataset):
     monkeypatch.setattr(torchvision.datasets, TV_CLASSES[dataset], _offline)
