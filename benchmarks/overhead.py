@@ -1,6 +1,6 @@
 """Per-run overhead: the same short run through the CLI, one papermill execution, and a sweep, side by side.
 
-    python -m benchmarks.overhead [--runs 6] [--out reports/benchmarks/overhead.json]
+    python -m benchmarks.overhead [--runs 6] [--cold] [--quick] [--out reports/benchmarks/overhead.json]
 
 The run is one epoch of LeNet on scikit-learn's digits, with the values a sweep gives it
 (`fixed: {dataset: digits, model: lenet, epochs: 1, wandb_mode: disabled}`); only the seed differs
@@ -21,6 +21,10 @@ interpreter start and imports (subprocesses that only import), a kernel's start,
 import cell and the data load in that kernel, the notebook's cells as papermill timed them, and
 papermill's notebook writes (an in-process execution with its saves timed).
 Writes reports/benchmarks/overhead.json.
+
+`--quick` checks that the benchmark runs, in about 20 s: a sweep of one run and one papermill
+execution only (no CLI run, no breakdown but the notebook's cells), written to overhead-quick.json;
+tests/test_benchmarks.py runs it. Its numbers are one sample each.
 """
 
 from __future__ import annotations
@@ -193,8 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=6, help="runs in the sweep, identical but for the seed")
     parser.add_argument("--cold", action="store_true",
                         help="also run the sweep with SWEEPLAB_WARM_KERNELS=0 (each run's kernel started when it starts)")
-    parser.add_argument("--out", default="reports/benchmarks/overhead.json")
+    parser.add_argument("--quick", action="store_true",
+                        help="a sweep of one run and one notebook only: checks that it runs (writes overhead-quick.json)")
+    parser.add_argument("--out", help="default reports/benchmarks/overhead.json (--quick: overhead-quick.json)")
     args = parser.parse_args(argv)
+    args.out = args.out or f"reports/benchmarks/overhead{'-quick' if args.quick else ''}.json"
+    if args.quick:
+        args.runs, args.cold = 1, False
     print(f"load average before: {os.getloadavg()[0]:.2f} on {len(os.sched_getaffinity(0))} CPUs", flush=True)
     with tempfile.TemporaryDirectory(prefix="overhead-") as folder:
         tmp = Path(folder)
@@ -205,25 +214,30 @@ def main(argv: list[str] | None = None) -> int:
             cold = measure_sweep(tmp, args.runs, warm=False)
             sweep.update(cold_per_run_s=cold["sweep_per_run_s"], cold_train_s=cold["train_s"],
                          cold_overhead_per_run_s=cold["sweep_per_run_s"] - cold["train_s"])
-        print("cli ...", flush=True)
-        cli = measure_cli(tmp)
+        cli = {"cli_s": None, "cli_train_s": None}
+        if not args.quick:
+            print("cli ...", flush=True)
+            cli = measure_cli(tmp)
         print("notebook ...", flush=True)
         notebook = measure_notebook(tmp)
-        print("breakdown ...", flush=True)
-        breakdown = {**measure_imports(), **measure_kernel(), **measure_notebook_writes(tmp),
-                     "cells_s": notebook.pop("cells_s"), "cli_train_s": cli.pop("cli_train_s"),
-                     "notebook_train_s": notebook.pop("notebook_train_s")}
+        breakdown = {}
+        if not args.quick:
+            print("breakdown ...", flush=True)
+            breakdown = {**measure_imports(), **measure_kernel(), **measure_notebook_writes(tmp)}
+        breakdown.update(cells_s=notebook.pop("cells_s"), cli_train_s=cli.pop("cli_train_s"),
+                         notebook_train_s=notebook.pop("notebook_train_s"))
     rounded = lambda d: {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
     report = {"cli_s": cli["cli_s"], "notebook_s": notebook["notebook_s"], "sweep_per_run_s": sweep["sweep_per_run_s"],
               "train_s": sweep["train_s"], "sweep_overhead_per_run_s": sweep["sweep_per_run_s"] - sweep["train_s"],
               "sweep": rounded(sweep), "breakdown": rounded(breakdown),
               "train_s_means": "metrics.json wall_time_s (lib.run.train.run: data load, training, validation, "
                                "checkpoints, test), mean over the sweep's runs",
-              "run": {**FIXED, "workers": 1, "sweep_runs": args.runs, "seeds": f"0..{args.runs - 1}"},
+              "run": {**FIXED, "workers": 1, "sweep_runs": args.runs, "seeds": f"0..{args.runs - 1}"}, "quick": args.quick,
               "cpus": len(os.sched_getaffinity(0)), "load_average_after": os.getloadavg()[0], "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
     report = rounded(report)
     write_json(args.out, report)
-    print(f"cli {report['cli_s']:.2f} s, notebook {report['notebook_s']:.2f} s, sweep per run "
+    cli_text = "not run (--quick)" if report["cli_s"] is None else f"{report['cli_s']:.2f} s"
+    print(f"cli {cli_text}, notebook {report['notebook_s']:.2f} s, sweep per run "
           f"{report['sweep_per_run_s']:.2f} s, train {report['train_s']:.2f} s: sweep overhead per run "
           f"{report['sweep_overhead_per_run_s']:.2f} s")
     print(json.dumps(report["breakdown"], indent=1))

@@ -1,6 +1,6 @@
 """How the report and the sweep commands scale: 16, 100 and 1,000 finished runs, records written directly.
 
-    python -m benchmarks.report_scale [--sizes 16 100 1000] [--out reports/benchmarks/report_scale.json] [--keep DIR]
+    python -m benchmarks.report_scale [--sizes 16 100 1000] [--quick] [--out reports/benchmarks/report_scale.json] [--keep DIR]
 
 Each size is a grid on digits whose records benchmarks.synthetic writes (no training): 16 runs are the
 demo's 2 x 2 x 2 x 2 shape, 100 a 25-value learning rate x 2 x 2, and 1,000 the 25 x 2 x 2 x 2 grid
@@ -8,6 +8,8 @@ with 5 seeds. For each it times `python -m lib.sweep report` as a user runs it (
 of the command and its children), measures report.html and report.ipynb, and counts the lines that
 `status` and `run --dry-run` print (and their longest line). Writes the JSON and prints a table. The
 sweeps are written to a temporary folder, or to `--keep DIR` (an empty or new folder) to look at them.
+`--quick` checks that it runs, in about 20 s: the 16-run size only, written to report_scale-quick.json;
+tests/test_benchmarks.py runs it.
 """
 
 from __future__ import annotations
@@ -89,10 +91,15 @@ def measure(size: int, tmp: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=sorted(SWEEPS), choices=sorted(SWEEPS))
-    parser.add_argument("--out", default=str(ROOT / "reports" / "benchmarks" / "report_scale.json"))
+    parser.add_argument("--quick", action="store_true",
+                        help="the 16-run size only: checks that it runs (writes report_scale-quick.json)")
+    parser.add_argument("--out", help="default reports/benchmarks/report_scale.json (--quick: report_scale-quick.json)")
     parser.add_argument("--keep", metavar="DIR", help="write the sweeps and their reports here (an empty or new "
                         "folder) instead of a temporary folder")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes = [min(SWEEPS)]
+    args.out = args.out or str(ROOT / "reports" / "benchmarks" / f"report_scale{'-quick' if args.quick else ''}.json")
     keep = Path(args.keep) if args.keep else None
     if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
         parser.error(f"--keep {keep}: give an empty or new folder (this one holds files, which it would mix with)")
@@ -107,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print("  ".join(f"{c:>14}" for c in columns))
     for row in results:
         print("  ".join(f"{row[c]:>14}" for c in columns))
-    write_json(args.out, {"cpus": len(os.sched_getaffinity(0)), "load_average": os.getloadavg(),
+    write_json(args.out, {"quick": args.quick, "cpus": len(os.sched_getaffinity(0)), "load_average": os.getloadavg(),
                           "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "results": results})
     print(f"wrote {args.out}")
     return 0

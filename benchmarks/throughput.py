@@ -1,6 +1,6 @@
 """Training throughput of three input pipelines, side by side in one process.
 
-    python -m benchmarks.throughput [--device cpu|cuda] [--cases lenet/fashion_mnist,resnet18/cifar10]
+    python -m benchmarks.throughput [--device cpu|cuda] [--cases lenet/fashion_mnist,resnet18/cifar10] [--quick]
 
 For each case the same model and the same training step (lib.run.train.train_one_epoch) consume
 batches from:
@@ -13,6 +13,10 @@ batches from:
 Every pipeline does the same work per image: random crop, flip, rotation (and colour jitter for
 RGB), CutMix/MixUp, normalisation. The pipelines are timed in short interleaved chunks, so a busy
 moment on the machine hits all three alike. Writes reports/benchmarks/throughput.json.
+
+`--quick` checks that the benchmark runs, in seconds and without a dataset: scikit-learn's digits
+stand in for Fashion-MNIST and 256 random 32x32 RGB images for CIFAR-10, with one round of one
+batch each; tests/test_benchmarks.py runs it. Its numbers measure nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from lib.core.paths import data_root
 from lib.core.records import write_json
 from lib.run.augment import AugmentSpec, mix_batch
 from lib.run.backend import configure_backend, select_device
-from lib.run.datasets import Data, load_data
+from lib.run.datasets import Data, Split, load_data
 from lib.run.loaders import DeviceLoader
 from lib.run.models import build_model
 from lib.run.state import Precision, build_optimizer
@@ -56,27 +60,43 @@ def _fashion_or_digits(subset: int | None) -> tuple[Data, str]:
     return load_data("digits"), "scikit-learn digits (no Fashion-MNIST under DATA_DIR)"
 
 
+def _random_rgb(n: int = 256, size: int = 32, classes: int = 10) -> Data:
+    """Random uint8 RGB images with random labels: the shape of CIFAR-10, for --quick."""
+    gen = torch.Generator().manual_seed(0)
+
+    def split(count: int) -> Split:
+        return Split(labels=torch.randint(classes, (count,), generator=gen),
+                     images=torch.randint(256, (count, 3, size, size), generator=gen, dtype=torch.uint8))
+
+    return Data(name="random", root=data_root(None), train=split(n), val=split(n // 8), test=split(n // 8),
+                classes=[str(c) for c in range(classes)], channels=3, image_size=(size, size),
+                mean=(0.5, 0.5, 0.5), std=(0.29, 0.29, 0.29), val_is_test=False)
+
+
 def make_cases(names: list[str], device: torch.device, quick: bool) -> list[Case]:
+    """The cases to time; `quick`: tiny stand-in data and one batch a chunk, no dataset needed."""
     gpu = device.type == "cuda"
     cases = []
     for name in names:
         if name == "lenet/fashion_mnist":
-            data, source = _fashion_or_digits(None)
+            data, source = (load_data("digits"), "scikit-learn digits (--quick)") if quick else _fashion_or_digits(None)
             cases.append(Case(name, "lenet", data, AugmentSpec(crop_padding=2, flip=True, rotation=15.0),
-                              512, 2 if quick else (50 if gpu else 5), source))
-        elif name == "resnet18/cifar10":
-            folder = data_root(None) / "cifar10-jpeg"
-            if not (folder / "train").is_dir():
-                print(f"skipping {name}: no CIFAR-10 image folder at {folder} (set DATA_DIR)")
-                continue
-            subset = 2048 if quick else (20000 if gpu else 5000)
-            data = load_data("imagefolder", str(folder), subset=subset, val_fraction=0.02)
-            cases.append(Case(name, "resnet18", data, AugmentSpec(crop_padding=4, flip=True, rotation=15.0,
-                                                                color_jitter=0.2, hue=0.05),
-                              256 if gpu else 64, 1 if quick else (20 if gpu else 2),
-                              f"CIFAR-10 (JPEG copy) from {folder}, {subset} training images"))
-        else:
+                              64 if quick else 512, 1 if quick else (50 if gpu else 5), source))
+            continue
+        if name != "resnet18/cifar10":
             raise SystemExit(f"unknown case {name!r}; valid: lenet/fashion_mnist, resnet18/cifar10")
+        augment = AugmentSpec(crop_padding=4, flip=True, rotation=15.0, color_jitter=0.2, hue=0.05)
+        if quick:
+            cases.append(Case(name, "resnet18", _random_rgb(), augment, 16, 1, "256 random 32x32 RGB images (--quick)"))
+            continue
+        folder = data_root(None) / "cifar10-jpeg"
+        if not (folder / "train").is_dir():
+            print(f"skipping {name}: no CIFAR-10 image folder at {folder} (set DATA_DIR)")
+            continue
+        subset = 20000 if gpu else 5000
+        data = load_data("imagefolder", str(folder), subset=subset, val_fraction=0.02)
+        cases.append(Case(name, "resnet18", data, augment, 256 if gpu else 64, 20 if gpu else 2,
+                          f"CIFAR-10 (JPEG copy) from {folder}, {subset} training images"))
     return cases
 
 
@@ -103,7 +123,8 @@ def naive_loader(case: Case, device: torch.device):
     steps = [T.RandomCrop(case.data.image_size, padding=case.augment.crop_padding), T.RandomHorizontalFlip(),
              T.RandomRotation(case.augment.rotation)]
     if case.augment.color and case.data.channels == 3:
-        steps.append(T.ColorJitter(case.augment.jitter, case.augment.jitter, case.augment.jitter, case.augment.hue))
+        jitter = case.augment.color_jitter
+        steps.append(T.ColorJitter(jitter, jitter, jitter, case.augment.hue))
     steps += [T.ToTensor(), T.Normalize(case.data.mean, case.data.std)]
     train = case.data.train
     if train.files is not None:  # an image folder read lazily: the naive path decodes JPEGs per item
@@ -238,11 +259,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default="lenet/fashion_mnist,resnet18/cifar10")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--rounds", type=int, default=12, help="timed chunks per pipeline, interleaved")
-    parser.add_argument("--quick", action="store_true", help="a few batches only: checks that it runs")
+    parser.add_argument("--quick", action="store_true",
+                        help="seconds, on stand-in data: checks that it runs (writes throughput-quick.json)")
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
-    parser.add_argument("--out", default="reports/benchmarks/throughput.json")
+    parser.add_argument("--out", help="default reports/benchmarks/throughput.json (--quick: throughput-quick.json)")
     args = parser.parse_args(argv)
+    args.out = args.out or f"reports/benchmarks/throughput{'-quick' if args.quick else ''}.json"
     device = select_device(args.device)
     configure_backend(device)  # as lib.run.train does: cuDNN benchmark on CUDA, denormals flushed on the CPU
     cases = make_cases(args.cases.split(","), device, args.quick)
