@@ -276,7 +276,7 @@ def build_parser(prog: str = "python -m lib.sweep") -> argparse.ArgumentParser:
         p.add_argument("--no-report", action="store_true", help="skip building the report at the end")
         p.add_argument("--notebook", default=str(NOTEBOOKS / NOTEBOOK), help=argparse.SUPPRESS)
         p.add_argument("--executor", choices=list(EXECUTORS), default="local",
-                       help="where runs execute: " + "; ".join(f"{k}: {v}" for k, v in EXECUTORS.items())
+                       help="where runs execute: " + "; ".join(f"{k}: {v.help}" for k, v in EXECUTORS.items())
                             + " (default: local)")
         p.add_argument("--storage", default=None,
                        help="checkpoint folder for cluster executors (a shared filesystem on a real cluster)")
