@@ -8,7 +8,7 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
@@ -22,33 +22,45 @@ class RunError(RuntimeError):
     """The run cannot start as configured; the message says what to change."""
 
 
+# Optimizers by the names RunConfig accepts (lib.spec.config.OPTIMIZERS): adding one is its line here,
+# its name there, and the test that builds and steps every entry.
+OPTIMIZER_BUILDERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "sgd": lambda params, lr, weight_decay, momentum, nesterov: torch.optim.SGD(
+        params, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0, weight_decay=weight_decay),
+    "adam": lambda params, lr, weight_decay, **_: torch.optim.Adam(params, lr=lr, weight_decay=weight_decay),
+    "adamw": lambda params, lr, weight_decay, **_: torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay),
+    "rmsprop": lambda params, lr, weight_decay, momentum, **_: torch.optim.RMSprop(
+        params, lr=lr, momentum=momentum, weight_decay=weight_decay),
+}
+
+# Per-epoch learning-rate schedules by the names RunConfig accepts (lib.spec.config.SCHEDULERS); None: a
+# constant rate. `plateau` steps on the validation loss (step_scheduler).
+SCHEDULER_BUILDERS: dict[str, Callable[..., Any]] = {
+    "none": lambda optimizer, **_: None,
+    "step": lambda optimizer, step_size, gamma, **_: torch.optim.lr_scheduler.StepLR(
+        optimizer, step_size=step_size, gamma=gamma),
+    "plateau": lambda optimizer, plateau_patience, plateau_factor, **_: torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=plateau_factor, patience=plateau_patience),
+    "cosine": lambda optimizer, epochs, t_max, **_: torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=t_max or epochs),
+}
+
+
 def build_optimizer(name: str, params: Iterable[nn.Parameter], *, lr: float, weight_decay: float,
                     momentum: float, nesterov: bool) -> torch.optim.Optimizer:
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0,
-                               weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"optimizer {name!r} is not one of: sgd, adam, adamw, rmsprop")
+    """The optimizer `name` (one of OPTIMIZER_BUILDERS) over `params`."""
+    if name not in OPTIMIZER_BUILDERS:
+        raise ValueError(f"optimizer {name!r} is not one of: {', '.join(OPTIMIZER_BUILDERS)}")
+    return OPTIMIZER_BUILDERS[name](params, lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov)
 
 
 def build_scheduler(name: str, optimizer: torch.optim.Optimizer, *, epochs: int, step_size: int, gamma: float,
                     plateau_patience: int, plateau_factor: float, t_max: int | None):
-    """A per-epoch learning-rate schedule, or None. `plateau` steps on the validation loss."""
-    if name == "none":
-        return None
-    if name == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
-    if name == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=plateau_factor,
-                                                          patience=plateau_patience)
-    if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=t_max or epochs)
-    raise ValueError(f"scheduler {name!r} is not one of: none, step, plateau, cosine")
+    """A per-epoch learning-rate schedule (one of SCHEDULER_BUILDERS), or None for `none`."""
+    if name not in SCHEDULER_BUILDERS:
+        raise ValueError(f"scheduler {name!r} is not one of: {', '.join(SCHEDULER_BUILDERS)}")
+    return SCHEDULER_BUILDERS[name](optimizer, epochs=epochs, step_size=step_size, gamma=gamma,
+                                    plateau_patience=plateau_patience, plateau_factor=plateau_factor, t_max=t_max)
 
 
 def step_scheduler(scheduler, val_loss: float) -> None:
