@@ -7,7 +7,7 @@ from lib.core.exports import public_face
 __all__, __getattr__ = public_face(__name__, {
     "curves": ("PRUNED_LOOK", "accuracy_axis", "cut_marker", "cut_short", "epoch_axis", "plot_history"),
     "exports": ("public_face",),
-    "formatting": ("as_float", "duration", "is_bool", "is_missing", "is_number", "is_whole", "native", "number",
+    "formatting": ("MISSING", "as_float", "duration", "is_bool", "is_missing", "is_number", "is_whole", "native", "number",
                    "shown", "too_large"),
     "journal": ("repair_journal",),
     "layout": ("BEST", "CHECKPOINTS", "CONFIG", "FAILURE", "HISTORY", "LAST", "METRICS", "NOTEBOOK", "PARAMS",
@@ -23,4 +23,5 @@ __all__, __getattr__ = public_face(__name__, {
     "storage": ("PASSWORD_ENV", "StudyMissing", "StudyStorageError", "TrialRef", "is_url", "masked", "open_storage",
                 "quiet_optuna", "recorded_study", "storage_exists", "storage_problem", "storage_spec",
                 "study_location"),
+    "values": ("key", "number_text", "ordered", "reader_text", "same", "sort_key", "sweep_text"),
 })

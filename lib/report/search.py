@@ -15,7 +15,8 @@ import pandas as pd
 from lib.core.formatting import as_float
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES
 from lib.core.storage import StudyMissing, StudyStorageError, is_url, masked, open_storage, study_location
-from lib.report.load import SweepReport, read_plan, value_label
+from lib.core import values
+from lib.report.load import SweepReport, read_plan
 
 DEFAULT_METRIC = {"name": "val_acc", "goal": "maximize"}  # what a sweep without a study is ranked by
 IMPORTANCE_EVALUATOR = "fANOVA (Optuna's FanovaImportanceEvaluator, seed 0)"
@@ -186,7 +187,7 @@ def _described(settings: Mapping[str, Any] | None) -> str:
     """{"type": "asha", "min_epochs": 1} as 'asha (min_epochs 1)'; None as 'none'."""
     if not settings:
         return "none"
-    rest = ", ".join(f"{k} {value_label(v)}" for k, v in settings.items() if k != "type")
+    rest = ", ".join(f"{k} {values.reader_text(v)}" for k, v in settings.items() if k != "type")
     return f"{settings.get('type', '?')}" + (f" ({rest})" if rest else "")
 
 
@@ -260,7 +261,7 @@ def param_importances(search: SweepSearch) -> tuple[pd.DataFrame, str]:
         return pd.DataFrame(), (f"{search.sweep}: needs at least 2 complete trials, has {len(complete)} "
                                 f"(pruned and failed trials carry no final value)")
     varied = [p for p in dict.fromkeys(k for t in complete for k in t.params)
-              if len({value_label(t.params.get(p)) for t in complete}) > 1]
+              if len({values.key(t.params.get(p)) for t in complete}) > 1]
     if not varied:
         return pd.DataFrame(), (f"{search.sweep}: no sampled parameter takes more than one value over the complete "
                                 f"trials" + ("" if any(t.params for t in complete) else

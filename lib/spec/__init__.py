@@ -9,6 +9,7 @@ __all__, __getattr__ = public_face(__name__, {
                "SCHEDULERS", "base_type", "config_diff", "defaults", "field_comments", "field_sections",
                "group_warnings", "parse_text"),
     "errors": ("ConfigError", "SweepFileError"),
+    # number_text lives in lib.core.values; naming passes it on until lib.report.factorial imports it from there
     "naming": ("NAME_RE", "config_label", "number_text"),
     "runs": ("MAX_RUNS", "RUNNER_KEYS", "config_key", "run_config"),
     "search": ("StudySettings", "default_startup_trials", "pruner_from_attrs"),

@@ -5,7 +5,8 @@
 
 Run folders take the folder-safe form; the report labels configurations with the same scheme (seed
 aside), so a configuration reads like the names of its runs. Distinct values never print alike: a
-number keeps full precision when its short form would merge it with another.
+number keeps full precision when its short form would merge it with another (lib.core.values.number_text,
+the one short form of a number; `number_text` is importable from here too).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numbers
 import re
 from typing import Any, Mapping, Sequence
 
-from lib.core.formatting import is_bool, is_missing, is_whole
+from lib.core.formatting import is_bool, is_missing
+from lib.core.values import number_text
 
 ABBREVIATIONS = {"lr": "lr", "weight_decay": "wd", "batch_size": "bs", "epochs": "ep", "momentum": "mom",
                  "label_smoothing": "ls", "mix_alpha": "alpha", "val_fraction": "val", "t_max": "tmax",
@@ -23,17 +25,6 @@ ABBREVIATIONS = {"lr": "lr", "weight_decay": "wd", "batch_size": "bs", "epochs":
 BARE = ("model", "optimizer", "scheduler", "dataset", "device", "amp_dtype")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # a folder-safe name: sweep and run names
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-def number_text(value: float | int) -> str:
-    """1e-06 -> '1e-6', 1e6 -> '1e6', 0.01 -> '0.01', 224.0 -> '224': short, never alike for unequal numbers."""
-    if is_whole(value):
-        return str(int(value))
-    text = f"{value:g}"
-    if float(text) != value:  # :g keeps 6 digits
-        text = repr(float(value))
-    mantissa, _, exponent = text.partition("e")
-    return f"{mantissa}e{int(exponent)}" if exponent else text
 
 
 def part(key: str, value: Any, folder_safe: bool = True) -> str:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lib.core.values import sweep_text
 from lib.spec.config import FIELD_TYPES, RunConfig
 from lib.spec.errors import ConfigError, SweepFileError
 from lib.spec.keys import check_keys
@@ -115,7 +116,7 @@ class Sweep:
 
     def settings_line(self) -> str:
         """`shared_settings` as one line, as --dry-run prints it; a value from RunConfig's defaults says so."""
-        parts = [f"{k}: {_value_text(v)}" + ("" if k in self.fixed else " (the default)")
+        parts = [f"{k}: {sweep_text(v)}" + ("" if k in self.fixed else " (the default)")
                  for k, v in self.shared_settings().items()]
         return f"fixed: {', '.join(parts) or 'nothing (every run differs, or uses the defaults)'}"
 
@@ -388,13 +389,6 @@ def _check_unique(names: list[str], variants: list, where: str) -> list[str]:
 
 
 _MISSING = object()
-
-
-def _value_text(value: Any) -> str:
-    """A value as a sweep file writes it: true, null, 0.001, fashion_mnist."""
-    if isinstance(value, bool) or value is None:
-        return {True: "true", False: "false", None: "null"}[value]
-    return str(value)
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

@@ -6,12 +6,12 @@ every row."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from lib.core.formatting import duration, is_number, number
+from lib.core.formatting import MISSING, duration, is_number, number
 from lib.core.layout import SWEEP_JSON, runs_dir
 from lib.core.paths import project_root
 from lib.core.records import RunState
+from lib.core.values import sweep_text
 from lib.spec.sweepfile import Sweep
 from lib.sweep.plan import sweep_root
 from lib.sweep.study import SweepStudy
@@ -68,8 +68,9 @@ def _rows(states: list[RunState], sweep: Sweep | None) -> list[str]:
     rows = [("run", "status", *params, "epochs run", "val acc*", "test acc", "time")]
     for st in states:
         values = sweep.run(st.name).params if sweep else {}
-        rows.append((st.name, st.status, *[_param_text(values.get(k)) for k in params], number(st.epochs),
-                     number(st.val_acc), number(st.test_acc), duration(st.seconds)))
+        cells = [sweep_text(values[k]) if k in values else MISSING for k in params]  # '-': the run does not set it
+        rows.append((st.name, st.status, *cells, number(st.epochs), number(st.val_acc), number(st.test_acc),
+                     duration(st.seconds)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     left = 2 + len(params)
     lines = ["  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
@@ -84,15 +85,6 @@ def plan_line(todo: list[str], runs: int, left: int) -> str:
                                               else "")
     return (f"dry run: {runs} runs valid; would execute {len(todo)}" + (f": {names}" if todo else ": none")
             + (f", then up to {left} new trial(s)" if left else ""))
-
-
-def _param_text(value: Any) -> str:
-    """A parameter value as a sweep file writes it: true/false, numbers in short form, None as '-'."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return number(value, "g") if is_number(value) else str(value)
 
 
 def search_line(sweep: Sweep, study: SweepStudy | None) -> str:
