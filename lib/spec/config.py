@@ -22,9 +22,9 @@ from lib.spec.errors import ConfigError
 from lib.spec.keys import unknown
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder")
-# One channel; kept in step with lib.run.datasets by tests/test_data.py. Colour jitter cannot act on them.
+# One channel; kept in step with lib.run.datasets by tests/run/test_datasets.py. Colour jitter cannot act on them.
 GRAYSCALE_DATASETS = ("digits", "mnist", "fashion_mnist")
-# Kept in step with lib.run.models.MODELS by tests/test_models.py; listed here so that validating a
+# Kept in step with lib.run.models.MODELS by tests/run/test_models.py; listed here so that validating a
 # config never has to import torch.
 MODELS = ("mlp", "lenet", "resnet18", "preact_resnet18", "resnet18_imagenet")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")

@@ -472,3 +472,17 @@ def test_device_loader_augmentation_is_seeded(rgb_folder):
     assert_same_batches(epoch_batches(loader, 0), first)
     again = loader_for(data, data.train, cache=True, augment=FULL_AUGMENT)
     assert_same_batches(epoch_batches(again, 0), first)
+
+
+@pytest.mark.parametrize("dataset", [d for d in DATASETS if d != "imagefolder"])  # an image folder's are its own
+def test_the_config_layers_list_of_one_channel_datasets_matches_what_the_readers_load(tmp_path, dataset):
+    from lib.spec.config import GRAYSCALE_DATASETS
+
+    if dataset in MNIST_FOLDERS:
+        write_mnist(tmp_path, dataset)
+    elif dataset in CIFAR_FOLDERS:
+        write_cifar(tmp_path, dataset)
+    elif dataset != "digits":
+        pytest.fail(f"no tiny files of {dataset} to load: add a writer to tests/dataset_files.py")
+    data = load_data(dataset, str(tmp_path), val_fraction=0.2)
+    assert (data.channels == 1) == (dataset in GRAYSCALE_DATASETS)

@@ -1,6 +1,6 @@
 """Search and early termination on Optuna: sweep-file sections, samplers, pruners, studies, resumption.
 
-Most sweeps here run in this process through `Inline`, an executor that calls lib.train.run directly
+Most sweeps here run in this process through `Inline`, an executor that calls lib.run.train.run directly
 (no notebook), so each method and termination type trains real runs on `digits` in seconds; the
 kill-and-resume test goes through the real command and papermill.
 """
