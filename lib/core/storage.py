@@ -4,7 +4,8 @@ The sweep runner (lib.sweep.study), the run's trial reporter (lib.run.trial) and
 (lib.report) all open a study through here, from the one string a run's config carries.
 
 - Only `run` (and the runs it starts) open a study to write (`open_storage(spec)`); status, report and
-  --dry-run open it read-only (`writable=False`): nothing is created, locked, repaired or appended.
+  --dry-run read it through `read_study` (`writable=False`): nothing is created, locked, repaired or
+  appended. `quiet_optuna` is the one place Optuna is told to be quiet.
 - A database URL's password is never stored or shown. `storage_spec` takes it out of the URL; the
   URL without it is what sweep.json, each run's config, its checkpoints and W&B record. The password
   travels in this process's environment (`PASSWORD_ENV`), which the local runs inherit, and is handed
@@ -36,6 +37,10 @@ class StudyStorageError(ValueError):
 
 class StudyMissing(StudyStorageError):
     """Opened read-only, the storage holds nothing yet (no journal file, no database file, no tables)."""
+
+
+class NoSuchStudy(StudyStorageError):
+    """The storage holds studies, but none of the name asked for (another sweep's is never taken for it)."""
 
 
 def is_url(spec: str) -> bool:
@@ -226,9 +231,37 @@ def storage_problem(spec: str, exc: BaseException) -> str:
 
 
 def quiet_optuna() -> None:
+    """Import Optuna without its noise: no INFO line per trial, and no tqdm warning that IProgress is missing
+    in a notebook without ipywidgets (Optuna imports tqdm.auto)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def read_study(spec: str, name: str):
+    """(storage, study) for the study `name` at `spec`, opened read-only: nothing is created, locked, repaired
+    or written. None when there is nothing there to read yet. Raises NoSuchStudy when the storage holds
+    studies but none named `name`, and StudyStorageError, in one line, for any other failure."""
+    quiet_optuna()
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        storage = open_storage(spec, writable=False)
+    except StudyMissing:
+        return None
+    try:
+        names = [s.study_name for s in storage.get_all_studies()]
+        if name not in names:
+            raise NoSuchStudy(f"{masked(spec)} holds no study named {name!r} "
+                              f"({len(names)} other: {', '.join(names[:5]) or 'none'})")
+        return storage, optuna.load_study(study_name=name, storage=storage)
+    except StudyStorageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged journal, an unreachable database: one line
+        raise StudyStorageError(storage_problem(spec, exc)) from None
 
 
 @dataclass

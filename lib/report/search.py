@@ -5,17 +5,16 @@ trials in order with the best so far, what termination saved, parameter importan
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
 
+from lib.core import values
 from lib.core.formatting import as_float
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES
-from lib.core.storage import StudyMissing, StudyStorageError, is_url, masked, open_storage, study_location
-from lib.core import values
+from lib.core.storage import StudyStorageError, is_url, masked, read_study, study_location
 from lib.report.load import SweepReport, read_plan
 
 DEFAULT_METRIC = {"name": "val_acc", "goal": "maximize"}  # what a sweep without a study is ranked by
@@ -43,25 +42,12 @@ def _study(root: str | Path):
     """The sweep's Optuna study, read-only: where sweep.json says (`study`), else `root`/study.journal;
     None when there is none. Nothing is created or written, in a journal or in a database.
 
-    Raises ValueError when the storage holds no study of the sweep's name (another sweep's study is
-    never taken for this one's).
+    Raises NoSuchStudy (a StudyStorageError) when the storage holds no study of the sweep's name (another
+    sweep's study is never taken for this one's).
     """
     root = Path(root)
-    plan = read_plan(root)
-    spec = study_location(root)
-    with warnings.catch_warnings():  # optuna imports tqdm.auto, which warns in a notebook without ipywidgets
-        warnings.filterwarnings("ignore", message="IProgress not found")
-        import optuna
-    try:
-        storage = open_storage(spec, writable=False)
-    except StudyMissing:
-        return None
-    name = plan.get("name") or root.name
-    names = [s.study_name for s in storage.get_all_studies()]
-    if name not in names:
-        raise ValueError(f"{masked(spec)} holds no study named {name!r} like its sweep "
-                         f"({len(names)} other: {', '.join(names[:5]) or 'none'})")
-    return optuna.load_study(study_name=name, storage=storage)
+    found = read_study(study_location(root), read_plan(root).get("name") or root.name)
+    return found[1] if found else None
 
 
 def searches(report: SweepReport) -> list[SweepSearch]:

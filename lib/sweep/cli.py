@@ -148,7 +148,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         note = plan_note(root)
         if note:
             print(f"warning: {note}", file=sys.stderr)
-        problem = _unreadable_study(root) if sweep.uses_study else None
+        problem = _unreadable_study(root, sweep.name) if sweep.uses_study else None
         if problem:
             print(f"warning: the report of {sweep.name!r} will have no search section: {problem}", file=sys.stderr)
         roots.append(root)
@@ -167,15 +167,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _unreadable_study(root: Path) -> str | None:
+def _unreadable_study(root: Path, name: str) -> str | None:
     """Why the study the report would read for `root` cannot be read (None when it can, or when there is none
     yet), so the command line says it and not only the page."""
-    from lib.core.storage import StudyMissing, open_storage
+    from lib.core.storage import read_study
 
     try:
-        open_storage(study_location(root), writable=False)
-    except StudyMissing:
-        return None
+        read_study(study_location(root), name)
     except StudyStorageError as exc:
         return str(exc)
     return None

@@ -27,7 +27,7 @@ from typing import Any
 from lib.core.formatting import is_number
 from lib.core.layout import run_dir, runs_dir
 from lib.core.records import FINISHED_STATUSES, best_epoch, load_run, run_state
-from lib.core.storage import (StudyMissing, StudyStorageError, TrialRef, is_url, open_storage, quiet_optuna,
+from lib.core.storage import (NoSuchStudy, StudyStorageError, TrialRef, is_url, open_storage, quiet_optuna, read_study,
                               recorded_study, storage_exists, storage_problem, study_location)
 from lib.spec.errors import SweepFileError
 from lib.spec.search import StudySettings, default_startup_trials
@@ -91,18 +91,16 @@ class SweepStudy:
     @classmethod
     def existing(cls, sweep: Sweep, root: Path, storage: str | None = None) -> "SweepStudy | None":
         """The sweep's study, read-only, if it exists; None when there is none yet. Nothing is written."""
-        import optuna
-
-        quiet_optuna()
         spec = study_location(root, storage)
         try:
-            opened = open_storage(spec, writable=False)
-            if sweep.name not in {s.study_name for s in opened.get_all_studies()}:
-                return None
-            made = cls(sweep, root, spec, opened, optuna.load_study(study_name=sweep.name, storage=opened))
-            made._trials()
-        except StudyMissing:
+            found = read_study(spec, sweep.name)
+        except NoSuchStudy:  # a database that holds other sweeps' studies: this one has none yet
             return None
+        if found is None:
+            return None
+        made = cls(sweep, root, spec, *found)
+        try:
+            made._trials()
         except StudyStorageError:
             raise
         except Exception as exc:  # noqa: BLE001 - one line, as for run

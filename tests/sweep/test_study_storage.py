@@ -384,3 +384,17 @@ def test_a_lock_held_by_an_unknown_writer_is_waited_for_saying_so_then_freed(tmp
 def test_opening_errors_are_study_storage_errors_without_a_traceback(tmp_path):
     with pytest.raises(StudyStorageError, match="is a folder, not a journal file"):
         open_storage(str(tmp_path))
+
+
+def test_read_study_opens_only_what_is_there_and_never_takes_another_sweeps_study(tmp_path):
+    from lib.core.storage import NoSuchStudy, read_study
+
+    journal = tmp_path / "study.journal"
+    assert read_study(str(journal), "mine") is None and not journal.exists()  # nothing made to read from
+    optuna.create_study(study_name="theirs", storage=open_storage(str(journal)))
+    before = journal.read_bytes()
+    with pytest.raises(NoSuchStudy, match="holds no study named 'mine' \\(1 other: theirs\\)"):
+        read_study(str(journal), "mine")
+    storage, study = read_study(str(journal), "theirs")
+    assert study.study_name == "theirs" and storage.get_all_studies()[0].study_name == "theirs"
+    assert journal.read_bytes() == before  # read-only: not a byte appended
