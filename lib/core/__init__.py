@@ -20,8 +20,8 @@ __all__, __getattr__ = public_face(__name__, {
                 "atomic_write_bytes", "atomic_write_text", "best_epoch", "load_checkpoint", "load_history", "load_run",
                 "read_json", "remove_stale_temp_files", "run_lock", "run_state", "save_checkpoint", "write_history",
                 "write_json"),
-    "storage": ("PASSWORD_ENV", "StudyMissing", "StudyStorageError", "TrialRef", "is_url", "masked", "open_storage",
-                "quiet_optuna", "recorded_study", "storage_exists", "storage_problem", "storage_spec",
+    "storage": ("NoSuchStudy", "PASSWORD_ENV", "StudyMissing", "StudyStorageError", "TrialRef", "is_url", "masked", "open_storage",
+                "quiet_optuna", "read_study", "recorded_study", "storage_exists", "storage_problem", "storage_spec",
                 "study_location"),
     "values": ("key", "number_text", "ordered", "reader_text", "same", "sort_key", "sweep_text"),
 })
