@@ -42,6 +42,7 @@ from pathlib import Path
 
 import yaml
 
+from lib.core.formatting import timestamp
 from lib.core.records import write_json
 from lib.spec.runs import run_config
 
@@ -198,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold", action="store_true",
                         help="also run the sweep with SWEEPLAB_WARM_KERNELS=0 (each run's kernel started when it starts)")
     parser.add_argument("--quick", action="store_true",
-                        help="a sweep of one run and one notebook only: checks that it runs (writes overhead-quick.json)")
+                        help="a sweep of one run and one notebook only: checks that it runs "
+                             "(writes overhead-quick.json)")
     parser.add_argument("--out", help="default reports/benchmarks/overhead.json (--quick: overhead-quick.json)")
     args = parser.parse_args(argv)
     args.out = args.out or f"reports/benchmarks/overhead{'-quick' if args.quick else ''}.json"
@@ -232,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
               "sweep": rounded(sweep), "breakdown": rounded(breakdown),
               "train_s_means": "metrics.json wall_time_s (lib.run.train.run: data load, training, validation, "
                                "checkpoints, test), mean over the sweep's runs",
-              "run": {**FIXED, "workers": 1, "sweep_runs": args.runs, "seeds": f"0..{args.runs - 1}"}, "quick": args.quick,
-              "cpus": len(os.sched_getaffinity(0)), "load_average_after": os.getloadavg()[0], "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+              "run": {**FIXED, "workers": 1, "sweep_runs": args.runs, "seeds": f"0..{args.runs - 1}"},
+              "quick": args.quick,
+              "cpus": len(os.sched_getaffinity(0)), "load_average_after": os.getloadavg()[0], "time": timestamp()}
     report = rounded(report)
     write_json(args.out, report)
     cli_text = "not run (--quick)" if report["cli_s"] is None else f"{report['cli_s']:.2f} s"

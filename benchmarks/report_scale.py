@@ -1,6 +1,6 @@
 """How the report and the sweep commands scale: 16, 100 and 1,000 finished runs, records written directly.
 
-    python -m benchmarks.report_scale [--sizes 16 100 1000] [--quick] [--out reports/benchmarks/report_scale.json] [--keep DIR]
+    python -m benchmarks.report_scale [--sizes 16 100 1000] [--quick] [--out FILE.json] [--keep DIR]
 
 Each size is a grid on digits whose records benchmarks.synthetic writes (no training): 16 runs are the
 demo's 2 x 2 x 2 x 2 shape, 100 a 25-value learning rate x 2 x 2, and 1,000 the 25 x 2 x 2 x 2 grid
@@ -27,6 +27,7 @@ from pathlib import Path
 
 from benchmarks.synthetic import Outcome, write_sweep
 from lib.core.layout import REPORT_HTML, REPORT_NOTEBOOK
+from lib.core.formatting import timestamp
 from lib.core.records import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in results:
         print("  ".join(f"{row[c]:>14}" for c in columns))
     write_json(args.out, {"quick": args.quick, "cpus": len(os.sched_getaffinity(0)), "load_average": os.getloadavg(),
-                          "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "results": results})
+                          "time": timestamp(), "results": results})
     print(f"wrote {args.out}")
     return 0
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import torch
 
 from lib.core.paths import data_root
+from lib.core.formatting import timestamp
 from lib.core.records import write_json
 from lib.run.augment import AugmentSpec, mix_batch
 from lib.run.backend import configure_backend, select_device
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"rows": rows, "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(device),
               "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else os.uname().machine,
               "cases": {c.name: {"data": c.source, "batch_size": c.batch_size, "batches": c.batches} for c in cases},
-              "rounds": args.rounds, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+              "rounds": args.rounds, "time": timestamp()}
     write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0

@@ -230,7 +230,8 @@ def all_sources() -> dict[str, ast.AST]:
     """Every module of lib, every benchmark and every notebook, parsed; keyed by module (or file) name."""
     sources = {name: ast.parse(path.read_text()) for name, path in MODULES.items()}
     sources |= {f"benchmarks.{p.stem}": ast.parse(p.read_text()) for p in sorted((ROOT / "benchmarks").glob("*.py"))}
-    sources |= {f"notebooks/{p.name}": ast.parse(notebook_code(p)) for p in sorted((ROOT / "notebooks").glob("*.ipynb"))}
+    sources |= {f"notebooks/{p.name}": ast.parse(notebook_code(p))
+                for p in sorted((ROOT / "notebooks").glob("*.ipynb"))}
     return sources
 
 

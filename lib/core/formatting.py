@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 from typing import Any
 
 MISSING = "-"
@@ -98,3 +99,11 @@ def duration(seconds: float | None) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+TIMESTAMP = "%Y-%m-%dT%H:%M:%S"  # local time, as every record, lock and log line states when it was written
+
+
+def timestamp() -> str:
+    """Now as records write it: '2026-12-06T23:08:00' (local time)."""
+    return time.strftime(TIMESTAMP)

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from lib.core.formatting import timestamp
+
 
 class LockBusy(Exception):
     """Another process holds the lock; `holder` is what it wrote (pid, host, started), or {}."""
@@ -33,7 +35,7 @@ class LockBusy(Exception):
 
 def holder_record() -> str:
     """What a lock's holder writes into the lock file: this process, its host, the time."""
-    return json.dumps({"pid": os.getpid(), "host": os.uname().nodename, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+    return json.dumps({"pid": os.getpid(), "host": os.uname().nodename, "started": timestamp()})
 
 
 def who(holder: dict[str, Any]) -> str:

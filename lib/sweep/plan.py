@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from lib.core.formatting import is_number
+from lib.core.formatting import is_number, timestamp
 from lib.core.layout import CONFIG, SWEEP_JSON, SWEEP_LOCK, run_dir, runs_dir
 from lib.core.locks import LockBusy, hold
 from lib.core.records import RunState, read_json, run_state, write_json
@@ -93,7 +93,7 @@ def check_records_match(sweep: Sweep, root: Path) -> None:
 
 
 def write_sweep_record(sweep: Sweep, root: Path, study: SweepStudy | None = None) -> None:
-    record = {**sweep.to_dict(), "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    record = {**sweep.to_dict(), "updated": timestamp(),
               "file_text": sweep.path.read_text() if sweep.path else None, "study": study.spec if study else None}
     write_json(root / SWEEP_JSON, record)
 

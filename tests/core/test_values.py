@@ -44,7 +44,8 @@ def test_sort_key_without_a_first_seen_order_sorts_names_alphabetically():
 
 @pytest.mark.parametrize("value, sweep, reader", [
     (None, "null", "None"), (math.nan, "null", "None"), (True, "true", "yes"), (np.bool_(False), "false", "no"),
-    (0.001, "0.001", "0.001"), (1e-4, "0.0001", "0.0001"), (1e-5, "1e-5", "1e-5"), (224.0, "224", "224"), (np.int64(3), "3", "3"),
+    (0.001, "0.001", "0.001"), (1e-4, "0.0001", "0.0001"), (1e-5, "1e-5", "1e-5"), (224.0, "224", "224"),
+    (np.int64(3), "3", "3"),
     (0.1 + 0.2, "0.30000000000000004", "0.30000000000000004"), ("fashion_mnist", "fashion_mnist", "fashion_mnist"),
 ])
 def test_the_two_texts_of_a_value(value, sweep, reader):

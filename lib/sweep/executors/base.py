@@ -26,6 +26,7 @@ from typing import Any, Callable, Protocol
 
 import yaml
 
+from lib.core.formatting import timestamp
 from lib.core.layout import (FAILURE, METRICS, NOTEBOOK, PARAMS, PARTIAL_NOTEBOOK, RECORD_FILES, RUN_LOG, SUBMITTED,
                              WORKER_PID)
 from lib.core.records import FINISHED_STATUSES, atomic_write_bytes, atomic_write_text, read_json, write_json
@@ -100,7 +101,7 @@ def execute_run(task: RunTask, collect: bool = False, runner: Runner | None = No
     work.mkdir(parents=True, exist_ok=True)
     (work / FAILURE).unlink(missing_ok=True)
     with open(work / RUN_LOG, "a") as log:
-        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {task.name} on {os.uname().nodename} "
+        log.write(f"\n=== {timestamp()} {task.name} on {os.uname().nodename} "
                   f"(pid {os.getpid()}) ===\n")
     try:
         values = task.config_values()
@@ -109,7 +110,7 @@ def execute_run(task: RunTask, collect: bool = False, runner: Runner | None = No
         with open(work / RUN_LOG, "a") as log:
             log.write(f"error: {error}\n")
         write_json(work / FAILURE, {"error": error, "exit_code": None, "seconds": 0.0, "host": os.uname().nodename,
-                                    "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+                                    "time": timestamp()})
         return RunOutcome(task.name, "failed", 0.0, error, None, collect_records(work) if collect else None)
     params_file = work / PARAMS
     atomic_write_text(params_file, yaml.safe_dump(values, sort_keys=False))
@@ -141,7 +142,7 @@ def execute_run(task: RunTask, collect: bool = False, runner: Runner | None = No
     if status == "failed":
         error = error or "the notebook finished without writing metrics.json"
         write_json(work / FAILURE, {"error": error, "exit_code": code, "seconds": round(seconds, 1),
-                                           "host": os.uname().nodename, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+                                           "host": os.uname().nodename, "time": timestamp()})
     records = collect_records(work) if collect else None
     return RunOutcome(task.name, status, seconds, error, metrics if status != "failed" else None, records)
 
@@ -262,7 +263,7 @@ def send_out(task: RunTask, cpus: float) -> RunTask:
     """The task with its thread count set, marked in its run folder as out on the cluster (its lock
     and checkpoints are in storage, so `status` would otherwise call it pending)."""
     write_json(Path(task.run_dir) / SUBMITTED, {"work_dir": task.work_dir, "host": os.uname().nodename,
-                                                "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+                                                "time": timestamp()})
     return replace(task, env={**task.env, **_threads_env(cpus)})
 
 
