@@ -25,6 +25,18 @@ ABBREVIATIONS = {"lr": "lr", "weight_decay": "wd", "batch_size": "bs", "epochs":
 BARE = ("model", "optimizer", "scheduler", "dataset", "device", "amp_dtype")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # a folder-safe name: sweep and run names
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+SEED_SUFFIX = "-seed"  # a seeded copy of a named run: its name, this, the seed
+_SEEDED = re.compile(re.escape(SEED_SUFFIX) + r"\d+$")
+
+
+def seeded(name: str, seed: int) -> str:
+    """The name of `name`'s run with `seed`: 'lenet-sgd-seed1'. `unseeded` undoes it."""
+    return f"{name}{SEED_SUFFIX}{seed}"
+
+
+def unseeded(name: str) -> str:
+    """A run's name without its seed suffix: 'lenet-sgd-seed1' -> 'lenet-sgd' (a name without one as it is)."""
+    return _SEEDED.sub("", name)
 
 
 def part(key: str, value: Any, folder_safe: bool = True) -> str:

@@ -38,7 +38,7 @@ from lib.core.values import sweep_text
 from lib.spec.config import FIELD_TYPES, RunConfig
 from lib.spec.errors import ConfigError, SweepFileError
 from lib.spec.keys import check_keys
-from lib.spec.naming import NAME_RE, describe
+from lib.spec.naming import NAME_RE, describe, seeded
 from lib.spec.runs import MAX_RUNS, RUNNER_KEYS, config_key, run_config
 from lib.spec.search import EarlyTerminate, Metric, Search, parse_early_terminate, parse_metric, parse_search
 from lib.spec.wandb import convert, is_wandb_sweep
@@ -94,7 +94,7 @@ class Sweep:
             for seed in self.confirm_seeds:
                 if (key, seed) not in taken:
                     base = describe(config, params) or self.name
-                    extra.append(RunSpec(f"{base}-seed{seed}", {**config, "seed": seed},
+                    extra.append(RunSpec(seeded(base, seed), {**config, "seed": seed},
                                          f"confirm: top {rank}, seed {seed}"))
         names = {r.name for r in self.runs}
         clash = next((r.name for r in extra if r.name in names), None)
@@ -223,7 +223,7 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
         variants = [(name, {}, "fixed")]
     if seeds:
         order.append("seed")
-        variants = [(f"{given}-seed{seed}" if given else None, {**values, "seed": seed}, f"{source}, seed {seed}")
+        variants = [(seeded(given, seed) if given else None, {**values, "seed": seed}, f"{source}, seed {seed}")
                     for given, values, source in variants for seed in seeds]
 
     merged = [{**fixed, **values} for _, values, _ in variants]

@@ -65,3 +65,4 @@ def test_short_numbers_never_print_alike_for_unequal_numbers():
     close = [0.1, 0.1000001, 0.10000001, 1e-6, 1.0000001e-6]
     assert len({number_text(v) for v in close}) == len(close)
     assert number_text(1e-06) == "1e-6" and number_text(1e6) == "1e6" and number_text(0.01) == "0.01"
+

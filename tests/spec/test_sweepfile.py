@@ -277,3 +277,10 @@ def test_extends_and_sweep_paths_read_only_small_regular_files(tmp_path, capsys,
     direct = target if target.startswith("/") else str(tmp_path / target)
     assert main(["run", direct, "--dry-run", "--reports-dir", str(tmp_path / "reports")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_seeded_run_name_and_back():
+    from lib.spec.naming import seeded, unseeded
+
+    assert seeded("lenet-sgd", 3) == "lenet-sgd-seed3" and unseeded("lenet-sgd-seed3") == "lenet-sgd"
+    assert unseeded("lenet-seedless") == "lenet-seedless" and unseeded(seeded("a-seed1", 2)) == "a-seed1"
