@@ -20,6 +20,7 @@ import pandas as pd
 
 from lib.core.formatting import as_float, duration, is_bool, is_missing, is_number, number
 from lib.core.layout import NOTEBOOK, RUN_LOG, run_dir
+from lib.core.pagescripts import SCRIPT_HASHES, script_hashes
 from lib.core.paths import project_root
 from lib.spec.config import RUNTIME_FIELDS
 from lib.report import stats
@@ -200,6 +201,14 @@ def _html(content: str):
     return HTML(content)
 
 
+def _scripted(content: str):
+    """HTML holding scripts of the report's own (itables'), with their hashes in its metadata: report.html's
+    Content-Security-Policy runs these and no other (lib.core.pagescripts)."""
+    from IPython.display import HTML
+
+    return HTML(content, metadata={SCRIPT_HASHES: script_hashes(content)})
+
+
 def _show(*items) -> None:
     """Display sentences (Markdown, made safe by `_sentence`), tables (styled, in a scrolling box) and anything
     IPython can show."""
@@ -234,7 +243,7 @@ def interactive(table: pd.DataFrame, caption: str = ""):
         shown[column] = shown[column].map(lambda v: "" if is_missing(v) else str(v) if isinstance(v, Markup)
                                           else html.escape(v) if isinstance(v, str) else v).astype(object)
     shown.columns = [html.escape(str(c)) for c in shown.columns]
-    return _html(to_html_datatable(shown, caption=html.escape(caption) if caption else None, allow_html=True,
+    return _scripted(to_html_datatable(shown, caption=html.escape(caption) if caption else None, allow_html=True,
                                    showIndex=False, maxBytes=2 ** 22, lengthMenu=[10, 25, 100, -1], pageLength=10,
                                    classes="display compact nowrap"))
 
@@ -345,7 +354,13 @@ def show_title(report: SweepReport) -> None:
           "report's folder.",
           *(f"**Note:** {literal(local_paths(report, note))}." for note in filter(None, map(plan_note, report.roots))),
           "**Contents**: " + " · ".join(f"[{title}](#{anchor})" for anchor, title in sections(report)))
-    init_notebook_mode(all_interactive=False, connected=False)
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    with capture_output(stdout=False, stderr=False) as loaded:  # its outputs again, with their scripts' hashes
+        init_notebook_mode(all_interactive=False, connected=False)
+    for output in loaded.outputs:
+        display(_scripted(output.data["text/html"]) if "text/html" in output.data else output)
 
 
 # ---------------------------------------------------------------------------------------------
