@@ -30,9 +30,9 @@ from lib.report.figures import (plot_best_so_far, plot_combined_curves, plot_fol
 from lib.report.load import METRIC_LABELS, SweepReport, plan_note, read_plan, value_text
 from lib.report.search import (IMPORTANCE_EVALUATOR, param_importances, search_overview, searched, searches,
                                slice_points, termination_savings, trials_table)
-from lib.report.tables import (BEST_FILE, FOLLOWUP_FIGURES, best_configuration, best_runs, command_path,
+from lib.report.tables import (BEST_FILE, BEST_RERUN, FOLLOWUP_FIGURES, best_configuration, best_runs,
                                compare_followups, conditions, config_warnings, failures, followup_findings, leaderboard,
-                               overview, parameter_effects, run_metrics, run_parameters)
+                               overview, parameter_effects, rerun_command, run_metrics, run_parameters)
 
 LEADERBOARD_ROWS = 25  # runs in the leaderboard; every run is in the sortable table below it and in runs.csv
 # Columns whose numbers are measurements (4 decimals); times print as 0m27s, p-values to 2 significant
@@ -401,23 +401,26 @@ def show_best(report: SweepReport) -> None:
         return text + (f" ± {sd:.{digits}f} (sd over {n} seeds)" if n >= 2 and math.isfinite(sd) else " (one run)")
 
     out = report.derived.get("out") or Path(report.root).resolve()
-    command = f"python -m lib.train --config {command_path(out / BEST_FILE)}"
+    runs, seeds = len(best["runs"]), ", ".join(map(str, best["seeds"]))
+    over = f"mean over seeds {seeds}" if runs > 1 else f"seed {seeds}" if seeds else "value"
     params = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_cell(k, v))}</td></tr>"
-                     for k, v in best["params"].items() if k not in RUNTIME_FIELDS)
+                     for k, v in best["params"].items() if k not in RUNTIME_FIELDS and k != "seed")
     metrics = "".join(f"<tr><th style='text-align:left'>{label}</th><td>{value}</td></tr>" for label, value in (
         ("validation accuracy", spread("val_acc")), ("test accuracy", spread("test_acc")),
         ("best epoch", spread("best_epoch", 0)), ("epochs run", spread("epochs_run", 0))))
+    seed = best["params"].get("seed")
     card = (f"<div style='border:1px solid #bbb;border-radius:6px;padding:10px 14px;max-width:980px'>"
             f"<div style='font-size:15px'><b>{html.escape(best['config'])}</b> — "
-            f"{'its best of ' + str(len(best['runs'])) + ' runs' if len(best['runs']) > 1 else 'its run'}: "
+            f"{'its best of ' + str(runs) + ' runs' if runs > 1 else 'its run'}: "
             f"{run_link(report, best['run'])}</div>"
             f"<div style='display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start;margin-top:6px'>"
             f"<table style='font-size:12px'><thead><tr><th>parameter</th><th>value</th></tr></thead>{params}</table>"
-            f"<table style='font-size:12px'><thead><tr><th>metric</th><th>{'mean' if len(best['runs']) > 1 else 'value'}"
+            f"<table style='font-size:12px'><thead><tr><th>metric</th><th>{html.escape(over)}"
             f"</th></tr></thead>{metrics}</table>"
-            f"</div><div style='margin-top:8px'>Rerun it (from the project folder; the records go to "
-            f"<code>{html.escape(command_path(out / 'best-rerun'))}</code>):</div>"
-            f"<pre style='margin:4px 0'>{html.escape(command)}</pre></div>")
+            f"</div><div style='margin-top:8px'>Rerun its best run (seed {html.escape(str(seed))}) with "
+            f"<code>{BEST_FILE}</code> beside this report; the records go to <code>{BEST_RERUN}/</code> beside "
+            f"it, wherever this folder is moved:</div>"
+            f"<pre style='margin:4px 0'>{html.escape(rerun_command(out))}</pre></div>")
     _show(_html(card))
 
 
