@@ -126,11 +126,17 @@ def literal(value: Any) -> str:
     return _MARKDOWN_CONTROL.sub(r"\\\1", " ".join(str(value).split()))
 
 
+_CODE_SPAN = re.compile(r"((?<!\\)`[^`]*`)")  # `...`, not a literal's \`: Markdown shows its content as text
+
+
 def _sentence(text: str) -> str:
-    """The one place a sentence (Markdown) is made safe to render: HTML's control characters are escaped, so no
-    tag, attribute or entity in it takes effect, and a link with a URL scheme is disarmed (the report links only
-    to its own anchors and files). The report's own emphasis, code spans and bullets still render."""
-    return _SCHEME_LINK.sub(r"]\\(", html.escape(text, quote=False))
+    """The one place a sentence (Markdown) is made safe to render: outside code spans, HTML's control characters
+    are escaped, so no tag, attribute or entity in it takes effect (inside one, Markdown shows them as text
+    itself), and a link with a URL scheme is disarmed (the report links only to its own anchors and files). The
+    report's own emphasis, code spans and bullets still render."""
+    parts = _CODE_SPAN.split(text)
+    return "".join(part if i % 2 else _SCHEME_LINK.sub(r"]\\(", html.escape(part, quote=False))
+                   for i, part in enumerate(parts))
 
 
 def _cell(column: str, value: Any) -> str:
