@@ -204,3 +204,53 @@ def test_in_a_real_browser_no_payload_runs_and_the_tables_sort(hostile):
                               str(out / "report.html")], capture_output=True, text=True, timeout=120).stdout
     assert re.search(r"<title>(.*?)</title>", dom).group(1) == html.escape(TITLE)  # no payload added to it
     assert "dt-container" in dom and "dt-orderable-asc" in dom  # itables' scripts ran: the long table sorts
+
+
+STUDY_PAYLOAD = "<img src=x onerror=\"document.title+='|STUDY'\">*STUDY-MD*"
+
+
+def test_study_and_trial_attributes_and_sampled_values_are_text(tmp_path, monkeypatch):
+    """A search's study attributes (its method, the sweep's study name), a trial's run attribute and a sampled
+    categorical value, each a payload, reach the Search section as text."""
+    import IPython.display
+    import optuna
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    from studies import write_search
+
+    from lib.report import sections
+    from lib.report.load import load_report
+
+    choice = CategoricalDistribution([STUDY_PAYLOAD, "plain"])
+    trials = [({"lr": 0.01 * (i + 1), "data_dir": STUDY_PAYLOAD if i % 2 else "plain"}, [0.5, 0.6 + 0.01 * i],
+               "complete", None) for i in range(4)]
+    root = write_search(tmp_path / "srch", "srch", trials, {"lr": FloatDistribution(1e-3, 1.0), "data_dir": choice},
+                        search={"method": STUDY_PAYLOAD, "trials": 4, "seed": 0})
+    study = optuna.load_study(study_name="srch", storage=JournalStorage(JournalFileBackend(str(root / "study.journal"))))
+    trial = study.ask()
+    trial.set_user_attr("run", STUDY_PAYLOAD)  # a trial whose run attribute is a payload, never run
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    report = load_report(root)
+    sections.set_output(report, root)
+    sections.show_search(report)
+    pages = [markdown2html_mistune(item.data) if isinstance(item, IPython.display.Markdown) else item.data
+             for item in shown if hasattr(item, "data") and isinstance(item.data, str)]
+    assert sum("|STUDY" in page for page in pages) >= 2  # it shows (as text), in the trials and how it searched
+    for page in pages:
+        assert from_payload(elements(page)) == [] and "STUDY-MD</em>" not in page, page[:300]
+
+
+def test_a_sortable_table_escapes_every_cell_but_run_links():
+    from lib.report.sections import Markup, interactive
+
+    import pandas as pd
+
+    table = pd.DataFrame({"run": [Markup('<a href="runs/a/train.ipynb">a</a>'), Markup("b")],
+                          "error": [PAYLOADS["failure message"], "plain"], "n": [1, 2]})
+    page = interactive(table).data
+    assert '<a href=\\"runs/a/train.ipynb\\">a</a>' in page or '<a href="runs/a/train.ipynb">a</a>' in page
+    assert "<img src=x" not in page and html.escape("<img src=x", quote=False) in page
