@@ -319,7 +319,7 @@ def test_the_report_notebook_renders_two_sweeps_and_writes_its_tables(two_sweeps
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     text = (tmp_path / "out.ipynb").read_text()
-    assert "patience 3 -> 100; epochs 5 -> 10" in text and "statistics rest on 5 of 6 runs" in text
+    assert "patience 3 -&gt; 100; epochs 5 -&gt; 10" in text and "statistics rest on 5 of 6 runs" in text  # a cell is text
     assert {p.name for p in (tmp_path / "tables").iterdir()} == {"runs.csv", "configs.csv", "effects.csv",
                                                                   "interactions.csv", "best.yaml"}
 
