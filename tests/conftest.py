@@ -1,6 +1,8 @@
 """Shared test settings: no network, no real datasets, no W&B, quiet runs."""
 
+import html
 import os
+import re
 
 import pytest
 
@@ -35,6 +37,11 @@ def shown(monkeypatch):
     import IPython.display
 
     out = []
-    monkeypatch.setattr(IPython.display, "display", lambda item: out.append(
-        item.to_html() if hasattr(item, "to_html") else getattr(item, "data", str(item))))
+
+    def text(item) -> str:
+        if isinstance(item, IPython.display.Markdown):  # as a reader reads it: escapes undone
+            return html.unescape(re.sub(r"\\(.)", r"\1", item.data))
+        return item.to_html() if hasattr(item, "to_html") else getattr(item, "data", str(item))
+
+    monkeypatch.setattr(IPython.display, "display", lambda item: out.append(text(item)))
     return out

@@ -8,6 +8,7 @@ reaches the network (downloads are replaced by stand-ins that fail or copy a loc
 
 import errno
 import hashlib
+import html
 import json
 import os
 import pickle
@@ -457,3 +458,76 @@ def test_two_sweep_processes_started_together_execute_each_run_once(tmp_path):
         assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
         assert not (run_dir / "failure.json").exists()
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Damaged run records: one line naming the file and the problem; the other runs are reported
+
+DAMAGED_GRID = ("name: dmg\nfixed: {dataset: digits, epochs: 3, model: mlp}\ngrid: {lr: [0.001, 0.01, 0.1]}\n"
+                "seeds: [0, 1]\n")
+DAMAGED_RUN = "lr0.1-seed0"  # the largest lr: believed, a damaged accuracy there would move the proposal's edge
+DAMAGE = {  # kind: (file, what is written (a dict updates metrics.json), what the line says)
+    "metrics-list": ("metrics.json", "[1, 2]", "holds a JSON list, not an object of metrics"),
+    "config-list": ("config.json", "[1, 2]", "holds a JSON list, not an object of settings"),
+    "history-long-field": ("history.csv", "epoch,val_acc\n1," + "9" * 200_000 + "\n", "field larger than field limit"),
+    "val_acc-5": ("metrics.json", {"val_acc": 5.0}, "val_acc is 5, outside [0, 1]"),
+    "val_acc-1e308": ("metrics.json", {"val_acc": 1e308}, "val_acc is 1e+308, outside [0, 1]"),
+    "val_acc-nan": ("metrics.json", {"val_acc": float("nan")}, "val_acc is nan, not a finite number"),
+    "test_acc-inf": ("metrics.json", {"test_acc": float("inf")}, "test_acc is inf, not a finite number"),
+}
+
+
+@pytest.fixture(params=list(DAMAGE))
+def damaged(request, tmp_path):
+    """A finished grid of 6 runs (lr 0.01 the best) with one record of lr0.1-seed0 damaged; (sweep file, sweep
+    folder, the damaged file, what its line must say)."""
+    from benchmarks.synthetic import Outcome, write_sweep
+
+    path, root = tmp_path / "dmg.yaml", tmp_path / "reports" / "dmg"
+    write_sweep(path, DAMAGED_GRID, root, lambda p: Outcome(0.9 if p["lr"] == 0.01 else 0.85, best_epoch=2))
+    file, content, says = DAMAGE[request.param]
+    target = root / "runs" / DAMAGED_RUN / file
+    if isinstance(content, dict):
+        content = json.dumps({**json.loads(target.read_text()), **content})  # NaN and Infinity as Python writes them
+    target.write_text(content)
+    return path, root, target, says
+
+
+def test_status_names_a_damaged_record_and_lists_the_other_runs(damaged, capsys):
+    path, root, target, says = damaged
+    assert sweep_main(["status", str(path), "--reports-dir", str(root.parent)]) == 0
+    out = capsys.readouterr().out
+    assert f"damaged: {DAMAGED_RUN}: {target}: {says}" in out
+    assert "6 runs: " in out and "5 completed" in out
+    assert [line.split()[1] for line in out.splitlines() if line.startswith(DAMAGED_RUN)] == ["damaged"]
+
+
+def test_next_leaves_a_damaged_run_out_of_the_proposal(damaged, capsys):
+    path, root, target, says = damaged
+    out_file = path.parent / "dmg_next.yaml"
+    assert sweep_main(["next", str(path), "--reports-dir", str(root.parent), "--out", str(out_file)]) == 0
+    captured = capsys.readouterr()
+    assert f"warning: {DAMAGED_RUN} is left out: {target}: {says}" in captured.err
+    assert "largest value" not in captured.out  # the best is lr 0.01, inside the grid: no edge to extend
+
+
+def test_report_leaves_a_damaged_run_out_and_says_so(damaged, shown):
+    from lib.report import sections
+    from lib.report.analysis import analysis
+    from lib.report.load import load_report
+
+    path, root, target, says = damaged
+    report = load_report(root)
+    assert DAMAGED_RUN not in set(report.ranked["run"]) and len(report.ranked) == 5
+    assert int(analysis(report).configs["n"].sum()) == 5  # the configurations' means are over the 5 other runs
+    sections.set_output(report, root)
+    for show in (sections.show_title, sections.show_findings, sections.show_best, sections.show_overview,
+                 sections.show_leaderboard, sections.show_configs, sections.show_effects, sections.show_next,
+                 sections.show_failures):
+        show(report)
+    page = "\n".join(shown)
+    assert "statistics rest on 5 of 6 runs" in page
+    failures = page[page.index('<h2 id="failures">'):]
+    assert DAMAGED_RUN in failures and "damaged" in failures
+    assert html.escape(f"runs/{DAMAGED_RUN}/{target.name}: {says}") in failures  # relative to the report's folder
+    assert str(root) not in page

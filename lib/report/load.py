@@ -5,7 +5,9 @@ history.csv), never W&B. Runs are ranked by validation accuracy at their best ep
 the lowest validation loss); test accuracy is that checkpoint's, reported beside it and never used
 for selection. Runs that failed or have not run yet appear with their status and no metrics; runs
 pruned by a search's early termination appear with their status and are never ranked or averaged
-(they trained only part of their epochs). Several sweeps make one report: earlier sweeps first, so
+(they trained only part of their epochs). Runs whose records are damaged (lib.core.records.load_run: a JSON list
+for an object, an accuracy outside [0, 1], NaN) appear with status damaged, the damage as their error and no
+metrics, so no statistic, ranking or proposal rests on them. Several sweeps make one report: earlier sweeps first, so
 later ones read as follow-ups (lib.report.tables.compare_followups).
 """
 
@@ -21,7 +23,8 @@ import pandas as pd
 
 from lib.core.formatting import as_float, is_bool
 from lib.core.layout import SWEEP_JSON, run_dir, runs_dir
-from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, VAL_ACC_MEANING, load_run, read_json, run_state
+from lib.core.records import (DAMAGED, FINISHED_STATUSES, RANKED_STATUSES, VAL_ACC_MEANING, load_run, read_json,
+                               run_state)
 from lib.spec.config import COMPUTE_FIELDS, defaults
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "best_epoch",
@@ -169,8 +172,9 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
             key = f"{sweep}/{name}" if counts[name] > 1 else name
             record = load_run(run_dir(root, name))
             config = {**base, **(record["config"] or {}), **params}
-            metrics = record["metrics"] or {}
             state = run_state(run_dir(root, name), record)
+            damaged = state.status == DAMAGED  # named in the failures, left out of every table of results
+            metrics = {} if damaged else record["metrics"] or {}
             if state.error:
                 errors[key] = state.error
             given[key], configs[key] = list(params), config
@@ -180,7 +184,7 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
                          **{k: as_float(metrics.get(k)) for k in METRIC_COLUMNS + ["wall_time_s", "images_per_s"]},
                          "train_acc_measure": metrics.get("train_acc_measure"),
                          "val_is_test": metrics.get("val_is_test")})
-            if record["history"]:
+            if record["history"] and not damaged:
                 histories[key] = pd.DataFrame(record["history"])
     runs = pd.DataFrame(rows, columns=None if rows else ["run", "sweep", "status", *defaults(), *METRIC_COLUMNS,
                                                          "wall_time_s", "images_per_s", "train_acc_measure",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -19,6 +20,8 @@ import pandas as pd
 
 from lib.core.formatting import as_float, duration, is_bool, is_missing, is_number, number
 from lib.core.layout import NOTEBOOK, RUN_LOG, run_dir
+from lib.core.pagescripts import SCRIPT_HASHES, script_hashes
+from lib.core.paths import project_root
 from lib.spec.config import RUNTIME_FIELDS
 from lib.report import stats
 from lib.report.analysis import analysis
@@ -27,9 +30,9 @@ from lib.report.figures import (plot_best_so_far, plot_combined_curves, plot_fol
 from lib.report.load import METRIC_LABELS, SweepReport, plan_note, read_plan, value_text
 from lib.report.search import (IMPORTANCE_EVALUATOR, param_importances, search_overview, searched, searches,
                                slice_points, termination_savings, trials_table)
-from lib.report.tables import (BEST_FILE, FOLLOWUP_FIGURES, best_configuration, best_runs, command_path,
+from lib.report.tables import (BEST_FILE, BEST_RERUN, FOLLOWUP_FIGURES, best_configuration, best_runs,
                                compare_followups, conditions, config_warnings, failures, followup_findings, leaderboard,
-                               overview, parameter_effects, run_metrics, run_parameters)
+                               overview, parameter_effects, rerun_command, run_metrics, run_parameters)
 
 LEADERBOARD_ROWS = 25  # runs in the leaderboard; every run is in the sortable table below it and in runs.csv
 # Columns whose numbers are measurements (4 decimals); times print as 0m27s, p-values to 2 significant
@@ -65,25 +68,82 @@ def _run_folder(report: SweepReport, key: str) -> Path | None:
     return run_dir(root, key.split("/")[-1])
 
 
-def run_link(report: SweepReport, key: str) -> str:
+def run_link(report: SweepReport, key: str) -> Markup:
     """A run's name linking to its executed notebook, and its log."""
     folder = _run_folder(report, key)
-    if folder is None:
-        return html.escape(key)
     name = html.escape(key)
+    if folder is None:
+        return Markup(name)
     notebook, log = folder / NOTEBOOK, folder / RUN_LOG
     link = f'<a href="{html.escape(relative(report, notebook))}">{name}</a>' if notebook.is_file() else name
-    return link + (f' <a href="{html.escape(relative(report, log))}" style="font-size:85%">log</a>'
-                   if log.is_file() else "")
+    return Markup(link + (f' <a href="{html.escape(relative(report, log))}" style="font-size:85%">log</a>'
+                          if log.is_file() else ""))
+
+
+def local_paths(report: SweepReport, text: str) -> str:
+    """`text` (a failure message, a note) with the building machine's folders written relative to the report's
+    folder, and the home folder as ~, so a shared page names no path of the machine that built it."""
+    out = report.derived.get("out") or Path(report.root).resolve()
+    folders = {str(Path(r).resolve()): relative(report, r) for r in [*report.roots, out]}
+    root = project_root()
+    if root is not None:
+        folders.setdefault(str(root), relative(report, root))
+    folders.setdefault(str(Path.home()), "~")
+    for folder in sorted(folders, key=len, reverse=True):  # the deepest first: /home/me/p before /home/me
+        if len(folder) > 1:
+            text = text.replace(folder, folders[folder])
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
 # Values and tables for people
 
 
+class Markup:
+    """HTML this module built from escaped parts (a run's links): the one kind of table cell shown as is. Every
+    other value in a table, a string included, is text."""
+
+    def __init__(self, markup: str):
+        self.markup = markup
+
+    def __html__(self) -> str:
+        return self.markup
+
+    __str__ = __html__
+
+    def __repr__(self) -> str:
+        return f"Markup({self.markup!r})"
+
+
+# Markdown's control characters (and MathJax's $); HTML's (& < >) are escaped for the whole sentence by _sentence
+_MARKDOWN_CONTROL = re.compile(r"([\\`*_{}\[\]()#+\-!|~$^])")
+_SCHEME_LINK = re.compile(r"\]\((?=\s*<?[A-Za-z][A-Za-z0-9+.-]*:)")  # [text](javascript:...), [text](https://...)
+
+
+def literal(value: Any) -> str:
+    """A string a user controls (a sweep's name or description, a value, an error, a note) as part of a sentence:
+    it shows as written. Markdown's control characters are backslash-escaped and line breaks become spaces."""
+    return _MARKDOWN_CONTROL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+_CODE_SPAN = re.compile(r"((?<!\\)`[^`]*`)")  # `...`, not a literal's \`: Markdown shows its content as text
+
+
+def _sentence(text: str) -> str:
+    """The one place a sentence (Markdown) is made safe to render: outside code spans, HTML's control characters
+    are escaped, so no tag, attribute or entity in it takes effect (inside one, Markdown shows them as text
+    itself), and a link with a URL scheme is disarmed (the report links only to its own anchors and files). The
+    report's own emphasis, code spans and bullets still render."""
+    parts = _CODE_SPAN.split(text)
+    return "".join(part if i % 2 else _SCHEME_LINK.sub(r"]\\(", html.escape(part, quote=False))
+                   for i, part in enumerate(parts))
+
+
 def _cell(column: str, value: Any) -> str:
     """One table cell as text: yes/no, whole numbers, 4-decimal measurements, 0m27s, 2-digit p-values."""
     name = str(column).lower()
+    if isinstance(value, Markup):
+        return str(value)
     if is_missing(value):
         return "-"
     if is_bool(value):
@@ -105,11 +165,18 @@ def _cell(column: str, value: Any) -> str:
     return format(float(value), ".4g")
 
 
+def _cell_html(column: str, value: Any) -> str:
+    """A table cell as HTML: `Markup` as built, anything else as escaped text."""
+    return str(value) if isinstance(value, Markup) else html.escape(_cell(column, value))
+
+
 def styled(table: pd.DataFrame, index: bool = False):
-    """A table for the report: every value as `_cell` prints it, no index column unless asked, run names on one
-    line, and a box that scrolls sideways when the table is wider than the page."""
-    styler = table.style.format({c: (lambda v, c=c: _cell(c, v)) for c in table.columns})
-    text = [c for c in table.columns if table[c].map(lambda v: isinstance(v, str)).any()]
+    """A table for the report: every value as `_cell` prints it, escaped (only `Markup` cells are HTML), headers
+    escaped, no index column unless asked, run names on one line, and a box that scrolls sideways when the table
+    is wider than the page."""
+    styler = table.style.format({c: (lambda v, c=c: _cell_html(c, v)) for c in table.columns})
+    styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    text = [c for c in table.columns if table[c].map(lambda v: isinstance(v, (str, Markup))).any()]
     if text:  # names and sentences read from the left; numbers stay right-aligned, digits under digits
         styler = styler.set_properties(subset=text, **{"text-align": "left"})
     styler = styler.set_table_styles([
@@ -140,8 +207,17 @@ def _html(content: str):
     return HTML(content)
 
 
+def _scripted(content: str):
+    """HTML holding scripts of the report's own (itables'), with their hashes in its metadata: report.html's
+    Content-Security-Policy runs these and no other (lib.core.pagescripts)."""
+    from IPython.display import HTML
+
+    return HTML(content, metadata={SCRIPT_HASHES: script_hashes(content)})
+
+
 def _show(*items) -> None:
-    """Display text (Markdown), tables (styled, in a scrolling box) and anything IPython can show."""
+    """Display sentences (Markdown, made safe by `_sentence`), tables (styled, in a scrolling box) and anything
+    IPython can show."""
     from IPython.display import Markdown, display
 
     for item in items:
@@ -149,11 +225,12 @@ def _show(*items) -> None:
             item = _html(_box(styled(item).to_html()))
         elif hasattr(item, "to_html") and hasattr(item, "hide"):  # a Styler
             item = _html(_box(item.to_html()))
-        display(Markdown(item) if isinstance(item, str) else item)
+        display(Markdown(_sentence(item)) if isinstance(item, str) else item)
 
 
 def interactive(table: pd.DataFrame, caption: str = ""):
-    """A table sorted and searched in the page (itables; its scripts are in the page, so it works offline)."""
+    """A table sorted and searched in the page (itables; its scripts are in the page, so it works offline). Its
+    cells are HTML (for run links), so every other cell is escaped here."""
     from itables import to_html_datatable
 
     shown = table.copy().astype(object)
@@ -167,10 +244,13 @@ def interactive(table: pd.DataFrame, caption: str = ""):
             whole = all(float(v).is_integer() for v in values.dropna())
             shown[column] = pd.Series([None if is_missing(v) else int(v) if whole else round(float(v), 4)
                                        for v in values], index=shown.index, dtype=object)
-        # A missing value is an empty cell (DataTables still sorts the column as numbers), never None or NaN.
-        shown[column] = shown[column].map(lambda v: "" if is_missing(v) else v).astype(object)
-    return _html(to_html_datatable(shown, caption=caption or None, allow_html=True, showIndex=False,
-                                   maxBytes=2 ** 22, lengthMenu=[10, 25, 100, -1], pageLength=10,
+        # A missing value is an empty cell (DataTables still sorts the column as numbers), never None or NaN;
+        # text is escaped (numbers stay numbers, so the column sorts as numbers).
+        shown[column] = shown[column].map(lambda v: "" if is_missing(v) else str(v) if isinstance(v, Markup)
+                                          else html.escape(v) if isinstance(v, str) else v).astype(object)
+    shown.columns = [html.escape(str(c)) for c in shown.columns]
+    return _scripted(to_html_datatable(shown, caption=html.escape(caption) if caption else None, allow_html=True,
+                                   showIndex=False, maxBytes=2 ** 22, lengthMenu=[10, 25, 100, -1], pageLength=10,
                                    classes="display compact nowrap"))
 
 
@@ -278,9 +358,15 @@ def show_title(report: SweepReport) -> None:
           f"{kind.capitalize()}: {done} of {len(report.runs)} runs finished. Built from the run records in "
           + ", ".join(f"`{relative(report, r)}/`" for r in report.roots) + "; every path below is relative to this "
           "report's folder.",
-          *(f"**Note:** {note}." for note in filter(None, map(plan_note, report.roots))),
+          *(f"**Note:** {literal(local_paths(report, note))}." for note in filter(None, map(plan_note, report.roots))),
           "**Contents**: " + " · ".join(f"[{title}](#{anchor})" for anchor, title in sections(report)))
-    init_notebook_mode(all_interactive=False, connected=False)
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    with capture_output(stdout=False, stderr=False) as loaded:  # its outputs again, with their scripts' hashes
+        init_notebook_mode(all_interactive=False, connected=False)
+    for output in loaded.outputs:
+        display(_scripted(output.data["text/html"]) if "text/html" in output.data else output)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,7 +386,7 @@ def show_findings(report: SweepReport) -> None:
     searches_only = _sampled(report) and not _compared(report)
     edges = ("" if result.boundary or searches_only else "\n\nEdges of the search: none (no numeric parameter "
              f"with at least {stats.BOUNDARY_MIN_VALUES} values has its best at the smallest or largest value tried).")
-    _show(_bullets(found) + edges + (f"\n\n*{result.method}*" if result.method else ""))
+    _show(_bullets(map(literal, found)) + edges + (f"\n\n*{literal(result.method)}*" if result.method else ""))
 
 
 def show_best(report: SweepReport) -> None:
@@ -321,23 +407,26 @@ def show_best(report: SweepReport) -> None:
         return text + (f" ± {sd:.{digits}f} (sd over {n} seeds)" if n >= 2 and math.isfinite(sd) else " (one run)")
 
     out = report.derived.get("out") or Path(report.root).resolve()
-    command = f"python -m lib.train --config {command_path(out / BEST_FILE)}"
+    runs, seeds = len(best["runs"]), ", ".join(map(str, best["seeds"]))
+    over = f"mean over seeds {seeds}" if runs > 1 else f"seed {seeds}" if seeds else "value"
     params = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_cell(k, v))}</td></tr>"
-                     for k, v in best["params"].items() if k not in RUNTIME_FIELDS)
+                     for k, v in best["params"].items() if k not in RUNTIME_FIELDS and k != "seed")
     metrics = "".join(f"<tr><th style='text-align:left'>{label}</th><td>{value}</td></tr>" for label, value in (
         ("validation accuracy", spread("val_acc")), ("test accuracy", spread("test_acc")),
         ("best epoch", spread("best_epoch", 0)), ("epochs run", spread("epochs_run", 0))))
+    seed = best["params"].get("seed")
     card = (f"<div style='border:1px solid #bbb;border-radius:6px;padding:10px 14px;max-width:980px'>"
             f"<div style='font-size:15px'><b>{html.escape(best['config'])}</b> — "
-            f"{'its best of ' + str(len(best['runs'])) + ' runs' if len(best['runs']) > 1 else 'its run'}: "
+            f"{'its best of ' + str(runs) + ' runs' if runs > 1 else 'its run'}: "
             f"{run_link(report, best['run'])}</div>"
             f"<div style='display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start;margin-top:6px'>"
             f"<table style='font-size:12px'><thead><tr><th>parameter</th><th>value</th></tr></thead>{params}</table>"
-            f"<table style='font-size:12px'><thead><tr><th>metric</th><th>{'mean' if len(best['runs']) > 1 else 'value'}"
+            f"<table style='font-size:12px'><thead><tr><th>metric</th><th>{html.escape(over)}"
             f"</th></tr></thead>{metrics}</table>"
-            f"</div><div style='margin-top:8px'>Rerun it (from the project folder; the records go to "
-            f"<code>{html.escape(command_path(out / 'best-rerun'))}</code>):</div>"
-            f"<pre style='margin:4px 0'>{html.escape(command)}</pre></div>")
+            f"</div><div style='margin-top:8px'>Rerun its best run (seed {html.escape(str(seed))}) with "
+            f"<code>{BEST_FILE}</code> beside this report; the records go to <code>{BEST_RERUN}/</code> beside "
+            f"it, wherever this folder is moved:</div>"
+            f"<pre style='margin:4px 0'>{html.escape(rerun_command(out))}</pre></div>")
     _show(_html(card))
 
 
@@ -369,17 +458,17 @@ def show_search(report: SweepReport) -> None:
     for metric, part in trials.groupby("metric", sort=False):
         _show(_figure(plot_best_so_far(part, goals[metric]), 1000))
     _show("#### How each sweep searched", search_overview(report).reset_index(),
-          *[f"Note: {s.note}." for s in searches(report) if s.note])
+          *[f"Note: {literal(local_paths(report, s.note))}." for s in searches(report) if s.note])
     for search in searches(report):
         part = trials[trials["sweep"] == search.sweep]
         complete = int(part["value"].notna().sum())
         if search.early_terminate and complete < MIN_COMPLETE:
-            _show(f"**{search.sweep} rests on too few runs**: early termination let {complete} of {len(part)} "
+            _show(f"**{literal(search.sweep)} rests on too few runs**: early termination let {complete} of {len(part)} "
                   f"trials complete, and this report ranks, averages and compares only complete runs. Give the "
                   f"search more trials, or let more runs finish with a gentler termination (a larger min_epochs, a "
                   f"reduction_factor of 2).")
         elif search.early_terminate:
-            _show(f"{search.sweep}: {complete} of {len(part)} trials completed; the others were pruned or failed.")
+            _show(f"{literal(search.sweep)}: {complete} of {len(part)} trials completed; the others were pruned or failed.")
     if (trials["status"] == "pruned").any():
         _show("#### Epochs and time early termination saved",
               "Epochs unpruned: a pruned run at its configured epochs, any other run at the epochs it ran. Time saved "
@@ -399,7 +488,7 @@ def show_search(report: SweepReport) -> None:
             reason = (f"{search.sweep}: {complete} complete trials, fewer than the {MIN_IMPORTANCE_TRIALS} an "
                       f"importance needs to mean more than noise")
         if reason:
-            _show(f"Not shown for {reason}.")
+            _show(f"Not shown for {literal(reason)}.")
             continue
         digits = 2 if complete >= 50 else 1
         table = table.assign(importance=table["importance"].round(digits))
@@ -410,7 +499,7 @@ def show_search(report: SweepReport) -> None:
     for search in studies:
         points = slice_points(search)
         if points.empty:
-            _show(f"{search.sweep}: no numeric sampled parameter.")
+            _show(f"{literal(search.sweep)}: no numeric sampled parameter.")
             continue
         panels = min(4, points["parameter"].nunique())
         _show(_figure(plot_slices(points, search.metric, search.sweep), 260 * panels + 60))
@@ -427,8 +516,8 @@ def show_overview(report: SweepReport) -> None:
         _show(_no_runs(report))
         return
     tables = overview(report)
-    described = f" {report.description}" if report.description else ""
-    _show(f"**Sweep{'s' * (len(report.sweeps) > 1)} {report.name}.**{described}", conditions(report))
+    described = f" {literal(report.description)}" if report.description else ""
+    _show(f"**Sweep{'s' * (len(report.sweeps) > 1)} {literal(report.name)}.**{described}", conditions(report))
     _show(_side_by_side(*[_box(styled(t.reset_index()).to_html()) for t in
                           (tables["status"], tables["varying"], tables["fixed"]) if not t.empty]))
     warnings = config_warnings(report)
@@ -579,7 +668,7 @@ def show_best_runs(report: SweepReport, k: int = 2) -> None:
         return
     for model in report.models:
         names = best_runs(report, model, k)
-        _show(f"### {model}: best {len(names)} of {int((report.runs['model'] == model).sum())} runs")
+        _show(f"### {literal(model)}: best {len(names)} of {int((report.runs['model'] == model).sum())} runs")
         for rank, name in enumerate(names, 1):
             curves = [_figure_html(plot_run(report, name, size=(7.5, 2.8)), 460)] if name in report.histories \
                 else ["(no history)"]
@@ -670,29 +759,30 @@ def show_next(report: SweepReport) -> None:
     root = report.roots[-1]
     plan = read_plan(root)
     if plan_note(root):
-        _show(f"Not proposed: {root.name}'s sweep.json cannot be used (see the note at the top); run the sweep again "
+        _show(f"Not proposed: {literal(root.name)}'s sweep.json cannot be used (see the note at the top); run the sweep again "
               f"(nothing finished reruns) to rewrite it.")
         return
     if not plan.get("spec"):
-        _show(f"Not proposed: {root.name}'s sweep.json predates the record of its sweep file; run the sweep again "
+        _show(f"Not proposed: {literal(root.name)}'s sweep.json predates the record of its sweep file; run the sweep again "
               f"(nothing finished reruns) to record it.")
         return
     proposal = propose(report, plan["spec"], plan.get("name", root.name))
     files = " ".join(str(plan.get("path") or r.name) for r, plan in ((r, read_plan(r)) for r in report.roots) if plan)
-    command = f"python -m lib.sweep next {files}"
+    command = local_paths(report, f"python -m lib.sweep next {files}")
     if proposal.draft is None:
-        _show(f"No rule fires: {proposal.lines()[0].removeprefix('no rule fired: ')}.")
+        _show(f"No rule fires: {literal(proposal.lines()[0].removeprefix('no rule fired: '))}.")
         return
     _show(f"Each line is one rule of `{command}`, which writes these changes as a sweep file "
           f"({proposal.draft.size()} runs), every choice with the line below beside it; `--budget RUNS` keeps the "
-          f"most valuable changes that fit.", _bullets(f"**{c.rule}**: {c.line}" for c in proposal.changes))
+          f"most valuable changes that fit.", _bullets(f"**{literal(c.rule)}**: {literal(c.line)}" for c in proposal.changes))
 
 
 def show_failures(report: SweepReport) -> None:
     if not _section(report, "failures"):
         return
     table = failures(report).reset_index()
-    table = table.assign(run=[run_link(report, r) for r in table["run"]])
+    table = table.assign(run=[run_link(report, r) for r in table["run"]],
+                         error=[local_paths(report, e) for e in table["error"]])
     _show(_prose(styled(table.head(LEADERBOARD_ROWS)), ["error"]))
     if len(table) > LEADERBOARD_ROWS:
         _show(f"All {len(table)}:", interactive(table))

@@ -1,12 +1,13 @@
 """The report's tables: overview, conditions, leaderboard, the best configuration, best runs, warnings,
 failures, follow-ups, and the files written beside the report (runs.csv, configs.csv, effects.csv,
-interactions.csv, and best.yaml, the best configuration as a config file for `python -m lib.train --config`).
+interactions.csv, and best.yaml, the best configuration as a config file for `sweeplab train --config`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import shlex
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -92,7 +93,7 @@ def best_runs(report: SweepReport, model: str | None = None, k: int = 2) -> list
     return list(done.sort_values(["val_acc", "val_loss"], ascending=[False, True])["run"][:k])
 
 
-BEST_FILE = "best.yaml"  # beside the report: the best configuration, ready for python -m lib.train --config
+BEST_FILE = "best.yaml"  # beside the report: the best configuration, ready for sweeplab train --config
 
 
 def best_configuration(report: SweepReport) -> dict[str, Any] | None:
@@ -121,19 +122,32 @@ def best_configuration(report: SweepReport) -> dict[str, Any] | None:
         return (float(values.mean()) if len(values) else math.nan,
                 float(values.std(ddof=1)) if len(values) >= 2 else math.nan, len(values))
 
+    seeds = sorted({native(s) for s in runs["seed"]}) if "seed" in runs else []
     return {"config": row["config"], "run": best["run"], "sweep": best["sweep"], "params": recipe,
-            "runs": list(runs["run"]), "val_acc": spread("val_acc"), "test_acc": spread("test_acc"),
+            "runs": list(runs["run"]), "seeds": seeds, "val_acc": spread("val_acc"), "test_acc": spread("test_acc"),
             "best_epoch": spread("best_epoch"), "epochs_run": spread("epochs_run")}
 
 
-def best_config_file(report: SweepReport, out_dir: Path) -> dict[str, Any] | None:
-    """best.yaml's content: the best configuration's parameters as a flat config, W&B off, and a folder of its
-    own beside the report for the rerun's records."""
+BEST_RERUN = "best-rerun"  # best.yaml's out_dir: relative to best.yaml's folder (lib.run.cli.load_config_file)
+
+
+def best_config_file(report: SweepReport) -> dict[str, Any] | None:
+    """best.yaml's content: the best configuration's parameters as a flat config (its best run's seed, so a
+    rerun repeats that run), W&B off, and a folder beside the file for the rerun's records. No path of the
+    machine that built it: the file works where the report's folder is copied or moved."""
     best = best_configuration(report)
     if best is None:
         return None
     params = {k: v for k, v in best["params"].items() if k not in RUNTIME_FIELDS}
-    return {**params, "wandb_mode": "disabled", "out_dir": command_path(out_dir / "best-rerun")}
+    return {**params, "wandb_mode": "disabled", "out_dir": BEST_RERUN}
+
+
+def rerun_command(out_dir: Path) -> str:
+    """The command that reruns best.yaml: from the report's folder, reached from the project root when the
+    folder is inside the project (`cd reports/<sweep> && ...`); never an absolute path."""
+    where = command_path(out_dir)
+    run = f"sweeplab train --config {BEST_FILE}"
+    return run if Path(where).is_absolute() else f"cd {shlex.quote(where)} && {run}"
 
 
 def command_path(path: Path) -> str:
@@ -258,11 +272,12 @@ def write_tables(report: SweepReport, out_dir: str | Path) -> list[Path]:
     for name, table in tables.items():
         atomic_write_text(out / name, table.to_csv(index=False))
     written = [out / name for name in tables]
-    best = best_config_file(report, out)
+    best = best_config_file(report)
     if best is not None:
-        atomic_write_text(out / BEST_FILE, f"# The best configuration of {report.name} "
-                                           f"({best_configuration(report)['config']}); rerun it with\n"
-                                           f"#   python -m lib.train --config {command_path(out / BEST_FILE)}\n"
+        config = " ".join(best_configuration(report)["config"].split())  # one comment line, whatever the labels
+        atomic_write_text(out / BEST_FILE, f"# The best configuration of {report.name} ({config}); rerun it from "
+                                           f"this file's folder (its records go to {BEST_RERUN}/ beside it):\n"
+                                           f"#   sweeplab train --config {BEST_FILE}\n"
                                            + yaml.safe_dump(best, sort_keys=False))
         written.append(out / BEST_FILE)
     return written

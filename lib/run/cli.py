@@ -1,9 +1,9 @@
 """The train command line (`python -m lib.train`, `sweeplab train`): every RunConfig field as a flag.
 
 Flags take text (`--mix true`, `--t-max none`) that is converted with the field's type, and
-`--config FILE.yaml` supplies defaults from a flat mapping of fields or from a sweep file that
-describes a single run. Every problem becomes a one-line error; parsing imports no torch, so a bad
-flag fails at once.
+`--config FILE.yaml` supplies defaults from a flat mapping of fields (a relative out_dir in it is
+taken from the file's folder) or from a sweep file that describes a single run. Every problem becomes
+a one-line error; parsing imports no torch, so a bad flag fails at once.
 """
 
 from __future__ import annotations
@@ -51,6 +51,11 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         return dict(sweep.runs[0].params)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path} must hold a mapping of config fields, got {type(raw).__name__}")
+    out_dir = raw.get("out_dir")
+    if isinstance(out_dir, str) and not Path(out_dir).expanduser().is_absolute():
+        # A config file's records go beside it (a report's best.yaml writes best-rerun/ next to itself, wherever
+        # the report's folder is moved), not under the project root as a relative path on the command line does.
+        raw = {**raw, "out_dir": str(Path(path).resolve().parent / out_dir)}
     return raw
 
 

@@ -196,7 +196,7 @@ def cmd_next(args: argparse.Namespace) -> int:
     """Write the follow-up sweep the records of one or more sweeps call for (lib.report.proposal)."""
     import yaml
 
-    from lib.core.records import atomic_write_text
+    from lib.core.records import DAMAGED, atomic_write_text
     from lib.report.load import load_report
     from lib.report.nextfile import sweep_text
     from lib.report.proposal import propose
@@ -213,6 +213,8 @@ def cmd_next(args: argparse.Namespace) -> int:
     if args.budget is not None and args.budget < 1:
         raise SweepFileError(f"--budget {args.budget} must be at least 1 run")
     report = load_report(roots)
+    for key in report.runs.loc[report.runs["status"] == DAMAGED, "run"]:
+        print(f"warning: {key} is left out: {report.errors[key]}", file=sys.stderr)
     if report.ranked.empty:
         raise SweepFileError(f"no finished run in {', '.join(map(str, roots))} to learn from; run the sweep first "
                              f"(python -m lib.sweep run {args.params[-1]})")

@@ -1,4 +1,5 @@
-"""Publishing a report: the report notebook executed by path over sweep folders, then turned into HTML.
+"""Publishing a report: the report notebook executed by path over sweep folders, then turned into HTML that
+carries a Content-Security-Policy allowing only the page's own scripts (lib.core.pagescripts).
 
 The sweep layer never imports the report's code: the notebook does, in its own kernel. Papermill
 dies with the sweep process, as run kernels do (lib.sweep.executors.kernels.DIE_WITH_PARENT), and
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from lib.core.layout import REPORT_HTML, REPORT_NOTEBOOK, REPORT_PARTIAL
+from lib.core.pagescripts import SCRIPT_HASHES, script_hashes, with_policy
 from lib.core.records import atomic_write_bytes
 from lib.sweep.executors.kernels import DIE_WITH_PARENT
 
@@ -47,6 +49,23 @@ def build_report(sweep_dirs: Path | list[Path], out: Path | None = None, noteboo
     executed.metadata["title"] = f"{' + '.join(d.name for d in dirs)}: sweep report"  # the page's title
     nbformat.write(executed, partial)
     os.replace(partial, root / REPORT_NOTEBOOK)
-    html, _ = HTMLExporter(exclude_input=True).from_notebook_node(executed)
-    atomic_write_bytes(root / REPORT_HTML, html.encode())
+    exporter = HTMLExporter(exclude_input=True)
+    html, _ = exporter.from_notebook_node(executed)
+    atomic_write_bytes(root / REPORT_HTML, with_policy(html, own_scripts(executed, exporter)).encode())
     return root / REPORT_HTML
+
+
+def own_scripts(executed, exporter) -> set[str]:
+    """The hashes of the scripts report.html may run: the page template's (the exporter's page for an empty
+    notebook) and those the notebook's outputs declare in their metadata (lib.core.pagescripts)."""
+    import nbformat
+
+    template, _ = exporter.from_notebook_node(nbformat.v4.new_notebook())
+    allowed = set(script_hashes(template))
+    for cell in executed.cells:
+        for output in cell.get("outputs", []):
+            metadata = output.get("metadata") or {}
+            for part in (metadata, *metadata.values()):  # IPython files an HTML object's metadata under text/html
+                if isinstance(part, dict):
+                    allowed.update(h for h in part.get(SCRIPT_HASHES) or [] if isinstance(h, str))
+    return allowed

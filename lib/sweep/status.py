@@ -10,7 +10,7 @@ from pathlib import Path
 from lib.core.formatting import MISSING, duration, is_number, number
 from lib.core.layout import SWEEP_JSON, runs_dir
 from lib.core.paths import project_root
-from lib.core.records import RunState
+from lib.core.records import DAMAGED, RunState
 from lib.core.values import sweep_text
 from lib.spec.sweepfile import Sweep
 from lib.sweep.plan import sweep_root
@@ -30,14 +30,14 @@ def format_table(states: list[RunState], sweep: Sweep | None = None, every: bool
     if not states:
         return "no runs yet"
     if every or len(states) <= TABLE_ROWS:
-        return "\n".join(_rows(states, sweep) + _footer(states))
+        return "\n".join(_rows(states, sweep) + _footer(states) + _damage(states))
     ranked = sorted((st for st in states if st.status in ("completed", "early_stopped") and is_number(st.val_acc)),
                     key=lambda st: -st.val_acc)
     lines = [f"{len(states)} runs: {_counts(states)}", ""]
     if ranked:
         lines += [f"the best {min(SUMMARY_BEST, len(ranked))} of {len(ranked)} ranked runs:",
                   *_rows(ranked[:SUMMARY_BEST], sweep), ""]
-    for status in ("running", "failed", "interrupted", "submitted", "pending"):
+    for status in ("running", "failed", DAMAGED, "interrupted", "submitted", "pending"):
         named = [st for st in states if st.status == status]
         if not named:
             continue
@@ -46,6 +46,8 @@ def format_table(states: list[RunState], sweep: Sweep | None = None, every: bool
         lines.append(f"{status} ({len(named)}): {shown}{more}")
         if status == "failed":
             lines += [f"  {st.name}: {(st.error or 'no error recorded')[:150]}" for st in named[:3]]
+        if status == DAMAGED:
+            lines += _damage(named[:3])
     lines.append("* validation accuracy at each run's best epoch (lowest validation loss), as in the report; "
                  "--all prints every run")
     return "\n".join(lines)
@@ -56,6 +58,11 @@ def _counts(states: list[RunState]) -> str:
     for st in states:
         counts[st.status] = counts.get(st.status, 0) + 1
     return ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def _damage(states: list[RunState]) -> list[str]:
+    """One line per damaged run: which record is damaged and how (the run is left out of the results)."""
+    return [f"damaged: {st.name}: {st.error}" for st in states if st.status == DAMAGED]
 
 
 def _footer(states: list[RunState]) -> list[str]:

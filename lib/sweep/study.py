@@ -26,7 +26,7 @@ from typing import Any
 
 from lib.core.formatting import is_number
 from lib.core.layout import run_dir, runs_dir
-from lib.core.records import FINISHED_STATUSES, best_epoch, load_run, run_state
+from lib.core.records import DAMAGED, FINISHED_STATUSES, best_epoch, load_run, run_state
 from lib.core.storage import (NoSuchStudy, StudyStorageError, TrialRef, is_url, open_storage, quiet_optuna, read_study,
                               recorded_study, storage_exists, storage_problem, study_location)
 from lib.spec.errors import SweepFileError
@@ -249,7 +249,7 @@ class SweepStudy:
                 self._tell(trial.number, state=TrialState.FAIL)
             else:
                 self._tell(trial.number, value)
-        elif state.status == "failed":
+        elif state.status in ("failed", DAMAGED):
             self._tell(trial.number, state=TrialState.FAIL)
 
     def value(self, run: str) -> float | None:

@@ -299,7 +299,7 @@ def test_a_damaged_sweep_json_is_reported_from_the_run_folders_and_left_as_it_is
     note = plan_note(root)
     assert says in note and "running the sweep again rewrites sweep.json" in note
     report_module.show_title(report)  # under the title: it qualifies the whole page
-    assert any(note in text for text in shown)
+    assert any(report_module.local_paths(report, note) in text for text in shown)  # its paths relative to the page
     report_module.show_next(report)
     assert "sweep.json cannot be used (see the note at the top)" in shown[-1]
     assert list(analysis(report).effects["parameter"])  # the statistics still work from the runs' configs
@@ -319,7 +319,7 @@ def test_the_report_notebook_renders_two_sweeps_and_writes_its_tables(two_sweeps
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     text = (tmp_path / "out.ipynb").read_text()
-    assert "patience 3 -> 100; epochs 5 -> 10" in text and "statistics rest on 5 of 6 runs" in text
+    assert "patience 3 -&gt; 100; epochs 5 -&gt; 10" in text and "statistics rest on 5 of 6 runs" in text  # a cell is text
     assert {p.name for p in (tmp_path / "tables").iterdir()} == {"runs.csv", "configs.csv", "effects.csv",
                                                                   "interactions.csv", "best.yaml"}
 
@@ -432,14 +432,37 @@ def test_the_best_configuration_card_and_best_yaml_rerun_the_best_configuration(
     values = load_config_file(out / "best.yaml")
     cfg = RunConfig.from_dict(values)  # a config file python -m lib.train --config takes as it is
     assert (cfg.optimizer, cfg.model, cfg.epochs, cfg.wandb_mode) == ("adam", "mlp", 2, "disabled")
-    assert values["seed"] in (0, 1) and values["out_dir"].endswith("best-rerun")
-    assert "python -m lib.train --config" in (out / "best.yaml").read_text()
+    assert values["seed"] in (0, 1) and values["out_dir"] == str(out.resolve() / "best-rerun")  # beside the file
+    text = (out / "best.yaml").read_text()
+    assert "out_dir: best-rerun\n" in text and "sweeplab train --config best.yaml" in text
+    assert str(tmp_path) not in text  # no path of the machine that wrote it
     report_module.set_output(seeded, out)
     report_module.show_best(seeded)
     card = "\n".join(shown)
     assert shown[0] == '<h2 id="best">Best configuration</h2>' and "adam-step" in card
-    assert f"python -m lib.train --config {out / 'best.yaml'}" in card  # outside the project: the full path
+    assert "<pre style='margin:4px 0'>sweeplab train --config best.yaml</pre>" in card  # outside the project
+    assert str(tmp_path) not in card
     assert "± 0.0071 (sd over 2 seeds)" in card  # 0.80 and 0.81
+    assert "mean over seeds 0, 1" in card and ">seed<" not in card  # the configuration, and the seeds its mean is over
+
+
+def test_the_card_command_reruns_best_yaml_from_the_report_folder_after_it_is_moved(seeded, tmp_path, monkeypatch):
+    from lib.report.tables import rerun_command
+    from lib.run.cli import config_from_argv
+
+    project = tmp_path / "project"
+    for part in ("lib", "notebooks"):
+        (project / part).mkdir(parents=True)
+    (project / "pyproject.toml").write_text("")
+    out = project / "reports" / "seeds"
+    write_tables(seeded, out)
+    monkeypatch.chdir(project)
+    assert rerun_command(out) == "cd reports/seeds && sweeplab train --config best.yaml"
+    moved = tmp_path / "elsewhere" / "shared"
+    moved.parent.mkdir()
+    out.rename(moved)
+    monkeypatch.chdir(moved)  # what the command does after the folder is moved: cd into it, --config best.yaml
+    assert config_from_argv(["--config", "best.yaml"]).out_dir == str(moved / "best-rerun")
 
 
 def test_tables_print_values_for_people_without_an_index_column():
@@ -458,8 +481,8 @@ def test_runs_link_to_their_notebook_and_log_relative_to_the_report(sweep, tmp_p
     (sweep.root / "runs" / "a" / "run.log").write_text("log")
     (sweep.root / "runs" / "a" / "train.ipynb").write_text("{}")
     report_module.set_output(sweep, sweep.root)
-    assert report_module.run_link(sweep, "a") == '<a href="runs/a/train.ipynb">a</a> ' \
+    assert str(report_module.run_link(sweep, "a")) == '<a href="runs/a/train.ipynb">a</a> ' \
                                                  '<a href="runs/a/run.log" style="font-size:85%">log</a>'
-    assert report_module.run_link(sweep, "b") == "b"  # no notebook or log yet: no dead link
+    assert str(report_module.run_link(sweep, "b")) == "b"  # no notebook or log yet: no dead link
     report_module.set_output(sweep, tmp_path / "elsewhere")
-    assert 'href="../' in report_module.run_link(sweep, "a")
+    assert 'href="../' in str(report_module.run_link(sweep, "a"))
