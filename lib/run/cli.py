@@ -77,7 +77,14 @@ def config_from_argv(argv: list[str] | None, prog: str = "python -m lib.train") 
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m lib.train") -> int:
-    """Train one run from the command line; 2 for a bad flag, 1 when the run cannot start."""
+    """Train one run from the command line; 2 for a bad flag, 1 when the run cannot start; quiet when the
+    reader of its output goes away (lib.core.exits)."""
+    from lib.core.exits import quiet_pipe
+
+    return quiet_pipe(lambda: _main(argv, prog))
+
+
+def _main(argv: list[str] | None, prog: str) -> int:
     try:
         cfg = config_from_argv(argv, prog=prog)
     except ConfigError as exc:
@@ -108,9 +115,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m lib.train") -> in
         except (RunError, DeviceError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        except BrokenPipeError:  # the reader went away: main ends quietly
+            raise
         except OSError as exc:  # a full disk, a folder it may not write: what was saved stands
-            where = f" ({exc.filename})" if exc.filename else ""
-            print(f"error: {exc.strerror or exc}{where}; fix that: {interrupted_line(cfg, argv, prog)}", file=sys.stderr)
+            from lib.core.exits import os_error_line
+
+            print(f"error: {os_error_line(exc)}; fix that: {interrupted_line(cfg, argv, prog)}", file=sys.stderr)
             return 1
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this line short

@@ -12,7 +12,7 @@ from lib.core.formatting import duration, is_number
 from lib.core.layout import RUN_LOG, run_dir
 from lib.core.paths import resolve
 from lib.spec.sweepfile import Sweep
-from lib.sweep.executors.base import RunOutcome, RunTask, drive, out_of_space
+from lib.sweep.executors.base import RunOutcome, RunTask, drive, out_of_space, unwritten_file
 from lib.sweep.plan import trials_left, write_sweep_record
 from lib.sweep.study import SweepStudy, with_search_runs
 
@@ -60,7 +60,8 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
         if outcome.status == "interrupted":  # stopped by the user: it stays to do
             return
         if outcome.failed and out_of_space(outcome.error):  # every later run would fail too: stop, resumable
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(Path(task.run_dir) / RUN_LOG))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), unwritten_file(outcome.error)
+                          or f"{task.work_dir}{os.sep} (a file of run {task.name}; its run.log names it)")
         if study:
             study.settle(task.name)
         outcomes.append(outcome)

@@ -151,6 +151,13 @@ def out_of_space(error: str | None) -> bool:
     return bool(error) and (f"[Errno {errno.ENOSPC}]" in error or os.strerror(errno.ENOSPC) in error)
 
 
+def unwritten_file(error: str | None) -> str | None:
+    """The file a full disk kept a run from writing, as its failure message names it
+    (`OSError: [Errno 28] No space left on device: '/data/study.journal'`), or None."""
+    found = re.search(r"No space left on device: '([^']+)'", error or "")
+    return found.group(1) if found else None
+
+
 def _kill_group(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
