@@ -87,3 +87,41 @@ def test_an_empty_name_is_refused_not_replaced_by_the_default(command, capsys, t
 
     assert main([command, DEMO, "--name", "", "--reports-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: --name '' must be a folder-safe word (letters, digits, _ . -)\n"
+
+
+def _named_once_apart(message: str) -> None:
+    from lib.spec.config import FIELD_TYPES, RUNNER_NOTE
+    from lib.spec.runs import RUNNER_KEYS
+
+    valid, runner = message.split("; valid: ", 1)[1].split(f"; {RUNNER_NOTE}: ")
+    assert valid.split(", ") == [k for k in FIELD_TYPES if k not in RUNNER_KEYS]
+    assert runner.split(", ") == list(RUNNER_KEYS)
+
+
+def test_an_unknown_key_lists_what_a_user_sets_and_the_runners_keys_once_apart(tmp_path):
+    from lib.spec.config import ConfigError, RunConfig
+    from lib.spec.errors import SweepFileError
+    from lib.spec.sweepfile import load_sweep
+
+    with pytest.raises(ConfigError) as error:
+        RunConfig.from_dict({"modle": "lenet"})
+    assert str(error.value).startswith("unknown key 'modle' (did you mean 'model'?); valid: dataset, ")
+    _named_once_apart(str(error.value))
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nfixed: {dataset: digits}\ngrid: {lrr: [0.1]}\n")
+    with pytest.raises(SweepFileError) as error:
+        load_sweep(path)
+    _named_once_apart(str(error.value))
+
+
+def test_train_help_puts_the_runners_keys_in_their_own_group(capsys):
+    from lib.run.cli import build_parser
+    from lib.spec.config import RUNNER_NOTE
+    from lib.spec.runs import RUNNER_KEYS
+
+    text = build_parser("python -m lib.train").format_help()
+    users, runner = text.split("\noptions:\n")[1].split(f"\n{RUNNER_NOTE}; a sweep file may not set them:\n")
+    for key in RUNNER_KEYS:
+        flag = f"--{key.replace('_', '-')} "
+        assert flag in runner and flag not in users, key
+    assert "--model " in users and "set by the sweep runner" not in runner  # named once, in the title

@@ -9,13 +9,14 @@ flag fails at once.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from lib.spec.config import FIELD_TYPES, RunConfig, base_type, field_comments, parse_text
+from lib.spec.config import RUNNER_NOTE, FIELD_TYPES, RunConfig, base_type, field_comments, parse_text
 from lib.spec.errors import ConfigError
 
 
@@ -28,12 +29,16 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description="Train one image classifier. Every RunConfig field is a flag.",
                      argument_default=argparse.SUPPRESS)
     parser.add_argument("--config", metavar="FILE.yaml", help="a flat mapping of fields, or a one-run sweep file")
+    from lib.spec.runs import RUNNER_KEYS
+
     helps, defaults = field_comments(), RunConfig().to_dict()
-    for name in FIELD_TYPES:
+    runner = parser.add_argument_group(f"{RUNNER_NOTE}; a sweep file may not set them")
+    for name in [*(k for k in FIELD_TYPES if k not in RUNNER_KEYS), *RUNNER_KEYS]:
         kind, _ = base_type(name)
         metavar = "true|false" if kind is bool else kind.__name__.upper()
-        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar=metavar,
-                            help=f"{helps.get(name, '')} (default: {defaults[name]})".strip())
+        help_ = re.sub(r"^set by the sweep runner: ", "", helps.get(name, ""))  # said once, in the group's title
+        (runner if name in RUNNER_KEYS else parser).add_argument(
+            f"--{name.replace('_', '-')}", dest=name, metavar=metavar, help=f"{help_} (default: {defaults[name]})")
     return parser
 
 
