@@ -32,7 +32,7 @@ from lib.sweep.executors import EXECUTORS, checkpoint_storage, make_executor
 from lib.sweep.executors.base import ClusterError, stop_all
 from lib.sweep.plan import (adopt_renamed_runs, check_records_match, confirmation, plan, planned_sweep, sweep_lock,
                             sweep_root, sweep_warnings, trials_left, wait_for_running, write_sweep_record)
-from lib.sweep.publish import NOTEBOOKS, ReportError, build_report
+from lib.sweep.publish import NOTEBOOKS, ReportError, publish
 from lib.sweep.status import format_table, has_records, plan_line, records_line, search_line
 from lib.sweep.study import SweepStudy, existing_study, with_search_runs
 
@@ -110,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_sweep_record(sweep, root, study)
         failed = [o.name for o in outcomes if o.failed] + failed_before
         if not args.no_report:
-            print(f"report: {build_report(root)}")
+            publish(root)
     if failed:
         print(f"{len(failed)} run(s) failed: {', '.join(failed)}; see their run.log, then rerun with --retry-failed",
               file=sys.stderr)
@@ -164,7 +164,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not any(runs_dir(root).is_dir() and any(p.is_dir() for p in runs_dir(root).iterdir()) for root in roots):
         print(f"warning: no run of {', '.join(r.name for r in roots)} has records yet (nothing under "
               f"{', '.join(str(runs_dir(r)) for r in roots)}): the report shows no runs", file=sys.stderr)
-    print(f"report: {build_report(roots, out)}")
+    publish(roots, out)
     return 0
 
 

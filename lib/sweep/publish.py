@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from lib.core.layout import REPORT_HTML, REPORT_NOTEBOOK, REPORT_PARTIAL
@@ -50,3 +51,17 @@ def build_report(sweep_dirs: Path | list[Path], out: Path | None = None, noteboo
     html, _ = HTMLExporter(exclude_input=True).from_notebook_node(executed)
     atomic_write_bytes(root / REPORT_HTML, html.encode())
     return root / REPORT_HTML
+
+
+def publish(sweep_dirs: Path | list[Path], out: Path | None = None) -> Path:
+    """`build_report`, saying when it starts and when it ends, with its time (it takes seconds: a kernel
+    starts, the statistics and figures are computed)."""
+    from lib.core.formatting import duration
+
+    dirs = [sweep_dirs] if isinstance(sweep_dirs, Path) else list(sweep_dirs)
+    target = (out or dirs[0]) / REPORT_HTML
+    print(f"report: building {target} ...", flush=True)
+    start = time.monotonic()
+    path = build_report(dirs, out)
+    print(f"report: {path} (built in {duration(time.monotonic() - start)})", flush=True)
+    return path

@@ -223,10 +223,11 @@ class Executor(Protocol):
 
 
 def drive(executor: Executor, next_task: Callable[[], RunTask | None], on_start: Callable[[RunTask], None],
-          on_done: Callable[[RunTask, RunOutcome], None]) -> None:
+          on_done: Callable[[RunTask, RunOutcome], None], on_tick: Callable[[], None] = lambda: None) -> None:
     """Run tasks until `next_task` has none left and none is in flight. `next_task` is asked whenever
-    a place frees, so what runs next may depend on what ended (an asynchronous search). On any
-    exception, Ctrl-C included, the runs in flight are cancelled."""
+    a place frees, so what runs next may depend on what ended (an asynchronous search); `on_tick` after
+    every wait (about twice a second), for progress. On any exception, Ctrl-C included, the runs in
+    flight are cancelled."""
     in_flight = 0
     try:
         while True:
@@ -244,6 +245,7 @@ def drive(executor: Executor, next_task: Callable[[], RunTask | None], on_start:
             for task, outcome in executor.poll(0.5):
                 in_flight -= 1
                 on_done(task, outcome)
+            on_tick()
     except BaseException:
         executor.cancel()
         raise
