@@ -81,9 +81,9 @@ class RunConfig:
     augment: bool = False  # master switch for flip, crop, rotation and colour jitter
     flip: bool = True  # random horizontal flip of half the images
     crop_padding: int = 4  # random crop after zero padding by this many pixels; 0: off
-    rotation: float = 15.0  # random rotation within +-degrees; 0: off
-    color_jitter: float = 0.2  # brightness, contrast and saturation within 1 +- this (RGB only)
-    hue: float = 0.05  # hue shift within +- this fraction of the colour wheel (RGB only)
+    rotation: float = 15.0  # random rotation within ±degrees; 0: off
+    color_jitter: float = 0.2  # brightness, contrast and saturation within 1 ± this (RGB only)
+    hue: float = 0.05  # hue shift within ± this fraction of the colour wheel (RGB only)
     normalize: bool = True  # subtract the dataset mean, divide by its std
     mix: bool = False  # CutMix or MixUp, chosen at random for each batch
     mix_alpha: float = 1.0  # Beta(alpha, alpha) for the mixing ratio

@@ -1,6 +1,8 @@
-"""A normal session prints no warning that is not about the user's own settings: the editable install
-`make setup` does, and the kernel every notebook run starts (tests/test_notebooks.py)."""
+"""A normal session prints no warning that is not about the user's own settings (the editable install
+`make setup` does here; the kernel of a notebook run in tests/test_notebooks.py), and writes one thing one
+way (the leaderboard's heading in tests/report/test_report.py; run.log's lines in tests/sweep/test_kernels.py)."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -28,3 +30,9 @@ def test_the_editable_install_raises_no_setuptools_warning(tmp_path):
     done = subprocess.run([sys.executable, "-c", BUILD], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout == ""  # e.g. no "Editable installation. ... folders ... with the same name as your package"
+
+
+def test_plus_or_minus_has_one_spelling_in_what_users_read():
+    texts = {path: path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "lib").rglob("*.py"))]}
+    assert [str(path.relative_to(ROOT)) for path, text in texts.items()
+            if re.search(r"\+/-|\+- |\+-[a-z]", text)] == []  # ± everywhere: the card, the findings, next, --help
