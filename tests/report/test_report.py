@@ -81,7 +81,7 @@ def test_tables_of_one_run(sweep):
     metrics = run_metrics(sweep, "b")
     assert metrics.loc[METRIC_LABELS["val_acc"], "value"] == "0.8000"
     assert metrics.loc["epochs to convergence (best epoch)", "value"] == "2"
-    assert metrics.index[-1] == "time" and metrics["value"].iloc[-1].endswith("s")  # 0m27s, not "time (s) 0m27s"
+    assert metrics.index[-1] == "training time" and metrics["value"].iloc[-1].endswith("s")  # 0m27s, not "time (s) 0m27s"
 
 
 def test_overview_effects_and_conditions(sweep):

@@ -114,3 +114,15 @@ def test_the_report_build_says_when_it_starts_and_ends_with_its_time(monkeypatch
     publish.publish(tmp_path)
     assert capsys.readouterr().out.splitlines() == [f"report: building {tmp_path / 'report.html'} ...", "building",
                                                     f"report: {tmp_path / 'report.html'} (built in 0m00s)"]
+
+
+def test_the_training_time_has_one_name_in_the_run_output_status_and_the_report():
+    from lib.core.records import RunState
+    from lib.report.load import METRIC_LABELS
+    from lib.sweep.status import format_table
+
+    table = format_table([RunState("a", "completed", 10, 0.9, 0.8, 9.1), RunState("b", "failed", 2, None, None, 30.0)])
+    header, _, done, failed = table.splitlines()[:4]
+    assert header.endswith("training time") and done.endswith("0m09s")
+    assert failed.endswith("-")  # failure.json's seconds are the attempt's wall time, not training time
+    assert METRIC_LABELS["wall_time_s"] == "training time (s)"  # the report's run metrics and leaderboard
