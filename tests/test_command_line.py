@@ -125,3 +125,9 @@ def test_train_help_puts_the_runners_keys_in_their_own_group(capsys):
         flag = f"--{key.replace('_', '-')} "
         assert flag in runner and flag not in users, key
     assert "--model " in users and "set by the sweep runner" not in runner  # named once, in the title
+
+
+def test_the_runner_fields_are_what_the_runner_sets():
+    from lib.spec.runs import RUNNER_KEYS, runner_values
+
+    assert tuple(runner_values("", "", "")) == RUNNER_KEYS

@@ -346,17 +346,18 @@ _DEFAULTS = defaults()
 COMPUTE_FIELDS = tuple(k for k in FIELD_TYPES if k not in RUNTIME_FIELDS)
 
 
+# The fields the sweep runner sets for every run (lib.spec.runs.runner_values gives their values); a sweep
+# file may not set them.
+RUNNER_FIELDS = ("out_dir", "resume", "run_name", "wandb_group", "progress", "study", "study_name", "trial")
 RUNNER_NOTE = "set by the sweep runner (by hand only for a single run)"
 
 
 def unknown_field(name: Any, what: str = "key") -> str:
     """The one line for a name that is no RunConfig field: the close match among every field, the fields a
-    user sets as the valid ones, and the sweep runner's own (lib.spec.runs.RUNNER_KEYS) named once, apart."""
-    from lib.spec.runs import RUNNER_KEYS  # runs builds on this module
-
-    users = [k for k in FIELD_TYPES if k not in RUNNER_KEYS]
+    user sets as the valid ones, and the sweep runner's own named once, apart."""
+    users = [k for k in FIELD_TYPES if k not in RUNNER_FIELDS]
     return (f"unknown {what} {name!r}{did_you_mean(name, FIELD_TYPES)}; valid: {', '.join(users)}; "
-            f"{RUNNER_NOTE}: {', '.join(RUNNER_KEYS)}")
+            f"{RUNNER_NOTE}: {', '.join(RUNNER_FIELDS)}")
 
 
 def field_comments() -> dict[str, str]:
@@ -384,5 +385,5 @@ def field_sections() -> list[tuple[str, list[str]]]:
 
 
 __all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "RUNTIME_FIELDS", "COMPUTE_FIELDS", "config_diff",
-           "group_warnings", "parse_text", "defaults", "unknown_field", "RUNNER_NOTE",
+           "group_warnings", "parse_text", "defaults", "unknown_field", "RUNNER_NOTE", "RUNNER_FIELDS",
            "field_comments", "field_sections"]

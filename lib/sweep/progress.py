@@ -57,7 +57,7 @@ class SweepProgress:
     queued: Callable[[], list[int]] = list  # the planned epochs of each known run not started yet
     out: TextIO = field(default_factory=lambda: sys.stdout)
     terminal: bool | None = None  # None: whether `out` is one
-    clock: object = time.monotonic
+    clock: Callable[[], float] = time.monotonic
     done: int = 0
     failed: int = 0
     running: dict[str, _Running] = field(default_factory=dict)
