@@ -56,14 +56,42 @@ def test_notebooks_are_valid_with_an_id_on_every_cell(name):
     nbformat.validate(nbformat.reads(json.dumps(raw), as_version=4))
 
 @pytest.mark.slow
-def test_a_misspelt_papermill_parameter_fails_the_run_with_a_suggestion(tmp_path):
+@pytest.mark.parametrize("given, line", [
+    (["-p", "modle", "mlp"], "error: unknown key 'modle' (did you mean 'model'?); valid: "),
+    (["-p", "lr", "fast"], "error: lr must be a number, got 'fast'"),
+])
+def test_a_bad_papermill_parameter_fails_with_the_clis_one_line_first_and_no_traceback(given, line, tmp_path):
+    import os
+
+    from lib.run.kernel_config import write
+
+    write(tmp_path / "ipython" / "profile_default" / "ipython_kernel_config.py")  # as make setup installs it
+    out = tmp_path / "out.ipynb"
     result = subprocess.run(
-        [sys.executable, "-m", "papermill", str(NOTEBOOKS / "train.ipynb"), str(tmp_path / "out.ipynb"),
-         "-p", "modle", "mlp", "-p", "out_dir", str(tmp_path / "run")],
-        capture_output=True, text=True, timeout=300)
+        [sys.executable, "-m", "papermill", str(NOTEBOOKS / "train.ipynb"), str(out), *given,
+         "-p", "out_dir", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=300,
+        env={**{k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},  # ipykernel captures fd 2 then
+             "IPYTHONDIR": str(tmp_path / "ipython")})
     assert result.returncode != 0
-    assert "unknown key 'modle' (did you mean 'model'?)" in result.stderr
+    lines = result.stderr.splitlines()
+    first = next(i for i, text in enumerate(lines) if line in text)
+    assert first < lines.index("Traceback (most recent call last):")  # before papermill's own traceback
+    assert "without encryption" not in result.stderr
+    errors = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])
+              if o.output_type == "error" or o.get("name") == "stderr"]
+    assert len(errors) == 1 and len(errors[0].traceback) == 1 and errors[0].traceback[0].startswith(line.replace("error: ", "ConfigError: ", 1))
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_setup_installs_the_kernel_config_that_drops_the_encryption_warning():
+    from lib.run.kernel_config import TCP_WARNING
+
+    makefile = (NOTEBOOKS.parent / "Makefile").read_text()
+    assert "-m lib.run.kernel_config" in makefile.split("\ntest:")[0]  # in the setup recipe
+    assert TCP_WARNING in subprocess.run([sys.executable, "-c", "import ipykernel.kernelapp, inspect; "
+                                          "print(inspect.getsource(ipykernel.kernelapp))"],
+                                         capture_output=True, text=True).stdout  # still ipykernel's words
 
 
 @pytest.mark.slow

@@ -196,11 +196,13 @@ class JournalFile(JournalFileBackend):
                 end = drop_cut_record(fd, self._file_path)
                 try:
                     _write_all(fd, data)
-                except OSError:
+                except OSError as exc:
                     # A full disk (or any failed write) may have written part of the records: cut them
                     # back, so the journal stays readable and the next append starts on a fresh line.
                     # Truncating frees space, so it works on a full disk.
                     os.ftruncate(fd, end)
+                    if exc.filename is None:  # os.write names no file; the user must see which disk is full
+                        raise OSError(exc.errno, exc.strerror, self._file_path) from exc
                     raise
                 os.fsync(fd)
             finally:

@@ -32,7 +32,7 @@ METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", 
 METRIC_LABELS = {"train_acc": "training accuracy", "train_loss": "training loss", "val_acc": VAL_ACC_MEANING,
                  "val_loss": "validation loss", "test_acc": "test accuracy", "test_loss": "test loss",
                  "best_epoch": "epochs to convergence (best epoch)", "epochs_run": "epochs run",
-                 "wall_time_s": "time (s)", "images_per_s": "training images/s"}
+                 "wall_time_s": "training time (s)", "images_per_s": "training images/s"}
 PARAMETERS = list(COMPUTE_FIELDS)  # what a run computes depends on these alone
 
 

@@ -16,7 +16,7 @@ The rules, in the order a budget keeps them:
 - too_close: configurations not distinguishable from the best are run again with more seeds.
 - stopped_before_annealed: early stopping ended cosine runs before their rate annealed: early stopping off.
 - inert: settings that the warnings show cannot act are dropped.
-- no_effect: a parameter whose every effect CI lies within +/- NO_EFFECT_BAND is fixed at its cheaper
+- no_effect: a parameter whose every effect CI lies within ± NO_EFFECT_BAND is fixed at its cheaper
   or default value and leaves the grid.
 - worse_values: a value of a categorical parameter that loses to another value of it, significantly after
   Holm's correction and interacting with nothing significantly, leaves the grid (when another axis remains
@@ -525,7 +525,7 @@ def _cheaper(parameter: str, values: list[Any]) -> Any:
 
 
 def no_effect(evidence: Evidence) -> list[Change]:
-    """A grid parameter whose every effect CI lies within +/- NO_EFFECT_BAND: fixed, out of the grid."""
+    """A grid parameter whose every effect CI lies within ± NO_EFFECT_BAND: fixed, out of the grid."""
     effects = evidence.effects
     grid = evidence.grid()
     changes = []
@@ -540,7 +540,7 @@ def no_effect(evidence: Evidence) -> list[Change]:
             continue
         keep = _cheaper(axis, values)
         widest = max(abs(rows["ci_low"]).max(), abs(rows["ci_high"]).max())
-        line = (f"{axis}: every effect between its values lies within +/-{_points(NO_EFFECT_BAND)} points "
+        line = (f"{axis}: every effect between its values lies within ±{_points(NO_EFFECT_BAND)} points "
                 f"(the widest CI reaches {_points(widest)}); fixed at {_value_text(keep)} and removed from the grid")
 
         def apply(draft: Draft, axis=axis, keep=keep, line=line) -> None:

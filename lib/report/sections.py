@@ -39,7 +39,8 @@ LEADERBOARD_ROWS = 25  # runs in the leaderboard; every run is in the sortable t
 # digits, other whole numbers as integers, and parameter values as written (5e-05 stays 5e-05).
 _MEASURES = ("acc", "loss", "effect", "interaction", "ci_low", "ci_high", "_sd", "mean", "best value", "importance",
              "vs_best")
-_TIMES = ("wall_time_s", "time (s)", "time saved (s)", "time")
+_TIMES = ("wall_time_s", "time (s)", "time saved (s)", "time", METRIC_LABELS["wall_time_s"],
+          METRIC_LABELS["wall_time_s"].removesuffix(" (s)"))
 _P_VALUES = ("p", "p_holm", "p_vs_best", "p_holm_vs_best")
 _RATES = ("images_per_s", "training images/s")
 
@@ -536,8 +537,7 @@ def show_leaderboard(report: SweepReport) -> None:
     top = table.drop(columns=["images_per_s", "train_loss", "test_loss", "wall_time_s"])
     ranked = int(report.ranked.shape[0])
     which = f"The {LEADERBOARD_ROWS} best of {len(top)} runs" if len(top) > LEADERBOARD_ROWS else f"All {len(top)} runs"
-    _show(f"{which}, by {METRIC_LABELS['val_acc']} "
-          f"({ranked} ranked; pruned and unfinished runs come last). Test accuracy is shown, never used to rank. "
+    _show(f"{which}, by {METRIC_LABELS['val_acc']}: {ranked} ranked, then pruned and unfinished runs. Test accuracy is shown, never used to rank. "
           f"Run names link to the executed notebook; `log` to its run.log.", top.head(LEADERBOARD_ROWS))
     if len(table) > LEADERBOARD_ROWS:
         every = table.drop(columns=[c for c in ("train_loss", "test_loss", "images_per_s", "wall_time_s") if c in table])

@@ -9,13 +9,14 @@ a one-line error; parsing imports no torch, so a bad flag fails at once.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from lib.spec.config import FIELD_TYPES, RunConfig, base_type, field_comments, parse_text
+from lib.spec.config import RUNNER_NOTE, FIELD_TYPES, RunConfig, base_type, field_comments, parse_text
 from lib.spec.errors import ConfigError
 
 
@@ -28,12 +29,16 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description="Train one image classifier. Every RunConfig field is a flag.",
                      argument_default=argparse.SUPPRESS)
     parser.add_argument("--config", metavar="FILE.yaml", help="a flat mapping of fields, or a one-run sweep file")
+    from lib.spec.runs import RUNNER_KEYS
+
     helps, defaults = field_comments(), RunConfig().to_dict()
-    for name in FIELD_TYPES:
+    runner = parser.add_argument_group(f"{RUNNER_NOTE}; a sweep file may not set them")
+    for name in [*(k for k in FIELD_TYPES if k not in RUNNER_KEYS), *RUNNER_KEYS]:
         kind, _ = base_type(name)
         metavar = "true|false" if kind is bool else kind.__name__.upper()
-        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar=metavar,
-                            help=f"{helps.get(name, '')} (default: {defaults[name]})".strip())
+        help_ = re.sub(r"^set by the sweep runner: ", "", helps.get(name, ""))  # said once, in the group's title
+        (runner if name in RUNNER_KEYS else parser).add_argument(
+            f"--{name.replace('_', '-')}", dest=name, metavar=metavar, help=f"{help_} (default: {defaults[name]})")
     return parser
 
 
@@ -82,7 +87,14 @@ def config_from_argv(argv: list[str] | None, prog: str = "python -m lib.train") 
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m lib.train") -> int:
-    """Train one run from the command line; 2 for a bad flag, 1 when the run cannot start."""
+    """Train one run from the command line; 2 for a bad flag, 1 when the run cannot start; quiet when the
+    reader of its output goes away (lib.core.exits)."""
+    from lib.core.exits import quiet_pipe
+
+    return quiet_pipe(lambda: _main(argv, prog))
+
+
+def _main(argv: list[str] | None, prog: str) -> int:
     try:
         cfg = config_from_argv(argv, prog=prog)
     except ConfigError as exc:
@@ -113,9 +125,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m lib.train") -> in
         except (RunError, DeviceError, DatasetError, WeightsError, RunLockedError, FileNotFoundError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        except BrokenPipeError:  # the reader went away: main ends quietly
+            raise
         except OSError as exc:  # a full disk, a folder it may not write: what was saved stands
-            where = f" ({exc.filename})" if exc.filename else ""
-            print(f"error: {exc.strerror or exc}{where}; fix that: {interrupted_line(cfg, argv, prog)}", file=sys.stderr)
+            from lib.core.exits import os_error_line
+
+            print(f"error: {os_error_line(exc)}; fix that: {interrupted_line(cfg, argv, prog)}", file=sys.stderr)
             return 1
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this line short

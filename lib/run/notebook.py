@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from lib.core.layout import NOTEBOOK
-from lib.spec.config import FIELD_TYPES, RunConfig, base_type, field_comments, field_sections, parse_text
+from lib.spec.config import ConfigError, FIELD_TYPES, RunConfig, base_type, field_comments, field_sections, parse_text
 
 TRAIN_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / NOTEBOOK
 # Names IPython puts into every user namespace.
@@ -38,13 +38,31 @@ def config_from_namespace(namespace: Mapping[str, Any]) -> RunConfig:
     command-line flag. Raises ConfigError for unknown names or bad values; prints a `warning:`
     line for each setting that cannot take effect."""
     values = namespace_literals(namespace)
-    for key, value in values.items():
-        if isinstance(value, str) and key in FIELD_TYPES and base_type(key)[0] is not str:
-            values[key] = parse_text(key, value)
-    cfg = RunConfig.from_dict(values)
+    try:
+        for key, value in values.items():
+            if isinstance(value, str) and key in FIELD_TYPES and base_type(key)[0] is not str:
+                values[key] = parse_text(key, value)
+        cfg = RunConfig.from_dict(values)
+    except ConfigError as exc:
+        _say_first(f"error: {exc}")
+        raise
     for line in cfg.warnings():
         print(f"warning: {line}", file=sys.stderr)
     return cfg
+
+
+def _say_first(line: str) -> None:
+    """In an ipykernel, the line also goes to the kernel process's own stderr (not the notebook, which shows
+    the error once): the terminal of a plain `papermill` run, so the line comes before papermill's
+    traceback, and a sweep run's run.log. ipykernel keeps that stream as a copy of file descriptor 2."""
+    import os
+
+    if sys.stderr is sys.__stderr__ or sys.__stderr__ is None:  # not in a kernel: the error is shown as it is
+        return
+    fd = getattr(sys.stderr, "_original_stdstream_copy", None)  # None: the kernel does not capture fd 2
+    fd = fd if isinstance(fd, int) else sys.__stderr__.fileno()
+    lead = "\n" if os.isatty(fd) else ""  # past papermill's progress bar
+    os.write(fd, f"{lead}{line}\n".encode())
 
 
 def parameters_cell() -> str:

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from lib.core.formatting import shown, too_large
 from lib.spec.errors import ConfigError
-from lib.spec.keys import unknown
+from lib.spec.keys import did_you_mean
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder")
 # One channel; kept in step with lib.run.datasets by tests/run/test_datasets.py. Colour jitter cannot act on them.
@@ -81,9 +81,9 @@ class RunConfig:
     augment: bool = False  # master switch for flip, crop, rotation and colour jitter
     flip: bool = True  # random horizontal flip of half the images
     crop_padding: int = 4  # random crop after zero padding by this many pixels; 0: off
-    rotation: float = 15.0  # random rotation within +-degrees; 0: off
-    color_jitter: float = 0.2  # brightness, contrast and saturation within 1 +- this (RGB only)
-    hue: float = 0.05  # hue shift within +- this fraction of the colour wheel (RGB only)
+    rotation: float = 15.0  # random rotation within ±degrees; 0: off
+    color_jitter: float = 0.2  # brightness, contrast and saturation within 1 ± this (RGB only)
+    hue: float = 0.05  # hue shift within ± this fraction of the colour wheel (RGB only)
     normalize: bool = True  # subtract the dataset mean, divide by its std
     mix: bool = False  # CutMix or MixUp, chosen at random for each batch
     mix_alpha: float = 1.0  # Beta(alpha, alpha) for the mixing ratio
@@ -116,7 +116,7 @@ class RunConfig:
         """Build a config from plain values, raising ConfigError listing every problem."""
         if not isinstance(values, Mapping):
             raise ConfigError(f"a run config must be a mapping of keys to values, got {type(values).__name__}")
-        problems = [unknown(key, FIELD_TYPES) for key in values if key not in FIELD_TYPES]
+        problems = [unknown_field(key) for key in values if key not in FIELD_TYPES]
         problems += [msg for key, value in values.items() if key in FIELD_TYPES
                      for msg in [_type_problem(key, value)] if msg]
         if problems:
@@ -298,7 +298,7 @@ def _coerce(name: str, value: Any) -> Any:
 def parse_text(name: str, text: str) -> Any:
     """Turn a command-line string into the field's type ('true', '0.01', 'none'), or raise ConfigError."""
     if name not in FIELD_TYPES:
-        raise ConfigError(unknown(name, FIELD_TYPES))
+        raise ConfigError(unknown_field(name))
     kind, optional = base_type(name)
     if optional and text.strip().lower() in ("none", "null", ""):
         return None
@@ -346,6 +346,20 @@ _DEFAULTS = defaults()
 COMPUTE_FIELDS = tuple(k for k in FIELD_TYPES if k not in RUNTIME_FIELDS)
 
 
+# The fields the sweep runner sets for every run (lib.spec.runs.runner_values gives their values); a sweep
+# file may not set them.
+RUNNER_FIELDS = ("out_dir", "resume", "run_name", "wandb_group", "progress", "study", "study_name", "trial")
+RUNNER_NOTE = "set by the sweep runner (by hand only for a single run)"
+
+
+def unknown_field(name: Any, what: str = "key") -> str:
+    """The one line for a name that is no RunConfig field: the close match among every field, the fields a
+    user sets as the valid ones, and the sweep runner's own named once, apart."""
+    users = [k for k in FIELD_TYPES if k not in RUNNER_FIELDS]
+    return (f"unknown {what} {name!r}{did_you_mean(name, FIELD_TYPES)}; valid: {', '.join(users)}; "
+            f"{RUNNER_NOTE}: {', '.join(RUNNER_FIELDS)}")
+
+
 def field_comments() -> dict[str, str]:
     """The comment beside each field in RunConfig's source: its meaning, for --help and the notebook.
     A field with a fixed list of values ("one of DATASETS" in the source) lists them."""
@@ -371,5 +385,5 @@ def field_sections() -> list[tuple[str, list[str]]]:
 
 
 __all__ = ["RunConfig", "ConfigError", "FIELD_TYPES", "CHOICES", "RUNTIME_FIELDS", "COMPUTE_FIELDS", "config_diff",
-           "group_warnings", "parse_text", "defaults",
+           "group_warnings", "parse_text", "defaults", "unknown_field", "RUNNER_NOTE", "RUNNER_FIELDS",
            "field_comments", "field_sections"]

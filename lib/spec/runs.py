@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from lib.core.storage import TrialRef
-from lib.spec.config import RunConfig
+from lib.spec.config import RUNNER_FIELDS, RunConfig
 
 MAX_RUNS = 10_000  # a sweep larger than this is refused unless --max-runs raises the cap
 # Sweep runs log to W&B in `auto` mode (offline without credentials) unless the file sets wandb_mode.
@@ -23,7 +23,7 @@ def runner_values(sweep: str, run: str, out_dir: str, trial: TrialRef | None = N
             "trial": trial and trial.number}
 
 
-RUNNER_KEYS = tuple(runner_values("", "", ""))
+RUNNER_KEYS = RUNNER_FIELDS  # what runner_values sets (tests/test_command_line.py keeps the two together)
 
 
 def run_config(sweep: str, run: str, params: Mapping[str, Any], out_dir: str = "unused",

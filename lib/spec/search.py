@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lib.core.formatting import is_number, is_whole, shown
-from lib.spec.config import FIELD_TYPES, RunConfig, base_type
+from lib.spec.config import FIELD_TYPES, RunConfig, base_type, unknown_field
 from lib.spec.errors import ConfigError, SweepFileError
-from lib.spec.keys import check_keys, unknown
+from lib.spec.keys import check_keys
 from lib.spec.runs import RUNNER_KEYS
 
 HISTORY_METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")  # per-epoch columns a study can follow
@@ -284,7 +284,7 @@ def parse_dimension(name: str, spec: Any, where: str) -> Dimension:
     """A space entry: a list of choices, or {kind: [args]} with a kind of KINDS; endpoints are checked
     against RunConfig, so a range that no run could take fails here."""
     if name not in FIELD_TYPES:
-        raise SweepFileError(f"{where}: {unknown(name, FIELD_TYPES, 'parameter')}")
+        raise SweepFileError(f"{where}: {unknown_field(name, 'parameter')}")
     if name in RUNNER_KEYS:
         raise SweepFileError(f"{where}: {name} is set by the sweep runner for each run; remove it from the file")
     if isinstance(spec, list):

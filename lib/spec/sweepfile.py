@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.core.values import sweep_text
-from lib.spec.config import FIELD_TYPES, RunConfig
+from lib.spec.config import FIELD_TYPES, RunConfig, unknown_field
 from lib.spec.errors import ConfigError, SweepFileError
 from lib.spec.keys import check_keys
 from lib.spec.naming import NAME_RE, describe, seeded
@@ -400,7 +400,8 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
 
 
 def _check_params(params: dict, where: str) -> None:
-    check_keys(params, FIELD_TYPES, where, "parameter")
     for key in params:
+        if key not in FIELD_TYPES:
+            raise SweepFileError(f"{where}: {unknown_field(key, 'parameter')}")
         if key in RUNNER_KEYS:
             raise SweepFileError(f"{where}: {key} is set by the sweep runner for each run; remove it from the file")

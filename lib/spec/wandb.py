@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.core.formatting import is_number, is_whole, shown
-from lib.spec.config import FIELD_TYPES, base_type
+from lib.spec.config import FIELD_TYPES, base_type, unknown_field
 from lib.spec.errors import SweepFileError
 from lib.spec.keys import closest, did_you_mean, unknown
 from lib.spec.naming import NAME_RE
@@ -182,7 +182,8 @@ def _name(raw: dict, path: Path | None, where: str, notes: list[str]) -> str | N
 
 
 def _check_parameter_name(key: Any, where: str) -> None:
-    _check_keys({key: None}, list(FIELD_TYPES), where, "parameters", "parameter")
+    if key not in FIELD_TYPES:
+        raise SweepFileError(f"{where}: parameters.{key}: {unknown_field(key, 'parameter')}")
     if key in RUNNER_KEYS:
         raise SweepFileError(f"{where}: parameters.{key}: {key} is set by the sweep runner for each run; "
                              f"remove it from the file")

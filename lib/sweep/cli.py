@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lib.core.formatting import is_number
 from lib.core.layout import NOTEBOOK, runs_dir
+from lib.core.exits import os_error_line, quiet_pipe
 from lib.core.storage import StudyStorageError, storage_spec, study_location
 from lib.spec.errors import ConfigError, SweepFileError
 from lib.spec.naming import NAME_RE
@@ -31,7 +32,7 @@ from lib.sweep.executors import EXECUTORS, checkpoint_storage, make_executor
 from lib.sweep.executors.base import ClusterError, stop_all
 from lib.sweep.plan import (adopt_renamed_runs, check_records_match, confirmation, plan, planned_sweep, sweep_lock,
                             sweep_root, sweep_warnings, trials_left, wait_for_running, write_sweep_record)
-from lib.sweep.publish import NOTEBOOKS, ReportError, build_report
+from lib.sweep.publish import NOTEBOOKS, ReportError, publish
 from lib.sweep.status import format_table, has_records, plan_line, records_line, search_line
 from lib.sweep.study import SweepStudy, existing_study, with_search_runs
 
@@ -109,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_sweep_record(sweep, root, study)
         failed = [o.name for o in outcomes if o.failed] + failed_before
         if not args.no_report:
-            print(f"report: {build_report(root)}")
+            publish(root)
     if failed:
         print(f"{len(failed)} run(s) failed: {', '.join(failed)}; see their run.log, then rerun with --retry-failed",
               file=sys.stderr)
@@ -152,10 +153,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         if problem:
             print(f"warning: the report of {sweep.name!r} will have no search section: {problem}", file=sys.stderr)
         roots.append(root)
-    name = args.name or "-".join(dict.fromkeys(root.name for root in roots))
+    name = args.name if args.name is not None else "-".join(dict.fromkeys(root.name for root in roots))
     if not NAME_RE.match(name):
         raise SweepFileError(f"--name {name!r} must be a folder-safe word (letters, digits, _ . -)")
-    out = roots[0] if len(roots) == 1 and not args.name else Path(args.reports_dir) / name
+    out = roots[0] if len(roots) == 1 and args.name is None else Path(args.reports_dir) / name
     own = len(roots) == 1 and out.resolve() == roots[0].resolve()
     if not own and has_records(out):
         raise SweepFileError(f"--name {name!r}: {out} is the folder of sweep {name!r}, and its own report is there; "
@@ -163,7 +164,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not any(runs_dir(root).is_dir() and any(p.is_dir() for p in runs_dir(root).iterdir()) for root in roots):
         print(f"warning: no run of {', '.join(r.name for r in roots)} has records yet (nothing under "
               f"{', '.join(str(runs_dir(r)) for r in roots)}): the report shows no runs", file=sys.stderr)
-    print(f"report: {build_report(roots, out)}")
+    publish(roots, out)
     return 0
 
 
@@ -205,7 +206,7 @@ def cmd_next(args: argparse.Namespace) -> int:
     sweeps = [load_sweep(params, args.max_runs) for params in args.params]
     roots = [sweep_root(sweep, args.reports_dir) for sweep in sweeps]
     last, path = sweeps[-1], Path(args.params[-1])
-    name = args.name or f"{last.name}_next"
+    name = f"{last.name}_next" if args.name is None else args.name
     if not NAME_RE.match(name):
         raise SweepFileError(f"--name {name!r} must be a folder-safe word (letters, digits, _ . -)")
     out = Path(args.out) if args.out else path.parent / f"{name}.yaml"
@@ -293,8 +294,14 @@ def build_parser(prog: str = "python -m lib.sweep") -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m lib.sweep") -> int:
-    args = build_parser(prog).parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m lib.sweep",
+         parser: argparse.ArgumentParser | None = None) -> int:
+    """The sweep commands; `parser` is a larger one that has them (sweeplab's, with `train`)."""
+    return quiet_pipe(lambda: _main(argv, parser or build_parser(prog)))
+
+
+def _main(argv: list[str] | None, parser: argparse.ArgumentParser) -> int:
+    args = parser.parse_args(argv)
     problem = _argument_problem(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -317,10 +324,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m lib.sweep") -> in
         stop_all()
         print("\nstopped; run the same command again to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away: quiet_pipe ends the command as Unix tools end
+        raise
     except OSError as exc:  # a full disk, a folder without write permission: the records written so far stand
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: {exc.strerror or exc}{where}; fix that and run the same command again to resume",
-              file=sys.stderr)
+        resume = "; fix that and run the same command again to resume" if args.command == "run" and not args.dry_run \
+            else ""
+        print(f"error: {os_error_line(exc)}{resume}", file=sys.stderr)
         return 1
 
 

@@ -1,5 +1,5 @@
 """Executing a sweep's runs on an executor: the next run whenever a place frees (a search asks its study
-for a new trial then), a progress bar across runs, and the study told how each run ended.
+for a new trial then), its progress shown (lib.sweep.progress), and the study told how each run ended.
 """
 
 from __future__ import annotations
@@ -11,21 +11,21 @@ from pathlib import Path
 from lib.core.formatting import duration, is_number
 from lib.core.layout import RUN_LOG, run_dir
 from lib.core.paths import resolve
+from lib.spec.config import defaults
 from lib.spec.sweepfile import Sweep
-from lib.sweep.executors.base import RunOutcome, RunTask, drive, out_of_space
+from lib.sweep.executors.base import RunOutcome, RunTask, drive, out_of_space, unwritten_file
 from lib.sweep.plan import trials_left, write_sweep_record
+from lib.sweep.progress import SweepProgress
 from lib.sweep.study import SweepStudy, with_search_runs
 
 
 def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: Path, timeout_s: float | None,
             storage: Path | None = None, study: SweepStudy | None = None,
             outside_study: set[str] = frozenset()) -> list[RunOutcome]:
-    """Execute the named runs, then (a search) new trials while its budget lasts, with a progress bar
-    across runs; returns their outcomes. With a study, every run but those `outside_study` (confirmation
+    """Execute the named runs, then (a search) new trials while its budget lasts, with their progress
+    (lib.sweep.progress); returns their outcomes. With a study, every run but those `outside_study` (confirmation
     runs: never trials, never pruned, never counted in a budget) reports to its trial, and the study is
     told how each run ended. A run that failed for a full disk stops the sweep (OSError), resumable."""
-    from tqdm import tqdm
-
     queue = list(names)
     planned = {spec.name: spec for spec in sweep.runs}
 
@@ -48,37 +48,56 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
 
     total = len(names) + trials_left(sweep, study)
     outcomes: list[RunOutcome] = []
-    bar = tqdm(total=total, unit="run", desc=f"{sweep.name} ({executor.name})", dynamic_ncols=True)
-    counts = {"done": 0, "failed": 0, "running": 0}
+    progress = SweepProgress(f"{sweep.name} ({executor.name})", total, executor.capacity,
+                             planned_epochs(sweep.fixed), queued=lambda: [planned_epochs(planned[n].params)
+                                                                          for n in queue])
 
     def on_start(task: RunTask) -> None:
-        counts["running"] += 1
-        bar.set_postfix(**counts, left=total - len(outcomes) - counts["running"], refresh=True)
+        progress.started(task.name, planned_epochs(task.params), task.work_dir)
 
     def on_done(task: RunTask, outcome: RunOutcome) -> None:
-        counts["running"] -= 1
         if outcome.status == "interrupted":  # stopped by the user: it stays to do
+            progress.ended(task.name, None, False, None, 0.0, counted=False)
             return
         if outcome.failed and out_of_space(outcome.error):  # every later run would fail too: stop, resumable
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(Path(task.run_dir) / RUN_LOG))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), unwritten_file(outcome.error)
+                          or f"{task.work_dir}{os.sep} (a file of run {task.name}; its run.log names it)")
         if study:
             study.settle(task.name)
         outcomes.append(outcome)
-        counts["failed" if outcome.failed else "done"] += 1
-        test_acc = (outcome.metrics or {}).get("test_acc")
-        detail = f"test acc {test_acc:.4f}" if is_number(test_acc) else (outcome.error or "")
-        if outcome.status == "pruned":
-            detail = f"stopped after epoch {(outcome.metrics or {}).get('epochs_run')}"
-        bar.write(f"{'FAILED' if outcome.failed else 'done  '} {task.name}: {outcome.status}, {detail} "
-                  f"({duration(outcome.seconds)}; log: {Path(task.run_dir) / RUN_LOG})")
-        bar.update(1)
-        bar.set_postfix(**counts, left=total - len(outcomes) - counts["running"], refresh=True)
+        metrics = outcome.metrics or {}
+        progress.ended(task.name, done_line(task, outcome), outcome.failed, metrics.get("epochs_run"),
+                       outcome.seconds)
 
     try:
-        drive(executor, next_task, on_start, on_done)
+        drive(executor, next_task, on_start, on_done, on_tick=progress.tick)
     finally:
-        bar.close()
+        progress.close()
     return outcomes
+
+
+def planned_epochs(params: dict) -> int:
+    """The epochs a run with these parameters is set to train (RunConfig's default where they say none)."""
+    epochs = params.get("epochs")
+    return epochs if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs > 0 else DEFAULT_EPOCHS
+
+
+def done_line(task: RunTask, outcome: RunOutcome) -> str:
+    """The line a finished run prints: how it ended, its result, its training time (lib.train's own clock,
+    as status and the report give it) and its wall time (the whole notebook, kernel start included)."""
+    metrics = outcome.metrics or {}
+    test_acc = metrics.get("test_acc")
+    detail = f"test acc {test_acc:.4f}" if is_number(test_acc) else (outcome.error or "")
+    if outcome.status == "pruned":
+        detail = f"stopped after epoch {metrics.get('epochs_run')}"
+    training = metrics.get("wall_time_s")
+    times = (f"training time {duration(training)}, " if is_number(training) else "") + \
+        f"wall time {duration(outcome.seconds)}"
+    return (f"{'FAILED' if outcome.failed else 'done  '} {task.name}: {outcome.status}, {detail} "
+            f"({times}; log: {Path(task.run_dir) / RUN_LOG})")
+
+
+DEFAULT_EPOCHS = defaults()["epochs"]
 
 
 def _data_env() -> dict[str, str]:

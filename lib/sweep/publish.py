@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from lib.core.layout import REPORT_HTML, REPORT_NOTEBOOK, REPORT_PARTIAL
@@ -69,3 +70,17 @@ def own_scripts(executed, exporter) -> set[str]:
                 if isinstance(part, dict):
                     allowed.update(h for h in part.get(SCRIPT_HASHES) or [] if isinstance(h, str))
     return allowed
+
+
+def publish(sweep_dirs: Path | list[Path], out: Path | None = None) -> Path:
+    """`build_report`, saying when it starts and when it ends, with its time (it takes seconds: a kernel
+    starts, the statistics and figures are computed)."""
+    from lib.core.formatting import duration
+
+    dirs = [sweep_dirs] if isinstance(sweep_dirs, Path) else list(sweep_dirs)
+    target = (out or dirs[0]) / REPORT_HTML
+    print(f"report: building {target} ...", flush=True)
+    start = time.monotonic()
+    path = build_report(dirs, out)
+    print(f"report: {path} (built in {duration(time.monotonic() - start)})", flush=True)
+    return path

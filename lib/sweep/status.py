@@ -72,18 +72,24 @@ def _footer(states: list[RunState]) -> list[str]:
 
 def _rows(states: list[RunState], sweep: Sweep | None) -> list[str]:
     params = [k for k in sweep.varying] if sweep else []
-    rows = [("run", "status", *params, "epochs run", "val acc*", "test acc", "time")]
+    rows = [("run", "status", *params, "epochs run", "val acc*", "test acc", "training time")]
     for st in states:
         values = sweep.run(st.name).params if sweep else {}
         cells = [sweep_text(values[k]) if k in values else MISSING for k in params]  # '-': the run does not set it
         rows.append((st.name, st.status, *cells, number(st.epochs), number(st.val_acc), number(st.test_acc),
-                     duration(st.seconds)))
+                     _training_time(st)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     left = 2 + len(params)
     lines = ["  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
              for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines
+
+
+def _training_time(state: RunState) -> str:
+    """A finished run's training time (metrics.json's wall_time_s, lib.train's clock, as the report and the
+    `done` line give it); a failed run's record holds only the wall time of its attempt, so none."""
+    return duration(state.seconds) if state.status != "failed" else duration(None)
 
 
 def plan_line(todo: list[str], runs: int, left: int) -> str:

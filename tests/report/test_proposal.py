@@ -127,12 +127,12 @@ def test_inert_settings_are_dropped_with_the_warning_as_evidence(tmp_path):
 def test_a_parameter_confidently_without_effect_is_fixed_and_leaves_the_grid(tmp_path):
     text = GRID.replace("seeds: [0, 1]", "seeds: [0, 1, 2, 3]")
 
-    def outcome(p):  # optimizer changes nothing: its CI is far inside +/- 0.5 points
+    def outcome(p):  # optimizer changes nothing: its CI is far inside ± 0.5 points
         return Outcome(0.8 + 0.05 * (p["lr"] == 0.01) + 0.0005 * p["seed"], best_epoch=4)
 
     proposal, _ = proposal_for(tmp_path, text, outcome)
     change = next(c for c in proposal.changes if c.rule == "no_effect")
-    assert change.line.startswith("optimizer: every effect between its values lies within +/-0.5 points")
+    assert change.line.startswith("optimizer: every effect between its values lies within ±0.5 points")
     assert "fixed at sgd" in change.line  # RunConfig's default
     sweep, _ = written(tmp_path, proposal)
     assert sweep.fixed["optimizer"] == "sgd" and "optimizer" not in sweep.varying

@@ -52,6 +52,14 @@ def sweep(tmp_path):
     return load_report(tmp_path)
 
 
+def test_the_leaderboard_heading_has_no_two_parentheses_in_a_row(sweep, monkeypatch):
+    shown = []
+    monkeypatch.setattr(report_module, "_show", lambda *items: shown.extend(i for i in items if isinstance(i, str)))
+    report_module.show_leaderboard(sweep)
+    heading = next(text for text in shown if text.startswith("All "))
+    assert ") (" not in heading and f"by {METRIC_LABELS['val_acc']}: 2 ranked, then " in heading
+
+
 def test_every_planned_run_appears_with_its_status(sweep):
     assert list(sweep.runs["run"]) == ["a", "b", "c", "d"]
     assert list(sweep.runs["status"]) == ["completed", "early_stopped", "failed", "pending"]
@@ -73,7 +81,7 @@ def test_tables_of_one_run(sweep):
     metrics = run_metrics(sweep, "b")
     assert metrics.loc[METRIC_LABELS["val_acc"], "value"] == "0.8000"
     assert metrics.loc["epochs to convergence (best epoch)", "value"] == "2"
-    assert metrics.index[-1] == "time" and metrics["value"].iloc[-1].endswith("s")  # 0m27s, not "time (s) 0m27s"
+    assert metrics.index[-1] == "training time" and metrics["value"].iloc[-1].endswith("s")  # 0m27s, not "time (s) 0m27s"
 
 
 def test_overview_effects_and_conditions(sweep):

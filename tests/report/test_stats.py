@@ -394,7 +394,7 @@ def test_findings_state_effects_ties_and_flags(additive):
     sentences = findings(additive, wording.sentences(pooled), flags, ["a boundary note"])
     text = "\n".join(sentences)
     assert "statistics rest on 36 of 36 runs" in sentences[0]
-    assert sentences[1].startswith("best: adam-") and "(mean +/- sd, 3 seeds)" in sentences[1]
+    assert sentences[1].startswith("best: adam-") and "(mean ± sd, 3 seeds)" in sentences[1]
     # the optimizer's effect varies with the seed (ADAM_NOISE) and nothing else does: its range is the
     # t-interval over its per-seed effects, as the matched-pair method gives it
     low, high = t_interval([0.05 + n for n in ADAM_NOISE])

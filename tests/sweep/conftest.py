@@ -4,6 +4,7 @@ import pytest
 from test_search import Inline
 
 import lib.sweep.cli
+import lib.sweep.publish
 
 
 @pytest.fixture
@@ -23,5 +24,5 @@ def no_report(monkeypatch):
         built.append((list(roots), out))
         return out / "report.html"
 
-    monkeypatch.setattr(lib.sweep.cli, "build_report", build)
+    monkeypatch.setattr(lib.sweep.publish, "build_report", build)  # what publish (start and end lines) calls
     return built

@@ -150,3 +150,13 @@ def test_run_logs_hold_no_warning_about_unencrypted_kernel_sockets(probe, tmp_pa
     log = (tmp_path / "cold.log").read_text()
     assert "the warm-up kernel failed" in log and "Executing Cell 2" in log and "no_such_module_here" in log
     assert "without encryption" not in log
+
+
+@pytest.mark.slow
+def test_a_run_log_has_a_line_per_output_line_and_no_blank_line_between(probe, tmp_path):
+    nb = nbformat.read(probe, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("print('epoch 1/2', flush=True)\nimport time; time.sleep(0.3)\n"
+                                              "print('epoch 2/2', flush=True)"))
+    nbformat.write(nb, tmp_path / "epochs.ipynb")
+    _run(Runner(str(tmp_path / "epochs.ipynb"), {}), tmp_path, "epochs")
+    assert "\nepoch 1/2\nepoch 2/2\n" in (tmp_path / "epochs.log").read_text()  # two outputs, as each epoch's are

@@ -164,6 +164,7 @@ def test_a_full_disk_mid_append_leaves_the_journal_readable_and_stops_the_sweep_
     assert run_sweep(path, reports) == 1
     err = one_line_error(capsys)
     assert err.startswith("error: No space left on device") and "resume" in err
+    assert f"({journal}; " in err and "free in" in err  # the file that could not be written, and its room
     monkeypatch.setattr(lib.core.journal.os, "write", real_write)  # space again
     lines = Path(journal).read_bytes().splitlines()
     assert all(json.loads(line) for line in lines)  # no half record: Optuna reads it, nothing is glued on

@@ -57,7 +57,7 @@ def test_a_two_run_sweep_end_to_end(tmp_path, capsys):
 
     assert main(["status", str(path), "--reports-dir", str(reports)]) == 0
     table = capsys.readouterr().out
-    assert table.splitlines()[0].split() == ["run", "status", "model", "epochs", "run", "val", "acc*", "test", "acc", "time"]
+    assert table.splitlines()[0].split() == ["run", "status", "model", "epochs", "run", "val", "acc*", "test", "acc", "training", "time"]
     assert "2 runs: 2 completed" in table
 
 

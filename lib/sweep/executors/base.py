@@ -152,6 +152,13 @@ def out_of_space(error: str | None) -> bool:
     return bool(error) and (f"[Errno {errno.ENOSPC}]" in error or os.strerror(errno.ENOSPC) in error)
 
 
+def unwritten_file(error: str | None) -> str | None:
+    """The file a full disk kept a run from writing, as its failure message names it
+    (`OSError: [Errno 28] No space left on device: '/data/study.journal'`), or None."""
+    found = re.search(r"No space left on device: '([^']+)'", error or "")
+    return found.group(1) if found else None
+
+
 def _kill_group(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
@@ -217,10 +224,11 @@ class Executor(Protocol):
 
 
 def drive(executor: Executor, next_task: Callable[[], RunTask | None], on_start: Callable[[RunTask], None],
-          on_done: Callable[[RunTask, RunOutcome], None]) -> None:
+          on_done: Callable[[RunTask, RunOutcome], None], on_tick: Callable[[], None] = lambda: None) -> None:
     """Run tasks until `next_task` has none left and none is in flight. `next_task` is asked whenever
-    a place frees, so what runs next may depend on what ended (an asynchronous search). On any
-    exception, Ctrl-C included, the runs in flight are cancelled."""
+    a place frees, so what runs next may depend on what ended (an asynchronous search); `on_tick` after
+    every wait (about twice a second), for progress. On any exception, Ctrl-C included, the runs in
+    flight are cancelled."""
     in_flight = 0
     try:
         while True:
@@ -238,6 +246,7 @@ def drive(executor: Executor, next_task: Callable[[], RunTask | None], on_start:
             for task, outcome in executor.poll(0.5):
                 in_flight -= 1
                 on_done(task, outcome)
+            on_tick()
     except BaseException:
         executor.cancel()
         raise

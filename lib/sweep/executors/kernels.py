@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import os
 import signal
 import stat
@@ -246,11 +247,19 @@ def _shutdown(km) -> None:
         run_sync(km.shutdown_kernel)(now=True)
 
 
+class OutputLine(logging.Formatter):
+    """papermill logs each output of a cell with the newline it ends in, and the handler adds its own: without
+    the first, run.log has no blank line between a run's epoch lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).removesuffix("\n")
+
+
 def serve(notebook: str) -> int:
     """The runner: warm a kernel, wait for one run on stdin, execute it with papermill, exit (1: it failed)."""
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s")  # as papermill's command line does
+    handler = logging.StreamHandler()
+    handler.setFormatter(OutputLine("%(message)s"))  # as papermill's command line does, a line a line
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     read_fd, write_fd = os.pipe()
     relay = threading.Thread(target=_relay, args=(read_fd,), daemon=True)
     relay.start()
