@@ -29,6 +29,7 @@ from lib.spec.sweepfile import Sweep, load_sweep
 from lib.sweep.driver import execute
 from lib.sweep.executors import EXECUTORS, checkpoint_storage, make_executor
 from lib.sweep.executors.base import ClusterError, stop_all
+from lib.sweep.parents import check_parents
 from lib.sweep.plan import (adopt_renamed_runs, check_records_match, confirmation, plan, planned_sweep, sweep_lock,
                             sweep_root, sweep_warnings, trials_left, wait_for_running, write_sweep_record)
 from lib.sweep.publish import NOTEBOOKS, ReportError, build_report
@@ -54,6 +55,7 @@ def _study(sweep: Sweep, root: Path, args: argparse.Namespace, create: bool) -> 
 def cmd_run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.params, args.max_runs)
     root = sweep_root(sweep, args.reports_dir)
+    check_parents(sweep, args.reports_dir)
     _print_warnings(sweep)
     if args.dry_run:
         study = _study(sweep, root, args, create=False)
@@ -216,6 +218,11 @@ def cmd_next(args: argparse.Namespace) -> int:
         raise SweepFileError(f"--budget {args.budget} must be at least 1 run")
     report = load_report(roots)
     if report.ranked.empty:
+        statuses = list(report.runs["status"]) if len(report.runs) else []
+        if statuses and all(s == "failed" for s in statuses):
+            raise SweepFileError(f"every run of {', '.join(report.sweeps)} failed ({len(statuses)} run(s)), so "
+                                 f"there is nothing to learn from; see their run.log, fix the cause, then rerun "
+                                 f"with: python -m lib.sweep run {args.params[-1]} --retry-failed")
         raise SweepFileError(f"no finished run in {', '.join(map(str, roots))} to learn from; run the sweep first "
                              f"(python -m lib.sweep run {args.params[-1]})")
     proposal = propose(report, last.raw, last.name, name, args.budget)
