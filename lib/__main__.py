@@ -4,6 +4,7 @@
     sweeplab status PARAMS.yaml                    same as python -m lib.sweep status ...
     sweeplab report PARAMS.yaml [MORE.yaml ...]    same as python -m lib.sweep report ...
     sweeplab next PARAMS.yaml [--budget N]         same as python -m lib.sweep next ...
+    sweeplab auto PARAMS.yaml --budget RUNS        same as python -m lib.sweep auto ...
     sweeplab train --model lenet --epochs 3 ...    same as python -m lib.train ...
 
 The entry point sits above every layer: it hands `train` to the run layer's command line and the
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import sys
 
-USAGE = ("usage: sweeplab {run,status,report,next,train} ...\n"
-         "  run, status, report, next: the sweep commands (sweeplab run --help)\n"
+USAGE = ("usage: sweeplab {run,status,report,next,auto,train} ...\n"
+         "  run, status, report, next, auto: the sweep commands (sweeplab run --help)\n"
          "  train: one run from the command line (sweeplab train --help)")
 
 

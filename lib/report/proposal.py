@@ -12,6 +12,8 @@ The rules, in the order a budget keeps them:
 - edge: the best configuration sits at the smallest or largest value of a numeric grid axis (of two
   values, only when the pooled model calls the difference): the axis is extended one step beyond it on
   its own spacing (log or linear), keeping the best value and its neighbour.
+- refine: the best configuration sits inside a log-spaced numeric axis between values at least REFINE_RATIO
+  apart: the geometric midpoints on either side of it are tried.
 - narrow_search: a search's space is narrowed around its best trials, and it continues with more trials.
 - too_close: configurations not distinguishable from the best are run again with more seeds.
 - stopped_before_annealed: early stopping ended cosine runs before their rate annealed: early stopping off.
@@ -58,7 +60,7 @@ SETTLING = ("inert", "no_effect", "worse_values", "stopped_before_annealed")
 # edge extended, epochs doubled): what is settled is not explored in the same proposal. The rest are cut to a
 # budget by RULE_VALUE, and a run already finished in the sweeps read is never proposed again.
 # A rule's weight when a budget must cut: the lowest go first.
-RULE_VALUE = {"pretrained_size": 90, "not_converged": 80, "edge": 70, "narrow_search": 65, "too_close": 60,
+RULE_VALUE = {"pretrained_size": 90, "not_converged": 80, "edge": 70, "refine": 68, "narrow_search": 65, "too_close": 60,
               "stopped_before_annealed": 50, "inert": 40, "no_effect": 40, "worse_values": 40}
 
 
@@ -463,6 +465,56 @@ def edge(evidence: Evidence) -> list[Change]:
     return changes
 
 
+REFINE_RATIO = 3.0  # refine: neighbours at least this ratio from the best get a midpoint (a decade twice, then stop)
+
+
+def refine(evidence: Evidence) -> list[Change]:
+    """The best inside a coarse log axis (not at an edge: that is the edge rule's): the geometric midpoints
+    between it and each neighbour at least REFINE_RATIO away, so the chain closes in on an optimum it bracketed."""
+    if evidence.base.get("search"):
+        return []
+    result = analysis(evidence.report)
+    runs, _ = statistics_runs(evidence.report)
+    if result.configs.empty:
+        return []
+    row = result.configs.iloc[0]
+    at_edge = {found.param for found in edges(runs, result.configs, result.params, result.effects)}
+    changes = []
+    for axis in result.params:
+        if axis in at_edge or axis not in runs or axis not in row.index or not is_number(row[axis]):
+            continue
+        if axis in evidence.fixed() and axis not in evidence.grid():
+            continue
+        values = [v for v in runs[axis] if not is_missing(v)]
+        if any(is_bool(v) or not is_number(v) for v in values):
+            continue
+        tried = sorted({float(v) for v in values})
+        if len(tried) < 3 or _spacing(tried) != "log" or all(float(v).is_integer() for v in tried):
+            continue
+        best = float(row[axis])
+        if best not in tried or best in (tried[0], tried[-1]):
+            continue
+        i = tried.index(best)
+        mids = [float(f"{math.sqrt(best * other):.3g}") for other in (tried[i - 1], tried[i + 1])
+                if max(best, other) / min(best, other) >= REFINE_RATIO]
+        mids = [m for m in mids if not limit_problem(axis, m) and m not in tried]
+        if not mids:
+            continue
+        kept = sorted({*mids, best})
+        line = (f"{axis}: the best configuration ({row['config']}, val acc {row['val_acc_mean']:.3f}) used {best:g}, "
+                f"between {tried[i - 1]:g} and {tried[i + 1]:g} tried; refined with "
+                f"{' and '.join(f'{m:g}' for m in mids)} (geometric midpoints)")
+
+        def apply(draft: Draft, axis=axis, kept=kept, line=line) -> None:
+            if draft.grid is None:
+                draft.grid = {}
+            draft.fixed.pop(axis, None)
+            draft.set_grid(axis, kept, line)
+
+        changes.append(Change("refine", line, apply, (axis,)))
+    return changes
+
+
 def too_close(evidence: Evidence) -> list[Change]:
     """Configurations not distinguishable from the best: each run again with CONFIRM_SEEDS more seeds."""
     configs = evidence.configs
@@ -733,7 +785,7 @@ def _region(used: list[float], low: float, high: float, log: bool) -> tuple[floa
 
 
 RULES: dict[str, Callable[[Evidence], list[Change]]] = {
-    "pretrained_size": pretrained_size, "not_converged": not_converged, "edge": edge,
+    "pretrained_size": pretrained_size, "not_converged": not_converged, "edge": edge, "refine": refine,
     "narrow_search": narrow_search, "too_close": too_close,
     "stopped_before_annealed": stopped_before_annealed, "inert": inert, "no_effect": no_effect,
     "worse_values": worse_values,

@@ -67,6 +67,16 @@ def test_edge_extends_a_log_axis_one_step_beyond_its_best_end(tmp_path):
     assert len(proposal.repeats) == 4 and any(line.startswith("left out: 4 run(s)") for line in proposal.lines())
 
 
+def test_refine_tries_the_midpoints_around_a_best_inside_a_coarse_log_axis(tmp_path):
+    def outcome(p):  # best at lr 0.01, the middle of three decades
+        return Outcome({0.001: 0.80, 0.01: 0.90, 0.1: 0.85}[p["lr"]] + 0.001 * p["seed"], best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path, GRID, outcome)
+    change = next(c for c in proposal.changes if c.rule == "refine")
+    assert "used 0.01, between 0.001 and 0.1 tried; refined with 0.00316 and 0.0316" in change.line
+    assert "edge" not in rules(proposal) and proposal.draft.grid["lr"] == [0.00316, 0.0316]  # 0.01 ran already
+
+
 def test_edge_extends_a_linear_axis_downward_and_never_past_a_limit(tmp_path):
     text = GRID.replace("lr: [0.001, 0.01, 0.1]", "momentum: [0.5, 0.7, 0.9]")
 
@@ -152,8 +162,9 @@ def test_configurations_too_close_to_call_get_more_seeds(tmp_path):
     change = next(c for c in proposal.changes if c.rule == "too_close")
     assert "not distinguishable from the best" in change.line and "both run again with seeds 2, 3" in change.line
     sweep, _ = written(tmp_path, proposal)
-    assert {r.params["seed"] for r in sweep.runs} == {2, 3}
-    assert {r.params["lr"] for r in sweep.runs} == {0.01}
+    confirming = [r for r in sweep.runs if r.parent]  # (refine's new lrs aside)
+    assert {r.params["seed"] for r in confirming} == {2, 3} and len(confirming) == 4
+    assert {r.params["lr"] for r in confirming} == {0.01}
 
 
 OPTIMIZERS = GRID.replace("optimizer: [sgd, adam]", "optimizer: [sgd, adam, rmsprop]")
@@ -239,11 +250,11 @@ def test_a_search_whose_best_trials_sit_at_a_bound_goes_past_it(tmp_path):
 
 
 def test_when_no_rule_fires_the_proposal_says_so_and_writes_no_file(tmp_path):
-    text = "name: s\nfixed: {dataset: digits, model: mlp, epochs: 10}\ngrid: {lr: [0.001, 0.01, 0.1]}\n" \
+    text = "name: s\nfixed: {dataset: digits, model: mlp, epochs: 10}\ngrid: {lr: [0.005, 0.01, 0.02]}\n" \
            "seeds: [0, 1, 2]\n"
 
-    def outcome(p):  # the middle learning rate wins clearly, early in its epochs
-        return Outcome({0.001: 0.7, 0.01: 0.9, 0.1: 0.6}[p["lr"]] + 0.001 * p["seed"], best_epoch=4)
+    def outcome(p):  # the middle learning rate wins clearly, early in its epochs, on a grid too fine to refine
+        return Outcome({0.005: 0.7, 0.01: 0.9, 0.02: 0.6}[p["lr"]] + 0.001 * p["seed"], best_epoch=4)
 
     proposal, _ = proposal_for(tmp_path, text, outcome)
     assert proposal.draft is None and proposal.lines() == ["no rule fired: " + NOTHING]
