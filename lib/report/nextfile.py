@@ -1,6 +1,6 @@
 """A proposal (lib.report.proposal) as the text of a sweep file, each choice with the rule and numbers behind it.
 
-    # lr: the best configuration used the largest value tried (0.1); extended one step on the same log scale
+    # lr: its best value (the pooled model's) is the largest value tried (0.1); extended one step on the same log scale
     grid:
       lr: [0.01, 0.1, 1.0]
 

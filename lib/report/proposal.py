@@ -6,6 +6,8 @@ The rules, in the order a budget keeps them:
 
 - pretrained_size: an ImageNet-pretrained model trained on inputs much smaller than 224 px gets a run
   of its best configuration at `input_size: 224`.
+- combine: the pooled model's best value of each numeric parameter has not run together (an lr explored at
+  few epochs, epochs at another lr): a run of the best configuration with those values.
 - not_converged: a model's best configuration had its best epoch in the last third of its epochs
   while still improving: a run of it with `epochs` doubled (`t_max` kept equal to `epochs` for
   cosine, early-stopping `patience` doubled too, so it cannot end the longer run early).
@@ -40,7 +42,7 @@ from lib.core.formatting import as_float, is_bool, is_missing, is_number
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES
 from lib.report.analysis import analysis, statistics_runs
 from lib.report.load import SweepReport, value_label
-from lib.report.stats import ALPHA, edges
+from lib.report.stats import ALPHA, best_value, edges, level_scores
 from lib.spec.config import COMPUTE_FIELDS, RunConfig, limit_problem
 from lib.spec.errors import ConfigError
 from lib.spec.runs import RUNNER_KEYS, run_config
@@ -60,7 +62,7 @@ SETTLING = ("inert", "no_effect", "worse_values", "stopped_before_annealed")
 # edge extended, epochs doubled): what is settled is not explored in the same proposal. The rest are cut to a
 # budget by RULE_VALUE, and a run already finished in the sweeps read is never proposed again.
 # A rule's weight when a budget must cut: the lowest go first.
-RULE_VALUE = {"pretrained_size": 90, "not_converged": 80, "edge": 70, "refine": 68, "narrow_search": 65, "too_close": 60,
+RULE_VALUE = {"pretrained_size": 90, "combine": 85, "not_converged": 80, "edge": 70, "refine": 68, "narrow_search": 65, "too_close": 60,
               "stopped_before_annealed": 50, "inert": 40, "no_effect": 40, "worse_values": 40}
 
 
@@ -136,8 +138,8 @@ class Proposal:
         out += [f"not proposed ({c.rule} on {', '.join(c.params)}): overruled by {winner.rule}, which settles "
                 f"{', '.join(p for p in c.params if p in winner.params)} (a settled parameter is not explored)"
                 for c, winner in self.overruled]
-        out += [f"already finished ({c.rule}): every run it calls for ran in the sweeps read: {c.line}"
-                for c in self.done]
+        out += [f"nothing new ({c.rule}): every run it calls for finished already or another change proposes it: "
+                f"{c.line}" for c in self.done]
         if self.repeats:
             shown = ", ".join(self.repeats[:5]) + (f" and {len(self.repeats) - 5} more" if len(self.repeats) > 5
                                                    else "")
@@ -451,9 +453,10 @@ def edge(evidence: Evidence) -> list[Change]:
         kept = sorted({found.neighbour, best, new})
         kept = [int(v) if whole else v for v in kept]
         neighbour = found.neighbour
-        line = (f"{axis}: the best configuration ({row['config']}, val acc {row['val_acc_mean']:.3f}) used the "
-                f"{'largest' if found.upward else 'smallest'} value tried ({best:g}); extended {how} to {new:g}, "
-                f"keeping {best:g} and its neighbour {neighbour:g}")
+        whose = ("its best value (the pooled model's, over the other parameters' values)" if found.by_model else
+                 f"the best configuration ({row['config']}, val acc {row['val_acc_mean']:.3f})")
+        line = (f"{axis}: {whose} is the {'largest' if found.upward else 'smallest'} value tried ({best:g}); extended "
+                f"{how} to {new:g}, keeping {best:g} and its neighbour {neighbour:g}")
 
         def apply(draft: Draft, axis=axis, kept=kept, line=line) -> None:
             if draft.grid is None:
@@ -463,6 +466,50 @@ def edge(evidence: Evidence) -> list[Change]:
 
         changes.append(Change("edge", line, apply, (axis,)))
     return changes
+
+
+def combine(evidence: Evidence) -> list[Change]:
+    """The pooled model's best value of each numeric parameter (lib.report.stats.best_value), together, where
+    no configuration has run them together and the model puts them more than NO_EFFECT_BAND above the best
+    configuration's values: a run of the best configuration with those values. (An lr explored at few epochs
+    and epochs explored at another lr meet here.)"""
+    if evidence.base.get("search"):
+        return []
+    result = analysis(evidence.report)
+    configs = result.configs
+    if configs.empty:
+        return []
+    row = configs.iloc[0]
+    moves, notes = {}, []
+    for axis in result.params:
+        if axis == "seed" or axis not in row.index or not is_number(row[axis]) or axis in evidence.report.linked:
+            continue
+        scores = level_scores(result.effects, axis)
+        mine = next((score for value, score in scores.items() if _same(value, row[axis])), None)
+        if mine is None:
+            continue
+        top = max(scores, key=lambda v: scores[v])
+        if not is_number(top) or _same(top, row[axis]) or scores[top] - mine <= NO_EFFECT_BAND:
+            continue
+        if limit_problem(axis, top):
+            continue
+        moves[axis] = _plain(top) if not float(top).is_integer() or isinstance(row[axis], float) else int(top)
+        notes.append(f"{axis} {_value_text(row[axis])} -> {_value_text(top)} (+{_points(scores[top] - mine)} "
+                     f"points in the model)")
+    if not moves:
+        return []
+    target = {p: moves.get(p, row[p]) for p in result.params if p in row.index}
+    if any(all(_same(r[p], v) for p, v in target.items()) for _, r in configs.iterrows()):
+        return []
+    parent = _runs_of(evidence, row).sort_values("val_acc", ascending=False).iloc[0]
+    line = (f"the pooled model's best values have not run together: the best configuration ({row['config']}, val "
+            f"acc {row['val_acc_mean']:.3f}) runs again with {', '.join(notes)}")
+    suffix = "-".join(f"{k}{_value_text(v)}" for k, v in moves.items())
+
+    def apply(draft: Draft) -> None:
+        _follow_up(draft, parent, dict(moves), evidence, line, suffix)
+
+    return [Change("combine", line, apply, tuple(moves))]
 
 
 REFINE_RATIO = 3.0  # refine: neighbours at least this ratio from the best get a midpoint (a decade twice, then stop)
@@ -491,7 +538,10 @@ def refine(evidence: Evidence) -> list[Change]:
         tried = sorted({float(v) for v in values})
         if len(tried) < 3 or _spacing(tried) != "log" or all(float(v).is_integer() for v in tried):
             continue
-        best = float(row[axis])
+        chosen = best_value(result.configs, result.effects, axis)
+        if not is_number(chosen):
+            continue
+        best = float(chosen)
         if best not in tried or best in (tried[0], tried[-1]):
             continue
         i = tried.index(best)
@@ -501,7 +551,7 @@ def refine(evidence: Evidence) -> list[Change]:
         if not mids:
             continue
         kept = sorted({*mids, best})
-        line = (f"{axis}: the best configuration ({row['config']}, val acc {row['val_acc_mean']:.3f}) used {best:g}, "
+        line = (f"{axis}: its best value is {best:g} (the pooled model's estimate over the other parameters), "
                 f"between {tried[i - 1]:g} and {tried[i + 1]:g} tried; refined with "
                 f"{' and '.join(f'{m:g}' for m in mids)} (geometric midpoints)")
 
@@ -785,7 +835,8 @@ def _region(used: list[float], low: float, high: float, log: bool) -> tuple[floa
 
 
 RULES: dict[str, Callable[[Evidence], list[Change]]] = {
-    "pretrained_size": pretrained_size, "not_converged": not_converged, "edge": edge, "refine": refine,
+    "pretrained_size": pretrained_size, "combine": combine, "not_converged": not_converged, "edge": edge,
+    "refine": refine,
     "narrow_search": narrow_search, "too_close": too_close,
     "stopped_before_annealed": stopped_before_annealed, "inert": inert, "no_effect": no_effect,
     "worse_values": worse_values,

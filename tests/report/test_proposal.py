@@ -57,11 +57,11 @@ def test_edge_extends_a_log_axis_one_step_beyond_its_best_end(tmp_path):
     proposal, _ = proposal_for(tmp_path, GRID, outcome)
     assert "edge" in rules(proposal)
     change = next(c for c in proposal.changes if c.rule == "edge")
-    assert "lr: the best configuration" in change.line and "largest value tried (0.1)" in change.line
+    assert change.line.startswith("lr: ") and "largest value tried (0.1)" in change.line
     assert "log scale (x10) to 1" in change.line
     sweep, text = written(tmp_path, proposal)
     assert proposal.draft.grid["lr"] == [1.0]  # 0.01 and 0.1 ran already, with these seeds: only 1.0 is new
-    assert "# lr: the best configuration" in text
+    assert "# lr: its best value" in text
     grid = [r for r in sweep.runs if not r.parent]  # too_close's follow-ups aside
     assert {r.params["lr"] for r in grid} == {1.0} and len(grid) == 2  # optimizer has no effect: fixed at sgd
     assert len(proposal.repeats) == 4 and any(line.startswith("left out: 4 run(s)") for line in proposal.lines())
@@ -73,7 +73,7 @@ def test_refine_tries_the_midpoints_around_a_best_inside_a_coarse_log_axis(tmp_p
 
     proposal, _ = proposal_for(tmp_path, GRID, outcome)
     change = next(c for c in proposal.changes if c.rule == "refine")
-    assert "used 0.01, between 0.001 and 0.1 tried; refined with 0.00316 and 0.0316" in change.line
+    assert "best value is 0.01 (the pooled model's estimate over the other parameters), between 0.001 and 0.1 tried; refined with 0.00316 and 0.0316" in change.line
     assert "edge" not in rules(proposal) and proposal.draft.grid["lr"] == [0.00316, 0.0316]  # 0.01 ran already
 
 
@@ -326,7 +326,7 @@ def test_next_on_a_real_digits_sweep_extends_lr_and_its_follow_ups_meet_their_pa
     capsys.readouterr()
     assert main(["next", str(first), "--budget", "8", *reports]) == 0
     printed = capsys.readouterr().out
-    assert "edge: lr: the best configuration" in printed and "largest value tried (0.1)" in printed
+    assert "edge: lr: " in printed and "largest value tried (0.1)" in printed
     proposed = tmp_path / "lrs_next.yaml"
     assert proposed.is_file() and f"wrote {proposed}" in printed
     assert main(["next", str(first), *reports]) == 2  # never overwritten without --force
@@ -364,3 +364,20 @@ def test_next_refuses_an_output_path_it_should_not_write_and_writes_nothing(tmp_
     assert code == 2 and message.format(tmp=tmp_path) in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no folder made, no reports folder either
     assert list((tmp_path / "folder").iterdir()) == []
+
+
+def test_combine_runs_the_models_best_values_together(tmp_path):
+    # the best lr, 0.1, ran only at 2 epochs; 4 epochs only at the smaller lrs
+    text = ("name: s\nfixed: {dataset: digits, model: mlp, optimizer: sgd}\nruns:\n"
+            + "".join(f"  - {{lr: {lr}, epochs: {ep}}}\n" for lr, ep in
+                      [(0.001, 2), (0.01, 2), (0.1, 2), (0.001, 4), (0.01, 4)]) + "seeds: [0, 1, 2]\n")
+
+    def outcome(p):  # lr and epochs add up
+        return Outcome(0.7 + 0.05 * math.log10(p["lr"] / 0.001) + 0.05 * (p["epochs"] == 4) + 0.001 * p["seed"],
+                       best_epoch=1)
+
+    proposal, _ = proposal_for(tmp_path, text, outcome)
+    change = next(c for c in proposal.changes + proposal.done if c.rule == "combine")
+    assert "lr 0.01 -> 0.1" in change.line and "runs again with" in change.line
+    sweep, _ = written(tmp_path, proposal)  # edge's grid over lr and epochs covers it here, else combine's run
+    assert any(r.params["lr"] == 0.1 and r.params["epochs"] == 4 for r in sweep.runs)
