@@ -797,6 +797,10 @@ def narrow_search(evidence: Evidence) -> list[Change]:
             new_space[name] = spec
             continue
         low, high = _region([float(u) for u in used], float(args[0]), float(args[1]), kind in LOG_KINDS)
+        if limit_problem(name, low):  # past the old bound onto an impossible or unsafe value: the bound holds
+            low = float(args[0])
+        if limit_problem(name, high):
+            high = float(args[1])
         if kind == "int_uniform":
             low, high = int(math.floor(low)), int(math.ceil(high))
             if low == high:
