@@ -56,6 +56,7 @@ NATIVE_SIZE = {"digits": 8, "mnist": 28, "fashion_mnist": 28, "cifar10": 32, "ci
 MAX_LOG_STEP = 10.0  # a log axis is extended by its own ratio, at most one decade
 CONFIRM_SEEDS = 2  # too_close: extra seeds per configuration
 CONFIRM_MAX = 5  # too_close: at most this many configurations besides the best
+TIE_SEEDS = 6  # too_close: configurations still tied with this many seeds each are tied for practical purposes
 # Rules that settle a setting for every run: applied before the rules that add runs, which then use them.
 SETTLING = ("inert", "no_effect", "worse_values", "stopped_before_annealed")
 # Precedence: a settling rule that fixes a parameter overrules any other rule's change of that parameter (an
@@ -453,9 +454,9 @@ def edge(evidence: Evidence) -> list[Change]:
         kept = sorted({found.neighbour, best, new})
         kept = [int(v) if whole else v for v in kept]
         neighbour = found.neighbour
-        whose = ("its best value (the pooled model's, over the other parameters' values)" if found.by_model else
-                 f"the best configuration ({row['config']}, val acc {row['val_acc_mean']:.3f})")
-        line = (f"{axis}: {whose} is the {'largest' if found.upward else 'smallest'} value tried ({best:g}); extended "
+        whose = ("its best value (the pooled model's, over the other parameters' values) is" if found.by_model else
+                 f"the best configuration ({row['config']}, val acc {row['val_acc_mean']:.3f}) uses")
+        line = (f"{axis}: {whose} the {'largest' if found.upward else 'smallest'} value tried ({best:g}); extended "
                 f"{how} to {new:g}, keeping {best:g} and its neighbour {neighbour:g}")
 
         def apply(draft: Draft, axis=axis, kept=kept, line=line) -> None:
@@ -491,6 +492,8 @@ def combine(evidence: Evidence) -> list[Change]:
         top = max(scores, key=lambda v: scores[v])
         if not is_number(top) or _same(top, row[axis]) or scores[top] - mine <= NO_EFFECT_BAND:
             continue
+        if not _called(result.effects, axis, top, row[axis]):
+            continue  # the model's preference is within its noise
         if limit_problem(axis, top):
             continue
         moves[axis] = _plain(top) if not float(top).is_integer() or isinstance(row[axis], float) else int(top)
@@ -510,6 +513,18 @@ def combine(evidence: Evidence) -> list[Change]:
         _follow_up(draft, parent, dict(moves), evidence, line, suffix)
 
     return [Change("combine", line, apply, tuple(moves))]
+
+
+def _called(effects: pd.DataFrame, axis: str, a: Any, b: Any) -> bool:
+    """Whether the pooled model calls a difference between values a and b of `axis` (Holm p < ALPHA): their own
+    row, or for an ordered parameter, its trend."""
+    mine = effects[(effects["parameter"] == axis) & effects["p_holm"].notna()] if "p_holm" in effects else effects[:0]
+    for _, r in mine.iterrows():
+        if r["kind"] == "difference" and {value_label(r["value"]), value_label(r["reference"])} == \
+                {value_label(a), value_label(b)}:
+            return bool(r["p_holm"] < ALPHA)
+    trend = mine[mine["kind"] == "trend"]
+    return bool(len(trend) and (trend["p_holm"] < ALPHA).any())
 
 
 REFINE_RATIO = 3.0  # refine: neighbours at least this ratio from the best get a midpoint (a decade twice, then stop)
@@ -572,6 +587,8 @@ def too_close(evidence: Evidence) -> list[Change]:
         return []
     ties = [t for t in configs["tied_with_best"].iloc[1:]]
     tied = configs.iloc[1:][[not is_missing(t) and bool(t) for t in ties]]
+    if int(configs["n"].iloc[0]) >= TIE_SEEDS:  # more seeds would not tell them apart soon: leave them tied
+        tied = tied[tied["n"] < TIE_SEEDS]
     untested = configs.iloc[1:][[is_missing(t) for t in ties]]
     best = configs["config"].iloc[0]
     if len(tied):
