@@ -45,9 +45,10 @@ def _configs(report: SweepReport, sweeps: list[str]) -> pd.DataFrame:
                                       [ranked["sweep"].map(lambda _: "all")], sort=False):
         first = runs.iloc[0]
         rows.append({"config": ", ".join(f"{k} {value_label(first[k])}" for k in keys) or "the one configuration",
+                     "values": {k: value_label(first[k]) for k in keys},
                      "val_acc_mean": float(runs["val_acc"].mean()), "n": len(runs),
                      "by_seed": {int(s): float(v) for s, v in zip(runs["seed"], runs["val_acc"]) if is_number(s)}})
-    table = pd.DataFrame(rows, columns=["config", "val_acc_mean", "n", "by_seed"])
+    table = pd.DataFrame(rows, columns=["config", "values", "val_acc_mean", "n", "by_seed"])
     return table.sort_values("val_acc_mean", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -62,12 +63,17 @@ def gain(best: dict[str, Any], start: dict[str, Any]) -> tuple[float, str]:
 
 def rounds_table(report: SweepReport, log: dict) -> pd.DataFrame:
     sweeps = [s for s in log["sweeps"] if s in set(report.runs["sweep"])]
+    final = best_configuration(report)  # the last round's best is the recommendation's, whatever ties do
     rows, start = [], None
     for k, sweep in enumerate(sweeps):
         mine = report.runs[report.runs["sweep"] == sweep]
         paid = mine[mine["status"].isin(PAID)]
         configs = _configs(report, sweeps[:k + 1])
         best = configs.iloc[0].to_dict() if len(configs) else None
+        if final is not None and k == len(sweeps) - 1:
+            same = [r for r in configs.to_dict("records") if all(
+                value_label(final["params"].get(key)) == v for key, v in r["values"].items() if key in final["params"])]
+            best = same[0] if same else best
         if k == 0:
             start = best
         change, how = gain(best, start) if best and start else (math.nan, "")
