@@ -71,7 +71,7 @@ def analyse(report: SweepReport) -> Analysis:
     runs, params = statistics_runs(report)
     pooled = factorial.analyse(runs, params)
     flags = stats.flags_column(report.runs, report.histories)
-    boundary = stats.boundary_notes(runs, pooled.configs, params)
+    boundary = stats.boundary_notes(runs, pooled.configs, params, pooled.effects)
     found = stats.findings(runs, wording.sentences(pooled), flags, boundary)
     sampled = [p for p in report.sampled if p in params]
     if sampled:

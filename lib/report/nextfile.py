@@ -1,6 +1,6 @@
 """A proposal (lib.report.proposal) as the text of a sweep file, each choice with the rule and numbers behind it.
 
-    # lr: the best configuration used the largest value tried (0.1); extended one step on the same log scale
+    # lr: its best value (the pooled model's) is the largest value tried (0.1); extended one step on the same log scale
     grid:
       lr: [0.01, 0.1, 1.0]
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from lib.report.proposal import Proposal
+from lib.report.proposal import GRID_LEFT, Proposal
 
 WIDTH = 110  # comment lines are wrapped here
 
@@ -70,7 +70,7 @@ def sweep_text(proposal: Proposal, command: str) -> str:
         out.append("runs:")
         said = None
         for run in draft.runs:
-            note = notes.get(("runs", run["name"]))
+            note = notes.get(("runs", run.get("name", GRID_LEFT)))
             if note and note != said:  # runs of one change share its comment
                 out += _comment(note, "  ")
             said = note

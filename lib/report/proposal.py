@@ -6,12 +6,16 @@ The rules, in the order a budget keeps them:
 
 - pretrained_size: an ImageNet-pretrained model trained on inputs much smaller than 224 px gets a run
   of its best configuration at `input_size: 224`.
+- combine: the pooled model's best value of each numeric parameter has not run together (an lr explored at
+  few epochs, epochs at another lr): a run of the best configuration with those values.
 - not_converged: a model's best configuration had its best epoch in the last third of its epochs
   while still improving: a run of it with `epochs` doubled (`t_max` kept equal to `epochs` for
   cosine, early-stopping `patience` doubled too, so it cannot end the longer run early).
 - edge: the best configuration sits at the smallest or largest value of a numeric grid axis (of two
   values, only when the pooled model calls the difference): the axis is extended one step beyond it on
   its own spacing (log or linear), keeping the best value and its neighbour.
+- refine: the best configuration sits inside a log-spaced numeric axis between values at least REFINE_RATIO
+  apart: the geometric midpoints on either side of it are tried.
 - narrow_search: a search's space is narrowed around its best trials, and it continues with more trials.
 - too_close: configurations not distinguishable from the best are run again with more seeds.
 - stopped_before_annealed: early stopping ended cosine runs before their rate annealed: early stopping off.
@@ -27,6 +31,7 @@ A proposal is a sweep file of the ordinary kind: `python -m lib.sweep run` and `
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -34,12 +39,13 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from lib.core.formatting import as_float, is_bool, is_missing, is_number
-from lib.core.records import RANKED_STATUSES
+from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES
 from lib.report.analysis import analysis, statistics_runs
 from lib.report.load import SweepReport, value_label
-from lib.report.stats import ALPHA
-from lib.spec.config import COMPUTE_FIELDS, RunConfig
+from lib.report.stats import ALPHA, best_value, edges, level_scores
+from lib.spec.config import COMPUTE_FIELDS, RunConfig, limit_problem
 from lib.spec.errors import ConfigError
+from lib.spec.runs import RUNNER_KEYS, run_config
 
 NO_EFFECT_BAND = 0.005  # 0.5 points of validation accuracy: an effect confidently inside this is none
 LATE_BEST = 2 / 3  # a best epoch after this share of the epochs run: the run was still improving
@@ -50,10 +56,14 @@ NATIVE_SIZE = {"digits": 8, "mnist": 28, "fashion_mnist": 28, "cifar10": 32, "ci
 MAX_LOG_STEP = 10.0  # a log axis is extended by its own ratio, at most one decade
 CONFIRM_SEEDS = 2  # too_close: extra seeds per configuration
 CONFIRM_MAX = 5  # too_close: at most this many configurations besides the best
+TIE_SEEDS = 6  # too_close: configurations still tied with this many seeds each are tied for practical purposes
 # Rules that settle a setting for every run: applied before the rules that add runs, which then use them.
 SETTLING = ("inert", "no_effect", "worse_values", "stopped_before_annealed")
+# Precedence: a settling rule that fixes a parameter overrules any other rule's change of that parameter (an
+# edge extended, epochs doubled): what is settled is not explored in the same proposal. The rest are cut to a
+# budget by RULE_VALUE, and a run already finished in the sweeps read is never proposed again.
 # A rule's weight when a budget must cut: the lowest go first.
-RULE_VALUE = {"pretrained_size": 90, "not_converged": 80, "edge": 70, "narrow_search": 65, "too_close": 60,
+RULE_VALUE = {"pretrained_size": 90, "combine": 85, "not_converged": 80, "edge": 70, "refine": 68, "narrow_search": 65, "too_close": 60,
               "stopped_before_annealed": 50, "inert": 40, "no_effect": 40, "worse_values": 40}
 
 
@@ -73,6 +83,7 @@ class Draft:
     confirm: dict[str, Any] | None = None
     metric: dict[str, Any] | None = None
     comments: dict[tuple[str, ...], str] = field(default_factory=dict)  # (section, key) -> why
+    repeats: list[str] = field(default_factory=list)  # runs left out: finished already (their names)
 
     def size(self) -> int:
         """Runs the file describes (a search: its trials)."""
@@ -107,6 +118,7 @@ class Change:
     rule: str
     line: str  # printed, and written as the comment beside the choice
     apply: Callable[[Draft], None]
+    params: tuple[str, ...] = ()  # the parameters it fixes (a settling rule) or changes (any other)
 
     @property
     def value(self) -> int:
@@ -117,16 +129,31 @@ class Change:
 class Proposal:
     changes: list[Change]  # kept, most valuable first
     cut: list[Change]  # left out to fit the budget
-    draft: Draft | None  # None: no rule fired
+    draft: Draft | None  # None: no rule fired, or every run it called for finished already
+    overruled: list[tuple[Change, Change]] = field(default_factory=list)  # (change, the settling one that won)
+    done: list[Change] = field(default_factory=list)  # every run it called for finished already
+    repeats: list[str] = field(default_factory=list)  # runs left out: their configuration finished already
 
     def lines(self) -> list[str]:
-        if self.draft is None:
-            return ["no rule fired: " + NOTHING]
         out = [f"{c.rule}: {c.line}" for c in self.changes]
+        out += [f"not proposed ({c.rule} on {', '.join(c.params)}): overruled by {winner.rule}, which settles "
+                f"{', '.join(p for p in c.params if p in winner.params)} (a settled parameter is not explored)"
+                for c, winner in self.overruled]
+        out += [f"nothing new ({c.rule}): every run it calls for finished already or another change proposes it: "
+                f"{c.line}" for c in self.done]
+        if self.repeats:
+            shown = ", ".join(self.repeats[:5]) + (f" and {len(self.repeats) - 5} more" if len(self.repeats) > 5
+                                                   else "")
+            out.append(f"left out: {len(self.repeats)} run(s) whose configuration (seed included) finished "
+                       f"already: {shown}")
         out += [f"cut to fit the budget ({c.rule}): {c.line}" for c in self.cut]
+        if self.draft is None:
+            out.append("no rule fired: " + NOTHING if not (self.done or self.overruled or self.cut) else
+                       "nothing new to run: every run the rules call for finished already")
         return out
 
 
+GRID_LEFT = ""  # the comment key of a grid's points written as explicit runs (they have no name)
 SEEDED = "_from_seed"  # a follow-up of a seeded run: its parent by seed, "sweep/config-seed{seed}"
 NOTHING = ("no axis's best sits at its edge, the best runs converged, no setting is inert or without effect, "
            "and the best configuration is distinguishable from the rest")
@@ -164,10 +191,46 @@ class Evidence:
         return analysis(self.report).effects
 
     def fixed(self) -> dict[str, Any]:
-        return dict(self.base.get("fixed") or {})
+        fixed = dict(self.base.get("fixed") or {})
+        if not self.base.get("grid"):  # values every grid run of the file shares are fixed for it
+            runs = self._grid_runs()
+            fixed.update({k: v for k, v in (runs[0] if runs else {}).items()
+                          if k != "seed" and all(k in r and _same(r[k], v) for r in runs)})
+        return fixed
 
     def grid(self) -> dict[str, list]:
-        return {k: list(v) for k, v in (self.base.get("grid") or {}).items()}
+        """The latest sweep's grid; for a file without one, whose runs (those without `from`) were a grid of
+        which some points had finished before (`next` writes such a file), the grid they span."""
+        if self.base.get("grid"):
+            return {k: list(v) for k, v in self.base["grid"].items()}
+        runs = self._grid_runs()
+        keys = list(dict.fromkeys(k for r in runs for k in r if k != "seed"))
+        grid = {}
+        for key in keys:
+            values = [r.get(key) for r in runs]
+            if any(isinstance(v, (dict, list)) for v in values) or key not in runs[0]:
+                continue
+            distinct = []
+            for v in values:
+                if not any(_same(v, d) for d in distinct):
+                    distinct.append(v)
+            if len(distinct) > 1 and all(key in r for r in runs):
+                grid[key] = sorted(distinct) if all(is_number(v) for v in distinct) else distinct
+        return grid
+
+    def seeds(self) -> list[int] | None:
+        if self.base.get("seeds"):
+            return list(self.base["seeds"])
+        if self.base.get("grid"):
+            return list(self.base["grid"]["seed"]) if "seed" in self.base["grid"] else None
+        seeds = sorted({int(r["seed"]) for r in self._grid_runs() if is_number(r.get("seed"))})
+        return seeds or None
+
+    def _grid_runs(self) -> list[dict[str, Any]]:
+        if self.base.get("search"):
+            return []
+        return [{k: v for k, v in r.items() if k != "name"} for r in (self.base.get("runs") or [])
+                if isinstance(r, dict) and not r.get("from")]
 
 
 def _points(fraction: float) -> str:
@@ -242,10 +305,14 @@ def _follow_up(draft: Draft, parent: Mapping[str, Any], params: dict[str, Any], 
         for key in params:
             draft.comments[("fixed", key)] = comment
         return
+    # Exactly the parent's configuration and the stated change: where the draft fixes a setting at another
+    # value (a settling rule's), the run keeps its parent's.
     recipe = {**_recipe(evidence, parent), **params}
-    ruled = {key for section, *rest in draft.comments for key in rest if section in ("fixed", "dropped")}
-    recipe = {k: v for k, v in recipe.items()
-              if k in params or (k not in ruled and draft.fixed.get(k, object()) != v)}
+    full = evidence.report.configs.get(parent["run"], {})
+    for key, value in draft.fixed.items():
+        if key not in recipe and key in full and not _same(full[key], value):
+            recipe[key] = _plain(full[key])
+    recipe = {k: v for k, v in recipe.items() if k in params or not (k in draft.fixed and _same(draft.fixed[k], v))}
     if any(all(_same(r.get(k), v) for k, v in recipe.items()) and set(r) - {"name", "from"} == set(recipe)
            for r in draft.runs):
         return  # the same run is proposed already
@@ -292,7 +359,7 @@ def pretrained_size(evidence: Evidence) -> list[Change]:
         def apply(draft: Draft, best=best, line=line) -> None:
             _follow_up(draft, best, {"input_size": PRETRAINED_SIZE}, evidence, line, f"in{PRETRAINED_SIZE}")
 
-        changes.append(Change("pretrained_size", line, apply))
+        changes.append(Change("pretrained_size", line, apply, ("input_size",)))
     return changes
 
 
@@ -332,7 +399,7 @@ def not_converged(evidence: Evidence) -> list[Change]:
         def apply(draft: Draft, parent=parent, params=params, line=line) -> None:
             _follow_up(draft, parent, params, evidence, line, f"ep{params['epochs']}")
 
-        changes.append(Change("not_converged", line, apply))
+        changes.append(Change("not_converged", line, apply, tuple(params)))
     return changes
 
 
@@ -360,55 +427,157 @@ def _step_beyond(values: list[float], upward: bool, whole: bool) -> tuple[float,
 
 
 def edge(evidence: Evidence) -> list[Change]:
-    """The best configuration at an end of a numeric grid axis: the axis extended one step beyond it."""
+    """The search's edges (lib.report.stats.edges, the findings' "Edges of the search"): each such axis extended
+    one step beyond its best end, keeping the best value and its neighbour. Never onto a value its limits
+    (lib.spec.config.LIMITS) forbid or call unsafe: there the edge is the limit."""
+    if evidence.base.get("search"):
+        return []
+    result = analysis(evidence.report)
+    runs, _ = statistics_runs(evidence.report)
     row = _best_config_of(evidence)
-    grid = evidence.grid()
-    if row is None or not grid:
+    if row is None:
         return []
     changes = []
-    for axis, values in grid.items():
-        numbers = [v for v in values if is_number(v)]
-        if len(numbers) < 2 or len(numbers) != len(values) or axis not in row.index or not is_number(row[axis]):
+    for found in edges(runs, result.configs, result.params, result.effects):
+        axis, best = found.param, found.value
+        if found.param in evidence.fixed() and found.param not in evidence.grid():
+            continue  # varied in an earlier sweep, settled in the latest: not reopened here
+        whole = all(float(v).is_integer() for v in found.tried) and all(
+            not isinstance(v, float) for v in runs[axis] if is_number(v))
+        new, how = _step_beyond(list(found.tried), found.upward, whole)
+        if limit_problem(axis, new):
             continue
-        best = float(row[axis])
-        if best not in (min(numbers), max(numbers)):
-            continue
-        upward = best == max(numbers)
-        if len(numbers) == 2 and not _called_towards(evidence, axis, best):
-            continue  # with two values the best is always at an end: only a called difference points outward
-        whole = all(float(v).is_integer() for v in numbers) and all(not isinstance(v, float) for v in numbers)
-        new, how = _step_beyond([float(v) for v in numbers], upward, whole)
         try:
             RunConfig.from_dict({**evidence.fixed(), axis: int(new) if whole else new})
         except ConfigError:
-            continue  # the next value would be impossible (momentum 1, val_fraction 1): the edge is the limit
-        ordered = sorted(float(v) for v in numbers)
-        neighbour = ordered[-2] if upward else ordered[1]
-        kept = sorted({neighbour, best, new})
+            continue  # the next value would be impossible with the other settings: the edge is the limit
+        kept = sorted({found.neighbour, best, new})
         kept = [int(v) if whole else v for v in kept]
-        line = (f"{axis}: the best configuration ({row['config']}, val acc {row['val_acc_mean']:.3f}) used the "
-                f"{'largest' if upward else 'smallest'} value tried ({best:g}); extended {how} to {new:g}, keeping "
-                f"{best:g} and its neighbour {neighbour:g}")
+        neighbour = found.neighbour
+        whose = ("its best value (the pooled model's, over the other parameters' values) is" if found.by_model else
+                 f"the best configuration ({row['config']}, val acc {row['val_acc_mean']:.3f}) uses")
+        line = (f"{axis}: {whose} the {'largest' if found.upward else 'smallest'} value tried ({best:g}); extended "
+                f"{how} to {new:g}, keeping {best:g} and its neighbour {neighbour:g}")
 
         def apply(draft: Draft, axis=axis, kept=kept, line=line) -> None:
+            if draft.grid is None:
+                draft.grid = {}
+            draft.fixed.pop(axis, None)
             draft.set_grid(axis, kept, line)
 
-        changes.append(Change("edge", line, apply))
+        changes.append(Change("edge", line, apply, (axis,)))
     return changes
 
 
-def _called_towards(evidence: Evidence, axis: str, best: float) -> bool:
-    """Whether the pooled model calls the difference between a two-value axis's values (Holm p < ALPHA), with
-    `best` the better one."""
-    effects = evidence.effects
-    if "p_holm" not in effects:
-        return False
-    rows = effects[(effects["parameter"] == axis) & (effects["kind"] == "difference")]
-    for _, r in rows.iterrows():
-        if is_number(r["p_holm"]) and r["p_holm"] < ALPHA and is_number(r["effect"]):
-            better = r["value"] if r["effect"] > 0 else r["reference"]
-            return _same(better, best)
-    return False
+def combine(evidence: Evidence) -> list[Change]:
+    """The pooled model's best value of each numeric parameter (lib.report.stats.best_value), together, where
+    no configuration has run them together and the model puts them more than NO_EFFECT_BAND above the best
+    configuration's values: a run of the best configuration with those values. (An lr explored at few epochs
+    and epochs explored at another lr meet here.)"""
+    if evidence.base.get("search"):
+        return []
+    result = analysis(evidence.report)
+    configs = result.configs
+    if configs.empty:
+        return []
+    row = configs.iloc[0]
+    moves, notes = {}, []
+    for axis in result.params:
+        if axis == "seed" or axis not in row.index or not is_number(row[axis]) or axis in evidence.report.linked:
+            continue
+        scores = level_scores(result.effects, axis)
+        mine = next((score for value, score in scores.items() if _same(value, row[axis])), None)
+        if mine is None:
+            continue
+        top = max(scores, key=lambda v: scores[v])
+        if not is_number(top) or _same(top, row[axis]) or scores[top] - mine <= NO_EFFECT_BAND:
+            continue
+        if not _called(result.effects, axis, top, row[axis]):
+            continue  # the model's preference is within its noise
+        if limit_problem(axis, top):
+            continue
+        moves[axis] = _plain(top) if not float(top).is_integer() or isinstance(row[axis], float) else int(top)
+        notes.append(f"{axis} {_value_text(row[axis])} -> {_value_text(top)} (+{_points(scores[top] - mine)} "
+                     f"points in the model)")
+    if not moves:
+        return []
+    target = {p: moves.get(p, row[p]) for p in result.params if p in row.index}
+    if any(all(_same(r[p], v) for p, v in target.items()) for _, r in configs.iterrows()):
+        return []
+    parent = _runs_of(evidence, row).sort_values("val_acc", ascending=False).iloc[0]
+    line = (f"the pooled model's best values have not run together: the best configuration ({row['config']}, val "
+            f"acc {row['val_acc_mean']:.3f}) runs again with {', '.join(notes)}")
+    suffix = "-".join(f"{k}{_value_text(v)}" for k, v in moves.items())
+
+    def apply(draft: Draft) -> None:
+        _follow_up(draft, parent, dict(moves), evidence, line, suffix)
+
+    return [Change("combine", line, apply, tuple(moves))]
+
+
+def _called(effects: pd.DataFrame, axis: str, a: Any, b: Any) -> bool:
+    """Whether the pooled model calls a difference between values a and b of `axis` (Holm p < ALPHA): their own
+    row, or for an ordered parameter, its trend."""
+    mine = effects[(effects["parameter"] == axis) & effects["p_holm"].notna()] if "p_holm" in effects else effects[:0]
+    for _, r in mine.iterrows():
+        if r["kind"] == "difference" and {value_label(r["value"]), value_label(r["reference"])} == \
+                {value_label(a), value_label(b)}:
+            return bool(r["p_holm"] < ALPHA)
+    trend = mine[mine["kind"] == "trend"]
+    return bool(len(trend) and (trend["p_holm"] < ALPHA).any())
+
+
+REFINE_RATIO = 3.0  # refine: neighbours at least this ratio from the best get a midpoint (a decade twice, then stop)
+
+
+def refine(evidence: Evidence) -> list[Change]:
+    """The best inside a coarse log axis (not at an edge: that is the edge rule's): the geometric midpoints
+    between it and each neighbour at least REFINE_RATIO away, so the chain closes in on an optimum it bracketed."""
+    if evidence.base.get("search"):
+        return []
+    result = analysis(evidence.report)
+    runs, _ = statistics_runs(evidence.report)
+    if result.configs.empty:
+        return []
+    row = result.configs.iloc[0]
+    at_edge = {found.param for found in edges(runs, result.configs, result.params, result.effects)}
+    changes = []
+    for axis in result.params:
+        if axis in at_edge or axis not in runs or axis not in row.index or not is_number(row[axis]):
+            continue
+        if axis in evidence.fixed() and axis not in evidence.grid():
+            continue
+        values = [v for v in runs[axis] if not is_missing(v)]
+        if any(is_bool(v) or not is_number(v) for v in values):
+            continue
+        tried = sorted({float(v) for v in values})
+        if len(tried) < 3 or _spacing(tried) != "log" or all(float(v).is_integer() for v in tried):
+            continue
+        chosen = best_value(result.configs, result.effects, axis)
+        if not is_number(chosen):
+            continue
+        best = float(chosen)
+        if best not in tried or best in (tried[0], tried[-1]):
+            continue
+        i = tried.index(best)
+        mids = [float(f"{math.sqrt(best * other):.3g}") for other in (tried[i - 1], tried[i + 1])
+                if max(best, other) / min(best, other) >= REFINE_RATIO]
+        mids = [m for m in mids if not limit_problem(axis, m) and m not in tried]
+        if not mids:
+            continue
+        kept = sorted({*mids, best})
+        line = (f"{axis}: its best value is {best:g} (the pooled model's estimate over the other parameters), "
+                f"between {tried[i - 1]:g} and {tried[i + 1]:g} tried; refined with "
+                f"{' and '.join(f'{m:g}' for m in mids)} (geometric midpoints)")
+
+        def apply(draft: Draft, axis=axis, kept=kept, line=line) -> None:
+            if draft.grid is None:
+                draft.grid = {}
+            draft.fixed.pop(axis, None)
+            draft.set_grid(axis, kept, line)
+
+        changes.append(Change("refine", line, apply, (axis,)))
+    return changes
 
 
 def too_close(evidence: Evidence) -> list[Change]:
@@ -418,6 +587,8 @@ def too_close(evidence: Evidence) -> list[Change]:
         return []
     ties = [t for t in configs["tied_with_best"].iloc[1:]]
     tied = configs.iloc[1:][[not is_missing(t) and bool(t) for t in ties]]
+    if int(configs["n"].iloc[0]) >= TIE_SEEDS:  # more seeds would not tell them apart soon: leave them tied
+        tied = tied[tied["n"] < TIE_SEEDS]
     untested = configs.iloc[1:][[is_missing(t) for t in ties]]
     best = configs["config"].iloc[0]
     if len(tied):
@@ -449,7 +620,7 @@ def too_close(evidence: Evidence) -> list[Change]:
             for seed in seeds:
                 _follow_up(draft, parent, {"seed": seed}, evidence, line, f"seed{seed}")
 
-    return [Change("too_close", line, apply)]
+    return [Change("too_close", line, apply, ("seed",))]
 
 
 def stopped_before_annealed(evidence: Evidence) -> list[Change]:
@@ -472,7 +643,7 @@ def stopped_before_annealed(evidence: Evidence) -> list[Change]:
             draft.fixed.pop(key, None)
             draft.set_grid(key, None, line)
 
-    return [Change("stopped_before_annealed", line, apply)]
+    return [Change("stopped_before_annealed", line, apply, ("early_stopping", "patience", "min_delta"))]
 
 
 def inert(evidence: Evidence) -> list[Change]:
@@ -511,7 +682,7 @@ def inert(evidence: Evidence) -> list[Change]:
                 draft.comments[("dropped", key)] = line
                 draft.rerun_grid = draft.grid is not None
 
-            changes.append(Change("inert", line, apply))
+            changes.append(Change("inert", line, apply, (key,)))
     return changes
 
 
@@ -546,7 +717,7 @@ def no_effect(evidence: Evidence) -> list[Change]:
         def apply(draft: Draft, axis=axis, keep=keep, line=line) -> None:
             draft.fix(axis, keep, line)
 
-        changes.append(Change("no_effect", line, apply))
+        changes.append(Change("no_effect", line, apply, (axis,)))
     return changes
 
 
@@ -593,7 +764,7 @@ def worse_values(evidence: Evidence) -> list[Change]:
                 elif remaining:
                     draft.set_grid(axis, remaining, line)
 
-            changes.append(Change("worse_values", line, apply))
+            changes.append(Change("worse_values", line, apply, (axis,)))
     return changes
 
 
@@ -643,6 +814,10 @@ def narrow_search(evidence: Evidence) -> list[Change]:
             new_space[name] = spec
             continue
         low, high = _region([float(u) for u in used], float(args[0]), float(args[1]), kind in LOG_KINDS)
+        if limit_problem(name, low):  # past the old bound onto an impossible or unsafe value: the bound holds
+            low = float(args[0])
+        if limit_problem(name, high):
+            high = float(args[1])
         if kind == "int_uniform":
             low, high = int(math.floor(low)), int(math.ceil(high))
             if low == high:
@@ -681,7 +856,8 @@ def _region(used: list[float], low: float, high: float, log: bool) -> tuple[floa
 
 
 RULES: dict[str, Callable[[Evidence], list[Change]]] = {
-    "pretrained_size": pretrained_size, "not_converged": not_converged, "edge": edge,
+    "pretrained_size": pretrained_size, "combine": combine, "not_converged": not_converged, "edge": edge,
+    "refine": refine,
     "narrow_search": narrow_search, "too_close": too_close,
     "stopped_before_annealed": stopped_before_annealed, "inert": inert, "no_effect": no_effect,
     "worse_values": worse_values,
@@ -700,18 +876,37 @@ def propose(report: SweepReport, base: Mapping[str, Any], sweep: str, name: str 
     if not changes:
         return Proposal([], [], None)
     changes.sort(key=lambda c: -c.value)
+    settled = [c for c in changes if c.rule in SETTLING]
+    overruled = []
+    for change in [c for c in changes if c.rule not in SETTLING]:
+        winner = next((w for w in settled if set(w.params) & set(change.params)), None)
+        if winner:
+            overruled.append((change, winner))
+    changes = [c for c in changes if all(c is not o for o, _ in overruled)]
+    finished = finished_configs(report)
     kept, cut = [], []
     for change in changes:
-        trial = _draft(evidence, name, kept + [change])
+        trial = _draft(evidence, name, kept + [change], finished)
         (cut if budget is not None and trial.size() > budget else kept).append(change)
-    draft = _draft(evidence, name, kept) if kept else None
-    return Proposal(kept, cut, draft)
+    done = []
+    if finished and not base.get("search"):  # a change whose every run finished already adds nothing: say so
+        for change in [c for c in kept if c.rule not in SETTLING]:
+            others = [c for c in kept if c is not change and c not in done]
+            if _work(_draft(evidence, name, others, finished)) == _work(_draft(evidence, name, others + [change],
+                                                                              finished)):
+                done.append(change)
+        kept = [c for c in kept if c not in done]
+    draft = _draft(evidence, name, kept, finished) if kept else None
+    if draft is not None and draft.size() == 0:
+        draft = None  # nothing new: a file without runs would run its fixed settings once
+    return Proposal(kept, cut, draft, overruled, done, draft.repeats if draft else [])
 
 
-def _draft(evidence: Evidence, name: str | None, changes: Sequence[Change]) -> Draft:
+def _draft(evidence: Evidence, name: str | None, changes: Sequence[Change],
+           finished: Mapping[tuple, str] | None = None) -> Draft:
     base = evidence.base
     draft = Draft(name or f"{evidence.sweep}_next", list(evidence.report.sweeps), evidence.fixed(),
-                  grid=evidence.grid() or None, seeds=list(base["seeds"]) if base.get("seeds") else None,
+                  grid=evidence.grid() or None, seeds=evidence.seeds(),
                   metric=dict(base["metric"]) if base.get("metric") else None)
     for change in sorted(changes, key=lambda c: c.rule not in SETTLING):  # what every run settles first
         change.apply(draft)
@@ -719,7 +914,119 @@ def _draft(evidence: Evidence, name: str | None, changes: Sequence[Change]) -> D
         draft.grid = None
     if draft.seeds and any("seed" in run for run in draft.runs):
         _spell_out_seeds(draft)
+    if finished:
+        _drop_finished(draft, finished)
     return draft
+
+
+# ---------------------------------------------------------------------------------------------
+# Never paying twice
+
+
+def run_identity(config: Mapping[str, Any]) -> tuple:
+    """What makes two runs the same run: every config value but the runner's own keys (lib.spec.runs.RUNNER_KEYS),
+    seed included."""
+    return tuple(sorted((k, _identity_value(v)) for k, v in config.items() if k not in RUNNER_KEYS))
+
+
+def _identity_value(value: Any) -> Any:
+    if is_missing(value):
+        return None
+    if is_bool(value):
+        return bool(value)
+    if is_number(value):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_identity_value(v) for v in value)
+    return value
+
+
+def finished_configs(report: SweepReport) -> dict[tuple, str]:
+    """The identity of every run of the report that finished (completed, early stopped, diverged or pruned: paid
+    for), and its name."""
+    out: dict[tuple, str] = {}
+    runs = report.runs
+    for key, status in zip(runs["run"], runs["status"]):
+        if status in FINISHED_STATUSES and key in report.configs:
+            out.setdefault(run_identity(report.configs[key]), key)
+    return out
+
+
+def planned_identity(sweep: str, params: Mapping[str, Any]) -> tuple | None:
+    """The identity of a run a sweep file gives `params` (None: an impossible configuration)."""
+    try:
+        return run_identity(run_config(sweep, "probe", params).to_dict())
+    except ConfigError:
+        return None
+
+
+def _explicit_params(draft: Draft, run: Mapping[str, Any]) -> dict[str, Any]:
+    return {**draft.fixed, **{k: v for k, v in run.items() if k not in ("name", "from") and not k.startswith("_")}}
+
+
+def _grid_points(draft: Draft) -> tuple[list[str], list[list], list[tuple[int, ...]]]:
+    axes, lists = list(draft.grid), [list(v) for v in draft.grid.values()]
+    if draft.seeds:
+        axes, lists = axes + ["seed"], lists + [list(draft.seeds)]
+    return axes, lists, list(itertools.product(*[range(len(v)) for v in lists]))
+
+
+def _point_params(draft: Draft, axes: list[str], lists: list[list], point: tuple[int, ...]) -> dict[str, Any]:
+    values = dict(draft.fixed)
+    for axis, options, i in zip(axes, lists, point):
+        value = options[i]
+        values.update(value if isinstance(value, dict) else {axis: value})
+    return values
+
+
+def _work(draft: Draft) -> set:
+    """The identities of the runs a draft would execute."""
+    out = set()
+    if draft.grid and draft.rerun_grid:
+        axes, lists, points = _grid_points(draft)
+        out |= {planned_identity(draft.name, _point_params(draft, axes, lists, p)) for p in points}
+    for run in draft.runs:
+        for seed in (draft.seeds if draft.seeds and "seed" not in run else [None]):
+            params = _explicit_params(draft, run)
+            out.add(planned_identity(draft.name, params if seed is None else {**params, "seed": seed}))
+    return out
+
+
+def _drop_finished(draft: Draft, finished: Mapping[tuple, str]) -> None:
+    """Leave out of the draft every run whose configuration finished already (named in draft.repeats). A grid
+    left with part of its points stays a grid when they still form one, else lists them as explicit runs."""
+    if draft.search or not (_work(draft) & set(finished)):
+        return
+    if draft.seeds:
+        _spell_out_seeds(draft)
+    if draft.grid and draft.rerun_grid:
+        axes, lists, points = _grid_points(draft)
+        ids = {p: planned_identity(draft.name, _point_params(draft, axes, lists, p)) for p in points}
+        new = [p for p in points if ids[p] not in finished]
+        draft.repeats += [finished[ids[p]] for p in points if ids[p] in finished]
+        used = [sorted({p[i] for p in new}) for i in range(len(axes))]
+        if not new:
+            draft.grid, draft.rerun_grid = None, False
+        elif math.prod(len(u) for u in used) == len(new):  # still a grid: each axis keeps the values it needs
+            draft.grid = {axis: [lists[i][j] for j in used[i]] for i, axis in enumerate(axes)}
+        else:
+            entries = []
+            for p in new:
+                params = _point_params(draft, axes, lists, p)
+                entries.append({k: v for k, v in params.items()
+                                if not (k in draft.fixed and _same(draft.fixed[k], v))})
+            draft.comments[("runs", GRID_LEFT)] = (f"the grid's {len(new)} point(s) not run yet; its other "
+                                                 f"{len(points) - len(new)} finished in the sweeps read")
+            draft.grid, draft.rerun_grid = None, False
+            draft.runs = entries + draft.runs
+    kept = []
+    for run in draft.runs:
+        found = finished.get(planned_identity(draft.name, _explicit_params(draft, run)))
+        if found:
+            draft.repeats.append(found)
+        else:
+            kept.append(run)
+    draft.runs = kept
 
 
 def _spell_out_seeds(draft: Draft) -> None:

@@ -488,29 +488,100 @@ def flags_column(runs: pd.DataFrame, histories: Mapping[str, pd.DataFrame]) -> p
 # Sentences
 
 
-def boundary_notes(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[str]) -> list[str]:
-    """Notes for numeric parameters whose best value sits at the edge of the values tried.
+@dataclass(frozen=True)
+class Edge:
+    """A numeric parameter whose best value is the smallest or largest tried."""
 
-    A parameter counts when it is numeric (int or float, not bool) and the sweep holds at least
-    BOUNDARY_MIN_VALUES distinct numbers for it, counted over every run in `runs` (finished or not, so
-    a larger value that diverged or is still pending counts as tried). The best configuration is the
-    first row of `configs` (`configs_table`).
+    param: str
+    value: float  # the best configuration's value
+    upward: bool  # the largest tried (extend above), else the smallest (extend below)
+    tried: tuple[float, ...]  # every distinct number tried, ascending
+    by_model: bool = False  # the best value is the pooled model's (else the best configuration's)
+
+    @property
+    def neighbour(self) -> float:
+        return self.tried[-2] if self.upward else self.tried[1]
+
+
+def level_scores(effects: pd.DataFrame | None, param: str) -> dict[Any, float]:
+    """The pooled model's estimate of each value of `param`, averaged over the other parameters (comparable with
+    each other only): its means where the model keeps one per value (an ordered parameter), else each value's
+    difference from the reference (0). Empty without a model."""
+    if effects is None or effects.empty or "kind" not in effects:
+        return {}
+    mine = effects[effects["parameter"] == param]
+    means = mine[mine["kind"] == "mean"]
+    if len(means):
+        return {v: float(e) for v, e in zip(means["value"], means["effect"]) if is_number(e)}
+    diffs = mine[mine["kind"] == "difference"]
+    if diffs.empty or diffs["reference"].nunique() != 1:
+        return {}
+    scores = {diffs["reference"].iloc[0]: 0.0}
+    scores.update({v: float(e) for v, e in zip(diffs["value"], diffs["effect"]) if is_number(e)})
+    return scores
+
+
+def best_value(configs: pd.DataFrame, effects: pd.DataFrame | None, param: str) -> Any:
+    """The best value of `param`: the pooled model's (level_scores), which compares each value over the others'
+    values, so a value tried only at fewer epochs is not judged by them; without a model, the best configuration's."""
+    scores = level_scores(effects, param)
+    if scores:
+        return max(scores, key=lambda v: scores[v])
+    return configs.iloc[0][param] if len(configs) and param in configs else None
+
+
+def edges(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[str],
+          effects: pd.DataFrame | None = None) -> list[Edge]:
+    """The edges of the search: the one rule behind the findings' "Edges of the search" and `next`'s edge rule.
+
+    A parameter counts when it is numeric (int or float, not bool) and its best value (`best_value`: the pooled
+    model's, else the first row of `configs`, `configs_table`) is the smallest or largest of the distinct numbers tried for it, counted over
+    every run in `runs` (finished or not, so a larger value that diverged or is still pending counts as tried).
+    With BOUNDARY_MIN_VALUES or more values that is enough; with two, the best is always at an edge, so it
+    counts only when `effects` (the pooled model's) calls the difference (Holm p < ALPHA) in the best's favour.
     """
     if configs.empty:
         return []
     best = configs.iloc[0]
-    notes = []
+    found = []
     for p in params:
-        tried = sorted({float(v) for v in runs[p] if is_number(v)})
-        if len(tried) < BOUNDARY_MIN_VALUES or not is_number(best[p]):
+        if p not in runs or p not in best.index:
             continue
-        value = float(best[p])
-        if value == tried[-1]:
-            notes.append(f"the best configuration uses the largest {p} tried ({value:g}); extend the search "
-                         f"above {value:g}")
-        elif value == tried[0]:
-            notes.append(f"the best configuration uses the smallest {p} tried ({value:g}); extend the search "
-                         f"below {value:g}")
+        tried = tuple(sorted({float(v) for v in runs[p] if is_number(v)}))
+        chosen = best_value(configs, effects if len(tried) >= BOUNDARY_MIN_VALUES else None, p)
+        if len(tried) < 2 or not is_number(chosen) or any(is_bool(v) for v in runs[p]):
+            continue
+        value = float(chosen)
+        if value not in (tried[0], tried[-1]):
+            continue
+        if len(tried) < BOUNDARY_MIN_VALUES and not _called_for(effects, p, value):
+            continue
+        found.append(Edge(p, value, value == tried[-1], tried,
+                          bool(level_scores(effects, p)) and len(tried) >= BOUNDARY_MIN_VALUES))
+    return found
+
+
+def _called_for(effects: pd.DataFrame | None, param: str, best: float) -> bool:
+    """Whether the pooled model calls a difference of `param` (Holm p < ALPHA) with `best` the better value."""
+    if effects is None or effects.empty or "p_holm" not in effects:
+        return False
+    rows = effects[(effects["parameter"] == param) & (effects["kind"] == "difference")]
+    for _, r in rows.iterrows():
+        if is_number(r["p_holm"]) and r["p_holm"] < ALPHA and is_number(r["effect"]):
+            better = r["value"] if r["effect"] > 0 else r["reference"]
+            return is_number(better) and float(better) == best
+    return False
+
+
+def boundary_notes(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[str],
+                   effects: pd.DataFrame | None = None) -> list[str]:
+    """A sentence for each of the search's `edges`."""
+    notes = []
+    for edge in edges(runs, configs, params, effects):
+        side, where = ("largest", "above") if edge.upward else ("smallest", "below")
+        whose = (f"the best {edge.param} (the pooled model's, over the other parameters' values) is the {side} tried"
+                 if edge.by_model else f"the best configuration uses the {side} {edge.param} tried")
+        notes.append(f"{whose} ({edge.value:g}); extend the search {where} {edge.value:g}")
     return notes
 
 

@@ -147,22 +147,12 @@ class RunConfig:
         for name, value in self.to_dict().items():
             if isinstance(value, float) and not math.isfinite(value):
                 out.append(f"{name} {value!r} is not a finite number")
-        for name, low, high, closed in _RANGES:
-            value = getattr(self, name)
+        for limit in LIMITS.values():
+            value = getattr(self, limit.field)
             if value is None or (isinstance(value, float) and not math.isfinite(value)):
                 continue
-            too_high = high is not None and (value > high if closed else value >= high)
-            if not value >= low or too_high:  # `not >=` also catches NaN
-                out.append(f"{name} {value!r} is out of range: expected {_range_text(low, high, closed)}")
-        finite = math.isfinite
-        if finite(self.lr) and not self.lr > 0:
-            out.append(f"lr {self.lr!r} is out of range: expected > 0")
-        if finite(self.mix_alpha) and not self.mix_alpha > 0:
-            out.append(f"mix_alpha {self.mix_alpha!r} is out of range: expected > 0")
-        if finite(self.gamma) and not 0 < self.gamma <= 1:
-            out.append(f"gamma {self.gamma!r} is out of range: expected 0 < gamma <= 1")
-        if finite(self.plateau_factor) and not 0 < self.plateau_factor < 1:
-            out.append(f"plateau_factor {self.plateau_factor!r} is out of range: expected 0 < plateau_factor < 1")
+            if not limit.allows(value):
+                out.append(f"{limit.field} {value!r} is out of range: expected {limit.text()}")
         if self.optimizer == "sgd" and self.nesterov and not self.momentum > 0:
             out.append("nesterov needs momentum > 0 with sgd; set momentum (e.g. 0.9) or nesterov: false")
         if (self.pretrained or self.weights_file) and self.model != "resnet18_imagenet":
@@ -238,22 +228,77 @@ class RunConfig:
 FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in dataclasses.fields(RunConfig)}
 CHOICES = {"dataset": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS,
            "scheduler": SCHEDULERS, "amp_dtype": AMP_DTYPES, "wandb_mode": WANDB_MODES}
-# (field, lowest, highest or None, whether highest is allowed)
-_RANGES = [
-    ("val_fraction", 0, 1, False), ("subset", 2, None, True), ("input_size", 8, None, True),
-    ("epochs", 1, None, True), ("batch_size", 1, None, True), ("weight_decay", 0, None, True),
-    ("momentum", 0, 1, False), ("label_smoothing", 0, 1, False), ("step_size", 1, None, True),
-    ("plateau_patience", 0, None, True), ("t_max", 1, None, True), ("patience", 0, None, True),
-    ("min_delta", 0, None, True), ("crop_padding", 0, None, True), ("rotation", 0, 180, True),
-    ("color_jitter", 0, 1, True), ("hue", 0, 0.5, True), ("num_workers", 0, None, True),
-    ("num_threads", 1, MAX_THREADS, True), ("seed", 0, MAX_SEED, True),
-]
+@dataclass(frozen=True)
+class Limit:
+    """A numeric field's possible values and why; `unsafe`: values it may take but a proposal never chooses."""
+
+    field: str
+    low: float
+    high: float | None  # None: no upper limit
+    why: str
+    low_ok: bool = True  # whether `low` itself is allowed
+    high_ok: bool = True
+    unsafe: tuple = ()
+    unsafe_why: str = ""
+
+    def allows(self, value: float) -> bool:
+        above = value >= self.low if self.low_ok else value > self.low  # False for NaN too
+        below = self.high is None or (value <= self.high if self.high_ok else value < self.high)
+        return bool(above and below)
+
+    def text(self) -> str:
+        low = f"{self.low} {'<=' if self.low_ok else '<'}"
+        if self.high is None:
+            return f"{'>=' if self.low_ok else '>'} {self.low}"
+        return f"{low} value {'<=' if self.high_ok else '<'} {self.high}"
+
+    def problem(self, value: float) -> str | None:
+        """Why a proposal may not choose `value` (None: it may)."""
+        if not self.allows(value):
+            return f"{self.field} {value:g} is impossible: expected {self.text()} ({self.why})"
+        if any(value == u for u in self.unsafe):
+            return f"{self.field} {value:g} is never proposed: {self.unsafe_why}"
+        return None
 
 
-def _range_text(low, high, closed) -> str:
-    if high is None:
-        return f">= {low}"
-    return f"{low} <= value {'<=' if closed else '<'} {high}"
+# Each numeric field's limits, declared once: RunConfig.problems checks them, the proposal rules
+# (lib.report.proposal) never step outside them, nor onto an unsafe value.
+LIMITS = {limit.field: limit for limit in [
+    Limit("val_fraction", 0, 1, "a share of the training set; 1 leaves nothing to train on", high_ok=False,
+          unsafe=(0,), unsafe_why="val_fraction 0 validates on the test set, so choosing on it selects on test"),
+    Limit("subset", 2, None, "a split needs two examples"),
+    Limit("input_size", 8, None, "the smallest side the models take"),
+    Limit("epochs", 1, None, "a run trains at least one epoch"),
+    Limit("batch_size", 1, None, "a batch holds at least one example"),
+    Limit("lr", 0, None, "a rate of 0 or below does not learn", low_ok=False),
+    Limit("weight_decay", 0, None, "negative decay grows the weights"),
+    Limit("momentum", 0, 1, "momentum 1 never forgets a gradient and diverges", high_ok=False),
+    Limit("label_smoothing", 0, 1, "a probability mass; 1 leaves nothing on the true label", high_ok=False),
+    Limit("mix_alpha", 0, None, "the Beta distribution's parameter is positive", low_ok=False),
+    Limit("gamma", 0, 1, "a factor the rate is multiplied by; above 1 it grows", low_ok=False),
+    Limit("plateau_factor", 0, 1, "a factor the rate is multiplied by; 1 never lowers it", low_ok=False,
+          high_ok=False),
+    Limit("step_size", 1, None, "epochs between steps"),
+    Limit("plateau_patience", 0, None, "epochs waited"),
+    Limit("t_max", 1, None, "epochs of the cosine schedule"),
+    Limit("patience", 0, None, "epochs waited"),
+    Limit("min_delta", 0, None, "an improvement is not negative"),
+    Limit("crop_padding", 0, None, "pixels"),
+    Limit("rotation", 0, 180, "degrees either way"),
+    Limit("color_jitter", 0, 1, "a probability-like strength"),
+    Limit("hue", 0, 0.5, "torchvision's hue jitter is at most half the circle"),
+    Limit("num_workers", 0, None, "processes"),
+    Limit("num_threads", 1, MAX_THREADS, "threads"),
+    Limit("seed", 0, MAX_SEED, "per-epoch seeds derived from it must fit torch's generator"),
+]}
+
+
+def limit_problem(name: str, value: Any) -> str | None:
+    """Why a proposal may not set `name` to `value`: outside its limits or unsafe (None: it may, or no limit)."""
+    limit = LIMITS.get(name)
+    if limit is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return limit.problem(value)
 
 
 def base_type(name: str) -> tuple[type, bool]:

@@ -4,6 +4,8 @@ build its report.
     python -m lib.sweep run PARAMS.yaml [--workers N] [--dry-run] [--retry-failed]
     python -m lib.sweep status PARAMS.yaml
     python -m lib.sweep report PARAMS.yaml [MORE.yaml ...]
+    python -m lib.sweep next PARAMS.yaml [MORE.yaml ...] [--budget RUNS]
+    python -m lib.sweep auto PARAMS.yaml --budget RUNS [--rounds N] [--budget-hours H] [options of run]
 
 Everything lands in `reports/<sweep>/`: `sweep.json` (the expanded plan), `runs/<run>/` (the
 executed train.ipynb, config.json, history.csv, metrics.json, run.log, checkpoints/, and
@@ -30,6 +32,7 @@ from lib.spec.sweepfile import Sweep, load_sweep
 from lib.sweep.driver import execute
 from lib.sweep.executors import EXECUTORS, checkpoint_storage, make_executor
 from lib.sweep.executors.base import ClusterError, stop_all
+from lib.sweep.parents import check_parents
 from lib.sweep.plan import (adopt_renamed_runs, check_records_match, confirmation, plan, planned_sweep, sweep_lock,
                             sweep_root, sweep_warnings, trials_left, wait_for_running, write_sweep_record)
 from lib.sweep.publish import NOTEBOOKS, ReportError, publish
@@ -55,6 +58,7 @@ def _study(sweep: Sweep, root: Path, args: argparse.Namespace, create: bool) -> 
 def cmd_run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.params, args.max_runs)
     root = sweep_root(sweep, args.reports_dir)
+    check_parents(sweep, args.reports_dir)
     _print_warnings(sweep)
     if args.dry_run:
         study = _study(sweep, root, args, create=False)
@@ -217,6 +221,11 @@ def cmd_next(args: argparse.Namespace) -> int:
     for key in report.runs.loc[report.runs["status"] == DAMAGED, "run"]:
         print(f"warning: {key} is left out: {report.errors[key]}", file=sys.stderr)
     if report.ranked.empty:
+        statuses = list(report.runs["status"]) if len(report.runs) else []
+        if statuses and all(s == "failed" for s in statuses):
+            raise SweepFileError(f"every run of {', '.join(report.sweeps)} failed ({len(statuses)} run(s)), so "
+                                 f"there is nothing to learn from; see their run.log, fix the cause, then rerun "
+                                 f"with: python -m lib.sweep run {args.params[-1]} --retry-failed")
         raise SweepFileError(f"no finished run in {', '.join(map(str, roots))} to learn from; run the sweep first "
                              f"(python -m lib.sweep run {args.params[-1]})")
     proposal = propose(report, last.raw, last.name, name, args.budget)
@@ -234,6 +243,32 @@ def cmd_next(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_auto(args: argparse.Namespace) -> int:
+    """Run a chain of sweeps within a budget (lib.sweep.auto): each round through cmd_run, as `run` would."""
+    from lib.sweep.auto import Chain, chain_paths, check, plan_lines, run_chain
+
+    chain = Chain(Path(args.params), args.budget, args.reports_dir, args.rounds, args.budget_hours, args.max_runs,
+                  report=not args.no_report)
+    check(chain)
+
+    def run_round(path: Path, dry_run: bool = False) -> int:
+        return cmd_run(argparse.Namespace(**{**vars(args), "params": str(path), "dry_run": dry_run,
+                                             "no_report": True}))
+
+    if args.dry_run:
+        current = chain_paths(chain.first, chain.name)[-1]
+        run_round(current, dry_run=True)
+        sweep = load_sweep(current, args.max_runs)
+        todo, _ = plan(planned_sweep(sweep, sweep_root(sweep, args.reports_dir), None), sweep_root(sweep,
+                                                                                                 args.reports_dir),
+                       args.retry_failed)
+        for line in plan_lines(chain, len(todo)):
+            print(line)
+        return 0
+    status, _ = run_chain(chain, run_round)
+    return status
+
+
 def build_parser(prog: str = "python -m lib.sweep") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -241,7 +276,9 @@ def build_parser(prog: str = "python -m lib.sweep") -> argparse.ArgumentParser:
                            ("status", "print a table of every run's state"),
                            ("report", "build reports/<sweep>/report.html from the run records"),
                            ("next", "write the follow-up sweep file the records call for, each choice with its "
-                                    "evidence")):
+                                    "evidence"),
+                           ("auto", "run a chain of sweeps within a budget: run, propose the next (as next does), "
+                                    "run it, ...")):
         p = sub.add_parser(name, help=helptext)
         if name == "report":
             p.add_argument("params", nargs="+", help="sweep file(s); several make one report, later sweeps "
@@ -257,7 +294,14 @@ def build_parser(prog: str = "python -m lib.sweep") -> argparse.ArgumentParser:
                            help="at most this many runs: the least valuable changes are cut first, and named")
             p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
         else:
-            p.add_argument("params", help="sweep file, e.g. params/demo.yaml")
+            p.add_argument("params", help="sweep file, e.g. params/demo.yaml" + (" (round 0 of the chain)"
+                                                                                  if name == "auto" else ""))
+        if name == "auto":
+            p.add_argument("--budget", type=int, required=True, metavar="RUNS",
+                           help="runs the whole chain may use, the first sweep's included")
+            p.add_argument("--rounds", type=int, default=None, metavar="N", help="at most N rounds after the first")
+            p.add_argument("--budget-hours", type=float, default=None, metavar="H",
+                           help="also stop once the chain's runs have taken this many hours")
         p.add_argument("--reports-dir", default="reports", help="where sweep folders go (default: reports)")
         p.add_argument("--max-runs", type=int, default=MAX_RUNS,
                        help=f"refuse sweep files that describe more runs than this (default: {MAX_RUNS:,})")
@@ -265,10 +309,10 @@ def build_parser(prog: str = "python -m lib.sweep") -> argparse.ArgumentParser:
                        help="where a searching or early-terminating sweep keeps its Optuna study: a database URL "
                             "(postgresql://...) or a journal file every worker can reach (default: "
                             "study.journal in the sweep folder)")
-        if name in ("run", "status"):
+        if name in ("run", "status", "auto"):
             p.add_argument("--all", action="store_true", help="every run's row, however many (default: a summary "
                                                               "above 25 runs)")
-        if name != "run":
+        if name not in ("run", "auto"):  # auto takes every option run takes
             continue
         p.add_argument("--workers", type=int, default=1, help="runs at once (default: 1)")
         p.add_argument("--dry-run", action="store_true", help="validate and show the plan; execute nothing")
@@ -313,7 +357,8 @@ def _main(argv: list[str] | None, parser: argparse.ArgumentParser) -> int:
     try:
         if getattr(args, "study_storage", None):  # a bad or in-memory URL is refused before anything is read or written
             storage_spec(Path.cwd(), args.study_storage)
-        return {"run": cmd_run, "status": cmd_status, "report": cmd_report, "next": cmd_next}[args.command](args)
+        return {"run": cmd_run, "status": cmd_status, "report": cmd_report, "next": cmd_next,
+                "auto": cmd_auto}[args.command](args)
     except (SweepFileError, ConfigError, ClusterError, StudyStorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -57,12 +57,24 @@ def test_edge_extends_a_log_axis_one_step_beyond_its_best_end(tmp_path):
     proposal, _ = proposal_for(tmp_path, GRID, outcome)
     assert "edge" in rules(proposal)
     change = next(c for c in proposal.changes if c.rule == "edge")
-    assert "lr: the best configuration" in change.line and "largest value tried (0.1)" in change.line
+    assert change.line.startswith("lr: ") and "largest value tried (0.1)" in change.line
     assert "log scale (x10) to 1" in change.line
     sweep, text = written(tmp_path, proposal)
-    assert proposal.draft.grid["lr"] == [0.01, 0.1, 1.0]
-    assert "# lr: the best configuration" in text
-    assert {r.params["lr"] for r in sweep.runs} == {0.01, 0.1, 1.0}
+    assert proposal.draft.grid["lr"] == [1.0]  # 0.01 and 0.1 ran already, with these seeds: only 1.0 is new
+    assert "# lr: its best value" in text
+    grid = [r for r in sweep.runs if not r.parent]  # too_close's follow-ups aside
+    assert {r.params["lr"] for r in grid} == {1.0} and len(grid) == 2  # optimizer has no effect: fixed at sgd
+    assert len(proposal.repeats) == 4 and any(line.startswith("left out: 4 run(s)") for line in proposal.lines())
+
+
+def test_refine_tries_the_midpoints_around_a_best_inside_a_coarse_log_axis(tmp_path):
+    def outcome(p):  # best at lr 0.01, the middle of three decades
+        return Outcome({0.001: 0.80, 0.01: 0.90, 0.1: 0.85}[p["lr"]] + 0.001 * p["seed"], best_epoch=4)
+
+    proposal, _ = proposal_for(tmp_path, GRID, outcome)
+    change = next(c for c in proposal.changes if c.rule == "refine")
+    assert "best value is 0.01 (the pooled model's estimate over the other parameters), between 0.001 and 0.1 tried; refined with 0.00316 and 0.0316" in change.line
+    assert "edge" not in rules(proposal) and proposal.draft.grid["lr"] == [0.00316, 0.0316]  # 0.01 ran already
 
 
 def test_edge_extends_a_linear_axis_downward_and_never_past_a_limit(tmp_path):
@@ -72,7 +84,7 @@ def test_edge_extends_a_linear_axis_downward_and_never_past_a_limit(tmp_path):
         return Outcome(0.9 - 0.1 * p["momentum"] + 0.001 * p["seed"], best_epoch=4)
 
     proposal, _ = proposal_for(tmp_path, text, low)
-    assert proposal.draft.grid["momentum"] == [0.3, 0.5, 0.7]
+    assert proposal.draft.grid["momentum"] == [0.3]  # 0.5 and 0.7 ran already
     assert "linear scale (-0.2) to 0.3" in next(c.line for c in proposal.changes if c.rule == "edge")
 
     def high(p):  # the next step, 1.1, is no possible momentum: the edge is the limit
@@ -135,7 +147,9 @@ def test_a_parameter_confidently_without_effect_is_fixed_and_leaves_the_grid(tmp
     assert change.line.startswith("optimizer: every effect between its values lies within ±0.5 points")
     assert "fixed at sgd" in change.line  # RunConfig's default
     sweep, _ = written(tmp_path, proposal)
-    assert sweep.fixed["optimizer"] == "sgd" and "optimizer" not in sweep.varying
+    assert sweep.fixed["optimizer"] == "sgd"
+    grid = [r for r in sweep.runs if not r.parent]
+    assert all(r.params["optimizer"] == "sgd" for r in grid)  # (its sgd runs finished: none is left to run)
 
 
 def test_configurations_too_close_to_call_get_more_seeds(tmp_path):
@@ -148,8 +162,9 @@ def test_configurations_too_close_to_call_get_more_seeds(tmp_path):
     change = next(c for c in proposal.changes if c.rule == "too_close")
     assert "not distinguishable from the best" in change.line and "both run again with seeds 2, 3" in change.line
     sweep, _ = written(tmp_path, proposal)
-    assert {r.params["seed"] for r in sweep.runs} == {2, 3}
-    assert {r.params["lr"] for r in sweep.runs} == {0.01}
+    confirming = [r for r in sweep.runs if r.parent]  # (refine's new lrs aside)
+    assert {r.params["seed"] for r in confirming} == {2, 3} and len(confirming) == 4
+    assert {r.params["lr"] for r in confirming} == {0.01}
 
 
 OPTIMIZERS = GRID.replace("optimizer: [sgd, adam]", "optimizer: [sgd, adam, rmsprop]")
@@ -169,9 +184,8 @@ def test_a_categorical_value_that_loses_everywhere_is_dropped_from_its_grid(tmp_
     change = next(c for c in proposal.changes if c.rule == "worse_values")
     assert change.line.startswith("optimizer: rmsprop lost to ") and "interacts with nothing" in change.line
     assert rules(proposal).count("worse_values") == 1  # sgd and adam never lose: they stay
-    sweep, _ = written(tmp_path, proposal)
-    assert proposal.draft.grid["optimizer"] == ["sgd", "adam"]
-    assert {r.params["optimizer"] for r in sweep.runs} == {"sgd", "adam"}
+    assert proposal.draft.grid is None or "rmsprop" not in proposal.draft.grid.get("optimizer", [])
+    assert not any(r.get("optimizer") == "rmsprop" for r in proposal.draft.runs if not r.get("from"))
 
 
 def test_a_value_that_loses_only_at_some_levels_of_another_parameter_stays(tmp_path):
@@ -236,11 +250,11 @@ def test_a_search_whose_best_trials_sit_at_a_bound_goes_past_it(tmp_path):
 
 
 def test_when_no_rule_fires_the_proposal_says_so_and_writes_no_file(tmp_path):
-    text = "name: s\nfixed: {dataset: digits, model: mlp, epochs: 10}\ngrid: {lr: [0.001, 0.01, 0.1]}\n" \
+    text = "name: s\nfixed: {dataset: digits, model: mlp, epochs: 10}\ngrid: {lr: [0.005, 0.01, 0.02]}\n" \
            "seeds: [0, 1, 2]\n"
 
-    def outcome(p):  # the middle learning rate wins clearly, early in its epochs
-        return Outcome({0.001: 0.7, 0.01: 0.9, 0.1: 0.6}[p["lr"]] + 0.001 * p["seed"], best_epoch=4)
+    def outcome(p):  # the middle learning rate wins clearly, early in its epochs, on a grid too fine to refine
+        return Outcome({0.005: 0.7, 0.01: 0.9, 0.02: 0.6}[p["lr"]] + 0.001 * p["seed"], best_epoch=4)
 
     proposal, _ = proposal_for(tmp_path, text, outcome)
     assert proposal.draft is None and proposal.lines() == ["no rule fired: " + NOTHING]
@@ -312,7 +326,7 @@ def test_next_on_a_real_digits_sweep_extends_lr_and_its_follow_ups_meet_their_pa
     capsys.readouterr()
     assert main(["next", str(first), "--budget", "8", *reports]) == 0
     printed = capsys.readouterr().out
-    assert "edge: lr: the best configuration" in printed and "largest value tried (0.1)" in printed
+    assert "edge: lr: " in printed and "largest value tried (0.1)" in printed
     proposed = tmp_path / "lrs_next.yaml"
     assert proposed.is_file() and f"wrote {proposed}" in printed
     assert main(["next", str(first), *reports]) == 2  # never overwritten without --force
@@ -350,3 +364,20 @@ def test_next_refuses_an_output_path_it_should_not_write_and_writes_nothing(tmp_
     assert code == 2 and message.format(tmp=tmp_path) in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no folder made, no reports folder either
     assert list((tmp_path / "folder").iterdir()) == []
+
+
+def test_combine_runs_the_models_best_values_together(tmp_path):
+    # the best lr, 0.1, ran only at 2 epochs; 4 epochs only at the smaller lrs
+    text = ("name: s\nfixed: {dataset: digits, model: mlp, optimizer: sgd}\nruns:\n"
+            + "".join(f"  - {{lr: {lr}, epochs: {ep}}}\n" for lr, ep in
+                      [(0.001, 2), (0.01, 2), (0.1, 2), (0.001, 4), (0.01, 4)]) + "seeds: [0, 1, 2]\n")
+
+    def outcome(p):  # lr and epochs add up
+        return Outcome(0.7 + 0.05 * math.log10(p["lr"] / 0.001) + 0.05 * (p["epochs"] == 4) + 0.001 * p["seed"],
+                       best_epoch=1)
+
+    proposal, _ = proposal_for(tmp_path, text, outcome)
+    change = next(c for c in proposal.changes + proposal.done if c.rule == "combine")
+    assert "lr 0.01 -> 0.1" in change.line and "runs again with" in change.line
+    sweep, _ = written(tmp_path, proposal)  # edge's grid over lr and epochs covers it here, else combine's run
+    assert any(r.params["lr"] == 0.1 and r.params["epochs"] == 4 for r in sweep.runs)
