@@ -6,6 +6,7 @@ from lib.core.exports import public_face
 
 __all__, __getattr__ = public_face(__name__, {
     "curves": ("PRUNED_LOOK", "accuracy_axis", "cut_marker", "cut_short", "epoch_axis", "plot_history"),
+    "exits": ("os_error_line", "quiet_pipe"),
     "exports": ("public_face",),
     "formatting": ("MISSING", "TIMESTAMP", "as_float", "duration", "is_bool", "is_missing", "is_number", "is_whole",
                    "native", "number", "shown", "timestamp", "too_large"),
@@ -15,8 +16,9 @@ __all__, __getattr__ = public_face(__name__, {
                "RUN_LOG", "RUN_RESULTS", "SUBMITTED", "SWEEP_JSON", "SWEEP_LOCK", "WANDB_ID", "WORKER_PID", "run_dir",
                "runs_dir"),
     "locks": ("LockBusy", "hold"),
+    "pagescripts": ("SCRIPT_HASHES", "script_hashes", "with_policy"),
     "paths": ("data_root", "project_root", "resolve"),
-    "records": ("FINISHED_STATUSES", "RANKED_STATUSES", "RunLockedError", "RunState", "VAL_ACC_MEANING",
+    "records": ("DAMAGED", "FINISHED_STATUSES", "RANKED_STATUSES", "RunLockedError", "RunState", "VAL_ACC_MEANING",
                 "atomic_write_bytes", "atomic_write_text", "best_epoch", "load_checkpoint", "load_history", "load_run",
                 "read_json", "remove_stale_temp_files", "run_lock", "run_state", "save_checkpoint", "write_history",
                 "write_json"),

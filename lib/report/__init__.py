@@ -6,6 +6,7 @@ may use; each lives in the module it is listed under, and none is imported until
 from lib.core.exports import public_face
 
 __all__, __getattr__ = public_face(__name__, {
+    "chain": ("show_chain",),
     "load": ("METRIC_LABELS", "load_report", "plan_note"),
     "nextfile": ("sweep_text",),
     "proposal": ("propose",),
