@@ -390,7 +390,7 @@ def test_findings_state_effects_ties_and_flags(additive):
     assert said.startswith("optimizer: adam beat sgd at every seed (by 4.4 to 6.0 points of validation accuracy); ")
     assert "averaged over seeds by 5.0 points (95% CI" in said or "the average is uncertain with 3 seeds" in said
     assert "mix (true vs false): identical runs" in text
-    assert ("lr (3 values, ordered): best 0.01, mean val acc 83.50% (95% CI" in text
+    assert ("lr (3 values, ordered): best 0.01, mean val acc 83.5% (95% CI" in text
             and "it beat 0.001 by 1.00 points" in text and "it beat 0.1 by 4.00 points" in text
             and "accuracy fell by 1.50 points per tenfold lr" in text)
     assert "0.0 points (95% CI 0.0 to 0.0)" not in text
