@@ -118,7 +118,7 @@ class Design:
     names: dict[tuple[int, ...], str] = dataclasses.field(default_factory=dict)  # configuration -> its runs' name
 
 
-def _run_name(run: Any, seed: Any) -> str:
+def configuration_name(run: Any, seed: Any) -> str:
     """A run's name without its seed part (`lenet-mix-seed2` -> `lenet-mix`): the name of its configuration."""
     token = f"seed{native(seed)}" if is_number(seed) else None
     return "-".join(part for part in str(run).split("-") if part != token)
@@ -132,7 +132,7 @@ def _names(used: pd.DataFrame, params: Sequence[str], codes: dict[str, list[int]
     seeds = list(used["seed"]) if "seed" in used else [None] * len(used)
     found: dict[tuple[int, ...], set[str]] = {}
     for i, (run, seed) in enumerate(zip(used["run"], seeds)):
-        found.setdefault(tuple(codes[p][i] for p in params), set()).add(_run_name(run, seed))
+        found.setdefault(tuple(codes[p][i] for p in params), set()).add(configuration_name(run, seed))
     names = {key: next(iter(values)) for key, values in found.items() if len(values) == 1}
     if len(names) != len(found) or len(set(names.values())) != len(names):
         return {}
