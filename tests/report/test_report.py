@@ -329,7 +329,7 @@ def test_configs_at_one_seed_say_so_and_leave_out_spread_columns(tmp_path, shown
     report_module.show_configs(load_report(write_sweep(tmp_path / "one", "one", runs)))
     assert shown[0] == '<h2 id="configurations">Configurations over seeds</h2>'
     assert shown[1].startswith("One seed per configuration (n = 1)")
-    assert "val_acc_sd" not in shown[2] and "val_acc_mean" in shown[2]
+    assert "val acc sd" not in shown[2] and "val acc mean" in shown[2]
 
 
 # --- the pooled model on sweeps of the project's own files ----------------------------------------------------
