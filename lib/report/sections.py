@@ -454,7 +454,7 @@ def show_leaderboard(report: SweepReport) -> None:
     top = table.drop(columns=["images_per_s", "train_loss", "test_loss", "wall_time_s"])
     ranked = int(report.ranked.shape[0])
     which = f"The {LEADERBOARD_ROWS} best of {len(top)} runs" if len(top) > LEADERBOARD_ROWS else f"All {len(top)} runs"
-    _show(f"{which}, by {METRIC_LABELS['val_acc']} "
+    _show(f"{which}, by {METRIC_LABELS['val_acc']} (ties: test accuracy, then name) "
           f"({ranked} ranked; pruned and unfinished runs come last). Test accuracy is shown, never used to rank. "
           f"Run names link to the executed notebook; `log` to its run.log.", top.head(LEADERBOARD_ROWS))
     if len(table) > LEADERBOARD_ROWS:

@@ -34,7 +34,7 @@ def render_run_notebook(folder: Path) -> bool:
 
     try:
         html, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    except (OSError, ValueError) as exc:  # nbformat's validation errors are ValueErrors
+    except Exception as exc:  # a page is a convenience: whatever nbformat or nbconvert raise, the run's records stand
         print(f"warning: {notebook} not rendered to {NOTEBOOK_HTML}: {exc}", file=sys.stderr)
         return False
     atomic_write_bytes(page, html.encode())
