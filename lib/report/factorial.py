@@ -75,7 +75,7 @@ EFFECT_COLUMNS = ["parameter", "value", "reference", "effect", "ci_low", "ci_hig
                   "ci_method", "lenth_ci_low", "lenth_ci_high"]
 INTERACTION_COLUMNS = ["parameter_a", "value_a", "parameter_b", "value_b", "interaction", "ci_low", "ci_high", "se",
                        "df", "p", "p_holm", "n", "seeds", "ci_method", "lenth_ci_low", "lenth_ci_high"]
-CONFIG_EXTRA = ["vs_best", "p_vs_best", "p_holm_vs_best"]  # before tied_with_best in configs_table
+CONFIG_EXTRA = ["vs_best", "p_vs_best", "p_holm_vs_best"]  # before tied_with_best in the configurations table
 
 
 def _sm():

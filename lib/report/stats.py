@@ -1,7 +1,7 @@
 """The statistics behind the sweep report: configurations over seeds, matched-pair effects and
 interactions, isolation, per-run diagnostics and the findings' sentences.
 
-The report's effects, interactions and ties come from one pooled linear model (lib.factorial, which
+The report's effects, interactions and ties come from one pooled linear model (lib.report.factorial, which
 builds on the design here). The matched-pair tables below (`effects_table`, `interactions_table`:
 t over per-seed effects, Lenth's method with one seed) are the per-seed method the report used
 before; they stay as the one-seed Lenth cross-check and as the baseline of
@@ -14,7 +14,9 @@ What enters the statistics: runs whose status is completed or early_stopped and 
 accuracy is finite. Diverged, failed, pending and pruned runs are counted but never averaged. Runs
 that share a configuration and a seed are averaged into one value first, so every number below is
 over distinct seeds. A *configuration* is a run's values of the varying parameters, seed aside.
-Accuracies are fractions; the sentences give them in points (100 x fraction).
+Accuracies are fractions; the sentences give them in points (100 x fraction). Configurations and runs
+are ranked one way everywhere (RANKING), and a mean accuracy's interval stays inside (0, 1)
+(`accuracy_interval`, `bounded_interval`).
 """
 
 from __future__ import annotations
@@ -507,7 +509,7 @@ def boundary_notes(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[s
     A parameter counts when it is numeric (int or float, not bool) and the sweep holds at least
     BOUNDARY_MIN_VALUES distinct numbers for it, counted over every run in `runs` (finished or not, so
     a larger value that diverged or is still pending counts as tried). The best configuration is the
-    first row of `configs` (`configs_table`).
+    first row of `configs` (the configurations table, `Pooled.configs`).
     """
     if configs.empty:
         return []
