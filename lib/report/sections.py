@@ -577,7 +577,7 @@ def show_isolation(report: SweepReport) -> None:
               "draw: a table rather than single points.", table.drop(columns=["ci_low", "ci_high"]))
         return
     _show("For each value, the best configuration with that value (mean validation accuracy over its seeds, "
-          "95% t-interval as error bars when n >= 2). A maximum over the other parameters flatters values "
+          "95% interval as error bars when n >= 2, as in the configurations table). A maximum over the other parameters flatters values "
           "tried in more configurations.")
     panels = min(4, table["parameter"].nunique())
     _show(_figure(plot_isolation(report), 380 * panels + 60))  # the figure at its own size: fonts as drawn
