@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lib.core.layout import NOTEBOOK, NOTEBOOK_HTML, REPORT_HTML, REPORT_NOTEBOOK, REPORT_PARTIAL, RUNS
+from lib.core.layout import NOTEBOOK, NOTEBOOK_HTML, REPORT_HTML, REPORT_NOTEBOOK, REPORT_PARTIAL
 from lib.core.records import atomic_write_bytes
 from lib.sweep.executors.kernels import DIE_WITH_PARENT
 
@@ -25,7 +25,8 @@ class ReportError(RuntimeError):
 
 def render_run_notebook(folder: Path) -> bool:
     """Write NOTEBOOK_HTML beside a run folder's executed NOTEBOOK when it is missing or older (a browser shows a
-    notebook as raw JSON); whether one was written. Best effort: an unreadable notebook is left as it is."""
+    notebook as raw JSON); whether one was written. Called where a run ends (lib.sweep.executors.base), never by
+    the report, which leaves run folders as they are. Best effort: an unreadable notebook is left as it is."""
     notebook, page = folder / NOTEBOOK, folder / NOTEBOOK_HTML
     if not notebook.is_file() or (page.is_file() and page.stat().st_mtime >= notebook.stat().st_mtime):
         return False
@@ -48,9 +49,6 @@ def build_report(sweep_dirs: Path | list[Path], out: Path | None = None, noteboo
     from nbconvert import HTMLExporter
 
     dirs = [sweep_dirs] if isinstance(sweep_dirs, Path) else list(sweep_dirs)
-    for folder in dirs:  # runs that ended before their page was written at the end of the run
-        for run in sorted((folder / RUNS).iterdir()) if (folder / RUNS).is_dir() else []:
-            render_run_notebook(run)
     root = out or dirs[0]
     root.mkdir(parents=True, exist_ok=True)
     partial = root / REPORT_PARTIAL
