@@ -28,7 +28,8 @@ left out and named. No residual degrees of freedom: no interval, and nothing is 
 Seed-dependent effects. For each parameter the model is refitted with a parameter x seed term. Its
 estimates of the parameter's effect at each seed, v_1..v_k, give the parameter x seed variation:
 d^2 = var(v) / k, the squared standard error of their mean. The interval of the average effect over
-seeds has the standard error sqrt(s^2 + max(0, d^2 - VC_SHARE s^2)), s the pooled model's: a variance-component (random parameter x seed) interval that grows
+seeds has the standard error sqrt(s^2 + max(0, d^2 - VC_SHARE s^2)), s the pooled model's: a
+variance-component (random parameter x seed) interval that grows
 smoothly with the variation, t with Satterthwaite's degrees of freedom, which fall from the residual's
 towards k - 1 as the seed component dominates. VC_SHARE 1 would be the method-of-moments estimate of
 the component; half of it was chosen by simulation (benchmarks/stats_coverage.py: coverage across seeds

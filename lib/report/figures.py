@@ -174,8 +174,8 @@ def plot_isolation(report: SweepReport):
         mean = part["val_acc_mean"].to_numpy(dtype=float)
         below = mean - part["ci_low"].to_numpy(dtype=float)
         above = part["ci_high"].to_numpy(dtype=float) - mean
-        ax.errorbar(x, mean, yerr=[[0 if math.isnan(v) else v for v in below], [0 if math.isnan(v) else v for v in above]],
-                    fmt="o", capsize=5, markersize=6)
+        bars = [[0 if math.isnan(v) else v for v in below], [0 if math.isnan(v) else v for v in above]]
+        ax.errorbar(x, mean, yerr=bars, fmt="o", capsize=5, markersize=6)
         labels = [value_text(v) for v in part["value"]]
         step = max(1, len(labels) // 8)  # a readable number of tick labels
         ax.set_xticks(list(x)[::step], labels[::step], fontsize=10, rotation=30 if len(labels) > 4 else 0)

@@ -515,9 +515,10 @@ def show_effects(report: SweepReport) -> None:
     _show("From one linear model over every run (see the findings): kind difference is `value` minus `reference` "
           "in validation accuracy (fraction), averaged over the other parameters; for ordered parameters (numbers "
           "with three or more values), kind mean is the accuracy at `value` and kind trend the change per step of "
-          "the trend axis. p (Holm): Holm-adjusted over every effect and interaction, of the smaller of p (average) and "
-          "p (every seed) doubled (every seed: the largest per-seed p when all seeds point one way); a finding calls "
-          f"a difference only when p (Holm) < {stats.ALPHA:g}. lowest and highest seed: the effect at single seeds. n: configuration x seed results at value or reference. "
+          "the trend axis. p (Holm): Holm-adjusted over every effect and interaction, of the smaller of p (average) "
+          "and p (every seed) doubled (every seed: the largest per-seed p when all seeds point one way); a finding "
+          f"calls a difference only when p (Holm) < {stats.ALPHA:g}. lowest and highest seed: the effect at single seeds. "
+          "n: configuration x seed results at value or reference. "
           + _ci_note(effects) + (f" Left out: {', '.join(left)}, sampled by a search (see Search)." if left else ""),
           _estimates(effects) if len(effects) <= LEADERBOARD_ROWS else
           interactive(effects.drop(columns=[c for c in ("ci_method",) if c in effects])))
@@ -577,8 +578,8 @@ def show_isolation(report: SweepReport) -> None:
               "draw: a table rather than single points.", table.drop(columns=["ci_low", "ci_high"]))
         return
     _show("For each value, the best configuration with that value (mean validation accuracy over its seeds, "
-          "95% interval as error bars when n >= 2, as in the configurations table). A maximum over the other parameters flatters values "
-          "tried in more configurations.")
+          "95% interval as error bars when n >= 2, as in the configurations table). A maximum over the other "
+          "parameters flatters values tried in more configurations.")
     panels = min(4, table["parameter"].nunique())
     _show(_figure(plot_isolation(report), 380 * panels + 60))  # the figure at its own size: fonts as drawn
 

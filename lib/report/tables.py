@@ -74,14 +74,15 @@ def conditions(report: SweepReport) -> str:
 
 
 def leaderboard(report: SweepReport) -> pd.DataFrame:
-    """All runs, best validation accuracy first, then pruned runs (ranked among themselves), unfinished runs
-    last, with their diagnostic flags."""
+    """All runs, best first by lib.report.stats.RANKING (ties: test accuracy, then name), then pruned runs
+    (ranked among themselves), unfinished runs last, with their diagnostic flags."""
     columns = ["run", *(["sweep"] if len(report.sweeps) > 1 else []), "status",
                *[k for k in report.varying if k in report.runs], *METRIC_COLUMNS, "wall_time_s", "images_per_s"]
     table = report.runs[columns].assign(flags=analysis(report).flags)
     group = [1 if s == "pruned" else 0 if v == v else 2 for s, v in zip(table["status"], table["val_acc"])]
-    table = pd.concat([stats.ranked(part, "val_acc", "test_acc", "run")
-                       for _, part in table.assign(_group=group).groupby("_group", sort=True)] or [table.assign(_group=0)])
+    parts = [stats.ranked(part, "val_acc", "test_acc", "run")
+             for _, part in table.assign(_group=group).groupby("_group", sort=True)]
+    table = pd.concat(parts) if parts else table.assign(_group=0)
     return table.drop(columns="_group").set_index("run").rename(columns=METRIC_LABELS)
 
 

@@ -127,7 +127,8 @@ def _at(factor: Factor, level: int) -> str:
 
 
 def _difference_sentence(pooled: Pooled, row: Mapping[str, Any]) -> str:
-    name, value, reference = row["parameter"], stats.sentence_value(row["value"]), stats.sentence_value(row["reference"])
+    name = row["parameter"]
+    value, reference = stats.sentence_value(row["value"]), stats.sentence_value(row["reference"])
     if row["identical"]:
         return (f"{name} ({value} vs {reference}): identical runs (each run at {value} equals its matched run at "
                 f"{reference})")
