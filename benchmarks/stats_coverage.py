@@ -1,6 +1,7 @@
 """How honest and how sharp the report's statistics are, on simulated factorial sweeps whose truth is known.
 
     python -m benchmarks.stats_coverage [--sweeps 300] [--seed 0] [--out reports/benchmarks/stats_coverage.json]
+    python -m benchmarks.stats_coverage --quick    # a few sweeps per setting, seconds: a smoke test
 
 Each simulated sweep is a 2^4 factorial (parameters a, b, c, d, values low and high) run at 1, 2 or 3
 seeds. Validation accuracy, in points, is 80 + the effects + a per-seed shift (sd SEED_SD, the same
@@ -13,23 +14,31 @@ for every configuration of that seed) + run noise (sd NOISE_SD). Scenarios:
 - seed_dependent:  additive, but a's effect at each seed is 3 + u (u ~ N(0, SEED_EFFECT_SD)); the truth
                    is the mean effect 3 over seeds.
 
-The runs go through the report's own runs-table functions, as a runs table of completed runs:
+And two sweeps a new user writes, a 2 x 2 grid (lr, weight_decay) at 2 seeds, noise sd 1 point, where lr's
+effect is fixed per seed: consistent_sign, +24 at one seed and +33 at the other (every seed sees it: a call is
+right), and sign_changing, +5 and -5 (no direction holds: a call is wrong).
 
-- per-seed/Lenth: lib.report.stats.effects_table and configs_table, the matched-pair method the report used
-                  before (t over per-seed effects; Lenth's pseudo standard error with one seed);
-                  "called" as its findings did: CI excludes 0;
-- pooled:         lib.report.factorial.analyse, what the report uses now; "called": Holm p < 0.05, as its findings;
+The runs go through the report's own functions, as a runs table of completed runs:
+
+- per-seed/Lenth: lib.report.stats.effects_table, the matched-pair method of the first report (t over per-seed
+                  effects; Lenth's pseudo standard error with one seed); "called" as its findings did: CI
+                  excludes 0;
+- before:         lib.report.factorial.analyse with seed_rule "f_test_switch", the pooled model as it was: an F
+                  test of parameter x seed switching to a t-interval over per-seed effects;
+- after:          lib.report.factorial.analyse as the report uses it now: the variance-component interval and
+                  the every-seed call; "called" (both): Holm p < 0.05, as the findings;
 - OLS:            the textbook analysis, written here: val_acc ~ main effects + seed, residual pooled over
                   the design, unadjusted CIs (the reference for width).
 
 Measured per method and seed count: coverage of the main effects' CIs and their median width (points)
 in the additive scenario, the width next to OLS's, the chance the +0.5 and +3 effects are called (with
 the right sign), the family-wise false-call rate (a sweep stating at least one difference that is 0 or
-has the wrong sign: for pooled over every effect, interaction and simple effect its findings state; for the
-others over the main effects their findings state), the coverage of the seed-dependent effect's CI, and
-how often a configuration truly 3 points below the best is listed as not distinguishable from it. A
-second table shows what the level of the parameter x seed test buys at 2 seeds, and a last line the best
-seed-dependent coverage that any such test could buy there (`bound_at_two_seeds`).
+has the wrong sign: for before and after over every effect, interaction and simple effect their findings
+state; for the others over the main effects their findings state), the coverage of the seed-dependent
+effect's CI, and how often a configuration truly 3 points below the best is listed as not distinguishable
+from it; and the share of consistent_sign and sign_changing sweeps that call lr. A last table is the
+frontier of the variance component's share (lib.report.factorial.VC_SHARE) at 2 and 3 seeds: how much of
+the noise's error is taken off the parameter x seed spread trades seed-dependent coverage against width.
 Writes reports/benchmarks/stats_coverage.json.
 """
 
@@ -58,8 +67,14 @@ SEED_SD = 0.5  # points, a shift shared by every configuration of one seed
 SEED_EFFECT_SD = 1.0  # points, seed_dependent: sd of a's effect between seeds
 SCENARIOS = ["additive", "interaction", "null", "seed_dependent"]
 SEEDS = [1, 2, 3]
-GUARD_LEVELS = [0.01, 0.05, 0.2, 0.5]  # the trade-off table, at 2 seeds
-METHODS = ["per-seed/Lenth", "pooled", "OLS"]
+USER_CASES = {"consistent_sign": (24.0, 33.0), "sign_changing": (5.0, -5.0)}  # lr's effect at seeds 0 and 1, points
+USER_GRID = {"lr": [0.001, 0.1], "weight_decay": [0.0, 0.0005]}
+VC_SHARES = [0.0, 0.25, 0.5, 1.0]  # the frontier table, at 2 and 3 seeds
+METHODS = ["per-seed/Lenth", "before", "after", "OLS"]
+RULES = {"before": {"seed_rule": "f_test_switch"}, "after": {}}  # factorial.analyse's arguments per method
+TARGETS = {"consistent_sign_called": (">=", 0.95), "sign_changing_called": ("<=", 0.05),
+           "seed_dependent_coverage_3_seeds": (">=", 0.90), "coverage_2_seeds": (">=", 0.93),
+           "width_vs_ols_2_seeds": ("<=", 1.2), "power_3_2_seeds": (">=", 0.95), "false_null_2_seeds": ("<=", 0.07)}
 
 
 def simulate(scenario: str, seeds: int, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
@@ -79,6 +94,25 @@ def simulate(scenario: str, seeds: int, rng: np.random.Generator) -> tuple[pd.Da
                          "status": "completed", **config, "seed": seed, "val_acc": y / 100, "test_acc": y / 100})
     truth = {"effects": effects, "interactions": {("a", "b"): interaction}}
     return pd.DataFrame(rows), truth
+
+
+def simulate_user(case: str, rng: np.random.Generator) -> pd.DataFrame:
+    """The 2 x 2 demo-like sweep at 2 seeds whose lr effect is USER_CASES[case] per seed (accuracy near 65%)."""
+    rows = []
+    for seed, effect in enumerate(USER_CASES[case]):
+        shift = rng.normal(0, SEED_SD)
+        for lr, wd in itertools.product(*USER_GRID.values()):
+            y = 65 + effect * ((lr == USER_GRID["lr"][1]) - 0.5) + shift + rng.normal(0, NOISE_SD)
+            rows.append({"run": f"lr{lr:g}-wd{wd:g}-seed{seed}", "sweep": "sim", "status": "completed", "lr": lr,
+                         "weight_decay": wd, "seed": seed, "val_acc": y / 100, "test_acc": y / 100})
+    return pd.DataFrame(rows)
+
+
+def user_calls(runs: pd.DataFrame, rule: dict) -> bool:
+    """Whether the findings call lr's effect (either way)."""
+    pooled = factorial.analyse(runs, list(USER_GRID), **rule)
+    lr = pooled.effects[pooled.effects["parameter"] == "lr"].iloc[0]
+    return pooled.called(lr["p_holm"])
 
 
 def _truth_interaction(truth: dict, a: str, b: str) -> float:
@@ -102,9 +136,9 @@ def _worse_by_3(configs: pd.DataFrame) -> list[bool]:
     return [t is True for t in rows["tied_with_best"]]
 
 
-def pooled_sweep(runs: pd.DataFrame, truth: dict, guard_alpha: float) -> dict:
-    pooled = factorial.analyse(runs, FACTORS, guard_alpha)
-    out = {"main": {}, "false": False, "guard_a": "a" in pooled.per_seed, "ties": _worse_by_3(pooled.configs)}
+def pooled_sweep(runs: pd.DataFrame, truth: dict, rule: dict) -> dict:
+    pooled = factorial.analyse(runs, FACTORS, **rule)
+    out = {"main": {}, "false": False, "ties": _worse_by_3(pooled.configs)}
     effects = pooled.effects.set_index("parameter")
     for name in FACTORS:
         r = effects.loc[name]
@@ -126,9 +160,9 @@ def pooled_sweep(runs: pd.DataFrame, truth: dict, guard_alpha: float) -> dict:
     return out
 
 
-def old_sweep(runs: pd.DataFrame, truth: dict, ties: bool) -> dict:
+def old_sweep(runs: pd.DataFrame, truth: dict) -> dict:
     effects = stats.effects_table(runs, FACTORS).set_index("parameter")
-    out = {"main": {}, "false": False, "ties": _worse_by_3(stats.configs_table(runs, FACTORS)) if ties else []}
+    out = {"main": {}, "false": False}
     for name in FACTORS:
         r = effects.loc[name]
         called = bool(r["ci_low"] > 0 or r["ci_high"] < 0)
@@ -182,97 +216,83 @@ def summarise(by_scenario: dict[str, list[dict]]) -> dict:
     }
     if "ties" in additive[0]:
         out["tied_3_points_worse"] = _rate(t for e in additive for t in e["ties"])
-    if "guard_a" in additive[0]:
-        out["guard_fired_additive"] = _rate(e["guard_a"] for e in additive)
-        out["guard_fired_seed_dependent"] = _rate(e["guard_a"] for e in by_scenario["seed_dependent"])
+    if "ties" in additive[0]:
         inter = by_scenario["interaction"]
         out["interaction_coverage"] = _rate(_covers(e["ab"], INTERACTION) for e in inter if "ab" in e)
         out["interaction_power"] = _rate(e.get("ab", (0, 0, 0, False))[3] for e in inter)
     return out
 
 
-def run(sweeps: int, seed: int, tradeoff_sweeps: int) -> dict:
-    results, tradeoff = [], []
+def run(sweeps: int, seed: int, frontier_sweeps: int) -> dict:
+    results, frontier = [], []
     for k in SEEDS:
         sims = {s: [simulate(s, k, np.random.default_rng([seed, k, i])) for i in range(sweeps)] for s in SCENARIOS}
         per_method = {
-            "per-seed/Lenth": {s: [old_sweep(r, t, s == "additive") for r, t in sims[s]] for s in SCENARIOS},
-            "pooled": {s: [pooled_sweep(r, t, factorial.GUARD_ALPHA) for r, t in sims[s]] for s in SCENARIOS},
+            "per-seed/Lenth": {s: [old_sweep(r, t) for r, t in sims[s]] for s in SCENARIOS},
+            **{m: {s: [pooled_sweep(r, t, rule) for r, t in sims[s]] for s in SCENARIOS} for m, rule in RULES.items()},
             "OLS": {s: [ols_sweep(r, t) for r, t in sims[s]] for s in SCENARIOS},
         }
         summaries = {m: summarise(v) for m, v in per_method.items()}
         for method in METHODS:
             summaries[method]["width_vs_ols"] = summaries[method]["median_width"] / summaries["OLS"]["median_width"]
             results.append({"seeds": k, "method": method, **summaries[method]})
-        if k == 2:
-            for level in GUARD_LEVELS:
-                if level == factorial.GUARD_ALPHA:
-                    row = summaries["pooled"]
+        if k >= 2:
+            for share in VC_SHARES:
+                if share == factorial.VC_SHARE:
+                    row = summaries["after"]
                 else:
-                    row = summarise({s: [pooled_sweep(r, t, level) for r, t in sims[s][:tradeoff_sweeps]]
-                                     if s in ("additive", "seed_dependent") else per_method["pooled"][s]
+                    row = summarise({s: [pooled_sweep(r, t, {"vc_share": share}) for r, t in sims[s][:frontier_sweeps]]
                                      for s in SCENARIOS})
-                tradeoff.append({"guard_alpha": level, "sweeps": sweeps if level == factorial.GUARD_ALPHA else
-                                 min(sweeps, tradeoff_sweeps), "power_3": row["power_3"],
-                                 "coverage": row["coverage"],
-                                 "median_width": row["median_width"],
+                frontier.append({"seeds": k, "vc_share": share, "sweeps": sweeps if share == factorial.VC_SHARE
+                                 else min(sweeps, frontier_sweeps), "power_3": row["power_3"],
+                                 "coverage": row["coverage"], "median_width": row["median_width"],
+                                 "width_vs_ols": row["median_width"] / summaries["OLS"]["median_width"],
                                  "seed_dependent_coverage": row["seed_dependent_coverage"],
-                                 "guard_fired_additive": row["guard_fired_additive"],
-                                 "guard_fired_seed_dependent": row["guard_fired_seed_dependent"]})
-    return {"results": results, "guard_tradeoff": tradeoff, "bound_at_two_seeds": bound_at_two_seeds()}
+                                 "false_null": row["false_null"]})
+    users = []
+    for method, rule in RULES.items():
+        rates = {case: _rate(user_calls(simulate_user(case, np.random.default_rng([seed, 9, j, i])), rule)
+                             for i in range(sweeps)) for j, case in enumerate(USER_CASES)}
+        users.append({"method": method, **{f"{case}_called": rate for case, rate in rates.items()}})
+    return {"results": results, "user_cases": users, "frontier": frontier,
+            "targets": targets(results, users)}
 
 
-def bound_at_two_seeds(tests: int = 10, power: float = 0.95) -> dict:
-    """The best coverage of the seed-dependent effect that any rule of the guard's kind can reach at 2 seeds.
+def targets(results: list[dict], users: list[dict]) -> list[dict]:
+    """Each target of the report's statistics, the value before and after, and whether after meets it."""
+    def value(method: str, name: str) -> float:
+        if name.endswith("_called"):
+            return next(u[name] for u in users if u["method"] == method)
+        measure, seeds = name.rsplit("_", 2)[0], int(name.rsplit("_", 2)[1])
+        return next(r[measure] for r in results if r["method"] == method and r["seeds"] == seeds)
 
-    At 2 seeds all a sweep knows of how a's effect varies with the seed is one number: half the difference
-    of its two per-seed effects, d, which is independent of the mean effect m. A rule of the guard's kind
-    widens a's CI when |d| passes a threshold c. Take the most favourable case: the run noise known
-    exactly, a widened CI of any width S (in standard errors' units), and up to half of the effects
-    without seed dependence widened (so the median width stays the pooled one). Keep the +3 effect called
-    (Holm's first step over `tests` hypotheses) at least `power` of the time; the best c and S over a fine
-    grid give the highest coverage of the seed-dependent effect reachable. (m is normal around the truth,
-    so coverage is 2 Phi(t S / sd) - 1 in closed form.)
-    """
-    from scipy import stats as st
-
-    runs = 2 ** len(FACTORS)
-    v = 4 * NOISE_SD ** 2 / runs / 2  # var of m and of d for an effect without seed dependence
-    sd_plain, sd_dep = math.sqrt(v), math.sqrt(v + SEED_EFFECT_SD ** 2 / 2)
-    df = 2 * runs - (1 + len(FACTORS) + math.comb(len(FACTORS), 2) + 1)  # the pooled model's residual df
-    t, z = st.t.ppf(0.975, df), st.norm.ppf(1 - 0.05 / tests / 2)
-    pooled_coverage = float(2 * st.norm.cdf(t * sd_plain / sd_dep) - 1)
-    c = np.linspace(0.01, 3.0, 300)[:, None]  # thresholds on |d|
-    width = np.linspace(sd_plain, 4.0, 400)[None, :]  # the widened standard error
-    flag_plain, flag_dep = 2 * st.norm.sf(c / sd_plain), 2 * st.norm.sf(c / sd_dep)
-    called = (1 - flag_plain) + flag_plain * st.norm.sf((z * width - EFFECTS["a"]) / sd_plain)
-    coverage = flag_dep * (2 * st.norm.cdf(t * width / sd_dep) - 1) + (1 - flag_dep) * pooled_coverage
-    coverage = np.where((called >= power) & (flag_plain < 0.5), coverage, -1.0)
-    i, j = np.unravel_index(np.argmax(coverage), coverage.shape)
-    best = {"coverage": pooled_coverage, "threshold": None, "widened_se": None}
-    if coverage[i, j] > pooled_coverage:
-        best = {"coverage": float(coverage[i, j]), "threshold": float(c[i, 0]), "widened_se": float(width[0, j]),
-                "widened_share_plain": float(flag_plain[i, 0]), "widened_share_dependent": float(flag_dep[i, 0])}
-    return {"tests": tests, "power_3_kept": power, "pooled_coverage": pooled_coverage, **best}
+    rows = []
+    for name, (sense, bound) in TARGETS.items():
+        before, after = value("before", name), value("after", name)
+        met = after >= bound if sense == ">=" else after <= bound
+        rows.append({"target": f"{name} {sense} {bound:g}", "before": before, "after": after, "met": bool(met)})
+    return rows
 
 
 COLUMNS = [("seeds", "seeds", "d"), ("coverage", "coverage", ".3f"), ("median_width", "width", ".2f"),
            ("width_vs_ols", "xOLS", ".2f"), ("power_0.5", "power+0.5", ".2f"), ("power_3", "power+3", ".2f"),
            ("false_null", "false(null)", ".3f"), ("false_additive", "false(add)", ".3f"),
            ("false_interaction", "false(int)", ".3f"), ("seed_dependent_coverage", "seed-dep cov", ".3f"),
-           ("tied_3_points_worse", "tied -3pt", ".2f")]
-POOLED_COLUMNS = [("seeds", "seeds", "d"), ("interaction_coverage", "int coverage", ".3f"),
-                  ("interaction_power", "int power", ".2f"), ("guard_fired_additive", "guard fired (additive)", ".3f"),
-                  ("guard_fired_seed_dependent", "guard fired (seed-dep)", ".3f")]
-TRADEOFF_COLUMNS = [("guard_alpha", "level", "g"), ("sweeps", "sweeps", "d"), ("power_3", "power+3", ".2f"),
-                    ("coverage", "coverage", ".3f"), ("median_width", "width", ".2f"),
-                    ("seed_dependent_coverage", "seed-dep cov", ".3f"), ("guard_fired_additive", "fired (add)", ".3f"),
-                    ("guard_fired_seed_dependent", "fired (seed-dep)", ".3f")]
+           ("tied_3_points_worse", "tied -3pt", ".2f"), ("interaction_coverage", "int cov", ".3f"),
+           ("interaction_power", "int power", ".2f")]
+USER_COLUMNS = [("method", "method", "s"), ("consistent_sign_called", "+24/+33 called", ".3f"),
+                ("sign_changing_called", "+5/-5 called", ".3f")]
+FRONTIER_COLUMNS = [("seeds", "seeds", "d"), ("vc_share", "share", "g"), ("sweeps", "sweeps", "d"),
+                    ("power_3", "power+3", ".2f"), ("coverage", "coverage", ".3f"), ("median_width", "width", ".2f"),
+                    ("width_vs_ols", "xOLS", ".2f"), ("seed_dependent_coverage", "seed-dep cov", ".3f"),
+                    ("false_null", "false(null)", ".3f")]
+TARGET_COLUMNS = [("target", "target", "s"), ("before", "before", ".3f"), ("after", "after", ".3f"),
+                  ("met", "met", "")]
 
 
 def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
     cells = [[("-" if r.get(k) is None or (isinstance(r.get(k), float) and math.isnan(r[k])) else
-               format(r[k], f)) for k, _, f in columns] for r in rows]
+               format(r[k], f) if f else str(r[k])) for k, _, f in columns] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h, _) in enumerate(columns)]
     lines = ["  ".join(h.rjust(w) for (_, h, _), w in zip(columns, widths))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
@@ -283,40 +303,42 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweeps", type=int, default=300, help="simulated sweeps per scenario and seed count")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulation")
-    parser.add_argument("--tradeoff-sweeps", type=int, default=None,
-                        help="sweeps per scenario for the other levels of the parameter x seed test (default: a "
-                             "third of --sweeps)")
+    parser.add_argument("--frontier-sweeps", type=int, default=None,
+                        help="sweeps per scenario for the other shares of the frontier table (default: a third of "
+                             "--sweeps)")
+    parser.add_argument("--quick", action="store_true", help="4 sweeps per setting (seconds): a smoke test, not a "
+                                                             "measurement")
     parser.add_argument("--out", default=str(ROOT / "reports" / "benchmarks" / "stats_coverage.json"))
     args = parser.parse_args(argv)
-    if args.sweeps < 1:
-        parser.error(f"--sweeps {args.sweeps}: give a whole number >= 1")
-    tradeoff_sweeps = args.tradeoff_sweeps if args.tradeoff_sweeps is not None else max(1, args.sweeps // 3)
-    if tradeoff_sweeps < 1:
-        parser.error(f"--tradeoff-sweeps {tradeoff_sweeps}: give a whole number >= 1")
+    sweeps = 4 if args.quick else args.sweeps
+    if sweeps < 1:
+        parser.error(f"--sweeps {sweeps}: give a whole number >= 1")
+    frontier_sweeps = args.frontier_sweeps if args.frontier_sweeps is not None else max(1, sweeps // 3)
+    if frontier_sweeps < 1:
+        parser.error(f"--frontier-sweeps {frontier_sweeps}: give a whole number >= 1")
     start = time.perf_counter()
-    found = run(args.sweeps, args.seed, tradeoff_sweeps)
+    found = run(sweeps, args.seed, frontier_sweeps)
     seconds = time.perf_counter() - start
-    record = {"settings": {"sweeps": args.sweeps, "tradeoff_sweeps": tradeoff_sweeps, "seed": args.seed,
+    record = {"settings": {"sweeps": sweeps, "frontier_sweeps": frontier_sweeps, "seed": args.seed, "quick": args.quick,
                            "factors": FACTORS, "effects": EFFECTS, "interaction": INTERACTION, "noise_sd": NOISE_SD,
-                           "seed_sd": SEED_SD, "seed_effect_sd": SEED_EFFECT_SD, "guard_alpha": factorial.GUARD_ALPHA},
+                           "seed_sd": SEED_SD, "seed_effect_sd": SEED_EFFECT_SD, "vc_share": factorial.VC_SHARE,
+                           "user_cases": {k: list(v) for k, v in USER_CASES.items()}},
               **found, "seconds": round(seconds, 1)}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps(record, indent=2) + "\n")
     print(f"2^4 factorial, effects +3/+0.5/0/0 points, noise sd {NOISE_SD}, seed shift sd {SEED_SD}, seed-dependent "
-          f"effect sd {SEED_EFFECT_SD}, {args.sweeps} sweeps per setting; widths in points")
+          f"effect sd {SEED_EFFECT_SD}, {sweeps} sweeps per setting; widths in points")
     for method in METHODS:
         print(f"\n{method}:")
         print(_table([r for r in found["results"] if r["method"] == method], COLUMNS))
-    print(f"\npooled, the a x b interaction ({INTERACTION:+g} points) and the parameter x seed test (level "
-          f"{factorial.GUARD_ALPHA:g}):")
-    print(_table([r for r in found["results"] if r["method"] == "pooled"], POOLED_COLUMNS))
-    print("\npooled at 2 seeds, by the level of the parameter x seed test:")
-    print(_table(found["guard_tradeoff"], TRADEOFF_COLUMNS))
-    bound = found["bound_at_two_seeds"]
-    print(f"\nthe best any such test could do at 2 seeds, keeping the +3 effect called {bound['power_3_kept']:.0%} of "
-          f"the time and the median width: seed-dependent coverage {bound['coverage']:.3f} (no test: "
-          f"{bound['pooled_coverage']:.3f})")
+    print("\n2 x 2 grid at 2 seeds, lr's effect fixed per seed: share of sweeps whose findings call lr")
+    print(_table(found["user_cases"], USER_COLUMNS))
+    print(f"\nafter, by the share of the noise's error taken off the parameter x seed spread (the report: "
+          f"{factorial.VC_SHARE:g})")
+    print(_table(found["frontier"], FRONTIER_COLUMNS))
+    print("\ntargets")
+    print(_table(found["targets"], TARGET_COLUMNS))
     print(f"\n{seconds:.0f} s; written {out}")
 
 

@@ -1,8 +1,7 @@
-"""Every benchmark's --quick mode runs (so a change that breaks one fails here), and the closed-form
-parts of the benchmarks agree with a simulation of what they describe."""
+"""Every benchmark's --quick mode runs (so a change that breaks one fails here), and the statistics benchmark
+measures what it says."""
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -10,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats as st
 
-from benchmarks.stats_coverage import EFFECTS, FACTORS, NOISE_SD, SEED_EFFECT_SD, bound_at_two_seeds
+from benchmarks import stats_coverage
+from benchmarks.stats_coverage import USER_CASES, simulate_user, user_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,22 +56,28 @@ def test_report_scale_quick_builds_and_measures_the_16_run_report(tmp_path):
     assert result["status_lines"] > 0 and result["dry_run_lines"] > 0
 
 
-def test_the_seed_guard_bound_is_what_its_rule_achieves_in_simulation():
-    bound = bound_at_two_seeds()
-    assert bound["pooled_coverage"] < bound["coverage"] < 0.95
-    rng = np.random.default_rng(0)
-    n, runs = 400_000, 2 ** len(FACTORS)
-    per_seed_sd = math.sqrt(4 * NOISE_SD ** 2 / runs)  # one seed's effect estimate from its 16 runs
-    df = 2 * runs - (1 + len(FACTORS) + math.comb(len(FACTORS), 2) + 1)
-    t = st.t.ppf(0.975, df)
-    seed_part = rng.normal(0, SEED_EFFECT_SD, (n, 2))
-    effects = EFFECTS["a"] + seed_part + rng.normal(0, per_seed_sd, (n, 2))
-    mean, half_difference = effects.mean(1), (effects[:, 0] - effects[:, 1]) / 2
-    se = np.where(np.abs(half_difference) > bound["threshold"], bound["widened_se"], per_seed_sd / math.sqrt(2))
-    covered = np.abs(mean - EFFECTS["a"]) < t * se
-    assert abs(covered.mean() - bound["coverage"]) < 0.005
+def test_the_quick_benchmark_writes_every_table_and_the_targets(tmp_path, capsys):
+    out = tmp_path / "stats.json"
+    stats_coverage.main(["--quick", "--out", str(out)])
+    record = json.loads(out.read_text())
+    assert record["settings"]["quick"] and record["settings"]["sweeps"] == 4
+    methods = {(r["method"], r["seeds"]) for r in record["results"]}
+    assert methods == {(m, k) for m in stats_coverage.METHODS for k in stats_coverage.SEEDS}
+    assert {(f["seeds"], f["vc_share"]) for f in record["frontier"]} == {
+        (k, s) for k in (2, 3) for s in stats_coverage.VC_SHARES}
+    assert [t["target"].split()[0] for t in record["targets"]] == list(stats_coverage.TARGETS)
+    assert "targets" in capsys.readouterr().out
 
 
-def test_asking_less_power_of_the_plus_3_effect_leaves_more_room_for_coverage():
-    assert bound_at_two_seeds(power=0.5)["coverage"] > bound_at_two_seeds(power=0.95)["coverage"]
-    assert bound_at_two_seeds(tests=16)["coverage"] < bound_at_two_seeds(tests=10)["coverage"]
+def test_the_user_cases_are_what_they_say_and_only_the_consistent_one_is_called():
+    for case, (first, second) in USER_CASES.items():
+        runs = simulate_user(case, np.random.default_rng(0))
+        by_seed = runs.groupby(["seed", "lr"])["val_acc"].mean().unstack()
+        gains = 100 * (by_seed[0.1] - by_seed[0.001])
+        assert np.allclose(gains.to_numpy(), [first, second], atol=3.0)
+    called = [user_calls(simulate_user("consistent_sign", np.random.default_rng(i)), {}) for i in range(5)]
+    assert all(called)
+    before = [user_calls(simulate_user("consistent_sign", np.random.default_rng(i)), {"seed_rule": "f_test_switch"})
+              for i in range(5)]
+    assert not all(before)  # the issue's case: the old rule left it inconclusive
+    assert not any(user_calls(simulate_user("sign_changing", np.random.default_rng(i)), {}) for i in range(5))

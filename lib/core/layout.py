@@ -25,6 +25,7 @@ FAILURE = "failure.json"
 SUBMITTED = "submitted.json"  # a cluster executor sent the run out; its records come back when it ends
 NOTEBOOK = "train.ipynb"
 PARTIAL_NOTEBOOK = "train.partial.ipynb"  # papermill writes here; renamed to NOTEBOOK when it stops
+NOTEBOOK_HTML = "train.html"  # NOTEBOOK rendered for a browser (the report's run links open it)
 RUN_LOG = "run.log"
 PARAMS = "params.yaml"
 LOCK = ".lock"
@@ -35,7 +36,7 @@ LAST = f"{CHECKPOINTS}/last.pt"
 PREVIOUS = f"{CHECKPOINTS}/last.prev.pt"  # the last.pt that the newest one replaced
 BEST = f"{CHECKPOINTS}/best.pt"
 # Records that travel back from wherever a run executed (checkpoints stay in its work folder).
-RECORD_FILES = (NOTEBOOK, CONFIG, HISTORY, METRICS, RUN_LOG, FAILURE)
+RECORD_FILES = (NOTEBOOK, NOTEBOOK_HTML, CONFIG, HISTORY, METRICS, RUN_LOG, FAILURE)
 # What a run that starts over must not inherit from an earlier run in the same folder.
 RUN_RESULTS = (METRICS, HISTORY, LAST, PREVIOUS, BEST, WANDB_ID)
 

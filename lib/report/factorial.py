@@ -25,17 +25,29 @@ seeds, configuration x seed scatter and interactions of three or more parameters
 those interactions alone. Terms the runs cannot separate (missing cells, confounded parameters) are
 left out and named. No residual degrees of freedom: no interval, and nothing is called.
 
-Seed-dependent effects. For each parameter the model is refitted with a parameter x seed term, and
-the two nested fits are compared with an F test (statsmodels' compare_f_test, the test anova_lm
-prints). Where it fires (p < GUARD_ALPHA)
-the parameter's intervals come from its per-seed effects instead: a t-interval over the seeds.
+Seed-dependent effects. For each parameter the model is refitted with a parameter x seed term. Its
+estimates of the parameter's effect at each seed, v_1..v_k, give the parameter x seed variation:
+d^2 = var(v) / k, the squared standard error of their mean. The interval of the average effect over
+seeds has the standard error sqrt(s^2 + max(0, d^2 - VC_SHARE s^2)), s the pooled model's: a
+variance-component (random parameter x seed) interval that grows
+smoothly with the variation, t with Satterthwaite's degrees of freedom, which fall from the residual's
+towards k - 1 as the seed component dominates. VC_SHARE 1 would be the method-of-moments estimate of
+the component; half of it was chosen by simulation (benchmarks/stats_coverage.py: coverage across seeds
+against width). The same refit tests each seed's own difference: the effect is *called at every seed*
+when every per-seed difference has the same sign and is significant, the intersection-union test, whose
+p is the largest per-seed p.
 
 Multiplicity. A difference is *called* when its Holm-adjusted p-value is below ALPHA, the family
 being every effect and interaction the findings consider: each value against the reference (two
 or more unordered values), each step between neighbouring values and the trend (ordered), and each
-pair's interaction (one F test when it has several columns). Configurations are compared with the
-best against the pooled configuration x seed error (y ~ configuration + seed), Holm over those
-comparisons.
+pair's interaction (one F test when it has several columns). With several seeds a difference's p is
+Bonferroni's over its two readings, twice the smaller of the average's p and the every-seed p, so
+either reading may make the call at level ALPHA. Configurations are compared with the best against
+the pooled configuration x seed error (y ~ configuration + seed), Holm over those comparisons.
+
+The rule before this one (SEED_RULES' "f_test_switch", kept as the benchmark's baseline): an F test of
+parameter x seed at GUARD_ALPHA switched a parameter's intervals to a t-interval over its per-seed
+effects, and there was no every-seed call.
 """
 
 from __future__ import annotations
@@ -53,15 +65,18 @@ from lib.report import stats
 from lib.report.stats import ALPHA, EXACT
 from lib.spec.naming import number_text
 
-GUARD_ALPHA = 0.05  # level of the parameter x seed test that switches a parameter to per-seed intervals
+VC_SHARE = 0.5  # share of the noise's error taken off the parameter x seed variation (module docstring)
+SEED_RULES = ("variance_component", "f_test_switch")  # the first is the report's; the second its baseline
+GUARD_ALPHA = 0.05  # f_test_switch: level of the parameter x seed test that switches to per-seed intervals
 ORDERED_MIN_VALUES = 3  # numeric parameters with at least this many values are ordered
 AT_MAX = 5  # an interaction is stated at every value of the other parameter up to this many, else at its ends
 
 EFFECT_COLUMNS = ["parameter", "value", "reference", "effect", "ci_low", "ci_high", "se", "df", "p", "p_holm",
-                  "n", "seeds", "kind", "identical", "ci_method", "lenth_ci_low", "lenth_ci_high"]
+                  "p_average", "p_every_seed", "seed_min", "seed_max", "seed_share", "n", "seeds", "kind", "identical",
+                  "ci_method", "lenth_ci_low", "lenth_ci_high"]
 INTERACTION_COLUMNS = ["parameter_a", "value_a", "parameter_b", "value_b", "interaction", "ci_low", "ci_high", "se",
                        "df", "p", "p_holm", "n", "seeds", "ci_method", "lenth_ci_low", "lenth_ci_high"]
-CONFIG_EXTRA = ["vs_best", "p_vs_best", "p_holm_vs_best"]  # before tied_with_best in configs_table
+CONFIG_EXTRA = ["vs_best", "p_vs_best", "p_holm_vs_best"]  # before tied_with_best in the configurations table
 
 
 def _sm():
@@ -73,7 +88,7 @@ def _sm():
 
 
 def _t():
-    return stats._scipy_stats().t
+    return stats.scipy_stats().t
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -126,7 +141,7 @@ class Factor:
         return x / float((x ** 2).sum())
 
     def text(self, level: int) -> str:
-        return stats._text(self.levels[level])
+        return stats.sentence_value(self.levels[level])
 
     def trend_text(self) -> str:
         return f"per {self.unit} {self.name}" if self.unit[:1] != "+" else f"per {self.unit} of {self.name}"
@@ -284,17 +299,42 @@ class Estimate:
     ci_high: float
     se: float
     df: float
-    p: float
+    p: float  # the call's: the average's, or with several seeds Bonferroni's over the average and every seed
     method: str
+    p_average: float = math.nan  # the average effect over seeds is 0
+    p_every_seed: float = math.nan  # intersection-union: the largest per-seed p when every seed has one sign, else 1
+    seed_values: tuple[float, ...] = ()  # the effect at each seed (the parameter x seed refit)
+    seed_share: float = math.nan  # share of the squared standard error that is parameter x seed variation
+
+    @property
+    def every_seed(self) -> bool:
+        """Whether the call, if made, rests on every seed's own difference rather than on the average."""
+        return math.isfinite(self.p_every_seed) and self.p_every_seed < self.p_average
 
 
 def _interval(effect: float, se: float, df: float, method: str) -> Estimate:
     if not math.isfinite(se) or df <= 0:
         return Estimate(effect, math.nan, math.nan, math.nan, df, math.nan, method)
+    p = _p_value(effect, se, df)
     if se <= EXACT:  # no scatter at all: the difference is exact
-        return Estimate(effect, effect, effect, 0.0, df, 0.0 if abs(effect) > EXACT else 1.0, method)
+        return Estimate(effect, effect, effect, 0.0, df, p, method, p_average=p)
     half = stats.t_quantile(df) * se
-    return Estimate(effect, effect - half, effect + half, se, df, float(2 * _t().sf(abs(effect) / se, df)), method)
+    return Estimate(effect, effect - half, effect + half, se, df, p, method, p_average=p)
+
+
+def _p_value(effect: float, se: float, df: float) -> float:
+    """Two-sided p of effect / se against t with df; an exact difference (no scatter) is 0 unless it is 0."""
+    if se <= EXACT:
+        return 0.0 if abs(effect) > EXACT else 1.0
+    return float(2 * _t().sf(abs(effect) / se, df))
+
+
+def satterthwaite(noise: float, noise_df: float, component: float, component_df: float) -> float:
+    """Degrees of freedom of a variance noise + component, each estimated with its own df (Satterthwaite's
+    approximation); the noise's df when the component is 0."""
+    total = noise + component
+    denominator = noise ** 2 / noise_df + component ** 2 / component_df
+    return float(total ** 2 / denominator) if denominator > 0 else float(noise_df)
 
 
 @dataclass
@@ -306,7 +346,9 @@ class Pooled:
     cells: pd.DataFrame  # lib.report.stats' (configuration, seed) cells: value index per parameter, seed, val_acc
     fit: _Fit | None
     guards: dict[str, float]  # parameter -> p of its parameter x seed F test (NaN: could not be tested)
-    per_seed: dict[str, _Fit]  # parameters whose effect varies with the seed -> the fit with that term
+    seed_fits: dict[str, _Fit]  # parameter -> the fit with its parameter x seed term
+    seed_rule: str = SEED_RULES[0]
+    vc_share: float = VC_SHARE
     guard_alpha: float = GUARD_ALPHA
     effects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EFFECT_COLUMNS))
     interactions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INTERACTION_COLUMNS))
@@ -336,8 +378,17 @@ class Pooled:
 
     # --- estimates ---------------------------------------------------------------------------
 
+    @property
+    def per_seed(self) -> dict[str, _Fit]:
+        """f_test_switch: the parameters whose F test of parameter x seed fired, with their refits."""
+        if self.seed_rule != "f_test_switch":
+            return {}
+        return {name: fit for name, fit in self.seed_fits.items()
+                if math.isfinite(self.guards.get(name, math.nan)) and self.guards[name] < self.guard_alpha}
+
     def estimate(self, contrast: Contrast, factor: str | None) -> Estimate:
-        """A contrast from the pooled fit, or from the per-seed effects when `factor` varies with the seed."""
+        """A contrast of `factor`'s values: from its parameter x seed refit where there is one (the module
+        docstring's seed-dependent effects), else from the pooled fit."""
         if self.fit is None:
             return Estimate(math.nan, math.nan, math.nan, math.nan, 0.0, math.nan, "no runs")
         if factor in self.per_seed:
@@ -348,12 +399,41 @@ class Pooled:
             method = (f"per-seed: {factor}'s effect varies with the seed (F test of {factor} x seed, "
                       f"p {self.guards[factor]:.2g}); t-interval over {k} per-seed estimates")
             return _interval(mean, sd / math.sqrt(k), k - 1, method)
+        if self.seed_rule == "variance_component" and factor in self.seed_fits:
+            return self._seed_component(contrast, factor)
         est, se, df = self.fit.estimate(contrast)
         if df <= 0:
             return _interval(est, se, df, "no residual degrees of freedom (the model uses every run): no CI")
         error = ("configuration x seed scatter and interactions of three or more parameters" if len(self.seeds) > 1
                  else "interactions of three or more parameters (one seed)")
         return _interval(est, se, df, f"pooled linear model, t with {df:g} df (error: {error})")
+
+    def _seed_component(self, contrast: Contrast, factor: str) -> Estimate:
+        """The average over seeds: the pooled fit's estimate and error, widened by the parameter x seed variance
+        component the refit measures; and the every-seed test, against the refit's error."""
+        fit, k = self.seed_fits[factor], len(self.seeds)
+        mean, s, pooled_df = self.fit.estimate(contrast)
+        if pooled_df <= 0:
+            return _interval(mean, s, pooled_df, "no residual degrees of freedom (the model uses every run): no CI")
+        values = tuple(fit.value(contrast, seed=i) for i in range(k))
+        spread = float(np.var(values, ddof=1)) / k  # d^2
+        component = max(0.0, spread - self.vc_share * s ** 2)
+        se = math.sqrt(s ** 2 + component)
+        df = satterthwaite(s ** 2, pooled_df, component, k - 1)
+        share = component / se ** 2 if se > EXACT else 0.0
+        error = "configuration x seed scatter and interactions of three or more parameters"
+        method = (f"pooled linear model, t with {df:g} df (error: {error}; no {factor} x seed variation beyond it)"
+                  if component <= 0 else f"pooled linear model widened by a {factor} x seed variance component "
+                  f"({share:.0%} of the variance), t with {df:.3g} Satterthwaite df (error: {error})")
+        average = _interval(mean, se, df, method)
+        seed_ps = []
+        for i, value in enumerate(values):
+            L = fit.vector(contrast, seed=i)
+            seed_ps.append(_p_value(value, math.sqrt(max(float(L @ fit.result.cov_params() @ L), 0.0)), fit.df))
+        same_sign = all(v > EXACT for v in values) or all(v < -EXACT for v in values)
+        every = max(seed_ps) if same_sign else 1.0
+        p = min(1.0, 2 * min(average.p, every)) if math.isfinite(average.p) else math.nan
+        return replace(average, p=p, p_every_seed=every, seed_values=values, seed_share=share)
 
     def difference(self, name: str, value: int, reference: int, at: Mapping[str, int] | None = None) -> Contrast:
         at = dict(at or {})
@@ -393,18 +473,18 @@ class Pooled:
                 if self.called(p)]
 
 
-def _cells(runs: pd.DataFrame, params: Sequence[str]) -> tuple[stats._Design, list[Factor], list[Any]]:
-    design = stats._design(runs, params)
+def _cells(runs: pd.DataFrame, params: Sequence[str]) -> tuple[stats.Design, list[Factor], list[Any]]:
+    design = stats.make_design(runs, params)
     factors = [_factor(p, design.levels[p], design.cells[p].to_numpy()) for p in design.params
                if len(design.levels[p]) > 1]
-    seeds = sorted(set(design.cells["seed"]), key=stats._key)
+    seeds = sorted(set(design.cells["seed"]), key=stats.value_key)
     return design, factors, seeds
 
 
 def _assign(cells: pd.DataFrame, factors: Sequence[Factor], seeds: Sequence[Any]) -> dict[str, np.ndarray]:
-    seed_index = {stats._key(s): i for i, s in enumerate(seeds)}
+    seed_index = {stats.value_key(s): i for i, s in enumerate(seeds)}
     assign = {f.name: cells[f.name].to_numpy().astype(int) for f in factors}
-    assign["seed"] = np.array([seed_index[stats._key(s)] for s in cells["seed"]], dtype=int)
+    assign["seed"] = np.array([seed_index[stats.value_key(s)] for s in cells["seed"]], dtype=int)
     return assign
 
 
@@ -433,11 +513,16 @@ def _guard(base: _Fit, coder: _Coder, assign: Mapping[str, np.ndarray], y: np.nd
     return p, guarded
 
 
-def analyse(runs: pd.DataFrame, params: Sequence[str], guard_alpha: float = GUARD_ALPHA) -> Pooled:
-    """The pooled model of the runs that enter the statistics (lib.stats' rule), with its tables."""
+def analyse(runs: pd.DataFrame, params: Sequence[str], seed_rule: str = SEED_RULES[0], vc_share: float = VC_SHARE,
+            guard_alpha: float = GUARD_ALPHA) -> Pooled:
+    """The pooled model of the runs that enter the statistics (lib.report.stats' rule), with its tables.
+    `seed_rule`, `vc_share` and `guard_alpha`: how seed-dependent effects are handled (module docstring); the
+    report uses the defaults, the benchmark the others too."""
     design, factors, seeds = _cells(runs, params)
     cells = design.cells
-    pooled = Pooled(factors, seeds, cells, None, {}, {}, guard_alpha)
+    if seed_rule not in SEED_RULES:
+        raise ValueError(f"seed_rule {seed_rule!r}: expected one of {', '.join(SEED_RULES)}")
+    pooled = Pooled(factors, seeds, cells, None, {}, {}, seed_rule, vc_share, guard_alpha)
     if not cells.empty:
         coder = _Coder(factors, seeds)
         assign = _assign(cells, factors, seeds)
@@ -450,8 +535,8 @@ def analyse(runs: pd.DataFrame, params: Sequence[str], guard_alpha: float = GUAR
         for f in factors:
             p, guarded = _guard(fit, coder, assign, y, f.name)
             pooled.guards[f.name] = p
-            if guarded is not None and math.isfinite(p) and p < guard_alpha:
-                pooled.per_seed[f.name] = guarded
+            if guarded is not None:
+                pooled.seed_fits[f.name] = guarded
     pooled.lenth = _lenth_design(pooled)
     pooled.effects = _effects(pooled, runs, params)
     pooled.interactions = _interactions(pooled, runs, params)
@@ -490,7 +575,11 @@ def _row(parameter: str, value: Any, reference: Any, kind: str, estimate: Estima
     method = estimate.method if not identical else "identical runs: every run equals its matched run at the reference"
     return {"parameter": parameter, "value": value, "reference": reference, "effect": estimate.effect,
             "ci_low": estimate.ci_low, "ci_high": estimate.ci_high, "se": estimate.se, "df": estimate.df,
-            "p": estimate.p if kind in ("difference", "trend") else math.nan, "p_holm": math.nan, "n": n[0],
+            "p": estimate.p if kind in ("difference", "trend") else math.nan, "p_holm": math.nan,
+            "p_average": estimate.p_average if kind in ("difference", "trend") else math.nan,
+            "p_every_seed": estimate.p_every_seed if kind in ("difference", "trend") else math.nan,
+            "seed_min": min(estimate.seed_values, default=math.nan),
+            "seed_max": max(estimate.seed_values, default=math.nan), "seed_share": estimate.seed_share, "n": n[0],
             "seeds": n[1], "kind": kind, "identical": identical, "ci_method": method,
             "lenth_ci_low": math.nan, "lenth_ci_high": math.nan}
 
@@ -520,9 +609,9 @@ def _effects(pooled: Pooled, runs: pd.DataFrame, params: Sequence[str]) -> pd.Da
         if f.kind == "ordered":
             for i in range(len(f.levels)):
                 mean = pooled.estimate([(1.0, {f.name: i})], f.name)
-                if math.isfinite(mean.ci_low):  # a mean accuracy: its interval within [0, 1]
-                    mean = replace(mean, **dict(zip(("ci_low", "ci_high"), stats.within_accuracy(mean.ci_low,
-                                                                                                   mean.ci_high))))
+                if math.isfinite(mean.ci_low):  # a mean accuracy: its interval inside (0, 1)
+                    mean = replace(mean, **dict(zip(("ci_low", "ci_high"),
+                                                    stats.bounded_interval(mean.effect, mean.se, mean.df))))
                 rows.append(_row(f.name, f.levels[i], None, "mean", mean, _count(pooled, {f.name: [i]})))
             for i in range(1, len(f.levels)):
                 rows.append(_row(f.name, f.levels[i], f.levels[i - 1], "difference",
@@ -534,7 +623,7 @@ def _effects(pooled: Pooled, runs: pd.DataFrame, params: Sequence[str]) -> pd.Da
     if pooled.lenth and len(table):
         lenth = stats.effects_table(runs, params)
         for i, r in table.iterrows():
-            same = np.array([stats._key(v) == stats._key(r["value"]) for v in lenth["value"]], dtype=bool)
+            same = np.array([stats.value_key(v) == stats.value_key(r["value"]) for v in lenth["value"]], dtype=bool)
             match = lenth[(lenth["parameter"] == r["parameter"]).to_numpy() & same]
             if len(match) and "Lenth" in str(match["ci_method"].iloc[0]):
                 table.loc[i, ["lenth_ci_low", "lenth_ci_high"]] = match[["ci_low", "ci_high"]].iloc[0].to_numpy()
@@ -619,7 +708,7 @@ def _lenth_design(pooled: Pooled) -> bool:
             and len(pooled.cells) == 2 ** len(factors))
 
 
-def _configs(pooled: Pooled, design: stats._Design) -> tuple[pd.DataFrame, str]:
+def _configs(pooled: Pooled, design: stats.Design) -> tuple[pd.DataFrame, str]:
     """lib.stats' configurations table, its ties with the best decided against the pooled error.
 
     With configurations that share seeds and leave residual df: y ~ configuration + seed over the cells
@@ -628,14 +717,14 @@ def _configs(pooled: Pooled, design: stats._Design) -> tuple[pd.DataFrame, str]:
     more parameters), each configuration's mean against the best's. Holm over the comparisons; no error
     estimate: untested (None).
     """
-    table, _ = stats._configs(design, ties=False)
+    table = stats.config_rows(design)
     for column in CONFIG_EXTRA:
         table.insert(len(table.columns) - 1, column, math.nan)
     if len(table) < 2:
         return table, ""
     cells = design.cells
     keys = [tuple(r) for r in cells[design.params].itertuples(index=False)] if design.params else [()] * len(cells)
-    labels = [stats._label(design, k) for k in keys]
+    labels = [stats.config_name(design, k) for k in keys]
     order = list(table["config"])
     index = {c: i for i, c in enumerate(order)}  # 0: the best
     config = np.array([index[label] for label in labels])
@@ -658,7 +747,7 @@ def _pairwise_with_best(config: np.ndarray, seeds: np.ndarray, y: np.ndarray, k:
                         pooled: Pooled) -> tuple[np.ndarray, np.ndarray, float, str]:
     """Each configuration minus the best (index 0), its standard error, the df and how the error was pooled."""
     sm = _sm()
-    seed_levels = sorted(set(seeds.tolist()), key=stats._key)
+    seed_levels = sorted(set(seeds.tolist()), key=stats.value_key)
     if len(seed_levels) > 1:
         seed_index = np.array([seed_levels.index(s) for s in seeds.tolist()])
         X = np.hstack([np.ones((len(y), 1)), (config[:, None] == np.arange(1, k)[None, :]).astype(float),

@@ -11,7 +11,7 @@ import math
 import pandas as pd
 
 from lib.core.curves import PRUNED_LOOK, accuracy_axis, cut_marker, cut_short, epoch_axis, plot_history
-from lib.core.formatting import as_float
+from lib.report import stats
 from lib.report.analysis import analysis
 from lib.report.load import SweepReport, level_texts, levels, value_label, value_text
 
@@ -23,14 +23,17 @@ CURVE_TITLES = {"train_acc": "training accuracy", "val_acc": "validation accurac
 
 CURVE_RUNS = 50  # more runs of one model than this are drawn as a band and their best few as lines
 BAND_BEST = 5
+CURVE_CONFIGS = 12  # legend entries at most: the best configurations by name, the rest as one grey entry
 
 
 def plot_combined_curves(report: SweepReport, model: str):
     """Every run of one model: train and validation accuracy and loss per epoch (the report's Figure 1).
 
-    Pruned runs are drawn faded and dashed, ending in an x at the epoch they were stopped. Above CURVE_RUNS
-    runs, one line each would be a smear: the runs' median and 10-90% range per epoch as a band, and the
-    BAND_BEST runs with the highest validation accuracy as lines."""
+    One colour per configuration (lib.report.stats.RANKING order, best first): its seeds as thin lines of
+    that colour, their mean per epoch as a thick one, one legend entry each; beyond CURVE_CONFIGS - 1
+    configurations the rest are thin grey lines under one entry. Pruned runs are drawn faded and dashed,
+    ending in an x at the epoch they were stopped. Above CURVE_RUNS runs, one line each would be a smear: the
+    runs' median and 10-90% range per epoch as a band, and the BAND_BEST best runs as lines."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
@@ -41,9 +44,8 @@ def plot_combined_curves(report: SweepReport, model: str):
     banded = len(names) > CURVE_RUNS
     lined = names
     if banded:
-        accuracy = report.runs.set_index("run")["val_acc"]
-        lined = sorted((n for n in names if n not in pruned), key=lambda n: -as_float(accuracy.get(n), -1.0))
-        lined = lined[:BAND_BEST]
+        lined = list(stats.ranked(report.ranked[report.ranked["run"].isin(names)], "val_acc", "test_acc",
+                                  "run")["run"][:BAND_BEST])
         table = pd.concat([report.histories[n][["epoch", *columns]] for n in names])
         by_epoch = table.groupby("epoch")
         for ax, column in zip(axes.flat, columns):
@@ -51,35 +53,58 @@ def plot_combined_curves(report: SweepReport, model: str):
             ax.fill_between(q.index, q[0.1], q[0.9], color="grey", alpha=0.25, linewidth=0,
                             label=f"10-90% of all {len(names)} runs")
             ax.plot(q.index, q[0.5], color="black", linewidth=1.2, label="median of all runs")
-    colours, styles = plt.get_cmap("tab20").colors, ("-", "--", ":", "-.")
-    for i, name in enumerate(lined):  # 20 colours, then the next line style: each run its own look
+    seeds = report.runs.set_index("run")["seed"] if "seed" in report.runs else pd.Series(dtype=object)
+    configuration = {n: stats.configuration_name(n, seeds.get(n)) for n in lined}
+    order = [c for c in analysis(report).configs["config"] if c in set(configuration.values())]
+    order += [c for c in dict.fromkeys(configuration.values()) if c not in order]
+    if banded:  # a few runs of many configurations: each its own colour, one entry per run
+        configuration, order = {n: n for n in lined}, list(lined)
+    named = order if len(order) <= CURVE_CONFIGS else order[:CURVE_CONFIGS - 1]
+    palette = plt.get_cmap("tab10").colors + ("#000000", "#8c564b80")
+    colour = {c: palette[i] for i, c in enumerate(named)}
+    for name in lined:
         h = report.histories[name]
-        look = dict(color=colours[i % 20], linestyle=styles[i // 20 % 4], marker="." if len(h) <= 30 else None,
-                    linewidth=1.2)
+        config = configuration[name]
+        look = dict(color=colour.get(config, "lightgrey"), linewidth=0.9 if config in colour else 0.7,
+                    alpha=0.75 if config in colour else 0.6)
         if name in pruned:
             look.update(PRUNED_LOOK)
         for ax, column in zip(axes.flat, columns):
-            ax.plot(h["epoch"], h[column], label=name + " (pruned)" * (name in pruned), **look)
+            ax.plot(h["epoch"], h[column], **look)
             if name in pruned:
                 cut_short(ax, h["epoch"], h[column], look["color"])
+    for config in named:
+        runs = [n for n in lined if configuration[n] == config and n not in pruned]
+        if not runs:
+            continue
+        table = pd.concat([report.histories[n][["epoch", *columns]] for n in runs]).groupby("epoch").mean()
+        label = config + (f" ({len(runs)} seeds, mean thick)" if len(runs) > 1 else "")
+        for ax, column in zip(axes.flat, columns):
+            ax.plot(table.index, table[column], color=colour[config], linewidth=2.4 if len(runs) > 1 else 1.2,
+                    label=label)
+    others = [c for c in order if c not in colour]
     for ax, column in zip(axes.flat, columns):
-        ax.set_title(CURVE_TITLES[column])
+        ax.set_title(CURVE_TITLES[column], fontsize=12)
         ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=10)
         epoch_axis(ax)
         if column.endswith("acc"):
             accuracy_axis(ax)
     for ax in axes[1]:
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epoch", fontsize=11)
     fig.suptitle(f"{model}: all {len(names)} runs with a history" + (
-        f" as a band, the best {len(lined)} as lines" if banded else ""))
+        f" as a band, the best {len(lined)} as lines" if banded else
+        f", {len(order)} configurations (one colour each; thin lines: single seeds)"), fontsize=13)
     fig.tight_layout()
     if names:
         handles, labels = axes[0, 0].get_legend_handles_labels()
+        if others:
+            handles.append(Line2D([], [], color="lightgrey", linewidth=1.5))
+            labels.append(f"{len(others)} other configurations")
         if pruned & set(lined):
             handles.append(Line2D([], [], color="grey", **{**PRUNED_LOOK, **cut_marker("grey")}))
             labels.append(PRUNED_LABEL)
-        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
-                   ncol=1 + len(labels) // 25)
+        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=10)
     return fig
 
 
@@ -125,8 +150,9 @@ def plot_followup(report: SweepReport, run: str, earlier: str):
 
 
 def plot_isolation(report: SweepReport):
-    """One small panel per varying parameter: for each value, the best configuration's mean validation
-    accuracy with its 95% CI over seeds (lib.report.stats.isolation_table)."""
+    """One panel per varying parameter: for each value, the best configuration's mean validation accuracy
+    with its 95% interval over seeds (lib.report.stats.isolation_table). Every panel shares one y-axis, so a
+    small difference looks small, and the axis holds every interval whole."""
     import math
 
     import matplotlib.pyplot as plt
@@ -135,29 +161,36 @@ def plot_isolation(report: SweepReport):
     params = list(dict.fromkeys(table["parameter"]))
     columns = max(1, min(4, len(params)))
     rows = max(1, math.ceil(len(params) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.8 * columns, 3.3 * rows), squeeze=False, sharey=True)
+    mean_all = table["val_acc_mean"].to_numpy(dtype=float)
+    lows = table["ci_low"].to_numpy(dtype=float)
+    highs = table["ci_high"].to_numpy(dtype=float)
+    low = float(min(mean_all.min(), *[v for v in lows if v == v] or [mean_all.min()])) if len(table) else 0.0
+    high = float(max(mean_all.max(), *[v for v in highs if v == v] or [mean_all.max()])) if len(table) else 1.0
+    margin = 0.08 * max(high - low, 0.01)
     for ax, p in zip(axes.flat, params):
         part = table[table["parameter"] == p]
         x = range(len(part))
         mean = part["val_acc_mean"].to_numpy(dtype=float)
-        low = (mean - part["ci_low"].to_numpy(dtype=float))
-        high = (part["ci_high"].to_numpy(dtype=float) - mean)
-        ax.errorbar(x, mean, yerr=[[0 if math.isnan(v) else v for v in low], [0 if math.isnan(v) else v for v in high]],
-                    fmt="o", capsize=4)
+        below = mean - part["ci_low"].to_numpy(dtype=float)
+        above = part["ci_high"].to_numpy(dtype=float) - mean
+        bars = [[0 if math.isnan(v) else v for v in below], [0 if math.isnan(v) else v for v in above]]
+        ax.errorbar(x, mean, yerr=bars, fmt="o", capsize=5, markersize=6)
         labels = [value_text(v) for v in part["value"]]
         step = max(1, len(labels) // 8)  # a readable number of tick labels
-        ax.set_xticks(list(x)[::step], labels[::step], fontsize=8, rotation=30 if len(labels) > 4 else 0)
-        ax.set_title(p, fontsize=10)
+        ax.set_xticks(list(x)[::step], labels[::step], fontsize=10, rotation=30 if len(labels) > 4 else 0)
+        ax.set_xlim(-0.5, len(part) - 0.5)
+        ax.set_title(p, fontsize=12)
+        ax.tick_params(axis="y", labelsize=10)
         ax.grid(alpha=0.3)
         if len(part) <= 8:  # beyond that the labels overlap; the table says n
             for i, n in zip(x, part["n"]):
-                ax.annotate(f"n={int(n)}", (i, mean[i]), textcoords="offset points", xytext=(6, -3), fontsize=7)
+                ax.annotate(f"n={int(n)}", (i, mean[i]), textcoords="offset points", xytext=(7, -4), fontsize=9)
     for ax in axes.flat[len(params):]:
         ax.axis("off")
-    for ax in axes.flat[:len(params)]:
-        accuracy_axis(ax)
+    axes[0, 0].set_ylim(max(0.0, low - margin), min(1.0, high + margin))  # shared: every panel, bars whole
     for ax in axes[:, 0]:
-        ax.set_ylabel("val acc (best config)")
+        ax.set_ylabel("val acc (best config)", fontsize=11)
     fig.tight_layout()
     return fig
 

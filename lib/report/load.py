@@ -181,7 +181,8 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
             if name in followed:
                 parents[key] = followed[name]
             rows.append({"run": key, "sweep": sweep, "status": state.status, **config,
-                         **{k: as_float(metrics.get(k)) for k in METRIC_COLUMNS + ["wall_time_s", "images_per_s"]},
+                         **{k: as_float(metrics.get(k))
+                            for k in METRIC_COLUMNS + ["wall_time_s", "images_per_s", "n_val"]},
                          "train_acc_measure": metrics.get("train_acc_measure"),
                          "val_is_test": metrics.get("val_is_test")})
             if record["history"] and not damaged:

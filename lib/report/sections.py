@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 import pandas as pd
 
 from lib.core.formatting import as_float, duration, is_bool, is_missing, is_number, number
-from lib.core.layout import NOTEBOOK, RUN_LOG, run_dir
+from lib.core.layout import NOTEBOOK, NOTEBOOK_HTML, RUN_LOG, run_dir
 from lib.core.pagescripts import SCRIPT_HASHES, script_hashes
 from lib.core.paths import project_root
 from lib.spec.config import RUNTIME_FIELDS
@@ -38,10 +38,17 @@ LEADERBOARD_ROWS = 25  # runs in the leaderboard; every run is in the sortable t
 # Columns whose numbers are measurements (4 decimals); times print as 0m27s, p-values to 2 significant
 # digits, other whole numbers as integers, and parameter values as written (5e-05 stays 5e-05).
 _MEASURES = ("acc", "loss", "effect", "interaction", "ci_low", "ci_high", "_sd", "mean", "best value", "importance",
-             "vs_best")
+             "vs_best", "ci low", "ci high", "vs best", "lowest seed", "highest seed")
+HEADERS = {"p_holm": "p (Holm)", "p_holm_vs_best": "p (Holm)", "tied_with_best": "tied with best", "vs_best": "vs best",
+           "p_average": "p (average)", "p_every_seed": "p (every seed)", "seed_min": "lowest seed",
+           "seed_max": "highest seed", "seed_share": "share from seed", "ci_low": "CI low", "ci_high": "CI high",
+           "val_acc_mean": "val acc mean", "val_acc_sd": "val acc sd", "val_acc_ci_low": "val acc CI low",
+           "val_acc_ci_high": "val acc CI high", "test_acc_mean": "test acc mean", "test_acc_sd": "test acc sd",
+           "lenth_ci_low": "Lenth CI low", "lenth_ci_high": "Lenth CI high", "parameter_a": "parameter a",
+           "parameter_b": "parameter b", "value_a": "value a", "value_b": "value b"}  # column names -> page headers
 _TIMES = ("wall_time_s", "time (s)", "time saved (s)", "time", METRIC_LABELS["wall_time_s"],
           METRIC_LABELS["wall_time_s"].removesuffix(" (s)"))
-_P_VALUES = ("p", "p_holm", "p_vs_best", "p_holm_vs_best")
+_P_VALUES = ("p", "p_holm", "p_vs_best", "p_holm_vs_best", "p (holm)", "p (average)", "p (every seed)")
 _RATES = ("images_per_s", "training images/s")
 
 
@@ -70,12 +77,12 @@ def _run_folder(report: SweepReport, key: str) -> Path | None:
 
 
 def run_link(report: SweepReport, key: str) -> Markup:
-    """A run's name linking to its executed notebook, and its log."""
+    """A run's name linking to its executed notebook (its HTML page where there is one), and its log."""
     folder = _run_folder(report, key)
     name = html.escape(key)
     if folder is None:
         return Markup(name)
-    notebook, log = folder / NOTEBOOK, folder / RUN_LOG
+    notebook, log = folder / (NOTEBOOK_HTML if (folder / NOTEBOOK_HTML).is_file() else NOTEBOOK), folder / RUN_LOG
     link = f'<a href="{html.escape(relative(report, notebook))}">{name}</a>' if notebook.is_file() else name
     return Markup(link + (f' <a href="{html.escape(relative(report, log))}" style="font-size:85%">log</a>'
                           if log.is_file() else ""))
@@ -537,7 +544,7 @@ def show_leaderboard(report: SweepReport) -> None:
     top = table.drop(columns=["images_per_s", "train_loss", "test_loss", "wall_time_s"])
     ranked = int(report.ranked.shape[0])
     which = f"The {LEADERBOARD_ROWS} best of {len(top)} runs" if len(top) > LEADERBOARD_ROWS else f"All {len(top)} runs"
-    _show(f"{which}, by {METRIC_LABELS['val_acc']}: {ranked} ranked, then pruned and unfinished runs. Test accuracy is shown, never used to rank. "
+    _show(f"{which}, by {METRIC_LABELS['val_acc']} (ties: test accuracy, then name): {ranked} ranked, then pruned and unfinished runs. Test accuracy is shown, never used to rank. "
           f"Run names link to the executed notebook; `log` to its run.log.", top.head(LEADERBOARD_ROWS))
     if len(table) > LEADERBOARD_ROWS:
         every = table.drop(columns=[c for c in ("train_loss", "test_loss", "images_per_s", "wall_time_s") if c in table])
@@ -553,9 +560,9 @@ def show_configs(report: SweepReport) -> None:
     configs = result.configs
     seeds = set(configs["n"])
     method = result.pooled.config_method if result.pooled is not None else ""
-    ties = (f"vs_best: difference from the best; tied_with_best: not distinguishable from the best after Holm's "
-            f"correction over the comparisons (p_holm_vs_best >= {stats.ALPHA:g}), against {method}; raw p-values are "
-            f"in configs.csv." if method else "")
+    ties = (f"vs best: difference from the best; tied with best: not distinguishable from the best after Holm's "
+            f"correction over the comparisons (p (Holm) >= {stats.ALPHA:g}), against {method}; raw p-values are "
+            f"in configs.csv. Order: {stats.RANKING}." if method else f"Order: {stats.RANKING}.")
     shown = configs.drop(columns=[c for c in ("p_vs_best",) if c in configs])
     if seeds == {1}:
         shown = shown.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd"])
@@ -563,8 +570,10 @@ def show_configs(report: SweepReport) -> None:
     else:
         shown = shown.astype({"tied_with_best": object})
         shown["tied_with_best"] = ["untested" if is_missing(t) else t for t in shown["tied_with_best"]]
-        note = (f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% t-interval of the "
-                f"mean over its seeds. ")
+        note = (f"n = seeds per configuration ({', '.join(map(str, sorted(seeds)))}); CI: 95% interval of the "
+                f"mean over its seeds, on the logit scale so it stays inside 0 and 1, and never narrower than the "
+                f"sampling error of the validation images. ")
+    shown = shown.rename(columns=HEADERS)
     if len(shown) <= LEADERBOARD_ROWS:
         _show(note + ties, shown)
     else:
@@ -578,7 +587,7 @@ def _estimates(table: pd.DataFrame):
     drop = ["ci_method"] + [c for c in ("lenth_ci_low", "lenth_ci_high") if c in table and table[c].isna().all()]
     if "identical" in table and not table["identical"].astype(bool).any():
         drop.append("identical")
-    return styled(table.drop(columns=[c for c in drop if c in table]))
+    return styled(table.drop(columns=[c for c in drop if c in table]).rename(columns=HEADERS))
 
 
 def _ci_note(table: pd.DataFrame) -> str:
@@ -595,8 +604,10 @@ def show_effects(report: SweepReport) -> None:
     _show("From one linear model over every run (see the findings): kind difference is `value` minus `reference` "
           "in validation accuracy (fraction), averaged over the other parameters; for ordered parameters (numbers "
           "with three or more values), kind mean is the accuracy at `value` and kind trend the change per step of "
-          "the trend axis. p_holm: Holm-adjusted over every effect and interaction; a finding calls a difference "
-          f"only when p_holm < {stats.ALPHA:g}. n: configuration x seed results at value or reference. "
+          "the trend axis. p (Holm): Holm-adjusted over every effect and interaction, of the smaller of p (average) "
+          "and p (every seed) doubled (every seed: the largest per-seed p when all seeds point one way); a finding "
+          f"calls a difference only when p (Holm) < {stats.ALPHA:g}. lowest and highest seed: the effect at single seeds. "
+          "n: configuration x seed results at value or reference. "
           + _ci_note(effects) + (f" Left out: {', '.join(left)}, sampled by a search (see Search)." if left else ""),
           _estimates(effects) if len(effects) <= LEADERBOARD_ROWS else
           interactive(effects.drop(columns=[c for c in ("ci_method",) if c in effects])))
@@ -656,10 +667,10 @@ def show_isolation(report: SweepReport) -> None:
               "draw: a table rather than single points.", table.drop(columns=["ci_low", "ci_high"]))
         return
     _show("For each value, the best configuration with that value (mean validation accuracy over its seeds, "
-          "95% t-interval as error bars when n >= 2). A maximum over the other parameters flatters values "
-          "tried in more configurations.")
+          "95% interval as error bars when n >= 2, as in the configurations table). A maximum over the other "
+          "parameters flatters values tried in more configurations.")
     panels = min(4, table["parameter"].nunique())
-    _show(_figure(plot_isolation(report), 240 * panels + 60))
+    _show(_figure(plot_isolation(report), 380 * panels + 60))  # the figure at its own size: fonts as drawn
 
 
 def show_best_runs(report: SweepReport, k: int = 2) -> None:

@@ -1,7 +1,7 @@
 """The statistics behind the sweep report: configurations over seeds, matched-pair effects and
 interactions, isolation, per-run diagnostics and the findings' sentences.
 
-The report's effects, interactions and ties come from one pooled linear model (lib.factorial, which
+The report's effects, interactions and ties come from one pooled linear model (lib.report.factorial, which
 builds on the design here). The matched-pair tables below (`effects_table`, `interactions_table`:
 t over per-seed effects, Lenth's method with one seed) are the per-seed method the report used
 before; they stay as the one-seed Lenth cross-check and as the baseline of
@@ -14,7 +14,9 @@ What enters the statistics: runs whose status is completed or early_stopped and 
 accuracy is finite. Diverged, failed, pending and pruned runs are counted but never averaged. Runs
 that share a configuration and a seed are averaged into one value first, so every number below is
 over distinct seeds. A *configuration* is a run's values of the varying parameters, seed aside.
-Accuracies are fractions; the sentences give them in points (100 x fraction).
+Accuracies are fractions; the sentences give them in points (100 x fraction). Configurations and runs
+are ranked one way everywhere (RANKING), and a mean accuracy's interval stays inside (0, 1)
+(`accuracy_interval`, `bounded_interval`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from lib.core.records import RANKED_STATUSES
 from lib.spec.naming import config_label  # configurations read like run names
 
 
-def _scipy_stats():
+def scipy_stats():
     """scipy.stats, imported on first use: it takes a second, and the training notebook imports this
     module (through lib.report) without needing it."""
     from scipy import stats
@@ -87,7 +89,7 @@ _FLAG_PHRASES = {
 # Values, labels and the design
 
 
-def _key(value: Any) -> tuple[int, Any]:
+def value_key(value: Any) -> tuple[int, Any]:
     """A hashable identity of a value that keeps True apart from 1.0 and treats 224 and 224.0 alike."""
     if is_missing(value):
         return (0, 0.0)
@@ -106,15 +108,19 @@ def _used(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"].isin(STATS_STATUSES) & np.isfinite(val_acc.astype(float))]
 
 
+CELL_VALUES = ["val_acc", "test_acc", "n_val"]  # a cell's measurements beside its parameters and seed; n_val:
+# validation images
+
+
 @dataclass
-class _Design:
+class Design:
     params: list[str]
     levels: dict[str, list[Any]]  # parameter -> its values in stable order; the first is the reference
     cells: pd.DataFrame  # one row per (configuration, seed): each param as its level index, seed, val_acc, test_acc
     names: dict[tuple[int, ...], str] = dataclasses.field(default_factory=dict)  # configuration -> its runs' name
 
 
-def _run_name(run: Any, seed: Any) -> str:
+def configuration_name(run: Any, seed: Any) -> str:
     """A run's name without its seed part (`lenet-mix-seed2` -> `lenet-mix`): the name of its configuration."""
     token = f"seed{native(seed)}" if is_number(seed) else None
     return "-".join(part for part in str(run).split("-") if part != token)
@@ -128,21 +134,21 @@ def _names(used: pd.DataFrame, params: Sequence[str], codes: dict[str, list[int]
     seeds = list(used["seed"]) if "seed" in used else [None] * len(used)
     found: dict[tuple[int, ...], set[str]] = {}
     for i, (run, seed) in enumerate(zip(used["run"], seeds)):
-        found.setdefault(tuple(codes[p][i] for p in params), set()).add(_run_name(run, seed))
+        found.setdefault(tuple(codes[p][i] for p in params), set()).add(configuration_name(run, seed))
     names = {key: next(iter(values)) for key, values in found.items() if len(values) == 1}
     if len(names) != len(found) or len(set(names.values())) != len(names):
         return {}
     return names
 
 
-def _label(design: _Design, key: tuple[int, ...]) -> str:
+def config_name(design: Design, key: tuple[int, ...]) -> str:
     """A configuration's name in the tables and findings: its runs' name, else `config_label`."""
     if key in design.names:
         return design.names[key]
     return config_label({p: design.levels[p][c] for p, c in zip(design.params, key)}, design.params)
 
 
-def _design(runs: pd.DataFrame, params: Sequence[str]) -> _Design:
+def make_design(runs: pd.DataFrame, params: Sequence[str]) -> Design:
     params = list(params)
     if "seed" in params:
         raise ValueError("params includes 'seed': seeds are replicates, not a parameter; drop it from params")
@@ -154,7 +160,7 @@ def _design(runs: pd.DataFrame, params: Sequence[str]) -> _Design:
     levels, codes = {}, {}
     for p in params:
         first: dict[tuple, tuple[int, Any]] = {}  # key -> (order of first appearance, value)
-        keys = [_key(v) for v in used[p]]
+        keys = [value_key(v) for v in used[p]]
         for k, v in zip(keys, used[p]):
             first.setdefault(k, (len(first), native(v)))
         # None first, then False before True, numbers ascending, strings as they first appear
@@ -166,27 +172,51 @@ def _design(runs: pd.DataFrame, params: Sequence[str]) -> _Design:
                           "seed": list(used["seed"]) if "seed" in used else [0] * len(used),
                           "val_acc": pd.to_numeric(used["val_acc"], errors="coerce").astype(float).to_numpy(),
                           "test_acc": (pd.to_numeric(used["test_acc"], errors="coerce").astype(float).to_numpy()
-                                       if "test_acc" in used else np.nan)},
-                         columns=[*params, "seed", "val_acc", "test_acc"])
-    cells = frame.groupby([*params, "seed"], as_index=False)[["val_acc", "test_acc"]].mean()
-    return _Design(params, levels, cells, _names(used, params, codes))
+                                       if "test_acc" in used else np.nan),
+                          "n_val": (pd.to_numeric(used["n_val"], errors="coerce").astype(float).to_numpy()
+                                    if "n_val" in used else np.nan)},
+                         columns=[*params, "seed", *CELL_VALUES])
+    cells = frame.groupby([*params, "seed"], as_index=False)[CELL_VALUES].mean()
+    return Design(params, levels, cells, _names(used, params, codes))
 
 
 @functools.lru_cache(maxsize=256)
 def t_quantile(df: float) -> float:
     """The t quantile of a two-sided CONFIDENCE interval with `df` degrees of freedom."""
-    return float(_scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, df))
+    return float(scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, df))
 
 
-def within_accuracy(low: float, high: float) -> tuple[float, float]:
-    """An interval of a mean accuracy cut to [0, 1], the values an accuracy can take. The mean lies in
-    [0, 1], so a cut interval covers it whenever the whole one does: the coverage is unchanged."""
-    return max(low, 0.0), min(high, 1.0)
+ASSUMED_IMAGES = 10_000  # validation images per run where a record does not say (records before n_val)
 
 
-def _t_interval(values: Sequence[float]) -> tuple[float, float, float, float]:
-    """Mean, sd and the 95% t-interval of the mean accuracy, within [0, 1]; sd and interval NaN with fewer
-    than two values."""
+def _logit(p: float) -> float:
+    return math.log(p) - math.log1p(-p)
+
+
+def _expit(x: float) -> float:
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+
+
+def bounded_interval(mean: float, se: float, df: float, images: float = ASSUMED_IMAGES) -> tuple[float, float]:
+    """A 95% interval of a mean accuracy (estimate `mean`, standard error `se`, t with `df`) that stays inside
+    (0, 1): the delta method on the logit scale, se / (p (1 - p)), mapped back, with p held half an image
+    away from 0 and 1 ((mean N + 1/2) / (N + 1), N = `images` per run). Near 0.5 it is the t-interval; near 1
+    it leans down, as the accuracy can rise less than it can fall."""
+    if not (math.isfinite(se) and math.isfinite(mean) and df > 0):
+        return math.nan, math.nan
+    p = (min(max(mean, 0.0), 1.0) * images + 0.5) / (images + 1)
+    half = t_quantile(df) * se / (p * (1 - p))
+    centre = _logit(p)
+    return _expit(centre - half), _expit(centre + half)
+
+
+def accuracy_interval(values: Sequence[float], images: Sequence[float] | None = None
+                      ) -> tuple[float, float, float, float]:
+    """Mean, sd and a 95% interval of a mean accuracy over seeds, inside (0, 1) (`bounded_interval`, t with
+    n - 1 df). The variance over seeds is at least the binomial variance of one run, p (1 - p) / N over its N
+    validation images (ASSUMED_IMAGES where a record does not say), so seeds that happen to agree still leave
+    the images' sampling error: every seed at 1.0 gets an interval below 1, never a clipped 1. sd and interval
+    are NaN with fewer than two values."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n == 0:
@@ -195,77 +225,62 @@ def _t_interval(values: Sequence[float]) -> tuple[float, float, float, float]:
     if n < 2:
         return mean, math.nan, math.nan, math.nan
     sd = float(values.std(ddof=1))
-    half = t_quantile(n - 1) * sd / math.sqrt(n)
-    return (mean, sd, *within_accuracy(mean - half, mean + half))
+    counts = np.full(n, float(ASSUMED_IMAGES)) if images is None else np.asarray(images, dtype=float)
+    counts = np.where(np.isfinite(counts) & (counts >= 1), counts, ASSUMED_IMAGES)
+    images_per_run = float(counts.mean())
+    p = (min(max(mean, 0.0), 1.0) * images_per_run + 0.5) / (images_per_run + 1)
+    se = math.sqrt(max(sd ** 2, p * (1 - p) / images_per_run) / n)
+    return (mean, sd, *bounded_interval(mean, se, n - 1, images_per_run))
 
 
 # ---------------------------------------------------------------------------------------------
 # Configurations
 
 
-def _tied(best: pd.Series, other: pd.Series) -> bool | None:
-    """Whether `other`'s validation accuracies (indexed by seed) are within noise of `best`'s.
+def config_rows(design: Design) -> pd.DataFrame:
+    """One row per configuration, in RANKING order (best first).
 
-    Paired t-test on the seed-matched differences when they share at least two seeds; else Welch's
-    t-test when both have at least two seeds; else None (cannot be tested). Tied when p >= ALPHA.
-    Differences with zero spread (sd below EXACT) make no test: tied when they are all 0, else not.
-    """
-    shared = best.index.intersection(other.index)
-    if len(shared) >= 2:
-        diffs = (other[shared] - best[shared]).to_numpy()
-        if diffs.std(ddof=1) <= EXACT:
-            return bool(abs(diffs.mean()) <= EXACT)
-        return bool(_scipy_stats().ttest_rel(other[shared], best[shared]).pvalue >= ALPHA)
-    if len(best) >= 2 and len(other) >= 2:
-        if best.std(ddof=1) <= EXACT and other.std(ddof=1) <= EXACT:
-            return bool(abs(best.mean() - other.mean()) <= EXACT)
-        return bool(_scipy_stats().ttest_ind(other, best, equal_var=False).pvalue >= ALPHA)
-    return None
-
-
-def _configs(design: _Design, ties: bool = True) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """The configurations table (see configs_table) and each configuration's val_acc by seed; `ties` False
-    leaves tied_with_best None for every row but the best (lib.factorial decides ties its own way)."""
+    Columns: `config` (its runs' name, else `config_label`), each parameter, `n` (seeds), `val_acc_mean`,
+    `val_acc_sd`, `val_acc_ci_low`, `val_acc_ci_high` (`accuracy_interval`; NaN when n < 2), `test_acc_mean`,
+    `test_acc_sd`, and `tied_with_best`: True for the first row, None for the others (lib.report.factorial
+    decides the ties, once)."""
     cells = design.cells
     keys = list(zip(*(cells[p].tolist() for p in design.params))) if design.params else [()] * len(cells)
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key, []).append(i)
-    seeds, val = cells["seed"].tolist(), cells["val_acc"].to_numpy(dtype=float)
+    val = cells["val_acc"].to_numpy(dtype=float)
     test = pd.to_numeric(cells["test_acc"], errors="coerce").to_numpy(dtype=float)
-    rows, accs = [], {}
+    images = pd.to_numeric(cells["n_val"], errors="coerce").to_numpy(dtype=float) if "n_val" in cells else None
+    rows = []
     for key in sorted(groups):
         index = groups[key]
-        label = _label(design, key)
-        mean, sd, low, high = _t_interval(val[index])
+        mean, sd, low, high = accuracy_interval(val[index], None if images is None else images[index])
         tests = test[index][np.isfinite(test[index])]
-        accs[label] = pd.Series(val[index], index=[seeds[i] for i in index])
-        rows.append({"config": label, **{p: design.levels[p][c] for p, c in zip(design.params, key)},
+        rows.append({"config": config_name(design, key), **{p: design.levels[p][c] for p, c in zip(design.params, key)},
                      "n": len(index), "val_acc_mean": mean, "val_acc_sd": sd, "val_acc_ci_low": low,
                      "val_acc_ci_high": high, "test_acc_mean": float(tests.mean()) if len(tests) else math.nan,
                      "test_acc_sd": float(tests.std(ddof=1)) if len(tests) >= 2 else math.nan})
     columns = ["config", *design.params, *CONFIG_COLUMNS[1:-1]]
-    table = pd.DataFrame(rows, columns=columns).sort_values("val_acc_mean", ascending=False, kind="stable")
-    table = table.reset_index(drop=True)
-    found: list[bool | None] = []
-    for i, label in enumerate(table["config"]):
-        found.append(True if i == 0 else _tied(accs[table["config"].iloc[0]], accs[label]) if ties else None)
-    table["tied_with_best"] = pd.Series(found, index=table.index, dtype=object)
-    return table, accs
+    table = ranked(pd.DataFrame(rows, columns=columns), "val_acc_mean", "test_acc_mean", "config")
+    table["tied_with_best"] = pd.Series([True] * min(1, len(table)) + [None] * (len(table) - 1), index=table.index,
+                                        dtype=object)
+    return table
 
 
-def configs_table(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
-    """One row per configuration, best mean validation accuracy first.
+RANKING = "mean validation accuracy over seeds, then mean test accuracy, then name"  # every table and figure
 
-    Columns: `config` (see `config_label`), each parameter, `n` (seeds), `val_acc_mean`, `val_acc_sd`,
-    `val_acc_ci_low`, `val_acc_ci_high` (95% t-interval over seeds, within [0, 1]; NaN when n < 2), `test_acc_mean`,
-    `test_acc_sd`, and `tied_with_best`: True for the best row; for another row True when its
-    difference from the best is not significant at 5% (paired t-test over shared seeds when they
-    share at least two, else Welch's t-test when both have n >= 2), False when it is, None when it
-    cannot be tested (n = 1). Differences with no spread are not tested: all zero is a tie, else not.
-    Configurations with equal means keep the reference order of their values.
-    """
-    return _configs(_design(runs, params))[0]
+
+def ranked(table: pd.DataFrame, val: str, test: str, name: str) -> pd.DataFrame:
+    """`table` best first by RANKING: `val` descending, ties by `test` descending (missing last), then by `name`
+    ascending; the one order of configurations and runs in every table and figure."""
+    if table.empty:
+        return table.reset_index(drop=True)
+    order = pd.DataFrame({"val": -pd.to_numeric(table[val], errors="coerce").astype(float).to_numpy(),
+                          "test": -pd.to_numeric(table[test], errors="coerce").astype(float).to_numpy(),
+                          "name": table[name].astype(str).to_numpy()})
+    index = order.sort_values(["val", "test", "name"], na_position="last", kind="stable").index
+    return table.iloc[list(index)].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,10 +296,10 @@ class _Lenth:
 
     @property
     def half_width(self) -> float:
-        return _scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, self.contrasts / 3) * self.pse
+        return scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, self.contrasts / 3) * self.pse
 
 
-def _one_seed_rule(design: _Design) -> _Lenth | str:
+def _one_seed_rule(design: Design) -> _Lenth | str:
     """How to bound an estimate whose matches share one seed: Lenth's PSE, or the reason there is no CI."""
     if design.cells["seed"].nunique() > 1:
         return "matched runs at one seed only: no CI"
@@ -320,7 +335,7 @@ def _estimate(values: pd.Series, one_seed: _Lenth | str, what: str) -> dict[str,
     effect = float(values.mean())
     per_seed = values.groupby(level="seed").mean()
     if len(per_seed) >= 2:
-        half = (_scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, len(per_seed) - 1) * per_seed.std(ddof=1)
+        half = (scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, len(per_seed) - 1) * per_seed.std(ddof=1)
                 / math.sqrt(len(per_seed)))
         method = f"t-interval over {len(per_seed)} per-seed {what}s"
     elif isinstance(one_seed, str):
@@ -339,7 +354,7 @@ def _estimate(values: pd.Series, one_seed: _Lenth | str, what: str) -> dict[str,
             "seeds": len(per_seed), "ci_method": method}
 
 
-def _at(design: _Design, fixed: dict[str, int], index: list[str]) -> pd.Series:
+def _at(design: Design, fixed: dict[str, int], index: list[str]) -> pd.Series:
     cells = design.cells
     mask = np.ones(len(cells), dtype=bool)
     for p, code in fixed.items():
@@ -361,7 +376,7 @@ def effects_table(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
     mean; otherwise none, with the reason in `ci_method`. A parameter that changes nothing gets an
     effect of exactly 0 and an interval holding 0.
     """
-    design = _design(runs, params)
+    design = make_design(runs, params)
     one_seed = _one_seed_rule(design) if not design.cells.empty else "no runs"
     rows = []
     for p in design.params:
@@ -385,7 +400,7 @@ def interactions_table(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFram
     matched on every other parameter and the seed; `n` counts those quadruples. Intervals as in
     `effects_table`. Parameters with other than two values are left out.
     """
-    design = _design(runs, params)
+    design = make_design(runs, params)
     one_seed = _one_seed_rule(design) if not design.cells.empty else "no runs"
     two_level = [p for p in design.params if len(design.levels[p]) == 2]
     rows = []
@@ -407,12 +422,12 @@ def isolation_table(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
     t-interval over seeds. Being a maximum over the other parameters, it flatters values that were
     tried in more configurations.
     """
-    design = _design(runs, params)
-    configs, _ = _configs(design, ties=False)  # the ties are not shown here: no tests to pay for
+    design = make_design(runs, params)
+    configs = config_rows(design)
     rows = []
     for p in design.params:
         for value in design.levels[p]:
-            best = configs[[_key(v) == _key(value) for v in configs[p]]].iloc[0]
+            best = configs[[value_key(v) == value_key(value) for v in configs[p]]].iloc[0]
             rows.append({"parameter": p, "value": value, "config": best["config"], "n": best["n"],
                          "val_acc_mean": best["val_acc_mean"], "ci_low": best["val_acc_ci_low"],
                          "ci_high": best["val_acc_ci_high"]})
@@ -585,7 +600,7 @@ def boundary_notes(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[s
     return notes
 
 
-def _text(value: Any) -> str:
+def sentence_value(value: Any) -> str:
     """A value in a sentence as a sweep file writes it: true/false, short numbers, None."""
     if is_missing(value):
         return "None"

@@ -16,6 +16,7 @@ import pandas as pd
 from lib.core.formatting import as_float, duration, native, number
 from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
+from lib.report import stats
 from lib.report.analysis import analysis, statistics_runs
 from lib.report.load import (METRIC_COLUMNS, METRIC_LABELS, PARAMETERS, SweepReport, level_texts, levels,
                              value_label)
@@ -74,23 +75,24 @@ def conditions(report: SweepReport) -> str:
 
 
 def leaderboard(report: SweepReport) -> pd.DataFrame:
-    """All runs, best validation accuracy first, then pruned runs (ranked among themselves), unfinished runs
-    last, with their diagnostic flags."""
+    """All runs, best first by lib.report.stats.RANKING (ties: test accuracy, then name), then pruned runs
+    (ranked among themselves), unfinished runs last, with their diagnostic flags."""
     columns = ["run", *(["sweep"] if len(report.sweeps) > 1 else []), "status",
                *[k for k in report.varying if k in report.runs], *METRIC_COLUMNS, "wall_time_s", "images_per_s"]
     table = report.runs[columns].assign(flags=analysis(report).flags)
     group = [1 if s == "pruned" else 0 if v == v else 2 for s, v in zip(table["status"], table["val_acc"])]
-    table = table.assign(_group=group).sort_values(["_group", "val_acc"], ascending=[True, False],
-                                                   na_position="last", kind="stable").drop(columns="_group")
-    return table.set_index("run").rename(columns=METRIC_LABELS)
+    parts = [stats.ranked(part, "val_acc", "test_acc", "run")
+             for _, part in table.assign(_group=group).groupby("_group", sort=True)]
+    table = pd.concat(parts) if parts else table.assign(_group=0)
+    return table.drop(columns="_group").set_index("run").rename(columns=METRIC_LABELS)
 
 
 def best_runs(report: SweepReport, model: str | None = None, k: int = 2) -> list[str]:
-    """Names of the k finished runs with the highest validation accuracy (of one model); pruned runs aside."""
+    """Names of the k finished runs first by lib.report.stats.RANKING (of one model); pruned runs aside."""
     done = report.ranked
     if model is not None and "model" in done:
         done = done[done["model"] == model]
-    return list(done.sort_values(["val_acc", "val_loss"], ascending=[False, True])["run"][:k])
+    return list(stats.ranked(done, "val_acc", "test_acc", "run")["run"][:k])
 
 
 BEST_FILE = "best.yaml"  # beside the report: the best configuration, ready for sweeplab train --config
@@ -112,7 +114,7 @@ def best_configuration(report: SweepReport) -> dict[str, Any] | None:
             runs = runs[[value_label(v) == value_label(row[p]) for v in runs[p]]]
     if runs.empty:
         return None
-    best = runs.sort_values(["val_acc", "val_loss"], ascending=[False, True]).iloc[0]
+    best = stats.ranked(runs, "val_acc", "test_acc", "run").iloc[0]
     given = report.given.get(best["run"]) or [k for k in report.varying if k in best]
     recipe = {k: native(report.configs.get(best["run"], {}).get(k, best.get(k))) for k in given}
     recipe.setdefault("seed", native(best.get("seed", 0)))

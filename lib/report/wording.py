@@ -48,15 +48,54 @@ def _flip(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "effect": -row["effect"], "ci_low": -row["ci_high"], "ci_high": -row["ci_low"]}
 
 
+def every_seed(row: Mapping[str, Any]) -> bool:
+    """Whether a called difference rests on every seed's own difference (lib.report.factorial.Estimate.every_seed)."""
+    p_every, p_average = row.get("p_every_seed", math.nan), row.get("p_average", math.nan)
+    return p_every == p_every and (p_average != p_average or p_every < p_average)
+
+
+def _seed_sizes(row: Mapping[str, Any]) -> str:
+    """The per-seed differences, read in the direction of the effect: '24 and 33' (two seeds), '21 to 33'."""
+    low, high = row["seed_min"], row["seed_max"]
+    if row["effect"] < 0:
+        low, high = -high, -low
+    d = 0 if max(abs(low), abs(high)) >= 0.1 else 1
+    return f"{_num(low, d)} {'and' if row.get('seeds') == 2 else 'to'} {_num(high, d)}"
+
+
 def _by(row: Mapping[str, Any], unit: str = "points") -> str:
-    """'by 4.3 points (95% CI 3.1 to 5.5)' for a called difference, read in the direction it went."""
+    """'by 4.3 points (95% CI 3.1 to 5.5)' for a called difference, read in the direction it went; 'at every
+    seed (by 24 and 33 points)' when the call rests on every seed's own difference."""
     effect, low, high = row["effect"], row["ci_low"], row["ci_high"]
+    if every_seed(row):
+        return f"at every seed (by {_seed_sizes(row)} {unit})"
     if effect < 0:
         effect, low, high = -effect, -high, -low
     if row.get("se") == 0:
         return f"by {_num(effect, 1)} {unit}, the same in every matched run (no run-to-run scatter)"
     d = _decimals(_half(low, high))
     return f"by {_num(effect, d)} {unit} (95% CI {_num(low, d)} to {_num(high, d)})"
+
+
+SEED_SHARE_SAID = 0.5  # a range this much (or more) parameter x seed variation says so
+
+
+def _varies(row: Mapping[str, Any], seeds: int, called: bool) -> str:
+    """What the seed does to a difference's range, where it matters: for a call at every seed, the average's
+    range; for an uncalled one, the per-seed differences that widen it."""
+    share = row.get("seed_share", math.nan)
+    if called and every_seed(row):
+        gains = "gains" if row["effect"] > 0 else "loses"
+        if row["ci_low"] > 0 or row["ci_high"] < 0:
+            return f"; averaged over seeds {_by({**row, 'p_every_seed': math.nan})}"
+        return (f"; how much it {gains} varies with the seed, so the average is uncertain with {seeds} seeds "
+                f"({_between(row)})")
+    if not (share == share and share >= SEED_SHARE_SAID):
+        return ""
+    d = 0 if max(abs(row["seed_min"]), abs(row["seed_max"])) >= 0.1 else 1
+    sizes = (f"{_num(row['seed_min'], d, True)} and {_num(row['seed_max'], d, True)}" if seeds == 2 else
+             f"from {_num(row['seed_min'], d, True)} to {_num(row['seed_max'], d, True)}")
+    return f"; the effect changed with the seed ({sizes} points at single seeds), which widens the range"
 
 
 def _between(row: Mapping[str, Any], unit: str = "points") -> str:
@@ -80,14 +119,6 @@ def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p {p:.2g}"
 
 
-def _seed_note(pooled: Pooled, name: str, ranges: int = 1) -> str:
-    if name not in pooled.per_seed:
-        return ""
-    these = "this range is" if ranges == 1 else "these ranges are"
-    return (f"; {these} over its {len(pooled.seeds)} per-seed effects, because {name}'s effect changed with "
-            f"the seed (F test of {name} x seed, {_p(pooled.guards[name])})")
-
-
 def _at(factor: Factor, level: int) -> str:
     value = factor.levels[level]
     if is_bool(value):
@@ -96,17 +127,18 @@ def _at(factor: Factor, level: int) -> str:
 
 
 def _difference_sentence(pooled: Pooled, row: Mapping[str, Any]) -> str:
-    name, value, reference = row["parameter"], stats._text(row["value"]), stats._text(row["reference"])
+    name = row["parameter"]
+    value, reference = stats.sentence_value(row["value"]), stats.sentence_value(row["reference"])
     if row["identical"]:
         return (f"{name} ({value} vs {reference}): identical runs (each run at {value} equals its matched run at "
                 f"{reference})")
     if "not estimable" in str(row["ci_method"]):
         return f"{name}: no estimate ({row['ci_method']})"
+    k = len(pooled.seeds)
     if pooled.called(row["p_holm"]):
         verb = "beat" if row["effect"] > 0 else "lost to"
-        return f"{name}: {value} {verb} {reference} {_by(row, 'points of validation accuracy')}" \
-            + _seed_note(pooled, name)
-    return f"{name} ({value} vs {reference}): inconclusive, {_open(row)}" + _seed_note(pooled, name)
+        return f"{name}: {value} {verb} {reference} {_by(row, 'points of validation accuracy')}" + _varies(row, k, True)
+    return f"{name} ({value} vs {reference}): inconclusive, {_open(row)}" + _varies(row, k, False)
 
 
 def _trend_part(pooled: Pooled, factor: Factor, row: Mapping[str, Any], at: str = "") -> str:
@@ -123,8 +155,7 @@ def _ordered_sentence(pooled: Pooled, factor: Factor, rows: pd.DataFrame, partne
     value is named as averaged over them, and the trend is left to those sentences."""
     trend = rows[rows["kind"] == "trend"].iloc[0].to_dict()
     if factor.kind == "continuous":
-        return f"{factor.name} ({len(factor.levels)} values, as a trend): {_trend_part(pooled, factor, trend)}" \
-               + _seed_note(pooled, factor.name)
+        return f"{factor.name} ({len(factor.levels)} values, as a trend): {_trend_part(pooled, factor, trend)}"
     means = rows[rows["kind"] == "mean"].reset_index(drop=True)
     steps = rows[rows["kind"] == "difference"].reset_index(drop=True)  # step i: value i+1 minus value i
     best = int(means["effect"].to_numpy().argmax())
@@ -147,8 +178,7 @@ def _ordered_sentence(pooled: Pooled, factor: Factor, rows: pd.DataFrame, partne
                                     f"interacts with {'it' if len(partners) == 1 else 'them'})")
     else:
         parts.append(_trend_part(pooled, factor, trend))
-    return (f"{factor.name} ({len(factor.levels)} values, ordered): " + "; ".join(parts)
-            + _seed_note(pooled, factor.name, len(parts)))
+    return f"{factor.name} ({len(factor.levels)} values, ordered): " + "; ".join(parts)
 
 
 def _simple_text(pooled: Pooled, factor: Factor, partner: Factor) -> str:
@@ -160,7 +190,9 @@ def _simple_text(pooled: Pooled, factor: Factor, partner: Factor) -> str:
     for r in rows:
         est = r["estimate"]
         row = {"effect": est.effect, "ci_low": est.ci_low, "ci_high": est.ci_high, "se": est.se,
-               "p_holm": r["p_holm"], "ci_method": est.method}
+               "p_holm": r["p_holm"], "ci_method": est.method, "p_average": est.p_average,
+               "p_every_seed": est.p_every_seed, "seed_min": min(est.seed_values, default=math.nan),
+               "seed_max": max(est.seed_values, default=math.nan), "seeds": len(est.seed_values)}
         at = _at(partner, r["at"])
         if factor.trend:
             pieces.append(_trend_part(pooled, factor, row, at))
@@ -179,7 +211,7 @@ def _simple_text(pooled: Pooled, factor: Factor, partner: Factor) -> str:
         else:
             pieces[-1] += f" but {'won' if est.effect > 0 else 'lost'} {amount} {at}"
         verb_before = verb
-    return f"{factor.name}: " + "; ".join(pieces) + _seed_note(pooled, factor.name, len(rows))
+    return f"{factor.name}: " + "; ".join(pieces)
 
 
 def _interaction_sentence(pooled: Pooled, a: str, b: str) -> str:
@@ -227,7 +259,7 @@ def _left_out(pooled: Pooled) -> list[str]:
     if pairs:
         notes.append(f"the model leaves out the {', '.join(pairs)} interaction{'s' * (len(pairs) > 1)} (the runs "
                      f"cannot separate {'them' if len(pairs) > 1 else 'it'} from the other terms)")
-    configs = pooled.cells.drop(columns=["seed", "val_acc", "test_acc"]).drop_duplicates()
+    configs = pooled.cells.drop(columns=["seed", *stats.CELL_VALUES]).drop_duplicates()
     missing = len(configs) * len(pooled.seeds) - len(pooled.cells)
     if missing > 0:
         notes.append(f"unbalanced: {missing} of {len(configs) * len(pooled.seeds)} configuration x seed "
@@ -304,10 +336,11 @@ def method_note(pooled: Pooled) -> str:
              f"difference holds up after Holm's correction for the {pooled.family} effects and interactions looked "
              f"at, so a sweep of pure noise rarely claims anything; otherwise the finding is \"inconclusive\" and its "
              f"range is how large the effect could be. ")
-    if pooled.per_seed:
-        names = ", ".join(pooled.per_seed)
-        text += (f"The effect of {names} changed from seed to seed by more than noise (a test of parameter x seed), "
-                 f"so its range comes from its per-seed effects instead: wider, but honest about the seed. ")
+    if k > 1:
+        text += ("Where a parameter's effect changes from seed to seed, its range widens with that variation (a "
+                 "variance component of parameter x seed), since the average over seeds is then known from a few "
+                 "seeds only; and a difference is also called when every seed's own difference is significant and "
+                 "points the same way (\"at every seed\"), which a range over the average can miss. ")
     if pooled.config_method:
         text += (f"Configurations are compared with the best against {pooled.config_method}, with Holm's "
                  f"correction over the comparisons. ")

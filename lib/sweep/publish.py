@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from lib.core.layout import REPORT_HTML, REPORT_NOTEBOOK, REPORT_PARTIAL
+from lib.core.layout import NOTEBOOK, NOTEBOOK_HTML, REPORT_HTML, REPORT_NOTEBOOK, REPORT_PARTIAL
 from lib.core.pagescripts import SCRIPT_HASHES, script_hashes, with_policy
 from lib.core.records import atomic_write_bytes
 from lib.sweep.executors.kernels import DIE_WITH_PARENT
@@ -24,6 +24,25 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 class ReportError(RuntimeError):
     """The report notebook failed; the message names the error and the partial notebook."""
+
+
+def render_run_notebook(folder: Path) -> bool:
+    """Write NOTEBOOK_HTML beside a run folder's executed NOTEBOOK when it is missing or older (a browser shows a
+    notebook as raw JSON); whether one was written. Called where a run ends (lib.sweep.executors.base), never by
+    the report, which leaves run folders as they are. Best effort: an unreadable notebook is left as it is."""
+    notebook, page = folder / NOTEBOOK, folder / NOTEBOOK_HTML
+    if not notebook.is_file() or (page.is_file() and page.stat().st_mtime >= notebook.stat().st_mtime):
+        return False
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    try:
+        html, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    except Exception as exc:  # a page is a convenience: whatever nbformat or nbconvert raise, the run's records stand
+        print(f"warning: {notebook} not rendered to {NOTEBOOK_HTML}: {exc}", file=sys.stderr)
+        return False
+    atomic_write_bytes(page, html.encode())
+    return True
 
 
 def build_report(sweep_dirs: Path | list[Path], out: Path | None = None, notebook: Path = NOTEBOOKS / REPORT_NOTEBOOK

@@ -337,7 +337,7 @@ def test_configs_at_one_seed_say_so_and_leave_out_spread_columns(tmp_path, shown
     report_module.show_configs(load_report(write_sweep(tmp_path / "one", "one", runs)))
     assert shown[0] == '<h2 id="configurations">Configurations over seeds</h2>'
     assert shown[1].startswith("One seed per configuration (n = 1)")
-    assert "val_acc_sd" not in shown[2] and "val_acc_mean" in shown[2]
+    assert "val acc sd" not in shown[2] and "val acc mean" in shown[2]
 
 
 # --- the pooled model on sweeps of the project's own files ----------------------------------------------------
@@ -494,3 +494,45 @@ def test_runs_link_to_their_notebook_and_log_relative_to_the_report(sweep, tmp_p
     assert str(report_module.run_link(sweep, "b")) == "b"  # no notebook or log yet: no dead link
     report_module.set_output(sweep, tmp_path / "elsewhere")
     assert 'href="../' in str(report_module.run_link(sweep, "a"))
+
+
+def test_isolation_panels_share_one_axis_that_holds_every_interval_whole(seeded):
+    figure = plot_isolation(seeded)
+    panels = [ax for ax in figure.axes if ax.axison]
+    assert len({ax.get_ylim() for ax in panels}) == 1
+    low, high = panels[0].get_ylim()
+    table = analysis(seeded).isolation.dropna(subset=["ci_low"])
+    assert low <= table["ci_low"].min() and table["ci_high"].max() <= high <= 1.0
+    assert all(t.get_fontsize() >= 10 for ax in panels for t in ax.get_xticklabels())
+
+
+def test_all_runs_curves_give_a_configuration_one_colour_and_its_seeds_thin_lines(tmp_path):
+    runs = [(f"lr{lr}-wd{wd}-seed{seed}", {"lr": lr, "weight_decay": wd, "seed": seed},
+             [0.5, 0.6 + lr + wd + 0.01 * seed]) for lr in (0.1, 0.2) for wd in (0.0, 0.01) for seed in (0, 1, 2)]
+    report = load_report(write_sweep(tmp_path / "curves", "curves", runs, {"model": "mlp", "epochs": 2}))
+    figure = plot_combined_curves(report, "mlp")
+    ax = figure.axes[1]  # validation accuracy
+    colours = {}
+    for line in ax.get_lines():
+        colours.setdefault(matplotlib.colors.to_hex(line.get_color()), []).append(line.get_linewidth())
+    assert len(colours) == 4 and all(len(widths) == 4 for widths in colours.values())  # 3 seeds + their mean
+    assert all(sorted(widths)[-1] > 2 * sorted(widths)[0] for widths in colours.values())  # the mean stands out
+    labels = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert len(labels) == 4 and labels[0].startswith("lr0.2-wd0.01")  # best first
+
+
+def test_runs_link_to_the_rendered_notebook_where_there_is_one(sweep):
+    from lib.sweep.publish import render_run_notebook
+
+    folder = sweep.root / "runs" / "a"
+    (folder / "train.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    report_module.set_output(sweep, sweep.root)
+    assert render_run_notebook(folder) and (folder / "train.html").read_text().startswith("<!DOCTYPE html>")
+    assert not render_run_notebook(folder)  # up to date: not written again
+    assert str(report_module.run_link(sweep, "a")).startswith('<a href="runs/a/train.html">a</a>')
+
+
+def test_runs_that_tie_on_validation_accuracy_go_by_test_accuracy_then_name(tmp_path):
+    runs = [(name, {"lr": lr}, [0.5, 0.9]) for name, lr in (("b", 0.1), ("a", 0.2), ("c", 0.3))]
+    report = load_report(write_sweep(tmp_path / "ties", "ties", runs, {"model": "mlp", "epochs": 2}))
+    assert list(leaderboard(report).index) == ["a", "b", "c"] == best_runs(report, "mlp", 3)

@@ -131,6 +131,9 @@ def execute_run(task: RunTask, collect: bool = False, runner: Runner | None = No
             _RUNNING.discard(process)
     if partial.exists():
         os.replace(partial, work / NOTEBOOK)
+        from lib.sweep.publish import render_run_notebook  # nbconvert: imported where a run has ended
+
+        render_run_notebook(work)
     seconds = time.monotonic() - start
     if _STOPPING.is_set() and code != 0:
         return RunOutcome(task.name, "interrupted", seconds, "stopped by the user")
