@@ -235,19 +235,6 @@ def all_sources() -> dict[str, ast.AST]:
     return sources
 
 
-# ---- Allowed until issue 24 merges: stats.py makes these public, and the lead then empties this list. ----
-PRIVATE_ALLOWED_UNTIL_ISSUE_24 = [
-    "lib.report.factorial: lib.report.stats._Design",
-    "lib.report.factorial: lib.report.stats._configs",
-    "lib.report.factorial: lib.report.stats._design",
-    "lib.report.factorial: lib.report.stats._key",
-    "lib.report.factorial: lib.report.stats._label",
-    "lib.report.factorial: lib.report.stats._scipy_stats",
-    "lib.report.factorial: lib.report.stats._text",
-    "lib.report.wording: lib.report.stats._text",
-]
-
-
 def test_the_checks_catch_a_planted_private_import_and_a_name_outside_a_public_face():
     modules = {"lib.core.records", "lib.report.stats", "lib.report.factorial", "lib.sweep.cli"}
     planted = {
@@ -266,9 +253,7 @@ def test_the_checks_catch_a_planted_private_import_and_a_name_outside_a_public_f
 
 def test_no_module_imports_another_modules_private_name():
     found = private_uses(all_sources(), set(MODULES))
-    assert [use for use in found if use not in PRIVATE_ALLOWED_UNTIL_ISSUE_24] == []
-    stale = sorted(set(PRIVATE_ALLOWED_UNTIL_ISSUE_24) - set(found))
-    assert stale == [], f"no longer needed, remove from PRIVATE_ALLOWED_UNTIL_ISSUE_24: {stale}"
+    assert found == []
 
 
 def public_faces() -> dict[str, set[str]]:

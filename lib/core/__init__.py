@@ -11,7 +11,7 @@ __all__, __getattr__ = public_face(__name__, {
     "formatting": ("MISSING", "TIMESTAMP", "as_float", "duration", "is_bool", "is_missing", "is_number", "is_whole",
                    "native", "number", "shown", "timestamp", "too_large"),
     "journal": ("repair_journal",),
-    "layout": ("BEST", "CHECKPOINTS", "CONFIG", "FAILURE", "HISTORY", "LAST", "METRICS", "NOTEBOOK", "PARAMS",
+    "layout": ("BEST", "CHECKPOINTS", "CONFIG", "FAILURE", "HISTORY", "LAST", "METRICS", "NOTEBOOK", "NOTEBOOK_HTML", "PARAMS",
                "PARTIAL_NOTEBOOK", "PREVIOUS", "RECORD_FILES", "REPORT_HTML", "REPORT_NOTEBOOK", "REPORT_PARTIAL",
                "RUN_LOG", "RUN_RESULTS", "SUBMITTED", "SWEEP_JSON", "SWEEP_LOCK", "WANDB_ID", "WORKER_PID", "run_dir",
                "runs_dir"),
