@@ -62,26 +62,28 @@ def plot_combined_curves(report: SweepReport, model: str):
     named = order if len(order) <= CURVE_CONFIGS else order[:CURVE_CONFIGS - 1]
     palette = plt.get_cmap("tab10").colors + ("#000000", "#8c564b80")
     colour = {c: palette[i] for i, c in enumerate(named)}
+    members = {c: [n for n in lined if configuration[n] == c] for c in order}
     for name in lined:
         h = report.histories[name]
         config = configuration[name]
-        look = dict(color=colour.get(config, "lightgrey"), linewidth=0.9 if config in colour else 0.7,
-                    alpha=0.75 if config in colour else 0.6)
+        alone = config in colour and len(members[config]) == 1  # its own line is the configuration's entry
+        look = dict(color=colour.get(config, "lightgrey"), linewidth=1.6 if alone else 0.9 if config in colour
+                    else 0.7, alpha=1.0 if alone else 0.75 if config in colour else 0.6)
         if name in pruned:
             look.update(PRUNED_LOOK)
+        label = config + " (pruned)" * (name in pruned) if alone else None
         for ax, column in zip(axes.flat, columns):
-            ax.plot(h["epoch"], h[column], **look)
+            ax.plot(h["epoch"], h[column], label=label, **look)
             if name in pruned:
                 cut_short(ax, h["epoch"], h[column], look["color"])
     for config in named:
-        runs = [n for n in lined if configuration[n] == config and n not in pruned]
-        if not runs:
+        runs = [n for n in members[config] if n not in pruned]
+        if len(members[config]) < 2 or not runs:
             continue
         table = pd.concat([report.histories[n][["epoch", *columns]] for n in runs]).groupby("epoch").mean()
-        label = config + (f" ({len(runs)} seeds, mean thick)" if len(runs) > 1 else "")
+        label = config + (f" ({len(runs)} seeds, mean thick)" if len(runs) > 1 else " (mean of its seeds)")
         for ax, column in zip(axes.flat, columns):
-            ax.plot(table.index, table[column], color=colour[config], linewidth=2.4 if len(runs) > 1 else 1.2,
-                    label=label)
+            ax.plot(table.index, table[column], color=colour[config], linewidth=2.4, label=label)
     others = [c for c in order if c not in colour]
     for ax, column in zip(axes.flat, columns):
         ax.set_title(CURVE_TITLES[column], fontsize=12)
@@ -98,6 +100,11 @@ def plot_combined_curves(report: SweepReport, model: str):
     fig.tight_layout()
     if names:
         handles, labels = axes[0, 0].get_legend_handles_labels()
+        if not banded:  # best configuration first, as in the tables
+            rank = {c: i for i, c in enumerate(order)}
+            pairs = sorted(zip(handles, labels), key=lambda hl: min((rank[c] for c in rank if hl[1] == c
+                                                                      or hl[1].startswith(c + " ")), default=len(rank)))
+            handles, labels = [h for h, _ in pairs], [label for _, label in pairs]
         if others:
             handles.append(Line2D([], [], color="lightgrey", linewidth=1.5))
             labels.append(f"{len(others)} other configurations")
