@@ -544,7 +544,7 @@ def show_leaderboard(report: SweepReport) -> None:
     top = table.drop(columns=["images_per_s", "train_loss", "test_loss", "wall_time_s"])
     ranked = int(report.ranked.shape[0])
     which = f"The {LEADERBOARD_ROWS} best of {len(top)} runs" if len(top) > LEADERBOARD_ROWS else f"All {len(top)} runs"
-    _show(f"{which}, by {METRIC_LABELS['val_acc']} (ties: test accuracy, then name): {ranked} ranked, then pruned and unfinished runs. Test accuracy is shown, never used to rank. "
+    _show(f"{which}, by {METRIC_LABELS['val_acc']}: {ranked} ranked, then pruned and unfinished runs; ties go by test accuracy, then name. Test accuracy is shown, never used to rank. "
           f"Run names link to the executed notebook; `log` to its run.log.", top.head(LEADERBOARD_ROWS))
     if len(table) > LEADERBOARD_ROWS:
         every = table.drop(columns=[c for c in ("train_loss", "test_loss", "images_per_s", "wall_time_s") if c in table])
