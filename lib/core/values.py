@@ -78,25 +78,21 @@ def number_text(value: float | int) -> str:
     return f"{mantissa}e{int(exponent)}" if exponent else text
 
 
-def sweep_text(value: Any) -> str:
-    """A value as a sweep file writes it: null, true, false, 0.001, 1e-4, 224, fashion_mnist."""
+def _text(value: Any, missing: str, flags: tuple[str, str]) -> str:
+    """`value` as text, with `missing` for None/NaN and `flags` for (True, False); numbers by `number_text`."""
     kind, _ = key(value)
     if kind == _MISSING:
-        return "null"
+        return missing
     if kind == _FLAG:
-        return "true" if value else "false"
-    if kind == _NUMBER:
-        return number_text(value)
-    return str(value)
+        return flags[0] if value else flags[1]
+    return number_text(value) if kind == _NUMBER else str(value)
+
+
+def sweep_text(value: Any) -> str:
+    """A value as a sweep file writes it: null, true, false, 0.001, 1e-4, 224, fashion_mnist."""
+    return _text(value, "null", ("true", "false"))
 
 
 def reader_text(value: Any) -> str:
     """A value as the report shows it to people: None, yes, no, 0.001, 1e-4, 224, fashion_mnist."""
-    kind, _ = key(value)
-    if kind == _MISSING:
-        return "None"
-    if kind == _FLAG:
-        return "yes" if value else "no"
-    if kind == _NUMBER:
-        return number_text(value)
-    return str(value)
+    return _text(value, "None", ("yes", "no"))
