@@ -36,7 +36,7 @@ from benchmarks.synthetic import Outcome, write_records
 from lib.core.layout import CONFIG, run_dir
 from lib.core.records import read_json
 from lib.report.proposal import run_identity
-from lib.spec.sweepfile import load_sweep
+from lib.config.sweepfile import load_sweep
 from lib.sweep.auto import Chain, chain_paths, run_chain
 from lib.sweep.plan import sweep_root
 

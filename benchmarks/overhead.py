@@ -12,7 +12,7 @@ between the sweep's runs.
 - sweep_per_run_s: wall time of `python -m lib.sweep run <K seeds> --workers 1 --no-report`, divided by K
                    (the sweep process's own start and its first run's cold start are spread over K);
 - train_s:         the run's own work as its records state it: metrics.json's `wall_time_s`, which
-                   `lib.run.train.run` measures from picking the device to writing metrics.json (data
+                   `lib.run.loop.run` measures from picking the device to writing metrics.json (data
                    load, the epoch, validation, checkpoints, the test), mean over the sweep's K runs.
 
 `sweep_per_run_s - train_s` is the overhead a sweep adds to each run (the issue's goal: <= 2.5 s on
@@ -44,7 +44,7 @@ import yaml
 
 from lib.core.formatting import timestamp
 from lib.core.records import write_json
-from lib.spec.runs import run_config
+from lib.config.runs import run_config
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "train.ipynb"
@@ -170,7 +170,7 @@ def measure_imports() -> dict[str, float]:
     """Interpreter start, and what importing each entry point's modules adds to it (subprocesses)."""
     python = _timed([sys.executable, "-c", "pass"])
     result = {"python_start_s": python}
-    for name, modules in (("import_train_s", "lib.run.train"), ("import_papermill_s", "papermill"),
+    for name, modules in (("import_train_s", "lib.run.loop"), ("import_papermill_s", "papermill"),
                           ("import_sweep_s", "lib.sweep.cli")):
         result[name] = _timed([sys.executable, "-c", f"import {modules}"]) - python
     return result
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"cli_s": cli["cli_s"], "notebook_s": notebook["notebook_s"], "sweep_per_run_s": sweep["sweep_per_run_s"],
               "train_s": sweep["train_s"], "sweep_overhead_per_run_s": sweep["sweep_per_run_s"] - sweep["train_s"],
               "sweep": rounded(sweep), "breakdown": rounded(breakdown),
-              "train_s_means": "metrics.json wall_time_s (lib.run.train.run: data load, training, validation, "
+              "train_s_means": "metrics.json wall_time_s (lib.run.loop.run: data load, training, validation, "
                                "checkpoints, test), mean over the sweep's runs",
               "run": {**FIXED, "workers": 1, "sweep_runs": args.runs, "seeds": f"0..{args.runs - 1}"},
               "quick": args.quick,

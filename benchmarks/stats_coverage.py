@@ -23,9 +23,9 @@ The runs go through the report's own functions, as a runs table of completed run
 - per-seed/Lenth: lib.report.stats.effects_table, the matched-pair method of the first report (t over per-seed
                   effects; Lenth's pseudo standard error with one seed); "called" as its findings did: CI
                   excludes 0;
-- before:         lib.report.factorial.analyse with seed_rule "f_test_switch", the pooled model as it was: an F
+- before:         lib.report.factorial.fit with seed_rule "f_test_switch", the pooled model as it was: an F
                   test of parameter x seed switching to a t-interval over per-seed effects;
-- after:          lib.report.factorial.analyse as the report uses it now: the variance-component interval and
+- after:          lib.report.factorial.fit as the report uses it now: the variance-component interval and
                   the every-seed call; "called" (both): Holm p < 0.05, as the findings;
 - OLS:            the textbook analysis, written here: val_acc ~ main effects + seed, residual pooled over
                   the design, unadjusted CIs (the reference for width).
@@ -71,7 +71,7 @@ USER_CASES = {"consistent_sign": (24.0, 33.0), "sign_changing": (5.0, -5.0)}  # 
 USER_GRID = {"lr": [0.001, 0.1], "weight_decay": [0.0, 0.0005]}
 VC_SHARES = [0.0, 0.25, 0.5, 1.0]  # the frontier table, at 2 and 3 seeds
 METHODS = ["per-seed/Lenth", "before", "after", "OLS"]
-RULES = {"before": {"seed_rule": "f_test_switch"}, "after": {}}  # factorial.analyse's arguments per method
+RULES = {"before": {"seed_rule": "f_test_switch"}, "after": {}}  # factorial.fit's arguments per method
 TARGETS = {"consistent_sign_called": (">=", 0.95), "sign_changing_called": ("<=", 0.05),
            "seed_dependent_coverage_3_seeds": (">=", 0.90), "coverage_2_seeds": (">=", 0.93),
            "width_vs_ols_2_seeds": ("<=", 1.2), "power_3_2_seeds": (">=", 0.95), "false_null_2_seeds": ("<=", 0.07)}
@@ -110,7 +110,7 @@ def simulate_user(case: str, rng: np.random.Generator) -> pd.DataFrame:
 
 def user_calls(runs: pd.DataFrame, rule: dict) -> bool:
     """Whether the findings call lr's effect (either way)."""
-    pooled = factorial.analyse(runs, list(USER_GRID), **rule)
+    pooled = factorial.fit(runs, list(USER_GRID), **rule)
     lr = pooled.effects[pooled.effects["parameter"] == "lr"].iloc[0]
     return pooled.called(lr["p_holm"])
 
@@ -137,7 +137,7 @@ def _worse_by_3(configs: pd.DataFrame) -> list[bool]:
 
 
 def pooled_sweep(runs: pd.DataFrame, truth: dict, rule: dict) -> dict:
-    pooled = factorial.analyse(runs, FACTORS, **rule)
+    pooled = factorial.fit(runs, FACTORS, **rule)
     out = {"main": {}, "false": False, "ties": _worse_by_3(pooled.configs)}
     effects = pooled.effects.set_index("parameter")
     for name in FACTORS:

@@ -16,8 +16,8 @@ from typing import Any, Callable, Mapping
 
 from lib.core.layout import CONFIG, HISTORY, METRICS, run_dir
 from lib.core.records import write_history, write_json
-from lib.spec.runs import run_config
-from lib.spec.sweepfile import Sweep, load_sweep
+from lib.config.runs import run_config
+from lib.config.sweepfile import Sweep, load_sweep
 from lib.sweep.plan import write_sweep_record
 
 

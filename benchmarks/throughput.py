@@ -2,7 +2,7 @@
 
     python -m benchmarks.throughput [--device cpu|cuda] [--cases lenet/fashion_mnist,resnet18/cifar10] [--quick]
 
-For each case the same model and the same training step (lib.run.train.train_one_epoch) consume
+For each case the same model and the same training step (lib.run.loop.train_one_epoch) consume
 batches from:
 
 - naive:   a torchvision DataLoader with per-sample PIL transforms (num_workers=2, pin_memory),
@@ -38,7 +38,7 @@ from lib.run.datasets import Data, Split, load_data
 from lib.run.loaders import DeviceLoader
 from lib.run.models import build_model
 from lib.run.state import Precision, build_optimizer
-from lib.run.train import train_one_epoch
+from lib.run.loop import train_one_epoch
 
 NAIVE_PREFETCH = 4  # batches the naive DataLoader's 2 workers prepare ahead (prefetch_factor 2 each)
 
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out = args.out or f"reports/benchmarks/throughput{'-quick' if args.quick else ''}.json"
     device = select_device(args.device)
-    configure_backend(device)  # as lib.run.train does: cuDNN benchmark on CUDA, denormals flushed on the CPU
+    configure_backend(device)  # as lib.run.loop does: cuDNN benchmark on CUDA, denormals flushed on the CPU
     cases = make_cases(args.cases.split(","), device, args.quick)
     if args.quick:
         args.rounds = 1

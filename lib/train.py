@@ -1,4 +1,4 @@
-"""`python -m lib.train`: train one run from the command line (lib.run.cli; the run itself is lib.run.train)."""
+"""`python -m lib.train`: train one run from the command line (lib.run.cli; the run itself is lib.run.loop)."""
 
 import sys
 

@@ -90,8 +90,8 @@ def test_an_empty_name_is_refused_not_replaced_by_the_default(command, capsys, t
 
 
 def _named_once_apart(message: str) -> None:
-    from lib.spec.config import FIELD_TYPES, RUNNER_NOTE
-    from lib.spec.runs import RUNNER_KEYS
+    from lib.config.runconfig import FIELD_TYPES, RUNNER_NOTE
+    from lib.config.runs import RUNNER_KEYS
 
     valid, runner = message.split("; valid: ", 1)[1].split(f"; {RUNNER_NOTE}: ")
     assert valid.split(", ") == [k for k in FIELD_TYPES if k not in RUNNER_KEYS]
@@ -99,9 +99,9 @@ def _named_once_apart(message: str) -> None:
 
 
 def test_an_unknown_key_lists_what_a_user_sets_and_the_runners_keys_once_apart(tmp_path):
-    from lib.spec.config import ConfigError, RunConfig
-    from lib.spec.errors import SweepFileError
-    from lib.spec.sweepfile import load_sweep
+    from lib.config.runconfig import ConfigError, RunConfig
+    from lib.config.errors import SweepFileError
+    from lib.config.sweepfile import load_sweep
 
     with pytest.raises(ConfigError) as error:
         RunConfig.from_dict({"modle": "lenet"})
@@ -116,8 +116,8 @@ def test_an_unknown_key_lists_what_a_user_sets_and_the_runners_keys_once_apart(t
 
 def test_train_help_puts_the_runners_keys_in_their_own_group(capsys):
     from lib.run.cli import build_parser
-    from lib.spec.config import RUNNER_NOTE
-    from lib.spec.runs import RUNNER_KEYS
+    from lib.config.runconfig import RUNNER_NOTE
+    from lib.config.runs import RUNNER_KEYS
 
     text = build_parser("python -m lib.train").format_help()
     users, runner = text.split("\noptions:\n")[1].split(f"\n{RUNNER_NOTE}; a sweep file may not set them:\n")
@@ -128,6 +128,6 @@ def test_train_help_puts_the_runners_keys_in_their_own_group(capsys):
 
 
 def test_the_runner_fields_are_what_the_runner_sets():
-    from lib.spec.runs import RUNNER_KEYS, runner_values
+    from lib.config.runs import RUNNER_KEYS, runner_values
 
     assert tuple(runner_values("", "", "")) == RUNNER_KEYS

@@ -268,9 +268,9 @@ def test_bad_label_ends_a_training_run_with_one_line_before_training(tmp_path, c
 # ---------------------------------------------------------------------------------------------
 # Sweep files, values and run folders
 
-from lib.spec.config import RunConfig  # noqa: E402
-from lib.spec.errors import ConfigError, SweepFileError  # noqa: E402
-from lib.spec.sweepfile import load_sweep  # noqa: E402
+from lib.config.runconfig import RunConfig  # noqa: E402
+from lib.config.errors import ConfigError, SweepFileError  # noqa: E402
+from lib.config.sweepfile import load_sweep  # noqa: E402
 from lib.sweep.cli import main as sweep_main  # noqa: E402
 
 
@@ -513,13 +513,13 @@ def test_next_leaves_a_damaged_run_out_of_the_proposal(damaged, capsys):
 
 def test_report_leaves_a_damaged_run_out_and_says_so(damaged, shown):
     from lib.report import sections
-    from lib.report.analysis import analysis
+    from lib.report.analysis import analysis_of
     from lib.report.load import load_report
 
     path, root, target, says = damaged
     report = load_report(root)
     assert DAMAGED_RUN not in set(report.ranked["run"]) and len(report.ranked) == 5
-    assert int(analysis(report).configs["n"].sum()) == 5  # the configurations' means are over the 5 other runs
+    assert int(analysis_of(report).configs["n"].sum()) == 5  # the configurations' means are over the 5 other runs
     sections.set_output(report, root)
     for show in (sections.show_title, sections.show_findings, sections.show_best, sections.show_overview,
                  sections.show_leaderboard, sections.show_configs, sections.show_effects, sections.show_next,

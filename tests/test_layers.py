@@ -1,8 +1,8 @@
 """The shape of lib/: packages in layers, imports one way, no cycles, and notebooks that import only
 what their layer may. Every import counts, those inside functions included.
 
-    core  <  spec  <  run                  one training run
-    core  <  spec  <  report  <  sweep     many runs: the sweep publishes its report and proposes the next
+    core  <  config  <  run                  one training run
+    core  <  config  <  report  <  sweep     many runs: the sweep publishes its report and proposes the next
 
 The entry points (`lib.__main__`, `lib.train`) sit on top and may import any layer.
 
@@ -25,16 +25,16 @@ from lib.core.paths import project_root
 
 ROOT = project_root(Path(__file__).parent)
 LIB = ROOT / "lib"
-LAYERS = ("core", "spec", "run", "report", "sweep")
+LAYERS = ("core", "config", "run", "report", "sweep")
 MAY_IMPORT = {
     "core": {"core"},
-    "spec": {"core", "spec"},
-    "run": {"core", "spec", "run"},
-    "report": {"core", "spec", "report"},
-    "sweep": {"core", "spec", "report", "sweep"},
+    "config": {"core", "config"},
+    "run": {"core", "config", "run"},
+    "report": {"core", "config", "report"},
+    "sweep": {"core", "config", "report", "sweep"},
 }
 ENTRY_POINTS = {"lib.__main__", "lib.train"}
-NOTEBOOK_LAYERS = {"train.ipynb": {"core", "spec", "run"}, "report.ipynb": {"core", "spec", "report"}}
+NOTEBOOK_LAYERS = {"train.ipynb": {"core", "config", "run"}, "report.ipynb": {"core", "config", "report"}}
 
 
 def module_name(path: Path) -> str:
@@ -45,11 +45,20 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in sorted(LIB.rglob("*.py"))}
 
 
+def annotation_only(tree: ast.AST) -> set[int]:
+    """The ids of the nodes under `if TYPE_CHECKING:`: imports for annotations, which never run."""
+    return {id(inner) for node in ast.walk(tree) if isinstance(node, ast.If) and isinstance(node.test, ast.Name)
+            and node.test.id == "TYPE_CHECKING" for part in node.body for inner in ast.walk(part)}
+
+
 def imported(tree: ast.AST, modules: set[str]) -> set[str]:
-    """The lib modules a piece of code imports, anywhere in it: `from lib.report import stats` is the
-    module lib.report.stats; `from lib.report.load import levels` is lib.report.load."""
-    found = set()
+    """The lib modules a piece of code imports, anywhere in it but under `if TYPE_CHECKING:` (annotations):
+    `from lib.report import stats` is the module lib.report.stats; `from lib.report.load import levels` is
+    lib.report.load."""
+    found, skipped = set(), annotation_only(tree)
     for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.startswith("lib"):
             subs = {f"{node.module}.{alias.name}" for alias in node.names} & modules
             found |= subs or {node.module}
@@ -112,16 +121,16 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_checks_catch_a_cycle_and_an_upward_import():
-    graph = {"lib.core.a": {"lib.spec.b"}, "lib.spec.b": {"lib.core.a"}, "lib.run.c": {"lib.sweep.d"},
+    graph = {"lib.core.a": {"lib.config.b"}, "lib.config.b": {"lib.core.a"}, "lib.run.c": {"lib.sweep.d"},
              "lib.sweep.d": {"lib.run.c"}, "lib.report.e": {"lib.sweep.d"}}
-    assert sorted(map(tuple, cycles(graph))) == [("lib.core.a", "lib.spec.b"), ("lib.run.c", "lib.sweep.d")]
-    assert against_the_layers(graph) == ["lib.core.a -> lib.spec.b", "lib.run.c -> lib.sweep.d",
+    assert sorted(map(tuple, cycles(graph))) == [("lib.config.b", "lib.core.a"), ("lib.run.c", "lib.sweep.d")]
+    assert against_the_layers(graph) == ["lib.core.a -> lib.config.b", "lib.run.c -> lib.sweep.d",
                                          "lib.sweep.d -> lib.run.c", "lib.report.e -> lib.sweep.d"]
 
 
 def test_every_module_is_in_a_layer():
     loose = [m for m in MODULES if layer(m) is None and m not in ENTRY_POINTS | {"lib"}]
-    assert not loose, f"modules outside core/spec/run/report/sweep: {loose}"
+    assert not loose, f"modules outside core/config/run/report/sweep: {loose}"
 
 
 def test_lib_has_no_import_cycle():
@@ -287,7 +296,7 @@ def test_the_training_notebooks_import_cell_loads_nothing_of_sweeps_or_reports()
     imports = next("".join(c["source"]) for c in cells if c["cell_type"] == "code" and "import" in "".join(c["source"])
                    and "parameters" not in c["metadata"].get("tags", []))
     loaded = loaded_by(imports.split("\n\n")[0])
-    assert "lib.run.train" in loaded
+    assert "lib.run.loop" in loaded
     assert sorted(m for m in loaded if m.startswith(("lib.sweep", "lib.report"))) == []
     assert {"pandas", "optuna", "scipy"} & loaded == set()
 
@@ -296,4 +305,10 @@ def test_a_name_listed_under_two_modules_of_a_public_face_is_refused():
     from lib.core.exports import public_face
 
     with pytest.raises(ValueError, match="'ConfigError' is listed under both 'config' and 'errors'"):
-        public_face("lib.spec", {"config": ("ConfigError",), "errors": ("ConfigError",)})
+        public_face("lib.config", {"config": ("ConfigError",), "errors": ("ConfigError",)})
+
+
+def test_an_import_for_annotations_only_is_no_edge():
+    code = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from lib.report.analysis import Analysis\n" \
+           "from lib.core.paths import relative\n"
+    assert imported(ast.parse(code), set(MODULES)) == {"lib.core.paths"}

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from lib.run.notebook import parameters_in_step
-from lib.spec.config import FIELD_TYPES
+from lib.config.runconfig import FIELD_TYPES
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

@@ -59,8 +59,8 @@ FINDING = re.compile(r'"([a-z_]+(?:\s+\([^()"]*\))?:\s[^"]{0,200}?(?:\bbeat\b|\b
 
 def shipped_names() -> tuple[dict[str, set[str]], set[str]]:
     """Every shipped sweep's run names by sweep, and every run and configuration name (less its seed)."""
-    from lib.spec.sweepfile import is_sweep, load_sweep
-    from lib.spec.yamlfile import read_yaml
+    from lib.config.sweepfile import is_sweep, load_sweep
+    from lib.config.yamlfile import read_yaml
 
     runs: dict[str, set[str]] = {}
     for path in sorted((ROOT / "params").glob("*.yaml")):
@@ -106,12 +106,12 @@ def quoted_findings() -> list[str]:
 
 @pytest.mark.slow
 def test_every_finding_the_readme_quotes_is_one_the_demo_produces(tmp_path):
-    from lib.report.analysis import analysis
+    from lib.report.analysis import analysis_of
     from lib.report.load import load_report
     from lib.sweep.cli import main
 
     assert len(quoted_findings()) >= 2  # the pattern finds the README's quotes
     assert main(["run", str(ROOT / "params" / "demo.yaml"), "--workers", "2", "--no-report",
                  "--reports-dir", str(tmp_path)]) == 0
-    found = " ".join(analysis(load_report(tmp_path / "demo")).findings)
+    found = " ".join(analysis_of(load_report(tmp_path / "demo")).findings)
     assert [quote for quote in quoted_findings() if quote not in found] == []

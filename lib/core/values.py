@@ -12,7 +12,7 @@ that None into NaN; numpy gives its own scalars), so every comparison and every 
     reader_text(v)   as the report shows it to people: None, yes/no, short numbers, names as they are
 
 Short numbers (`number_text`) never print alike for unequal numbers, and YAML as sweep files are read
-(lib.spec.yamlfile) reads them back as the same number.
+(lib.config.yamlfile) reads them back as the same number.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The statistics of one report (lib.report.stats over its runs), computed once per report.
 
-`analysis(report)` is what every table and section reads: configurations over seeds, effects,
+`analysis_of(report)` is what every table and section reads: configurations over seeds, effects,
 interactions, isolation, per-run flags, boundary notes and the findings' sentences.
 """
 
@@ -67,9 +67,9 @@ def statistics_runs(report: SweepReport) -> tuple[pd.DataFrame, list[str]]:
     return runs, params
 
 
-def analyse(report: SweepReport) -> Analysis:
+def _compute(report: SweepReport) -> Analysis:
     runs, params = statistics_runs(report)
-    pooled = factorial.analyse(runs, params)
+    pooled = factorial.fit(runs, params)
     flags = stats.flags_column(report.runs, report.histories)
     boundary = stats.boundary_notes(runs, pooled.configs, params, pooled.effects)
     found = stats.findings(runs, wording.sentences(pooled), flags, boundary)
@@ -82,8 +82,8 @@ def analyse(report: SweepReport) -> Analysis:
                     flags, boundary, found, wording.method_note(pooled), pooled)
 
 
-def analysis(report: SweepReport) -> Analysis:
+def analysis_of(report: SweepReport) -> Analysis:
     """The report's Analysis, computed on first use and kept with the report."""
-    if "analysis" not in report.derived:
-        report.derived["analysis"] = analyse(report)
-    return report.derived["analysis"]
+    if report.derived.analysis is None:
+        report.derived.analysis = _compute(report)
+    return report.derived.analysis

@@ -18,7 +18,7 @@ import pandas as pd
 
 from lib.core.formatting import duration, is_number
 from lib.core.records import FINISHED_STATUSES, read_json
-from lib.report.analysis import analysis
+from lib.report.analysis import analysis_of
 from lib.report.load import SweepReport, value_label
 from lib.report.tables import BEST_FILE, best_configuration, command_path
 
@@ -114,7 +114,7 @@ def chain_html(report: SweepReport, out: Path) -> str | None:
             parts.append("<p>The starting sweep, as given.</p>")
     best = best_configuration(report)
     if best is not None:
-        configs = analysis(report).configs
+        configs = analysis_of(report).configs
         first = configs.iloc[0] if len(configs) else {}
         low, high = (first.get("val_acc_ci_low"), first.get("val_acc_ci_high")) if len(configs) else (None, None)
         mean, _, n = best["val_acc"]

@@ -63,7 +63,7 @@ import pandas as pd
 from lib.core.formatting import is_number
 from lib.report import stats
 from lib.report.stats import ALPHA, EXACT
-from lib.spec.naming import number_text
+from lib.config.naming import number_text
 
 VC_SHARE = 0.5  # share of the noise's error taken off the parameter x seed variation (module docstring)
 SEED_RULES = ("variance_component", "f_test_switch")  # the first is the report's; the second its baseline
@@ -513,8 +513,8 @@ def _guard(base: _Fit, coder: _Coder, assign: Mapping[str, np.ndarray], y: np.nd
     return p, guarded
 
 
-def analyse(runs: pd.DataFrame, params: Sequence[str], seed_rule: str = SEED_RULES[0], vc_share: float = VC_SHARE,
-            guard_alpha: float = GUARD_ALPHA) -> Pooled:
+def fit(runs: pd.DataFrame, params: Sequence[str], seed_rule: str = SEED_RULES[0], vc_share: float = VC_SHARE,
+        guard_alpha: float = GUARD_ALPHA) -> Pooled:
     """The pooled model of the runs that enter the statistics (lib.report.stats' rule), with its tables.
     `seed_rule`, `vc_share` and `guard_alpha`: how seed-dependent effects are handled (module docstring); the
     report uses the defaults, the benchmark the others too."""

@@ -12,7 +12,7 @@ import pandas as pd
 
 from lib.core.curves import PRUNED_LOOK, accuracy_axis, cut_marker, cut_short, epoch_axis, plot_history
 from lib.report import stats
-from lib.report.analysis import analysis
+from lib.report.analysis import analysis_of
 from lib.report.load import SweepReport, level_texts, levels, value_label, value_text
 
 PRUNED_LABEL = "pruned: cut short by early termination (dashed, x at its last epoch)"
@@ -55,7 +55,7 @@ def plot_combined_curves(report: SweepReport, model: str):
             ax.plot(q.index, q[0.5], color="black", linewidth=1.2, label="median of all runs")
     seeds = report.runs.set_index("run")["seed"] if "seed" in report.runs else pd.Series(dtype=object)
     configuration = {n: stats.configuration_name(n, seeds.get(n)) for n in lined}
-    order = [c for c in analysis(report).configs["config"] if c in set(configuration.values())]
+    order = [c for c in analysis_of(report).configs["config"] if c in set(configuration.values())]
     order += [c for c in dict.fromkeys(configuration.values()) if c not in order]
     if banded:  # a few runs of many configurations: each its own colour, one entry per run
         configuration, order = {n: n for n in lined}, list(lined)
@@ -164,7 +164,7 @@ def plot_isolation(report: SweepReport):
 
     import matplotlib.pyplot as plt
 
-    table = analysis(report).isolation
+    table = analysis_of(report).isolation
     params = list(dict.fromkeys(table["parameter"]))
     columns = max(1, min(4, len(params)))
     rows = max(1, math.ceil(len(params) / columns))

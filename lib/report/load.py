@@ -17,7 +17,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
@@ -25,7 +25,7 @@ from lib.core.formatting import as_float, is_bool
 from lib.core.layout import SWEEP_JSON, run_dir, runs_dir
 from lib.core.records import (DAMAGED, FINISHED_STATUSES, RANKED_STATUSES, VAL_ACC_MEANING, load_run, read_json,
                                run_state)
-from lib.spec.config import COMPUTE_FIELDS, defaults
+from lib.config.runconfig import COMPUTE_FIELDS, defaults
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "best_epoch",
                   "epochs_run"]
@@ -34,6 +34,21 @@ METRIC_LABELS = {"train_acc": "training accuracy", "train_loss": "training loss"
                  "best_epoch": "epochs to convergence (best epoch)", "epochs_run": "epochs run",
                  "wall_time_s": "training time (s)", "images_per_s": "training images/s"}
 PARAMETERS = list(COMPUTE_FIELDS)  # what a run computes depends on these alone
+
+if TYPE_CHECKING:  # the modules that fill Derived import this one
+    from lib.report.analysis import Analysis
+    from lib.report.studies import SweepSearch
+
+
+@dataclass(slots=True)
+class Derived:
+    """What is computed from a report's runs, once, on first use; each field is filled by the function named beside
+    it and is None until then (slots: a misspelt field is an error, not a new key)."""
+
+    analysis: "Analysis | None" = None  # lib.report.analysis.analysis_of: the statistics
+    searches: "list[SweepSearch] | None" = None  # lib.report.studies.searches: each sweep's study
+    proposal_keys: pd.Series | None = None  # lib.report.proposal: each ranked run's factor values as one key
+    out: Path | None = None  # lib.report.sections.set_output: the folder the report is written to
 
 
 @dataclass
@@ -53,7 +68,7 @@ class SweepReport:
     sampled: list[str] = field(default_factory=list)  # parameters a search drew from a range, not from a list
     linked: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # linked grid axis -> its mappings
     parents: dict[str, str] = field(default_factory=dict)  # run key -> the earlier run it follows up (sweep/run)
-    derived: dict[str, Any] = field(default_factory=dict, repr=False)  # what is computed from it, once (analysis)
+    derived: Derived = field(default_factory=Derived, repr=False)  # what is computed from it, once
 
     @property
     def finished(self) -> pd.DataFrame:

@@ -40,12 +40,12 @@ import pandas as pd
 
 from lib.core.formatting import as_float, is_bool, is_missing, is_number
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES
-from lib.report.analysis import analysis, statistics_runs
+from lib.report.analysis import analysis_of, statistics_runs
 from lib.report.load import SweepReport, value_label
 from lib.report.stats import ALPHA, best_value, edges, level_scores
-from lib.spec.config import COMPUTE_FIELDS, RunConfig, limit_problem
-from lib.spec.errors import ConfigError
-from lib.spec.runs import RUNNER_KEYS, run_config
+from lib.config.runconfig import COMPUTE_FIELDS, RunConfig, limit_problem
+from lib.config.errors import ConfigError
+from lib.config.runs import RUNNER_KEYS, run_config
 
 NO_EFFECT_BAND = 0.005  # 0.5 points of validation accuracy: an effect confidently inside this is none
 LATE_BEST = 2 / 3  # a best epoch after this share of the epochs run: the run was still improving
@@ -180,15 +180,15 @@ class Evidence:
 
     @property
     def factors(self) -> list[str]:
-        return analysis(self.report).params
+        return analysis_of(self.report).params
 
     @property
     def configs(self) -> pd.DataFrame:
-        return analysis(self.report).configs
+        return analysis_of(self.report).configs
 
     @property
     def effects(self) -> pd.DataFrame:
-        return analysis(self.report).effects
+        return analysis_of(self.report).effects
 
     def fixed(self) -> dict[str, Any]:
         fixed = dict(self.base.get("fixed") or {})
@@ -260,12 +260,12 @@ def _runs_of(evidence: Evidence, row: pd.Series) -> pd.DataFrame:
     """The ranked runs of one configuration (its factors' values, any seed)."""
     runs = evidence.ranked
     factors = [p for p in evidence.factors if p in row.index and p in runs]
-    if "proposal_keys" not in evidence.report.derived:  # each ranked run's factor values, as one key, once
-        evidence.report.derived["proposal_keys"] = pd.Series(
+    if evidence.report.derived.proposal_keys is None:  # each ranked run's factor values, as one key, once
+        evidence.report.derived.proposal_keys = pd.Series(
             ["\x1f".join(value_label(v) for v in values) for values in runs[factors].itertuples(index=False)],
             index=runs.index)
     key = "\x1f".join(value_label(row[p]) for p in factors)
-    return runs[evidence.report.derived["proposal_keys"] == key]
+    return runs[evidence.report.derived.proposal_keys == key]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -429,10 +429,10 @@ def _step_beyond(values: list[float], upward: bool, whole: bool) -> tuple[float,
 def edge(evidence: Evidence) -> list[Change]:
     """The search's edges (lib.report.stats.edges, the findings' "Edges of the search"): each such axis extended
     one step beyond its best end, keeping the best value and its neighbour. Never onto a value its limits
-    (lib.spec.config.LIMITS) forbid or call unsafe: there the edge is the limit."""
+    (lib.config.runconfig.LIMITS) forbid or call unsafe: there the edge is the limit."""
     if evidence.base.get("search"):
         return []
-    result = analysis(evidence.report)
+    result = analysis_of(evidence.report)
     runs, _ = statistics_runs(evidence.report)
     row = _best_config_of(evidence)
     if row is None:
@@ -476,7 +476,7 @@ def combine(evidence: Evidence) -> list[Change]:
     and epochs explored at another lr meet here.)"""
     if evidence.base.get("search"):
         return []
-    result = analysis(evidence.report)
+    result = analysis_of(evidence.report)
     configs = result.configs
     if configs.empty:
         return []
@@ -535,7 +535,7 @@ def refine(evidence: Evidence) -> list[Change]:
     between it and each neighbour at least REFINE_RATIO away, so the chain closes in on an optimum it bracketed."""
     if evidence.base.get("search"):
         return []
-    result = analysis(evidence.report)
+    result = analysis_of(evidence.report)
     runs, _ = statistics_runs(evidence.report)
     if result.configs.empty:
         return []
@@ -625,7 +625,7 @@ def too_close(evidence: Evidence) -> list[Change]:
 
 def stopped_before_annealed(evidence: Evidence) -> list[Change]:
     """Early stopping cut cosine runs short of their schedule: switch it off."""
-    flags = analysis(evidence.report).flags
+    flags = analysis_of(evidence.report).flags
     runs = evidence.report.runs
     cosine = runs[(runs["scheduler"] == "cosine") & runs["status"].isin(RANKED_STATUSES)] \
         if "scheduler" in runs else runs.iloc[0:0]
@@ -727,7 +727,7 @@ def worse_values(evidence: Evidence) -> list[Change]:
     if "p_holm" not in effects or effects.empty:
         return []
     grid = evidence.grid()
-    interactions = analysis(evidence.report).interactions
+    interactions = analysis_of(evidence.report).interactions
     configs = evidence.configs
     ties = configs.iloc[:1] if "tied_with_best" not in configs else \
         configs[[i == 0 or (not is_missing(t) and bool(t)) for i, t in enumerate(configs["tied_with_best"])]]
@@ -788,7 +788,7 @@ def narrow_search(evidence: Evidence) -> list[Change]:
     space = (evidence.base.get("search") or {}).get("space")
     if not space:
         return []
-    from lib.report.search import searches
+    from lib.report.studies import searches
 
     found = [s for s in searches(evidence.report) if s.sweep == evidence.sweep and s.study is not None]
     if not found:
@@ -924,7 +924,7 @@ def _draft(evidence: Evidence, name: str | None, changes: Sequence[Change],
 
 
 def run_identity(config: Mapping[str, Any]) -> tuple:
-    """What makes two runs the same run: every config value but the runner's own keys (lib.spec.runs.RUNNER_KEYS),
+    """What makes two runs the same run: every config value but the runner's own keys (lib.config.runs.RUNNER_KEYS),
     seed included."""
     return tuple(sorted((k, _identity_value(v)) for k, v in config.items() if k not in RUNNER_KEYS))
 

@@ -1,5 +1,5 @@
 """The report notebook's sections: each `show_*` displays one section, its heading first, formatted for people
-(lib.report.tables, lib.report.search and lib.report.proposal compute what they show).
+(lib.report.tables, lib.report.studies and lib.report.proposal compute what they show).
 
 A section that does not apply to the sweeps at hand (no search, one sweep, no failure) shows nothing, not
 even its heading, and the contents at the top list only the sections shown. Tables have no index column,
@@ -22,13 +22,13 @@ from lib.core.formatting import as_float, duration, is_bool, is_missing, is_numb
 from lib.core.layout import NOTEBOOK, NOTEBOOK_HTML, RUN_LOG, run_dir
 from lib.core.pagescripts import SCRIPT_HASHES, script_hashes
 from lib.core.paths import project_root
-from lib.spec.config import RUNTIME_FIELDS
+from lib.config.runconfig import RUNTIME_FIELDS
 from lib.report import stats
-from lib.report.analysis import analysis
+from lib.report.analysis import analysis_of
 from lib.report.figures import (plot_best_so_far, plot_combined_curves, plot_followup, plot_importances, plot_isolation,
                                 plot_parallel_coordinates, plot_run, plot_slices, plot_throughput)
 from lib.report.load import METRIC_LABELS, SweepReport, plan_note, read_plan, value_text
-from lib.report.search import (IMPORTANCE_EVALUATOR, param_importances, search_overview, searched, searches,
+from lib.report.studies import (IMPORTANCE_EVALUATOR, param_importances, search_overview, searched, searches,
                                slice_points, termination_savings, trials_table)
 from lib.report.tables import (BEST_FILE, BEST_RERUN, FOLLOWUP_FIGURES, best_configuration, best_runs,
                                compare_followups, conditions, config_warnings, failures, followup_findings, leaderboard,
@@ -58,12 +58,12 @@ _RATES = ("images_per_s", "training images/s")
 
 def set_output(report: SweepReport, folder: str | Path) -> None:
     """Tell the sections where the report is written, so its paths and links are relative to that folder."""
-    report.derived["out"] = Path(folder).resolve()
+    report.derived.out = Path(folder).resolve()
 
 
 def relative(report: SweepReport, path: str | Path) -> str:
     """`path` relative to the report's folder (the folder a reader opens report.html from)."""
-    out = report.derived.get("out") or Path(report.root).resolve()
+    out = report.derived.out or Path(report.root).resolve()
     return os.path.relpath(Path(path).resolve(), out)
 
 
@@ -91,7 +91,7 @@ def run_link(report: SweepReport, key: str) -> Markup:
 def local_paths(report: SweepReport, text: str) -> str:
     """`text` (a failure message, a note) with the building machine's folders written relative to the report's
     folder, and the home folder as ~, so a shared page names no path of the machine that built it."""
-    out = report.derived.get("out") or Path(report.root).resolve()
+    out = report.derived.out or Path(report.root).resolve()
     folders = {str(Path(r).resolve()): relative(report, r) for r in [*report.roots, out]}
     root = project_root()
     if root is not None:
@@ -308,7 +308,7 @@ def _sampled(report: SweepReport) -> set[str]:
 
 def _compared(report: SweepReport) -> list[str]:
     """The factors the grid sections compare: the statistics' factors that a search did not sample."""
-    return [p for p in analysis(report).params if p not in _sampled(report)] if not report.runs.empty else []
+    return [p for p in analysis_of(report).params if p not in _sampled(report)] if not report.runs.empty else []
 
 
 def _unfinished(report: SweepReport) -> bool:
@@ -389,7 +389,7 @@ def show_findings(report: SweepReport) -> None:
     if report.runs.empty:
         _show(_no_runs(report))
         return
-    result = analysis(report)
+    result = analysis_of(report)
     found = list(result.findings) + followup_findings(report)
     searches_only = _sampled(report) and not _compared(report)
     edges = ("" if result.boundary or searches_only else "\n\nEdges of the search: none (no numeric parameter "
@@ -414,7 +414,7 @@ def show_best(report: SweepReport) -> None:
         text = f"{mean:.{digits}f}" if digits else f"{mean:.0f}"
         return text + (f" ± {sd:.{digits}f} (sd over {n} seeds)" if n >= 2 and math.isfinite(sd) else " (one run)")
 
-    out = report.derived.get("out") or Path(report.root).resolve()
+    out = report.derived.out or Path(report.root).resolve()
     runs, seeds = len(best["runs"]), ", ".join(map(str, best["seeds"]))
     over = f"mean over seeds {seeds}" if runs > 1 else f"seed {seeds}" if seeds else "value"
     params = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_cell(k, v))}</td></tr>"
@@ -556,7 +556,7 @@ def show_configs(report: SweepReport) -> None:
     """Configurations over seeds: n, mean, sd and 95% CI of validation accuracy, and ties with the best."""
     if not _section(report, "configurations"):
         return
-    result = analysis(report)
+    result = analysis_of(report)
     configs = result.configs
     seeds = set(configs["n"])
     method = result.pooled.config_method if result.pooled is not None else ""
@@ -598,9 +598,9 @@ def _ci_note(table: pd.DataFrame) -> str:
 def show_effects(report: SweepReport) -> None:
     if not _section(report, "effects"):
         return
-    effects = analysis(report).effects
+    effects = analysis_of(report).effects
     effects = effects[effects["parameter"].isin(_compared(report))]
-    left = sorted(_sampled(report) & set(analysis(report).params))
+    left = sorted(_sampled(report) & set(analysis_of(report).params))
     _show("From one linear model over every run (see the findings): kind difference is `value` minus `reference` "
           "in validation accuracy (fraction), averaged over the other parameters; for ordered parameters (numbers "
           "with three or more values), kind mean is the accuracy at `value` and kind trend the change per step of "
@@ -646,7 +646,7 @@ def plot_ordered(part: pd.DataFrame, parameter: str):
 def show_interactions(report: SweepReport) -> None:
     if not _section(report, "interactions"):
         return
-    table = analysis(report).interactions
+    table = analysis_of(report).interactions
     compared = set(_compared(report))
     table = table[table["parameter_a"].isin(compared) & table["parameter_b"].isin(compared)]
     if table.empty:
@@ -660,7 +660,7 @@ def show_interactions(report: SweepReport) -> None:
 def show_isolation(report: SweepReport) -> None:
     if not _section(report, "isolation"):
         return
-    table = analysis(report).isolation
+    table = analysis_of(report).isolation
     table = table[table["parameter"].isin(_compared(report))]
     if (table["n"] <= 1).all():
         _show("For each value, the best configuration with that value. One seed each, so there is no spread to "
@@ -696,7 +696,7 @@ def show_diagnostics(report: SweepReport) -> None:
     rules = pd.DataFrame({"flag": [f.replace("_", " ") for f in stats.FLAG_RULES],
                           "rule": list(stats.FLAG_RULES.values())})
     _show("Each finished run is checked against these rules:", _prose(styled(rules), ["rule"]))
-    flags = analysis(report).flags
+    flags = analysis_of(report).flags
     flagged = report.runs.loc[flags != "", ["run", "sweep", "status", "best_epoch", "epochs_run", "val_acc"]]
     if flagged.empty:
         _show("Flagged runs: none.")

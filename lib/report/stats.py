@@ -34,7 +34,7 @@ import pandas as pd
 
 from lib.core.formatting import is_bool, is_missing, is_number, native
 from lib.core.records import RANKED_STATUSES
-from lib.spec.naming import config_label  # configurations read like run names
+from lib.config.naming import config_label  # configurations read like run names
 
 
 def scipy_stats():

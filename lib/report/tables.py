@@ -17,10 +17,10 @@ from lib.core.formatting import as_float, duration, native, number
 from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
 from lib.report import stats
-from lib.report.analysis import analysis, statistics_runs
+from lib.report.analysis import analysis_of, statistics_runs
 from lib.report.load import (METRIC_COLUMNS, METRIC_LABELS, PARAMETERS, SweepReport, level_texts, levels,
                              value_label)
-from lib.spec.config import COMPUTE_FIELDS, RUNTIME_FIELDS, ConfigError, RunConfig, defaults, group_warnings
+from lib.config.runconfig import COMPUTE_FIELDS, RUNTIME_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 
 
 def overview(report: SweepReport) -> dict[str, pd.DataFrame]:
@@ -79,7 +79,7 @@ def leaderboard(report: SweepReport) -> pd.DataFrame:
     (ranked among themselves), unfinished runs last, with their diagnostic flags."""
     columns = ["run", *(["sweep"] if len(report.sweeps) > 1 else []), "status",
                *[k for k in report.varying if k in report.runs], *METRIC_COLUMNS, "wall_time_s", "images_per_s"]
-    table = report.runs[columns].assign(flags=analysis(report).flags)
+    table = report.runs[columns].assign(flags=analysis_of(report).flags)
     group = [1 if s == "pruned" else 0 if v == v else 2 for s, v in zip(table["status"], table["val_acc"])]
     parts = [stats.ranked(part, "val_acc", "test_acc", "run")
              for _, part in table.assign(_group=group).groupby("_group", sort=True)]
@@ -102,11 +102,11 @@ def best_configuration(report: SweepReport) -> dict[str, Any] | None:
     """The configuration with the highest mean validation accuracy (the configurations table's first row): its
     label, its best run, the parameters its sweep file gave that run (seed included, so a rerun repeats it), its
     seeds, and the mean and spread of its runs' metrics. None without a ranked run."""
-    configs = analysis(report).configs
+    configs = analysis_of(report).configs
     if configs.empty or report.ranked.empty:
         return None
     row = configs.iloc[0]
-    ranked, factors = report.ranked, analysis(report).params
+    ranked, factors = report.ranked, analysis_of(report).params
     runs, _ = statistics_runs(report)
     runs = runs.loc[ranked.index]
     for p in factors:
@@ -257,7 +257,7 @@ def runs_table(report: SweepReport) -> pd.DataFrame:
         table[p] = [_plain(v) for v in runs[p]] if p in runs else ""
     for m in RUN_TABLE_METRICS:
         table[m] = runs[m].astype("Int64") if m in ("best_epoch", "epochs_run") else runs[m]
-    table["flags"] = analysis(report).flags
+    table["flags"] = analysis_of(report).flags
     return table.reset_index(drop=True)
 
 
@@ -269,8 +269,8 @@ def write_tables(report: SweepReport, out_dir: str | Path) -> list[Path]:
     import yaml
 
     out = Path(out_dir)
-    tables = {"runs.csv": runs_table(report), "configs.csv": analysis(report).configs,
-              "effects.csv": analysis(report).effects, "interactions.csv": analysis(report).interactions}
+    tables = {"runs.csv": runs_table(report), "configs.csv": analysis_of(report).configs,
+              "effects.csv": analysis_of(report).effects, "interactions.csv": analysis_of(report).interactions}
     for name, table in tables.items():
         atomic_write_text(out / name, table.to_csv(index=False))
     written = [out / name for name in tables]

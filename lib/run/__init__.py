@@ -11,8 +11,8 @@ __all__, __getattr__ = public_face(__name__, {
     "datasets": ("Data", "DatasetError", "Split", "load_data"),
     "display": ("metrics_table",),
     "loaders": ("DeviceLoader",),
+    "loop": ("run", "train_one_epoch"),
     "models": ("MODELS", "build_model"),
     "notebook": ("config_from_namespace",),
     "state": ("OPTIMIZER_BUILDERS", "Precision", "SCHEDULER_BUILDERS", "build_optimizer", "build_scheduler"),
-    "train": ("run", "train_one_epoch"),
 })

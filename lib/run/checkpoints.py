@@ -23,7 +23,7 @@ from typing import Any
 from lib.core.layout import BEST, CHECKPOINTS, CONFIG, LAST, PREVIOUS, RUN_RESULTS, WANDB_ID
 from lib.core.records import load_checkpoint, remove_stale_temp_files, write_json
 from lib.run.state import RunError, TrainState
-from lib.spec.config import RunConfig, config_diff
+from lib.config.runconfig import RunConfig, config_diff
 
 CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "scaler", "early_stopping", "epoch", "history", "config",
                    "stopped", "elapsed_s")

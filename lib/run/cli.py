@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lib.spec.config import RUNNER_NOTE, FIELD_TYPES, RunConfig, base_type, field_comments, parse_text
-from lib.spec.errors import ConfigError
+from lib.config.runconfig import RUNNER_NOTE, FIELD_TYPES, RunConfig, base_type, field_comments, parse_text
+from lib.config.errors import ConfigError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +29,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description="Train one image classifier. Every RunConfig field is a flag.",
                      argument_default=argparse.SUPPRESS)
     parser.add_argument("--config", metavar="FILE.yaml", help="a flat mapping of fields, or a one-run sweep file")
-    from lib.spec.runs import RUNNER_KEYS
+    from lib.config.runs import RUNNER_KEYS
 
     helps, defaults = field_comments(), RunConfig().to_dict()
     runner = parser.add_argument_group(f"{RUNNER_NOTE}; a sweep file may not set them")
@@ -44,8 +44,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Field values from a YAML file: a flat mapping, or a sweep file that expands to one run."""
-    from lib.spec.sweepfile import is_sweep, load_sweep
-    from lib.spec.yamlfile import read_yaml
+    from lib.config.sweepfile import is_sweep, load_sweep
+    from lib.config.yamlfile import read_yaml
 
     raw = read_yaml(path)
     if is_sweep(raw) or (isinstance(raw, dict) and "extends" in raw):
@@ -114,7 +114,7 @@ def _main(argv: list[str] | None, prog: str) -> int:
         from lib.run.datasets import DatasetError
         from lib.run.models import WeightsError
         from lib.run.state import RunError
-        from lib.run.train import run
+        from lib.run.loop import run
 
         try:
             result = run(cfg)

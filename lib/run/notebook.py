@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from lib.core.layout import NOTEBOOK
-from lib.spec.config import ConfigError, FIELD_TYPES, RunConfig, base_type, field_comments, field_sections, parse_text
+from lib.config.runconfig import ConfigError, FIELD_TYPES, RunConfig, base_type, field_comments, field_sections, parse_text
 
 TRAIN_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / NOTEBOOK
 # Names IPython puts into every user namespace.

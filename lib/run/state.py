@@ -15,14 +15,14 @@ from torch import nn
 
 from lib.run.datasets import Data
 from lib.run.models import build_model
-from lib.spec.config import RunConfig
+from lib.config.runconfig import RunConfig
 
 
 class RunError(RuntimeError):
     """The run cannot start as configured; the message says what to change."""
 
 
-# Optimizers by the names RunConfig accepts (lib.spec.config.OPTIMIZERS): adding one is its line here,
+# Optimizers by the names RunConfig accepts (lib.config.runconfig.OPTIMIZERS): adding one is its line here,
 # its name there, and the test that builds and steps every entry.
 OPTIMIZER_BUILDERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "sgd": lambda params, lr, weight_decay, momentum, nesterov: torch.optim.SGD(
@@ -33,7 +33,7 @@ OPTIMIZER_BUILDERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
         params, lr=lr, momentum=momentum, weight_decay=weight_decay),
 }
 
-# Per-epoch learning-rate schedules by the names RunConfig accepts (lib.spec.config.SCHEDULERS); None: a
+# Per-epoch learning-rate schedules by the names RunConfig accepts (lib.config.runconfig.SCHEDULERS); None: a
 # constant rate. `plateau` steps on the validation loss (step_scheduler).
 SCHEDULER_BUILDERS: dict[str, Callable[..., Any]] = {
     "none": lambda optimizer, **_: None,

@@ -10,7 +10,7 @@ from typing import Any
 
 from lib.core.formatting import is_number
 from lib.core.storage import TrialRef, open_storage, quiet_optuna
-from lib.spec.search import pruner_from_attrs
+from lib.config.search import pruner_from_attrs
 
 
 def trial_reporter(study: str | None, study_name: str | None, trial: int | None) -> "TrialReporter | None":

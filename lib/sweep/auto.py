@@ -27,9 +27,9 @@ from typing import Callable
 from lib.core.formatting import is_number
 from lib.core.layout import run_dir
 from lib.core.records import FINISHED_STATUSES, atomic_write_text, load_run, write_json
-from lib.spec.errors import SweepFileError
-from lib.spec.runs import MAX_RUNS
-from lib.spec.sweepfile import Sweep, load_sweep
+from lib.config.errors import SweepFileError
+from lib.config.runs import MAX_RUNS
+from lib.config.sweepfile import Sweep, load_sweep
 from lib.sweep.plan import plan, sweep_root
 
 CHAIN_JSON = "chain.json"  # in the chain's report folder: each round's file and the proposal lines that made it

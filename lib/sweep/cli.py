@@ -25,10 +25,10 @@ from lib.core.formatting import is_number
 from lib.core.layout import NOTEBOOK, runs_dir
 from lib.core.exits import os_error_line, quiet_pipe
 from lib.core.storage import StudyStorageError, storage_spec, study_location
-from lib.spec.errors import ConfigError, SweepFileError
-from lib.spec.naming import NAME_RE
-from lib.spec.runs import MAX_RUNS
-from lib.spec.sweepfile import Sweep, load_sweep
+from lib.config.errors import ConfigError, SweepFileError
+from lib.config.naming import NAME_RE
+from lib.config.runs import MAX_RUNS
+from lib.config.sweepfile import Sweep, load_sweep
 from lib.sweep.driver import execute
 from lib.sweep.executors import EXECUTORS, checkpoint_storage, make_executor
 from lib.sweep.executors.base import ClusterError, stop_all
@@ -205,7 +205,7 @@ def cmd_next(args: argparse.Namespace) -> int:
     from lib.report.load import load_report
     from lib.report.nextfile import sweep_text
     from lib.report.proposal import propose
-    from lib.spec.sweepfile import parse_sweep
+    from lib.config.sweepfile import parse_sweep
 
     sweeps = [load_sweep(params, args.max_runs) for params in args.params]
     roots = [sweep_root(sweep, args.reports_dir) for sweep in sweeps]

@@ -11,8 +11,8 @@ from pathlib import Path
 from lib.core.formatting import duration, is_number
 from lib.core.layout import RUN_LOG, run_dir
 from lib.core.paths import resolve
-from lib.spec.config import defaults
-from lib.spec.sweepfile import Sweep
+from lib.config.runconfig import defaults
+from lib.config.sweepfile import Sweep
 from lib.sweep.executors.base import RunOutcome, RunTask, drive, out_of_space, unwritten_file
 from lib.sweep.plan import trials_left, write_sweep_record
 from lib.sweep.progress import SweepProgress

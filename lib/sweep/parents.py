@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from lib.core.layout import CONFIG, run_dir
-from lib.spec.errors import SweepFileError
-from lib.spec.sweepfile import Sweep
+from lib.config.errors import SweepFileError
+from lib.config.sweepfile import Sweep
 
 
 def check_parents(sweep: Sweep, reports_dir: str | Path) -> None:

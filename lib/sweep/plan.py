@@ -19,10 +19,10 @@ from lib.core.formatting import is_number, timestamp
 from lib.core.layout import CONFIG, SWEEP_JSON, SWEEP_LOCK, run_dir, runs_dir
 from lib.core.locks import LockBusy, hold
 from lib.core.records import RunState, read_json, run_state, write_json
-from lib.spec.config import COMPUTE_FIELDS, RunConfig, config_diff, group_warnings
-from lib.spec.errors import SweepFileError
-from lib.spec.runs import config_key, run_config
-from lib.spec.sweepfile import Sweep
+from lib.config.runconfig import COMPUTE_FIELDS, RunConfig, config_diff, group_warnings
+from lib.config.errors import SweepFileError
+from lib.config.runs import config_key, run_config
+from lib.config.sweepfile import Sweep
 from lib.sweep.study import SweepStudy, with_search_runs
 
 

@@ -12,7 +12,7 @@ from lib.core.layout import SWEEP_JSON, runs_dir
 from lib.core.paths import project_root
 from lib.core.records import DAMAGED, RunState
 from lib.core.values import sweep_text
-from lib.spec.sweepfile import Sweep
+from lib.config.sweepfile import Sweep
 from lib.sweep.plan import sweep_root
 from lib.sweep.study import SweepStudy
 

@@ -29,9 +29,9 @@ from lib.core.layout import run_dir, runs_dir
 from lib.core.records import DAMAGED, FINISHED_STATUSES, best_epoch, load_run, run_state
 from lib.core.storage import (NoSuchStudy, StudyStorageError, TrialRef, is_url, open_storage, quiet_optuna, read_study,
                               recorded_study, storage_exists, storage_problem, study_location)
-from lib.spec.errors import SweepFileError
-from lib.spec.search import StudySettings, default_startup_trials
-from lib.spec.sweepfile import RunSpec, Sweep
+from lib.config.errors import SweepFileError
+from lib.config.search import StudySettings, default_startup_trials
+from lib.config.sweepfile import RunSpec, Sweep
 
 SEARCH_PREFIX = "trial-"
 SEARCH_RUN = SEARCH_PREFIX + "{:03d}"  # a search run's name: its Optuna trial number

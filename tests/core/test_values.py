@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from lib.core.values import key, number_text, ordered, reader_text, same, sort_key, sweep_text
-from lib.spec.yamlfile import read_yaml
+from lib.config.yamlfile import read_yaml
 
 
 def test_a_key_keeps_flags_apart_from_numbers_and_merges_what_a_table_changed():

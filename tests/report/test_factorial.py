@@ -13,7 +13,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from lib.report import factorial, wording
-from lib.report.factorial import analyse, holm
+from lib.report.factorial import fit, holm
 from lib.report.stats import findings, flags_column
 from lib.report.wording import _decimals
 
@@ -40,7 +40,7 @@ def two_way_residual_variance(cells: pd.DataFrame) -> tuple[float, int]:
 
 
 def sentences(runs, params):
-    return findings(runs, wording.sentences(analyse(runs, params)), flags_column(runs, {}), [])
+    return findings(runs, wording.sentences(fit(runs, params)), flags_column(runs, {}), [])
 
 
 # --- coding, error and intervals ---------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def two_by_two():
 
 
 def test_an_effect_is_value_minus_reference_averaged_over_the_other_parameter(two_by_two):
-    pooled = analyse(two_by_two, ["a", "b"])
+    pooled = fit(two_by_two, ["a", "b"])
     y = two_by_two.groupby(["a", "b"])["val_acc"].mean()
     a = row(pooled.effects, parameter="a")
     # not the effect at b's reference (treatment coding would give y[1,0] - y[0,0], about 1 point)
@@ -70,7 +70,7 @@ def test_an_effect_is_value_minus_reference_averaged_over_the_other_parameter(tw
 
 
 def test_the_error_is_the_configuration_x_seed_scatter_pooled_over_the_design(two_by_two):
-    pooled = analyse(two_by_two, ["a", "b"])
+    pooled = fit(two_by_two, ["a", "b"])
     cells = two_by_two.assign(config=two_by_two["a"].astype(str) + two_by_two["b"].astype(str))
     variance, df = two_way_residual_variance(cells)
     a = row(pooled.effects, parameter="a")
@@ -86,7 +86,7 @@ def test_the_error_is_the_configuration_x_seed_scatter_pooled_over_the_design(tw
 
 
 def test_configurations_are_compared_with_the_best_against_the_pooled_error(two_by_two):
-    pooled = analyse(two_by_two, ["a", "b"])
+    pooled = fit(two_by_two, ["a", "b"])
     configs = pooled.configs
     assert list(configs["config"]) == ["a1-b1", "a0-b1", "a1-b0", "a0-b0"]  # named like the runs, seed aside
     cells = two_by_two.assign(config=two_by_two["a"].astype(str) + two_by_two["b"].astype(str))
@@ -115,7 +115,7 @@ def test_an_unbalanced_sweep_with_a_failed_run_recovers_an_additive_truth_and_sa
                    lambda c, s: 0.7 + 0.03 * c["a"] - 0.01 * c["b"] + 0.05 * s)  # no noise, no interaction
     runs.loc[(runs["a"] == 1) & (runs["b"] == 1) & (runs["c"] == 0) & (runs["seed"] == 1), "status"] = "failed"
     runs = runs[~((runs["a"] == 0) & (runs["b"] == 0) & (runs["c"] == 1) & (runs["seed"] == 0))]
-    pooled = analyse(runs, ["a", "b", "c"])
+    pooled = fit(runs, ["a", "b", "c"])
     effects = pooled.effects.set_index("parameter")
     # raw marginal means are biased by the missing cells; the model is not
     assert runs[runs["status"] == "completed"].groupby("a")["val_acc"].mean().diff().iloc[1] != pytest.approx(0.03)
@@ -133,7 +133,7 @@ def test_with_one_seed_the_higher_interactions_are_the_error_and_lenth_is_the_cr
     noise = {v: rng.normal(0, 0.003) for v in itertools.product([0, 1], repeat=4)}
     runs = runs_of({"a": [0, 1], "b": [0, 1], "c": [0, 1], "d": [0, 1]}, [0],
                    lambda c, s: 0.8 + 0.05 * c["a"] + noise[c["a"], c["b"], c["c"], c["d"]])
-    pooled = analyse(runs, ["a", "b", "c", "d"])
+    pooled = fit(runs, ["a", "b", "c", "d"])
     # 16 runs, intercept + 4 effects + 6 interactions: 5 df, the three- and four-way contrasts
     assert pooled.df == 5 and set(pooled.effects["df"]) == {5}
     assert pooled.effects[["lenth_ci_low", "lenth_ci_high"]].notna().all().all()
@@ -143,7 +143,7 @@ def test_with_one_seed_the_higher_interactions_are_the_error_and_lenth_is_the_cr
 
 def test_with_no_residual_degrees_of_freedom_there_is_no_interval_and_no_call():
     runs = runs_of({"a": [0, 1], "b": [0, 1]}, [0], lambda c, s: 0.8 + 0.1 * c["a"] + 0.001 * c["a"] * c["b"])
-    pooled = analyse(runs, ["a", "b"])
+    pooled = fit(runs, ["a", "b"])
     assert pooled.df == 0 and pooled.effects["ci_low"].isna().all() and pooled.interactions["ci_low"].isna().all()
     text = "\n".join(sentences(runs, ["a", "b"]))
     assert "nothing is left to measure noise: no interval and no call" in text
@@ -158,8 +158,8 @@ def test_an_effect_that_varies_with_the_seed_widens_with_its_variance_component_
     noise = np.random.default_rng(1).normal(0, 0.001, size=(2, 2, 3))
     runs = runs_of({"a": [0, 1], "b": [0, 1]}, [0, 1, 2],
                    lambda c, s: 0.8 + a_by_seed[s] * c["a"] + 0.01 * c["b"] + noise[c["a"], c["b"], s])
-    pooled = analyse(runs, ["a", "b"])
-    plain = analyse(runs, ["a", "b"], vc_share=math.inf)  # the whole spread taken off: the pooled interval
+    pooled = fit(runs, ["a", "b"])
+    plain = fit(runs, ["a", "b"], vc_share=math.inf)  # the whole spread taken off: the pooled interval
     per_seed = [runs[(runs["seed"] == s) & (runs["a"] == 1)]["val_acc"].mean()
                 - runs[(runs["seed"] == s) & (runs["a"] == 0)]["val_acc"].mean() for s in range(3)]
     a, a_plain = row(pooled.effects, parameter="a"), row(plain.effects, parameter="a")
@@ -180,7 +180,7 @@ def test_an_effect_that_varies_with_the_seed_widens_with_its_variance_component_
 def test_an_effect_whose_sign_changes_with_the_seed_is_not_called_at_every_seed():
     runs = runs_of({"a": [0, 1], "b": [0, 1]}, [0, 1],
                    lambda c, s: 0.8 + [0.05, -0.05][s] * c["a"] + 0.001 * c["b"] * (1 + s))
-    a = row(analyse(runs, ["a", "b"]).effects, parameter="a")
+    a = row(fit(runs, ["a", "b"]).effects, parameter="a")
     assert a["p_every_seed"] == 1.0 and a["p_holm"] >= 0.05
 
 
@@ -192,7 +192,7 @@ def test_holm_matches_statsmodels_and_runs_over_every_effect_and_interaction():
     rng = np.random.default_rng(11)
     noise = {k: rng.normal(0, 0.01) for k in itertools.product([0, 1], [0, 1], [0, 1], range(2))}
     runs = runs_of({"a": [0, 1], "b": [0, 1], "c": [0, 1]}, [0, 1], lambda c, s: 0.8 + noise[c["a"], c["b"], c["c"], s])
-    pooled = analyse(runs, ["a", "b", "c"])
+    pooled = fit(runs, ["a", "b", "c"])
     raw = [*pooled.effects["p"], *pooled.interactions["p"]]
     assert [*pooled.effects["p_holm"], *pooled.interactions["p_holm"]] == pytest.approx(list(holm(raw)), rel=1e-12)
     assert pooled.family == 6
@@ -227,7 +227,7 @@ def test_an_ordered_parameter_has_a_mean_per_value_a_trend_and_its_best_is_compa
     runs = runs_of({"lr": list(curve), "optimizer": ["sgd", "adam"]}, [0, 1], lambda c, s: (
         curve[c["lr"]] + 0.01 * (c["optimizer"] == "adam") + noise[list(curve).index(c["lr"]),
                                                                   int(c["optimizer"] == "adam"), s]))
-    pooled = analyse(runs, ["lr", "optimizer"])
+    pooled = fit(runs, ["lr", "optimizer"])
     lr = pooled.effects[pooled.effects["parameter"] == "lr"]
     means = lr[lr["kind"] == "mean"]
     assert list(means["value"]) == list(curve)
@@ -263,13 +263,13 @@ def test_an_ordered_parameter_whose_trend_interacts_still_names_its_best_value()
 def test_a_linear_axis_steps_by_its_gap_and_a_sampled_one_is_a_trend_only():
     runs = runs_of({"epochs": [5, 10, 15], "mix": [False, True]}, [0, 1],
                    lambda c, s: 0.8 + 0.002 * c["epochs"] + 0.001 * s)
-    trend = row(analyse(runs, ["epochs", "mix"]).effects, kind="trend")
+    trend = row(fit(runs, ["epochs", "mix"]).effects, kind="trend")
     assert trend["value"] == "per +5" and trend["effect"] == pytest.approx(0.01, abs=1e-9)
     rng = np.random.default_rng(8)
     sampled = pd.DataFrame([{"run": f"trial-{i}", "status": "completed", "lr": float(lr), "seed": 0,
                              "val_acc": 0.9 + 0.01 * math.log10(lr) + rng.normal(0, 0.001)}
                             for i, lr in enumerate(10 ** rng.uniform(-4, -1, 12))])
-    pooled = analyse(sampled, ["lr"])
+    pooled = fit(sampled, ["lr"])
     assert pooled.factors[0].kind == "continuous" and list(pooled.effects["kind"]) == ["trend"]
     assert row(pooled.effects, kind="trend")["effect"] == pytest.approx(0.01, abs=0.002)
 
@@ -280,7 +280,7 @@ def test_a_parameter_with_three_unordered_values_is_compared_with_its_reference_
     runs = runs_of({"model": list(bump), "optimizer": ["sgd", "adam", "rmsprop"]}, [0, 1], lambda c, s: (
         0.8 + bump[c["model"]] + noise[list(bump).index(c["model"]), ["sgd", "adam", "rmsprop"].index(
             c["optimizer"]), s]))
-    pooled = analyse(runs, ["model", "optimizer"])
+    pooled = fit(runs, ["model", "optimizer"])
     model = pooled.effects[pooled.effects["parameter"] == "model"]
     assert list(zip(model["value"], model["reference"])) == [("mlp", "lenet"), ("resnet", "lenet")]
     assert list(model["effect"]) == pytest.approx([0.03, 0.05], abs=0.003)

@@ -13,7 +13,7 @@ from lib.core.paths import project_root
 from lib.report.load import load_report
 from lib.report.nextfile import sweep_text
 from lib.report.proposal import NOTHING, propose
-from lib.spec.sweepfile import load_sweep
+from lib.config.sweepfile import load_sweep
 
 ROOT = project_root(Path(__file__).parent)
 

@@ -14,8 +14,8 @@ from lib.core.records import read_json
 from lib.report.load import load_report
 from lib.report.nextfile import sweep_text
 from lib.report.proposal import finished_configs, planned_identity, propose, run_identity
-from lib.spec.runs import RUNNER_KEYS, run_config
-from lib.spec.sweepfile import load_sweep, parse_sweep
+from lib.config.runs import RUNNER_KEYS, run_config
+from lib.config.sweepfile import load_sweep, parse_sweep
 from lib.sweep.cli import main
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from lib.core.records import write_history, write_json
 from lib.report import sections as report_module
-from lib.report.analysis import analysis
+from lib.report.analysis import analysis_of
 from lib.report.figures import (plot_combined_curves, plot_followup, plot_isolation, plot_parallel_coordinates,
                                 plot_run, plot_throughput)
 from lib.report.load import METRIC_LABELS, load_report, plan_note
@@ -250,7 +250,7 @@ def test_warnings_of_the_run_configs_are_counted_per_run(seeded):
 
 
 def test_report_tables_print_counts_as_integers_and_measurements_to_four_digits(seeded):
-    html = styled(analysis(seeded).configs.set_index("config")).to_html()
+    html = styled(analysis_of(seeded).configs.set_index("config")).to_html()
     assert ">2<" in html and ">2.0000<" not in html  # n
     assert ">0.8050<" in html  # adam-step5's mean val acc
     assert "white-space: nowrap" in html
@@ -310,7 +310,7 @@ def test_a_damaged_sweep_json_is_reported_from_the_run_folders_and_left_as_it_is
     assert any(report_module.local_paths(report, note) in text for text in shown)  # its paths relative to the page
     report_module.show_next(report)
     assert "sweep.json cannot be used (see the note at the top)" in shown[-1]
-    assert list(analysis(report).effects["parameter"])  # the statistics still work from the runs' configs
+    assert list(analysis_of(report).effects["parameter"])  # the statistics still work from the runs' configs
     assert (root / "sweep.json").read_text() == damage
 
 def test_isolation_figure_has_a_panel_per_parameter(seeded):
@@ -357,7 +357,7 @@ def write_planned(root, sweep, val_acc):
 def test_a_linked_axis_is_one_factor_and_every_factor_of_the_cifar100_grid_gets_a_ci(tmp_path):
     import numpy as np
 
-    from lib.spec.sweepfile import load_sweep
+    from lib.config.sweepfile import load_sweep
 
     sweep = load_sweep(ROOT / "params" / "cifar100_grid.yaml")
     assert sweep.to_dict()["linked"] == {"arch": [{"model": "resnet18_imagenet", "pretrained": True},
@@ -365,7 +365,7 @@ def test_a_linked_axis_is_one_factor_and_every_factor_of_the_cifar100_grid_gets_
     noise = dict(zip([r.name for r in sweep.runs], np.random.default_rng(0).normal(0, 0.005, len(sweep.runs))))
     report = load_report(write_planned(tmp_path / "cifar100_grid", sweep, lambda spec: (
         0.45 + 0.18 * (spec.params["model"] == "preact_resnet18") + 0.02 * spec.params["mix"] + noise[spec.name])))
-    assert analysis(report).params == ["arch", "mix", "optimizer", "lr", "scheduler"]
+    assert analysis_of(report).params == ["arch", "mix", "optimizer", "lr", "scheduler"]
     write_tables(report, tmp_path / "out")
     effects = read_csv(tmp_path / "out" / "effects.csv")
     arch = [r for r in effects if r["parameter"] == "arch"]
@@ -375,7 +375,7 @@ def test_a_linked_axis_is_one_factor_and_every_factor_of_the_cifar100_grid_gets_
     assert float(arch[0]["ci_low"]) < 0.18 < float(arch[0]["ci_high"]) and float(arch[0]["df"]) == 16
     assert {r["parameter"] for r in effects} == {"arch", "mix", "optimizer", "lr", "scheduler"}
     assert all(math.isfinite(float(r["ci_low"])) and math.isfinite(float(r["ci_high"])) for r in effects)
-    findings = analysis(report).findings
+    findings = analysis_of(report).findings
     assert any(s.startswith("arch: preact_resnet18 beat resnet18_imagenet, pretrained by 18.") for s in findings)
     best = next(s for s in findings if s.startswith("best: "))
     assert best.split(",")[0].removeprefix("best: ") in noise  # the configuration is named by its run's name
@@ -404,14 +404,14 @@ def assert_states_the_lr_optimizer_interaction(findings):
 
 
 def test_findings_state_the_lr_optimizer_interaction_and_the_optimizer_effect_at_each_lr(tmp_path):
-    from lib.spec.sweepfile import parse_sweep
-    from lib.spec.yamlfile import read_yaml
+    from lib.config.sweepfile import parse_sweep
+    from lib.config.yamlfile import read_yaml
 
     path = tmp_path / "lr_optimizer.yaml"
     path.write_text(LR_OPTIMIZER)
     root = write_planned(tmp_path / "lr_optimizer", parse_sweep(read_yaml(path), path),
                          lambda spec: LR_OPTIMIZER_CORRECT[spec.name] / 144)
-    findings = analysis(load_report(root)).findings
+    findings = analysis_of(load_report(root)).findings
     assert_states_the_lr_optimizer_interaction(findings)
     interaction = next(s for s in findings if s.startswith("lr x optimizer"))
     assert interaction.startswith("lr x optimizer interact (interaction -6.8 points, 95% CI -7.8 to -5.9)")
@@ -425,7 +425,7 @@ def test_the_digits_lr_optimizer_sweep_as_it_runs_states_its_interaction(tmp_pat
     path = tmp_path / "lr_optimizer.yaml"
     path.write_text(LR_OPTIMIZER)
     assert main(["run", str(path), "--workers", "2", "--reports-dir", str(tmp_path / "reports"), "--no-report"]) == 0
-    assert_states_the_lr_optimizer_interaction(analysis(load_report(tmp_path / "reports" / "lr_optimizer")).findings)
+    assert_states_the_lr_optimizer_interaction(analysis_of(load_report(tmp_path / "reports" / "lr_optimizer")).findings)
 
 
 # --- reading it: the card, the files beside it, tables and links for people ---------------------------------------
@@ -433,7 +433,7 @@ def test_the_digits_lr_optimizer_sweep_as_it_runs_states_its_interaction(tmp_pat
 
 def test_the_best_configuration_card_and_best_yaml_rerun_the_best_configuration(seeded, tmp_path, shown):
     from lib.run.cli import load_config_file
-    from lib.spec.config import RunConfig
+    from lib.config.runconfig import RunConfig
 
     out = tmp_path / "out"
     write_tables(seeded, out)
@@ -501,7 +501,7 @@ def test_isolation_panels_share_one_axis_that_holds_every_interval_whole(seeded)
     panels = [ax for ax in figure.axes if ax.axison]
     assert len({ax.get_ylim() for ax in panels}) == 1
     low, high = panels[0].get_ylim()
-    table = analysis(seeded).isolation.dropna(subset=["ci_low"])
+    table = analysis_of(seeded).isolation.dropna(subset=["ci_low"])
     assert low <= table["ci_low"].min() and table["ci_high"].max() <= high <= 1.0
     assert all(t.get_fontsize() >= 10 for ax in panels for t in ax.get_xticklabels())
 

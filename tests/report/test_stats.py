@@ -13,7 +13,7 @@ from lib.report import factorial, wording
 from lib.report.stats import (FLAG_RULES, accuracy_interval, bounded_interval, boundary_notes, config_rows,
                               effects_table, findings, flags_column, interactions_table, isolation_table, make_design,
                               run_flags)
-from lib.spec.naming import config_label
+from lib.config.naming import config_label
 
 METRICS = {"best_epoch": 3, "epochs_run": 5, "train_acc": 0.9, "train_loss": 0.3, "val_loss": 0.4, "test_acc": 0.7,
            "test_loss": 0.5, "wall_time_s": 1.0}
@@ -94,7 +94,7 @@ def test_an_interval_of_a_mean_accuracy_stays_inside_0_and_1_and_never_reads_1()
     assert accuracy_interval([1.0, 1.0, 1.0], [3600, 3600, 3600])[2] > low  # more images: closer to 1
     # the demo's best configurations (digits, 360 validation images, 4 seeds): a bound that reads below 1
     assert f"{accuracy_interval([0.99306, 0.99167, 0.99444, 0.99306], [360] * 4)[3]:.4f}" < "1.0000"
-    means = factorial.analyse(runs, ["lr"]).effects.query("kind == 'mean'")
+    means = factorial.fit(runs, ["lr"]).effects.query("kind == 'mean'")
     assert len(means) == 3 and means["ci_high"].max() < 1.0 and means["ci_low"].min() > 0.0
     low, high = bounded_interval(0.99, 0.002, 10)
     assert 0.98 < low < 0.99 < high < 1.0 and 0.99 - low > high - 0.99  # it leans down near 1
@@ -218,7 +218,7 @@ def test_one_seed_without_a_full_factorial_has_no_interval_and_says_why():
     assert set(effects_table(two_by_two, ["optimizer", "mix", "lr"])["ci_method"]) == {
         "one seed and not a two-level full factorial: no CI"}
     # the pooled model still answers: the data are exactly additive, so nothing is left over as noise
-    sentences = findings(runs, wording.sentences(factorial.analyse(runs, ["optimizer", "lr"])), flags_column(runs, {}), [])
+    sentences = findings(runs, wording.sentences(factorial.fit(runs, ["optimizer", "lr"])), flags_column(runs, {}), [])
     assert ("optimizer: adam beat sgd by 5.0 points of validation accuracy, the same in every matched run "
             "(no run-to-run scatter)") in sentences
 
@@ -377,7 +377,7 @@ def test_boundary_notes_point_the_way_to_extend():
 
 def test_findings_state_effects_ties_and_flags(additive):
     params = ["optimizer", "mix", "lr"]
-    pooled = factorial.analyse(additive, params)
+    pooled = factorial.fit(additive, params)
     flags = pd.Series([""] * len(additive), index=additive.index)
     flags.iloc[:2] = "not_converged"
     sentences = findings(additive, wording.sentences(pooled), flags, ["a boundary note"])
@@ -401,7 +401,7 @@ def test_findings_state_effects_ties_and_flags(additive):
     tie = pd.DataFrame([{"run": f"{lr}-{s}", "status": "completed", "lr": lr, "seed": s, "val_acc": v + d}
                         for lr, ds in [(0.01, [0, 0, 0]), (0.1, [-0.01, 0.005, 0.0]), (0.001, [-0.05, -0.05, -0.049])]
                         for s, (v, d) in enumerate(zip(base, ds))])
-    sentences = findings(tie, wording.sentences(factorial.analyse(tie, ["lr"])), flags_column(tie, {}), [])
+    sentences = findings(tie, wording.sentences(factorial.fit(tie, ["lr"])), flags_column(tie, {}), [])
     assert sentences[1].endswith("; not distinguishable from it: lr0.1 (of 2 others)")
 
 
@@ -410,7 +410,7 @@ def test_findings_with_one_seed_use_the_higher_interactions_and_check_against_le
                  ("mix", "lr"): -0.003, ("optimizer", "lr"): 0.005, ("mix", "optimizer", "lr"): 0.002}
     runs = factorial_from_contrasts(contrasts)
     params = ["mix", "optimizer", "lr"]
-    pooled = factorial.analyse(runs, params)
+    pooled = factorial.fit(runs, params)
     # the error term is the one three-way contrast (1 df): the pooled t-interval is mix +- t(1) * 0.002
     mix = row(pooled.effects, parameter="mix")
     assert mix["df"] == 1 and mix["se"] == pytest.approx(0.002, abs=1e-12)
@@ -430,11 +430,11 @@ def test_findings_with_one_seed_use_the_higher_interactions_and_check_against_le
 def test_an_empty_table_and_bad_params():
     runs = pd.DataFrame(columns=["run", "status", "lr", "seed", "val_acc"])
     assert configs_table(runs, ["lr"]).empty and effects_table(runs, ["lr"]).empty
-    assert findings(runs, wording.sentences(factorial.analyse(runs, ["lr"])), pd.Series(dtype=object), [])[1] \
+    assert findings(runs, wording.sentences(factorial.fit(runs, ["lr"])), pd.Series(dtype=object), [])[1] \
         == "no configuration has a finished run yet"
     with pytest.raises(ValueError, match="seed"):
         configs_table(runs, ["lr", "seed"])
     with pytest.raises(KeyError, match="momentum"):
         effects_table(runs, ["momentum"])
     with pytest.raises(KeyError, match="momentum"):
-        factorial.analyse(runs, ["momentum"])
+        factorial.fit(runs, ["momentum"])

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from lib.core.records import load_checkpoint, load_history
-from lib.run.train import run
-from lib.spec.config import RunConfig
+from lib.run.loop import run
+from lib.config.runconfig import RunConfig
 
 TIMING = {"epoch_s", "images_per_s", "wall_time_s", "resumed_after_epochs"}
 NOTES = {"recovered_from", "recovery", "restarted", "tested_on"}
@@ -62,7 +62,7 @@ def test_a_resume_without_a_readable_last_checkpoint_continues_from_the_previous
 
 
 def test_history_follows_the_checkpoint_resumed_not_the_newer_csv(tmp_path, monkeypatch):
-    import lib.run.train as train_module
+    import lib.run.loop as train_module
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # the resumed session dies in its first epoch

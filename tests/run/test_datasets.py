@@ -476,7 +476,7 @@ def test_device_loader_augmentation_is_seeded(rgb_folder):
 
 @pytest.mark.parametrize("dataset", [d for d in DATASETS if d != "imagefolder"])  # an image folder's are its own
 def test_the_config_layers_list_of_one_channel_datasets_matches_what_the_readers_load(tmp_path, dataset):
-    from lib.spec.config import GRAYSCALE_DATASETS
+    from lib.config.runconfig import GRAYSCALE_DATASETS
 
     if dataset in MNIST_FOLDERS:
         write_mnist(tmp_path, dataset)

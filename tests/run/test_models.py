@@ -7,11 +7,11 @@ import torch
 
 from lib.run.models import MODELS, Upsample, build_model
 from lib.run.models.resnet_imagenet import adapt_stem
-from lib.spec import config
+from lib.config import runconfig
 
 
 def test_registry_matches_the_config_choices():
-    assert tuple(MODELS) == config.MODELS
+    assert tuple(MODELS) == runconfig.MODELS
 
 
 @pytest.mark.parametrize("name", list(MODELS))

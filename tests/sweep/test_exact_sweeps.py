@@ -13,10 +13,10 @@ import pytest
 from lib.core.paths import data_root, project_root, resolve
 from lib.core.records import RunState, write_history, write_json
 from lib.run.notebook import TRAIN_NOTEBOOK, config_from_namespace, parameters_cell
-from lib.spec.config import DATASETS, GRAYSCALE_DATASETS, RunConfig
-from lib.spec.errors import SweepFileError
-from lib.spec.runs import RUNNER_KEYS, run_config
-from lib.spec.sweepfile import load_sweep
+from lib.config.runconfig import DATASETS, GRAYSCALE_DATASETS, RunConfig
+from lib.config.errors import SweepFileError
+from lib.config.runs import RUNNER_KEYS, run_config
+from lib.config.sweepfile import load_sweep
 from lib.sweep.cli import main
 from lib.sweep.plan import sweep_warnings
 from lib.sweep.status import format_table

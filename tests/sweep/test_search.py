@@ -1,6 +1,6 @@
 """Search and early termination on Optuna: sweep-file sections, samplers, pruners, studies, resumption.
 
-Most sweeps here run in this process through `Inline`, an executor that calls lib.run.train.run directly
+Most sweeps here run in this process through `Inline`, an executor that calls lib.run.loop.run directly
 (no notebook), so each method and termination type trains real runs on `digits` in seconds; the
 kill-and-resume test goes through the real command and papermill.
 """
@@ -20,10 +20,10 @@ from optuna.trial import TrialState
 import lib.sweep.cli
 from lib.core.records import FINISHED_STATUSES, best_epoch, load_run
 from lib.core.storage import TrialRef, open_storage
-from lib.spec.config import RunConfig
-from lib.spec.errors import SweepFileError
-from lib.spec.search import parse_dimension
-from lib.spec.sweepfile import load_sweep, parse_sweep
+from lib.config.runconfig import RunConfig
+from lib.config.errors import SweepFileError
+from lib.config.search import parse_dimension
+from lib.config.sweepfile import load_sweep, parse_sweep
 from lib.sweep.cli import main
 from lib.sweep.executors.base import RunOutcome
 
@@ -41,7 +41,7 @@ class Inline:
         self.submitted = []
 
     def submit(self, task):
-        from lib.run.train import run
+        from lib.run.loop import run
 
         self.submitted.append(task)
         start = time.monotonic()

@@ -20,7 +20,7 @@ from test_search import QUICK, Inline, fail_run, run_sweep, study_of, sweep_file
 
 import lib.sweep.cli
 from lib.report.load import load_report
-from lib.report.search import searches, trials_table
+from lib.report.studies import searches, trials_table
 from lib.sweep.cli import main
 from lib.sweep.executors.base import RunOutcome, execute_run
 from lib.sweep.study import SweepStudy
@@ -124,7 +124,7 @@ class Quick(Inline):
     def submit(self, task):
         from lib.core.records import load_history, write_history, write_json
         from lib.run.trial import trial_reporter
-        from lib.spec.config import RunConfig
+        from lib.config.runconfig import RunConfig
 
         self.submitted.append(task)
         cfg = RunConfig.from_dict(task.config_values())

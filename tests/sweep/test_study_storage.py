@@ -242,11 +242,11 @@ def test_a_password_in_a_database_url_is_never_shown_or_stored(tmp_path, inline,
     W&B config, and every line it prints, are searched for the password."""
     import yaml
 
-    import lib.run.train
+    import lib.run.loop
 
     configs = []
-    real_tracking = lib.run.train.start_tracking
-    monkeypatch.setattr(lib.run.train, "start_tracking", lambda mode, **kw: configs.append(kw["config"]) or
+    real_tracking = lib.run.loop.start_tracking
+    monkeypatch.setattr(lib.run.loop, "start_tracking", lambda mode, **kw: configs.append(kw["config"]) or
                         real_tracking(mode, **kw))
     path = sweep_file(tmp_path, {"name": "secret", "fixed": {**QUICK, "epochs": 2}, "search": SEARCH,
                                  "early_terminate": {"type": "median", "min_epochs": 1}})

@@ -31,8 +31,8 @@ from lib.core.layout import (FAILURE, METRICS, NOTEBOOK, PARAMS, PARTIAL_NOTEBOO
                              WORKER_PID)
 from lib.core.records import FINISHED_STATUSES, atomic_write_bytes, atomic_write_text, read_json, write_json
 from lib.core.storage import TrialRef
-from lib.spec.errors import ConfigError
-from lib.spec.runs import run_config
+from lib.config.errors import ConfigError
+from lib.config.runs import run_config
 from lib.sweep.executors.kernels import Runner
 
 

@@ -26,10 +26,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lib.core.formatting import is_number, is_whole, shown
-from lib.spec.config import FIELD_TYPES, RunConfig, base_type, unknown_field
-from lib.spec.errors import ConfigError, SweepFileError
-from lib.spec.keys import check_keys
-from lib.spec.runs import RUNNER_KEYS
+from lib.config.runconfig import FIELD_TYPES, RunConfig, base_type, unknown_field
+from lib.config.errors import ConfigError, SweepFileError
+from lib.config.keys import check_keys
+from lib.config.runs import RUNNER_KEYS
 
 HISTORY_METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")  # per-epoch columns a study can follow
 GOALS = ("maximize", "minimize")

@@ -1,7 +1,7 @@
 """W&B sweep-configuration files, accepted as they are: converted to this project's sweep format.
 
 A W&B file (`method`, `parameters`, `metric`, `run_cap`, `early_terminate`) becomes the mapping that
-`lib.spec.sweepfile.parse_sweep` reads:
+`lib.config.sweepfile.parse_sweep` reads:
 
     parameters with `value`      -> fixed
     method grid                  -> grid (one axis per parameter with `values`)
@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from lib.core.formatting import is_number, is_whole, shown
-from lib.spec.config import FIELD_TYPES, base_type, unknown_field
-from lib.spec.errors import SweepFileError
-from lib.spec.keys import closest, did_you_mean, unknown
-from lib.spec.naming import NAME_RE
-from lib.spec.runs import MAX_RUNS, RUNNER_KEYS
-from lib.spec.search import GOALS, HISTORY_METRICS
+from lib.config.runconfig import FIELD_TYPES, base_type, unknown_field
+from lib.config.errors import SweepFileError
+from lib.config.keys import closest, did_you_mean, unknown
+from lib.config.naming import NAME_RE
+from lib.config.runs import MAX_RUNS, RUNNER_KEYS
+from lib.config.search import GOALS, HISTORY_METRICS
 
 WANDB_METHODS = ("grid", "random", "bayes")
 SEARCH_METHODS = {"random": "random", "bayes": "gp"}

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from lib.core.formatting import shown, too_large
-from lib.spec.errors import ConfigError
-from lib.spec.keys import did_you_mean
+from lib.config.errors import ConfigError
+from lib.config.keys import did_you_mean
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder")
 # One channel; kept in step with lib.run.datasets by tests/run/test_datasets.py. Colour jitter cannot act on them.
@@ -391,7 +391,7 @@ _DEFAULTS = defaults()
 COMPUTE_FIELDS = tuple(k for k in FIELD_TYPES if k not in RUNTIME_FIELDS)
 
 
-# The fields the sweep runner sets for every run (lib.spec.runs.runner_values gives their values); a sweep
+# The fields the sweep runner sets for every run (lib.config.runs.runner_values gives their values); a sweep
 # file may not set them.
 RUNNER_FIELDS = ("out_dir", "resume", "run_name", "wandb_group", "progress", "study", "study_name", "trial")
 RUNNER_NOTE = "set by the sweep runner (by hand only for a single run)"

@@ -52,9 +52,9 @@ def _study(root: str | Path):
 
 def searches(report: SweepReport) -> list[SweepSearch]:
     """Each sweep's search, early termination and Optuna study (if it has one), in sweep order; read once."""
-    if "searches" not in report.derived:
-        report.derived["searches"] = _searches(report)
-    return report.derived["searches"]
+    if report.derived.searches is None:
+        report.derived.searches = _searches(report)
+    return report.derived.searches
 
 
 def _searches(report: SweepReport) -> list[SweepSearch]:

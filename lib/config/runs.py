@@ -1,6 +1,6 @@
 """A sweep run's config, assembled in one place: RunConfig's defaults, then the sweep file's values,
 then what the runner sets for every run (its folder, its name, its trial). Nothing else supplies a
-default, and a sweep file that sets a runner key is refused (lib.spec.sweepfile).
+default, and a sweep file that sets a runner key is refused (lib.config.sweepfile).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from lib.core.storage import TrialRef
-from lib.spec.config import RUNNER_FIELDS, RunConfig
+from lib.config.runconfig import RUNNER_FIELDS, RunConfig
 
 MAX_RUNS = 10_000  # a sweep larger than this is refused unless --max-runs raises the cap
 # Sweep runs log to W&B in `auto` mode (offline without credentials) unless the file sets wandb_mode.

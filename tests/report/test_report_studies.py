@@ -13,10 +13,10 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 from lib.core.records import run_state, write_json
 from lib.report import sections as report_module
-from lib.report.analysis import analysis
+from lib.report.analysis import analysis_of
 from lib.report.figures import plot_best_so_far, plot_combined_curves, plot_slices
 from lib.report.load import load_report
-from lib.report.search import (_study, param_importances, searches, search_overview, searched, slice_points,
+from lib.report.studies import (_study, param_importances, searches, search_overview, searched, slice_points,
                                termination_savings, trials_table)
 from lib.report.tables import best_runs, conditions, leaderboard, parameter_effects
 from studies import EPOCHS, write_run, write_search
@@ -82,12 +82,12 @@ def test_a_pruned_run_is_finished_but_never_ranked_averaged_or_flagged(search, s
     board = leaderboard(search)
     assert list(board.index[-2:]) == pruned and list(board["status"][-2:]) == ["pruned", "pruned"]
     assert parameter_effects(search).xs("lr")["runs"].sum() == 8
-    assert analysis(search).configs["n"].sum() == 8
-    assert "trial-001" not in analysis(search).configs["config"].str.cat()
-    flags = analysis(search).flags[search.runs["status"] == "pruned"]
+    assert analysis_of(search).configs["n"].sum() == 8
+    assert "trial-001" not in analysis_of(search).configs["config"].str.cat()
+    flags = analysis_of(search).flags[search.runs["status"] == "pruned"]
     assert list(flags) == ["", ""]  # its best epoch is its last, yet it is not "not_converged"
     assert "2 of them were pruned" in conditions(search)
-    assert "left out: 2 pruned" in analysis(search).findings[0]
+    assert "left out: 2 pruned" in analysis_of(search).findings[0]
 
 
 def test_best_so_far_follows_the_trials_and_the_epochs_they_trained(search):
@@ -241,7 +241,7 @@ def test_sampled_values_read_short_in_the_tables(search):
 
 
 def test_a_search_report_leads_with_its_trials_and_leaves_sampled_parameters_out_of_the_grid_sections(search, shown):
-    from lib.report.analysis import analysis as analysis_of
+    from lib.report.analysis import analysis_of
 
     titles = [title for _, title in report_module.sections(search)]
     assert titles[0] == "Search"  # before the findings

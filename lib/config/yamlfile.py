@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from lib.spec.errors import SweepFileError
+from lib.config.errors import SweepFileError
 
 MAX_YAML_VALUES = 100_000  # values in a file after YAML aliases are expanded (alias bombs)
 MAX_YAML_BYTES = 2 * 2**20  # far above any sweep file: 10,000 explicit runs take about 0.5 MiB

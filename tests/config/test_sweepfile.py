@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lib.spec.errors import SweepFileError
-from lib.spec.runs import RUNNER_KEYS, run_config
-from lib.spec.sweepfile import load_sweep
-from lib.spec.yamlfile import MAX_YAML_BYTES
+from lib.config.errors import SweepFileError
+from lib.config.runs import RUNNER_KEYS, run_config
+from lib.config.sweepfile import load_sweep
+from lib.config.yamlfile import MAX_YAML_BYTES
 from lib.sweep.cli import main
 
 PARAMS = sorted(Path(__file__).resolve().parents[2].joinpath("params").glob("*.yaml"))
@@ -280,7 +280,7 @@ def test_extends_and_sweep_paths_read_only_small_regular_files(tmp_path, capsys,
 
 
 def test_a_seeded_run_name_and_back():
-    from lib.spec.naming import seeded, unseeded
+    from lib.config.naming import seeded, unseeded
 
     assert seeded("lenet-sgd", 3) == "lenet-sgd-seed3" and unseeded("lenet-sgd-seed3") == "lenet-sgd"
     assert unseeded("lenet-seedless") == "lenet-seedless" and unseeded(seeded("a-seed1", 2)) == "a-seed1"

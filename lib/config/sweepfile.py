@@ -8,7 +8,7 @@
       - {name: long, epochs: 30}
     seeds: [0, 1, 2]                # optional: every configuration once per seed
 
-A file may instead search (`search:`, lib.spec.search; `random: {samples, seed, space}` is another
+A file may instead search (`search:`, lib.config.search; `random: {samples, seed, space}` is another
 spelling of a random search): its runs are then the trials of an Optuna study, made as it goes.
 
 A grid axis whose values are mappings sets several parameters together; its name is only a label:
@@ -21,7 +21,7 @@ The runs of `grid` and `runs` are listed one after another; a file with neither 
 (`max_runs`). Every expanded run is validated with RunConfig before anything executes, and each gets
 a unique name built from the parameters that vary, e.g. `preact_resnet18-mix-sgd-lr0.01-cosine`.
 A run's full config is RunConfig's defaults, then the file's values, then what the runner sets
-(lib.spec.runs.run_config): nothing else supplies a default.
+(lib.config.runs.run_config): nothing else supplies a default.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from lib.core.values import sweep_text
-from lib.spec.config import FIELD_TYPES, RunConfig, unknown_field
-from lib.spec.errors import ConfigError, SweepFileError
-from lib.spec.keys import check_keys
-from lib.spec.naming import NAME_RE, describe, seeded
-from lib.spec.runs import MAX_RUNS, RUNNER_KEYS, config_key, run_config
-from lib.spec.search import EarlyTerminate, Metric, Search, parse_early_terminate, parse_metric, parse_search
-from lib.spec.wandb import convert, is_wandb_sweep
-from lib.spec.yamlfile import read_yaml
+from lib.config.runconfig import FIELD_TYPES, RunConfig, unknown_field
+from lib.config.errors import ConfigError, SweepFileError
+from lib.config.keys import check_keys
+from lib.config.naming import NAME_RE, describe, seeded
+from lib.config.runs import MAX_RUNS, RUNNER_KEYS, config_key, run_config
+from lib.config.search import EarlyTerminate, Metric, Search, parse_early_terminate, parse_metric, parse_search
+from lib.config.wandb import convert, is_wandb_sweep
+from lib.config.yamlfile import read_yaml
 
 TOP_KEYS = ("name", "description", "extends", "fixed", "grid", "runs", "random", "seeds", "confirm", "metric",
             "search", "early_terminate")
@@ -67,7 +67,7 @@ class Sweep:
     confirm_top: int = 0  # `confirm: {top, seeds}`: rerun the best configurations with more seeds
     confirm_seeds: list[int] = field(default_factory=list)
     metric: Metric = field(default_factory=Metric)  # what search and early termination follow
-    search: Search | None = None  # runs come from an Optuna study's trials (lib.spec.search)
+    search: Search | None = None  # runs come from an Optuna study's trials (lib.config.search)
     early_terminate: EarlyTerminate | None = None  # the study's pruner stops hopeless runs
     linked: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # grid axes of mappings: axis -> values
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the mapping it was parsed from (extends resolved)

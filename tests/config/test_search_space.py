@@ -4,9 +4,9 @@ for a float)."""
 
 import pytest
 
-from lib.spec.errors import SweepFileError
-from lib.spec.search import parse_dimension
-from lib.spec.sweepfile import load_sweep
+from lib.config.errors import SweepFileError
+from lib.config.search import parse_dimension
+from lib.config.sweepfile import load_sweep
 from lib.sweep.cli import main
 
 HUGE = "1" + "0" * 400  # a 401-digit integer: a valid YAML int that no float can hold

@@ -5,9 +5,9 @@ explains the lazy import)."""
 from lib.core.exports import public_face
 
 __all__, __getattr__ = public_face(__name__, {
-    "config": ("CHOICES", "COMPUTE_FIELDS", "DATASETS", "FIELD_TYPES", "OPTIMIZERS", "RUNTIME_FIELDS", "RunConfig",
-               "SCHEDULERS", "base_type", "config_diff", "defaults", "field_comments", "field_sections",
-               "group_warnings", "limit_problem", "parse_text", "RUNNER_NOTE"),
+    "runconfig": ("CHOICES", "COMPUTE_FIELDS", "DATASETS", "FIELD_TYPES", "OPTIMIZERS", "RUNTIME_FIELDS", "RunConfig",
+                     "SCHEDULERS", "base_type", "config_diff", "defaults", "field_comments", "field_sections",
+                  "group_warnings", "limit_problem", "parse_text", "RUNNER_NOTE"),
     "errors": ("ConfigError", "SweepFileError"),
     # number_text lives in lib.core.values; naming passes it on until lib.report.factorial imports it from there
     "naming": ("NAME_RE", "SEED_SUFFIX", "config_label", "number_text", "seeded", "unseeded"),

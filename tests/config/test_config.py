@@ -9,8 +9,8 @@ import time
 import pytest
 
 from lib.run.cli import config_from_argv, load_config_file
-from lib.spec.config import CHOICES, FIELD_TYPES, RunConfig, field_comments, parse_text
-from lib.spec.errors import ConfigError
+from lib.config.runconfig import CHOICES, FIELD_TYPES, RunConfig, field_comments, parse_text
+from lib.config.errors import ConfigError
 
 
 def test_defaults_are_valid_and_flat():

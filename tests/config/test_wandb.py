@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib.spec.errors import SweepFileError
-from lib.spec.sweepfile import load_sweep
-from lib.spec.wandb import DISTRIBUTIONS, convert, is_wandb_sweep
-from lib.spec.yamlfile import read_yaml
+from lib.config.errors import SweepFileError
+from lib.config.sweepfile import load_sweep
+from lib.config.wandb import DISTRIBUTIONS, convert, is_wandb_sweep
+from lib.config.yamlfile import read_yaml
 from lib.sweep.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -34,7 +34,7 @@ from lib.run.loaders import MIX, epoch_seed, make_loader
 from lib.run.state import Precision, TrainState, build_train_state
 from lib.run.tracking import start_tracking
 from lib.run.trial import trial_reporter
-from lib.spec.config import RunConfig
+from lib.config.runconfig import RunConfig
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterable
 
-from lib.spec.errors import SweepFileError
+from lib.config.errors import SweepFileError
 
 
 def closest(name: Any, valid: Iterable[str]) -> str | None:

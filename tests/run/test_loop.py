@@ -14,15 +14,15 @@ import warnings
 import pytest
 import torch
 
-import lib.run.train as train_module
+import lib.run.loop as train_module
 from lib.core.records import RunLockedError, load_checkpoint, load_history, run_lock
 from lib.run.checkpoints import EarlierRunError
 from lib.run.cli import config_from_argv, main
 from lib.run.state import (OPTIMIZER_BUILDERS, SCHEDULER_BUILDERS, EarlyStopping, RunError, build_optimizer,
                            build_scheduler, step_scheduler)
-from lib.run.train import run
-from lib.spec import config
-from lib.spec.config import RunConfig
+from lib.run.loop import run
+from lib.config import runconfig
+from lib.config.runconfig import RunConfig
 
 TIMING = {"epoch_s", "images_per_s", "wall_time_s", "resumed_after_epochs"}
 
@@ -38,22 +38,22 @@ def without_timing(rows):
 
 
 def test_the_optimizer_and_scheduler_registries_hold_exactly_the_names_runconfig_accepts():
-    assert tuple(OPTIMIZER_BUILDERS) == config.OPTIMIZERS
-    assert tuple(SCHEDULER_BUILDERS) == config.SCHEDULERS
+    assert tuple(OPTIMIZER_BUILDERS) == runconfig.OPTIMIZERS
+    assert tuple(SCHEDULER_BUILDERS) == runconfig.SCHEDULERS
 
 
 def test_an_unknown_optimizer_or_scheduler_names_the_valid_ones():
     model = torch.nn.Linear(4, 2)
-    with pytest.raises(ValueError, match="'lamb' is not one of: " + ", ".join(config.OPTIMIZERS)):
+    with pytest.raises(ValueError, match="'lamb' is not one of: " + ", ".join(runconfig.OPTIMIZERS)):
         build_optimizer("lamb", model.parameters(), lr=0.1, weight_decay=0, momentum=0, nesterov=False)
     opt = build_optimizer("sgd", model.parameters(), lr=0.1, weight_decay=0, momentum=0, nesterov=False)
-    with pytest.raises(ValueError, match="'cyclic' is not one of: " + ", ".join(config.SCHEDULERS)):
+    with pytest.raises(ValueError, match="'cyclic' is not one of: " + ", ".join(runconfig.SCHEDULERS)):
         build_scheduler("cyclic", opt, epochs=4, step_size=1, gamma=0.5, plateau_patience=0, plateau_factor=0.5,
                         t_max=None)
 
 
-@pytest.mark.parametrize("optimizer", config.OPTIMIZERS)
-@pytest.mark.parametrize("scheduler", config.SCHEDULERS)
+@pytest.mark.parametrize("optimizer", runconfig.OPTIMIZERS)
+@pytest.mark.parametrize("scheduler", runconfig.SCHEDULERS)
 def test_every_optimizer_and_scheduler_builds_and_steps(optimizer, scheduler):
     model = torch.nn.Linear(4, 2)
     opt = build_optimizer(optimizer, model.parameters(), lr=0.1, weight_decay=1e-4, momentum=0.9, nesterov=True)
