@@ -35,7 +35,7 @@ from typing import Any, Mapping
 from benchmarks.synthetic import Outcome, write_records
 from lib.core.layout import CONFIG, run_dir
 from lib.core.records import read_json
-from lib.report.proposal import run_identity
+from lib.report.proposal.finished import run_identity
 from lib.config.sweepfile import load_sweep
 from lib.sweep.auto import Chain, chain_paths, run_chain
 from lib.sweep.plan import sweep_root

@@ -9,7 +9,7 @@ __all__, __getattr__ = public_face(__name__, {
     "chain": ("show_chain",),
     "load": ("METRIC_LABELS", "load_report", "plan_note"),
     "nextfile": ("sweep_text",),
-    "proposal": ("propose",),
+    "proposal.choose": ("propose",),
     "sections": ("set_output", "show_best", "show_best_runs", "show_combined_curves", "show_configs",
                  "show_diagnostics", "show_effects", "show_failures", "show_findings", "show_followups",
                  "show_interactions", "show_isolation", "show_leaderboard", "show_next", "show_overview",

@@ -1,4 +1,4 @@
-"""A proposal (lib.report.proposal) as the text of a sweep file, each choice with the rule and numbers behind it.
+"""A proposal (lib.report.proposal.Proposal) as the text of a sweep file, each choice with the rule and numbers behind it.
 
     # lr: its best value (the pooled model's) is the largest value tried (0.1); extended one step on the same log scale
     grid:
@@ -9,12 +9,13 @@ The file is an ordinary sweep file: `python -m lib.sweep run FILE --dry-run` val
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import yaml
 
-from lib.report.proposal import GRID_LEFT, Proposal
+from lib.core.formatting import timestamp
+from lib.report.proposal.choose import Proposal
+from lib.report.proposal.draft import GRID_LEFT
 
 WIDTH = 110  # comment lines are wrapped here
 
@@ -45,7 +46,7 @@ def sweep_text(proposal: Proposal, command: str) -> str:
         raise ValueError("no rule fired, so there is no sweep file to write")
     notes = draft.comments
     follows, whose = ", ".join(draft.follows), "its" if len(draft.follows) == 1 else "their"
-    out = [f"# Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}, from the records of {follows}.",
+    out = [f"# Written by `{command}` on {timestamp()}, from the records of {follows}.",
            "# Every choice that differs from the sweep it follows says the rule and the numbers behind it;",
            "# edit freely. Check it with --dry-run before running it.",
            f"name: {draft.name}",

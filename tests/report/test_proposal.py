@@ -12,7 +12,8 @@ from benchmarks.synthetic import Outcome, write_sweep
 from lib.core.paths import project_root
 from lib.report.load import load_report
 from lib.report.nextfile import sweep_text
-from lib.report.proposal import NOTHING, propose
+from lib.report.proposal import propose
+from lib.report.proposal.choose import NOTHING
 from lib.config.sweepfile import load_sweep
 
 ROOT = project_root(Path(__file__).parent)

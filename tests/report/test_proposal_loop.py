@@ -13,7 +13,8 @@ from lib.core.layout import CONFIG, run_dir
 from lib.core.records import read_json
 from lib.report.load import load_report
 from lib.report.nextfile import sweep_text
-from lib.report.proposal import finished_configs, planned_identity, propose, run_identity
+from lib.report.proposal import propose
+from lib.report.proposal.finished import finished_configs, planned_identity, run_identity
 from lib.config.runs import RUNNER_KEYS, run_config
 from lib.config.sweepfile import load_sweep, parse_sweep
 from lib.sweep.cli import main

@@ -12,7 +12,7 @@ from lib.core.layout import CONFIG
 from lib.core.records import read_json
 from lib.report.chain import chain_html
 from lib.report.load import load_report
-from lib.report.proposal import run_identity
+from lib.report.proposal.finished import run_identity
 from lib.config.sweepfile import load_sweep
 from lib.sweep.auto import Chain, chain_paths, run_chain
 from lib.sweep.cli import build_parser, main
