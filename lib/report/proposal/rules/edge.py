@@ -6,6 +6,8 @@ unsafe: there the edge is the limit."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from lib.config.errors import ConfigError
 from lib.config.runconfig import RunConfig, limit_problem
 from lib.core.formatting import is_number
@@ -48,10 +50,7 @@ def propose(evidence: Evidence) -> list[Change]:
         line = (f"{axis}: {whose} the {'largest' if found.upward else 'smallest'} value tried ({best:g}); extended "
                 f"{how} to {new:g}, keeping {best:g} and its neighbour {neighbour:g}")
 
-        def apply(draft: Draft, axis=axis, kept=kept, line=line) -> None:
-            draft.vary(axis, kept, line)
-
-        changes.append(RULE.change(line, apply, (axis,)))
+        changes.append(RULE.change(line, partial(Draft.vary, axis=axis, choices=kept, comment=line), (axis,)))
     return changes
 
 

@@ -3,6 +3,7 @@ epochs, smaller inputs or batches) or RunConfig's default, and leaves the grid."
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from lib.config.runconfig import RunConfig
@@ -32,10 +33,7 @@ def propose(evidence: Evidence) -> list[Change]:
                 f"(the widest CI reaches {points(widest)}); fixed at {values.sweep_text(keep)} and removed from "
                 f"the grid")
 
-        def apply(draft: Draft, axis=axis, keep=keep, line=line) -> None:
-            draft.fix(axis, keep, line)
-
-        changes.append(RULE.change(line, apply, (axis,)))
+        changes.append(RULE.change(line, partial(Draft.fix, key=axis, value=keep, comment=line), (axis,)))
     return changes
 
 

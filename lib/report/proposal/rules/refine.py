@@ -5,6 +5,7 @@ on either side of it are tried, so a chain closes in on an optimum it bracketed.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from lib.config.runconfig import limit_problem
 from lib.core.formatting import is_bool, is_missing, is_number
@@ -55,10 +56,7 @@ def propose(evidence: Evidence) -> list[Change]:
                 f"between {tried[i - 1]:g} and {tried[i + 1]:g} tried; refined with "
                 f"{' and '.join(f'{m:g}' for m in mids)} (geometric midpoints)")
 
-        def apply(draft: Draft, axis=axis, kept=kept, line=line) -> None:
-            draft.vary(axis, kept, line)
-
-        changes.append(RULE.change(line, apply, (axis,)))
+        changes.append(RULE.change(line, partial(Draft.vary, axis=axis, choices=kept, comment=line), (axis,)))
     return changes
 
 
