@@ -11,6 +11,7 @@ from functools import partial
 from lib.config.errors import ConfigError
 from lib.config.runconfig import RunConfig, limit_problem
 from lib.core.formatting import is_number
+from lib.core.values import number_text
 from lib.report.analysis import analysis_of, statistics_runs
 from lib.report.proposal.draft import Draft
 from lib.report.proposal.evidence import Evidence, spacing
@@ -47,8 +48,9 @@ def propose(evidence: Evidence) -> list[Change]:
         neighbour = found.neighbour
         whose = ("its best value (the pooled model's, over the other parameters' values) is" if found.by_model else
                  f"the best configuration ({row['config']}, val acc {row['val_acc_mean']:.3f}) uses")
-        line = (f"{axis}: {whose} the {'largest' if found.upward else 'smallest'} value tried ({best:g}); extended "
-                f"{how} to {new:g}, keeping {best:g} and its neighbour {neighbour:g}")
+        line = (f"{axis}: {whose} the {'largest' if found.upward else 'smallest'} value tried ({number_text(best)}); "
+                f"extended {how} to {number_text(new)}, keeping {number_text(best)} and its neighbour "
+                f"{number_text(neighbour)}")
 
         changes.append(RULE.change(line, partial(Draft.vary, axis=axis, choices=kept, comment=line), (axis,)))
     return changes

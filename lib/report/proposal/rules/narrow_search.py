@@ -60,7 +60,8 @@ def propose(evidence: Evidence) -> list[Change]:
                 high = low + 1
         new_space[name] = {kind: [low, high, *args[2:]]}
         notes.append(f"{name}: the best {len(top)} of {len(complete)} complete trials used {min(used):.3g} to "
-                     f"{max(used):.3g}; now {low:.3g} to {high:.3g} (was {args[0]:g} to {args[1]:g})")
+                     f"{max(used):.3g}; now {low:.3g} to {high:.3g} (was {values.sweep_text(args[0])} to "
+                     f"{values.sweep_text(args[1])})")
     if not notes:
         return []
     trials = int(evidence.base["search"].get("trials", len(complete)))

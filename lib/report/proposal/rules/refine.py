@@ -9,6 +9,7 @@ from functools import partial
 
 from lib.config.runconfig import limit_problem
 from lib.core.formatting import is_bool, is_missing, is_number
+from lib.core.values import number_text
 from lib.report.analysis import analysis_of, statistics_runs
 from lib.report.proposal.draft import Draft
 from lib.report.proposal.evidence import Evidence, spacing
@@ -52,9 +53,9 @@ def propose(evidence: Evidence) -> list[Change]:
         if not mids:
             continue
         kept = sorted({*mids, best})
-        line = (f"{axis}: its best value is {best:g} (the pooled model's estimate over the other parameters), "
-                f"between {tried[i - 1]:g} and {tried[i + 1]:g} tried; refined with "
-                f"{' and '.join(f'{m:g}' for m in mids)} (geometric midpoints)")
+        line = (f"{axis}: its best value is {number_text(best)} (the pooled model's estimate over the other "
+                f"parameters), between {number_text(tried[i - 1])} and {number_text(tried[i + 1])} tried; refined with "
+                f"{' and '.join(map(number_text, mids))} (geometric midpoints)")
 
         changes.append(RULE.change(line, partial(Draft.vary, axis=axis, choices=kept, comment=line), (axis,)))
     return changes
