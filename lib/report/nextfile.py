@@ -1,4 +1,5 @@
-"""A proposal (lib.report.proposal.Proposal) as the text of a sweep file, each choice with the rule and numbers behind it.
+"""A proposal (lib.report.proposal.Proposal) as the text of a sweep file, each choice with the rule and numbers
+behind it.
 
     # lr: its best value (the pooled model's) is the largest value tried (0.1); extended one step on the same log scale
     grid:

@@ -19,6 +19,8 @@ NOTHING = ("no axis's best sits at its edge, the best runs converged, no setting
 
 @dataclass
 class Proposal:
+    """What `propose` found: the changes kept and the draft they make, and every change left out, with why."""
+
     changes: list[Change]  # kept, most valuable first
     cut: list[Change]  # left out to fit the budget
     draft: Draft | None  # None: no rule fired, or every run it called for finished already
