@@ -42,7 +42,8 @@ from lib.core.formatting import as_float, is_bool, is_missing, is_number
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES
 from lib.report.analysis import analysis_of, statistics_runs
 from lib.report.load import SweepReport, value_label
-from lib.report.stats import ALPHA, best_value, edges, level_scores
+from lib.report.design import ALPHA
+from lib.report.diagnostics import best_value, edges, level_scores
 from lib.config.runconfig import COMPUTE_FIELDS, RunConfig, limit_problem
 from lib.config.errors import ConfigError
 from lib.config.runs import RUNNER_KEYS, run_config
