@@ -10,15 +10,9 @@ The model is ordinary least squares (statsmodels; its columns and fit are lib.re
 
     val_acc ~ intercept + seed + each parameter + each pair of parameters
 
-Coding. A parameter's values are coded so that every coefficient reads as "value minus
-reference, averaged over the other parameters' values with equal weights" whatever the balance of
-the runs: a two-level parameter as -1/2 and +1/2, a parameter with k values as k - 1 columns
-1[value] - 1/k (the same thing for k = 2). Seeds are coded the same way, so the intercept is the
-average over seeds. A numeric parameter with ORDERED_MIN_VALUES or more values is *ordered*: its
-own effect keeps one column per value (a mean at each value), and it enters interactions through
-its trend, its position on a log scale where the values are log-spaced (else a linear one), so a
-25-value learning-rate axis costs one interaction column per partner, not 24. When most of its
-values occur in a single cell (a search that sampled it), it is *continuous*: the trend alone.
+Coding (lib.report.linear): every coefficient reads as "value minus reference, averaged over the other
+parameters' values with equal weights" whatever the balance of the runs; a numeric parameter with several
+values is *ordered* (a mean at each value, and its trend in interactions) or, when sampled, *continuous*.
 
 Error. The residual of that model pools the run-to-run noise over the whole design: with several
 seeds, configuration x seed scatter and interactions of three or more parameters; with one seed,
@@ -71,7 +65,6 @@ from lib.report.ties import configs_against_best
 VC_SHARE = 0.5  # share of the noise's error taken off the parameter x seed variation (module docstring)
 SEED_RULES = ("variance_component", "f_test_switch")  # the first is the report's; the second its baseline
 GUARD_ALPHA = 0.05  # f_test_switch: level of the parameter x seed test that switches to per-seed intervals
-ORDERED_MIN_VALUES = 3  # numeric parameters with at least this many values are ordered
 AT_MAX = 5  # an interaction is stated at every value of the other parameter up to this many, else at its ends
 
 EFFECT_COLUMNS = ["parameter", "value", "reference", "effect", "ci_low", "ci_high", "se", "df", "p", "p_holm",

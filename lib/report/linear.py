@@ -4,10 +4,13 @@ points, and Holm's correction.
 
 Coding. A parameter's values are coded so that every coefficient reads as "value minus reference, averaged
 over the other parameters' values with equal weights" whatever the balance of the runs: a two-level
-parameter as -1/2 and +1/2, a parameter with k values as k - 1 columns 1[value] - 1/k. Seeds are coded the
-same way. A numeric parameter with ORDERED_MIN_VALUES or more values is *ordered* (one column per value for
-its own effect, its trend in interactions); *continuous* when most of its values occur in a single cell (the
-trend alone). statsmodels is imported on first use.
+parameter as -1/2 and +1/2, a parameter with k values as k - 1 columns 1[value] - 1/k (the same thing for
+k = 2). Seeds are coded the same way, so the intercept is the average over seeds. A numeric parameter with
+ORDERED_MIN_VALUES or more values is *ordered*: its own effect keeps one column per value (a mean at each
+value), and it enters interactions through its trend, its position on a log scale where the values are
+log-spaced (else a linear one), so a 25-value learning-rate axis costs one interaction column per partner,
+not 24. When most of its values occur in a single cell (a search that sampled it), it is *continuous*: the
+trend alone. statsmodels is imported on first use.
 """
 
 from __future__ import annotations
