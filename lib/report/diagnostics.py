@@ -156,8 +156,9 @@ def edges(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[str],
     """The edges of the search: the one rule behind the findings' "Edges of the search" and `next`'s edge rule.
 
     A parameter counts when it is numeric (int or float, not bool) and its best value (`best_value`: the pooled
-    model's, else the first row of `configs`) is the smallest or largest of the distinct numbers tried for it, counted over
-    every run in `runs` (finished or not, so a larger value that diverged or is still pending counts as tried).
+    model's, else the first row of `configs`) is the smallest or largest of the distinct numbers tried for it,
+    counted over every run in `runs` (finished or not, so a larger value that diverged or is still pending counts
+    as tried).
     With BOUNDARY_MIN_VALUES or more values that is enough; with two, the best is always at an edge, so it
     counts only when `effects` (the pooled model's) calls the difference (Holm p < ALPHA) in the best's favour.
     """

@@ -32,6 +32,10 @@ LIST_MAX = 5  # names listed before "and N more"
 FOLLOWUP_FINDINGS = 5  # sentences on follow-ups, the largest gains first
 
 
+# ---------------------------------------------------------------------------------------------
+# Numbers and ranges in words
+
+
 def _decimals(half: float) -> int:
     """Decimals a value in points deserves next to a CI of half-width `half` points: the half-width to two
     significant digits when they start 10 to 35, else to one (the particle physicists' rule): half 1.2 -> 1
@@ -133,6 +137,10 @@ def _at(factor: Factor, level: int) -> str:
     if is_bool(value):
         return f"with {factor.name}" if value else f"without {factor.name}"
     return f"at {factor.name} {factor.text(level)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The pooled model's sentences
 
 
 def _difference_sentence(pooled: Pooled, row: Mapping[str, Any]) -> str:
@@ -356,11 +364,12 @@ def method_note(pooled: Pooled) -> str:
     return text + "Standard errors, degrees of freedom and p-values (raw and Holm-adjusted) are in effects.csv " \
                   "and interactions.csv."
 
+
 # ---------------------------------------------------------------------------------------------
-# The findings list
+# The findings list: what entered, the model's sentences, flags, edges, sampled parameters; follow-ups
 
 
-FLAG_PHRASES = {
+FLAG_PHRASES = {  # how the findings name runs carrying each of lib.report.diagnostics.FLAG_RULES
     "overfitting": "overfit (validation loss ended well above its minimum while training loss kept falling)",
     "not_converged": "had not converged when they stopped (best epoch = last epoch; more epochs may help)",
     "stopped_before_annealed": "stopped before their cosine learning rate annealed",

@@ -19,7 +19,8 @@ CONFIG_EXTRA = ["vs_best", "p_vs_best", "p_holm_vs_best"]  # before tied_with_be
 
 
 def configs_against_best(design: Design, fit: LinearFit | None) -> tuple[pd.DataFrame, str]:
-    """The configurations table (lib.report.design.config_rows), its ties with the best decided against the pooled error.
+    """The configurations table (lib.report.design.config_rows), its ties with the best decided against the
+    pooled error.
 
     With configurations that share seeds and leave residual df: y ~ configuration + seed over the cells
     (treatment-coded with the best as reference, so each coefficient is that configuration minus the best).
