@@ -14,7 +14,6 @@ points (100 x fraction).
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -23,6 +22,7 @@ import pandas as pd
 from lib.core.formatting import is_bool, is_missing
 from lib.core.records import RANKED_STATUSES
 from lib.core.values import sweep_text
+from lib.config.naming import unseeded
 from lib.report.design import CELL_VALUES, EXACT, t_quantile, tied_with_best, used_runs
 from lib.report.diagnostics import BOUNDARY_MIN_VALUES, FLAG_RULES, UNSTABLE_RISE, edges
 from lib.report.factorial import Pooled
@@ -443,7 +443,7 @@ def followup_findings(comparison: pd.DataFrame) -> list[str]:
         gains = group["gain"].to_numpy(dtype=float)
         name, earlier = group["run"].iloc[0], group["earlier_run"].iloc[0]
         if len(group) > 1:  # one sentence over its seeds: name the configurations, not a seed's runs
-            name, earlier = (re.sub(r"-seed\d+$", "", n) for n in (name, earlier))
+            name, earlier = unseeded(name), unseeded(earlier)
         mean = float(gains.mean())
         verb = "gained" if mean >= 0 else "lost"
         text = f"follow-up {name} ({change}) {verb} {abs(100 * mean):.1f} points of validation accuracy over {earlier}"

@@ -433,3 +433,23 @@ def test_an_empty_table_and_bad_params():
         lenth_effects(runs, ["momentum"])
     with pytest.raises(KeyError, match="momentum"):
         factorial.fit(runs, ["momentum"])
+
+
+def test_followup_findings_give_a_seeded_follow_up_its_gain_with_a_t_interval_and_a_single_one_a_hint():
+    from lib.report.findings import followup_findings
+
+    def pair(run, earlier, changed, val, before):
+        return {"run": run, "earlier_run": earlier, "changed": changed, "val_acc": val, "earlier_val_acc": before}
+
+    gains = [0.02, 0.04]
+    comparison = pd.DataFrame([pair("lr0.1-ep4-seed0", "lr0.1-seed0", "epochs 2 -> 4; seed 0 -> 0", 0.82, 0.80),
+                               pair("lr0.1-ep4-seed1", "lr0.1-seed1", "epochs 2 -> 4", 0.85, 0.81),
+                               pair("wd", "lr0.1-seed0", "weight_decay 0 -> 0.0005", 0.79, 0.80),
+                               pair("again", "lr0.1-seed0", "nothing", 0.80, 0.80)])
+    half = stats.t.ppf(0.975, 1) * np.std(gains, ddof=1) / math.sqrt(2)
+    assert followup_findings(comparison) == [
+        f"follow-up lr0.1-ep4 (epochs 2 -> 4) gained 3.0 points of validation accuracy over lr0.1 (2 seeds, each "
+        f"against the same seed: mean +3.0, sd 1.4, 95% CI {100 * (0.03 - half):+.1f} to {100 * (0.03 + half):+.1f})",
+        "follow-up wd (weight_decay 0 -> 0.0005) lost 1.0 points of validation accuracy over lr0.1-seed0 (one run "
+        "against one: no spread, so read it as a hint)"]
+    assert followup_findings(comparison.iloc[0:0]) == []
