@@ -31,8 +31,8 @@ from lib.config.naming import config_label  # configurations read like run names
 
 
 def scipy_stats():
-    """scipy.stats, imported on first use: it takes a second, and a report that computes no interval (or
-    `python -m lib.sweep`, which imports the report's analysis) need not pay it."""
+    """scipy.stats, imported on first use (the one place the statistics import it): it takes a second, which
+    importing the statistics (as `python -m lib.sweep next` does, through lib.report.proposal) need not pay."""
     from scipy import stats
 
     return stats
@@ -78,8 +78,10 @@ CELL_VALUES = ["val_acc", "test_acc", "n_val"]  # a cell's measurements beside i
 
 @dataclass
 class Design:
+    """The runs that enter the statistics, averaged into one cell per (configuration, seed)."""
+
     params: list[str]
-    levels: dict[str, list[Any]]  # parameter -> its values in stable order; the first is the reference
+    levels: dict[str, list[Any]]  # parameter -> its values in lib.core.values' order; the first is the reference
     cells: pd.DataFrame  # one row per (configuration, seed): each param as its level index, seed, val_acc, test_acc
     names: dict[tuple[int, ...], str] = dataclasses.field(default_factory=dict)  # configuration -> its runs' name
 
@@ -99,19 +101,18 @@ def _names(used: pd.DataFrame, params: Sequence[str], codes: dict[str, list[int]
     found: dict[tuple[int, ...], set[str]] = {}
     for i, (run, seed) in enumerate(zip(used["run"], seeds)):
         found.setdefault(tuple(codes[p][i] for p in params), set()).add(configuration_name(run, seed))
-    names = {key: next(iter(values)) for key, values in found.items() if len(values) == 1}
+    names = {config: next(iter(values)) for config, values in found.items() if len(values) == 1}
     if len(names) != len(found) or len(set(names.values())) != len(names):
         return {}
     return names
 
 
-def config_name(design: Design, key: tuple[int, ...]) -> str:
-    """A configuration's name in the tables and findings: its runs' name, else `config_label`."""
-    if key in design.names:
-        return design.names[key]
-    return config_label({p: design.levels[p][c] for p, c in zip(design.params, key)}, design.params)
-
-
+def config_name(design: Design, codes: tuple[int, ...]) -> str:
+    """A configuration's name (`codes`: its value index per parameter) in the tables and findings: its runs'
+    name, else `config_label`."""
+    if codes in design.names:
+        return design.names[codes]
+    return config_label({p: design.levels[p][c] for p, c in zip(design.params, codes)}, design.params)
 
 
 def make_design(runs: pd.DataFrame, params: Sequence[str]) -> Design:
@@ -204,17 +205,18 @@ def config_rows(design: Design) -> pd.DataFrame:
     cells = design.cells
     keys = list(zip(*(cells[p].tolist() for p in design.params))) if design.params else [()] * len(cells)
     groups: dict[tuple[int, ...], list[int]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key, []).append(i)
+    for i, config in enumerate(keys):
+        groups.setdefault(config, []).append(i)
     val = cells["val_acc"].to_numpy(dtype=float)
     test = pd.to_numeric(cells["test_acc"], errors="coerce").to_numpy(dtype=float)
     images = pd.to_numeric(cells["n_val"], errors="coerce").to_numpy(dtype=float) if "n_val" in cells else None
     rows = []
-    for key in sorted(groups):
-        index = groups[key]
+    for config in sorted(groups):
+        index = groups[config]
         mean, sd, low, high = accuracy_interval(val[index], None if images is None else images[index])
         tests = test[index][np.isfinite(test[index])]
-        rows.append({"config": config_name(design, key), **{p: design.levels[p][c] for p, c in zip(design.params, key)},
+        rows.append({"config": config_name(design, config),
+                     **{p: design.levels[p][c] for p, c in zip(design.params, config)},
                      "n": len(index), "val_acc_mean": mean, "val_acc_sd": sd, "val_acc_ci_low": low,
                      "val_acc_ci_high": high, "test_acc_mean": float(tests.mean()) if len(tests) else math.nan,
                      "test_acc_sd": float(tests.std(ddof=1)) if len(tests) >= 2 else math.nan})
