@@ -20,9 +20,9 @@ right), and sign_changing, +5 and -5 (no direction holds: a call is wrong).
 
 The runs go through the report's own functions, as a runs table of completed runs:
 
-- per-seed/Lenth: lib.report.stats.effects_table, the matched-pair method of the first report (t over per-seed
-                  effects; Lenth's pseudo standard error with one seed); "called" as its findings did: CI
-                  excludes 0;
+- per-seed/Lenth: `matched_pair_effects` below, the matched-pair method of the first report (t over per-seed
+                  effects; with one seed, Lenth's pseudo standard error, lib.report.lenth); "called" as its
+                  findings did: CI excludes 0;
 - before:         lib.report.factorial.fit with seed_rule "f_test_switch", the pooled model as it was: an F
                   test of parameter x seed switching to a t-interval over per-seed effects;
 - after:          lib.report.factorial.fit as the report uses it now: the variance-component interval and
@@ -54,7 +54,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib.report import factorial, stats
+from lib.report import factorial
+from lib.report.design import CONFIDENCE, make_design, t_quantile
+from lib.report.lenth import lenth_error, matched, one_seed_interval
 from lib.core.records import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,8 +162,35 @@ def pooled_sweep(runs: pd.DataFrame, truth: dict, rule: dict) -> dict:
     return out
 
 
+def matched_pair_effects(runs: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """The first report's effects: each value against the reference over runs matched on every other parameter
+    and the seed; with two or more seeds a t-interval over the per-seed means of those differences, with one
+    seed Lenth's (lib.report.lenth)."""
+    design = make_design(runs, params)
+    error = lenth_error(design)
+    rows = []
+    for p in design.params:
+        index = [q for q in design.params if q != p] + ["seed"]
+        reference = matched(design, {p: 0}, index)
+        for code in range(1, len(design.levels[p])):
+            pairs = pd.concat({"at": matched(design, {p: code}, index), "ref": reference}, axis=1, join="inner")
+            values = pairs["at"] - pairs["ref"]
+            effect = float(values.mean()) if len(values) else math.nan
+            per_seed = values.groupby(level="seed").mean()
+            if len(per_seed) >= 2:
+                half = t_quantile(len(per_seed) - 1) * per_seed.std(ddof=1) / math.sqrt(len(per_seed))
+            elif len(values):
+                half, _ = one_seed_interval(effect, error, "effect")
+            else:
+                half = math.nan
+            rows.append({"parameter": p, "value": design.levels[p][code], "reference": design.levels[p][0],
+                         "effect": effect, "ci_low": effect - half, "ci_high": effect + half, "n": len(values),
+                         "seeds": len(per_seed)})
+    return pd.DataFrame(rows, columns=["parameter", "value", "reference", "effect", "ci_low", "ci_high", "n", "seeds"])
+
+
 def old_sweep(runs: pd.DataFrame, truth: dict) -> dict:
-    effects = stats.effects_table(runs, FACTORS).set_index("parameter")
+    effects = matched_pair_effects(runs, FACTORS).set_index("parameter")
     out = {"main": {}, "false": False}
     for name in FACTORS:
         r = effects.loc[name]
@@ -179,7 +208,7 @@ def ols_sweep(runs: pd.DataFrame, truth: dict) -> dict:
     X = [np.ones(len(runs))] + [(runs[k] == "high").to_numpy() - 0.5 for k in FACTORS]
     X += [(runs["seed"] == s).to_numpy().astype(float) for s in sorted(set(runs["seed"]))[1:]]
     result = sm.OLS(runs["val_acc"].to_numpy() * 100, np.column_stack(X)).fit()
-    low, high = result.conf_int(alpha=1 - stats.CONFIDENCE).T
+    low, high = result.conf_int(alpha=1 - CONFIDENCE).T
     out = {"main": {}, "false": False}
     for i, name in enumerate(FACTORS, 1):
         called = bool(low[i] > 0 or high[i] < 0)

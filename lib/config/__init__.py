@@ -9,8 +9,7 @@ __all__, __getattr__ = public_face(__name__, {
                      "SCHEDULERS", "base_type", "config_diff", "defaults", "field_comments", "field_sections",
                   "group_warnings", "limit_problem", "parse_text", "RUNNER_NOTE"),
     "errors": ("ConfigError", "SweepFileError"),
-    # number_text lives in lib.core.values; naming passes it on until lib.report.factorial imports it from there
-    "naming": ("NAME_RE", "SEED_SUFFIX", "config_label", "number_text", "part", "seeded", "unseeded"),
+    "naming": ("NAME_RE", "SEED_SUFFIX", "config_label", "part", "seeded", "unseeded"),
     "runs": ("MAX_RUNS", "RUNNER_KEYS", "config_key", "run_config"),
     "search": ("StudySettings", "default_startup_trials", "pruner_from_attrs"),
     "sweepfile": ("RunSpec", "Sweep", "is_sweep", "load_sweep", "parse_sweep"),

@@ -6,7 +6,7 @@
 Run folders take the folder-safe form; the report labels configurations with the same scheme (seed
 aside), so a configuration reads like the names of its runs. Distinct values never print alike: a
 number keeps full precision when its short form would merge it with another (lib.core.values.number_text,
-the one short form of a number; `number_text` is importable from here too).
+the one short form of a number).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The statistics of one report (lib.report.stats over its runs), computed once per report.
+"""The statistics of one report, computed once per report: the runs and factors they compare (a linked grid
+axis as one factor), then the design (lib.report.design), the pooled model (lib.report.factorial), the
+diagnostics (lib.report.diagnostics) and the findings (lib.report.findings), in that order.
 
 `analysis_of(report)` is what every table and section reads: configurations over seeds, effects,
 interactions, isolation, per-run flags, boundary notes and the findings' sentences.
@@ -11,14 +13,18 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from lib.report import factorial, stats, wording
+from lib.core.values import reader_text
+from lib.report import factorial
+from lib.report.design import isolation_table
+from lib.report.diagnostics import flags_column
+from lib.report.findings import boundary_notes, findings, method_note
 from lib.report.load import SweepReport, value_label
 
 
 @dataclass
 class Analysis:
-    """The tables and sentences of lib.report.stats and lib.report.factorial for one report; see those modules
-    for how each is computed."""
+    """The tables and sentences of one report; see lib.report.design, factorial, diagnostics and findings for
+    how each is computed."""
 
     params: list[str]  # the factors: the varying parameters, a linked grid axis in place of the ones it sets
     configs: pd.DataFrame
@@ -42,7 +48,7 @@ def linked_label(mapping: Mapping[str, Any]) -> str:
         elif isinstance(value, str):
             parts.append(value)
         else:
-            parts.append(f"{key} {value_label(value)}")
+            parts.append(f"{key} {reader_text(value)}")
     return ", ".join(parts)
 
 
@@ -70,16 +76,11 @@ def statistics_runs(report: SweepReport) -> tuple[pd.DataFrame, list[str]]:
 def _compute(report: SweepReport) -> Analysis:
     runs, params = statistics_runs(report)
     pooled = factorial.fit(runs, params)
-    flags = stats.flags_column(report.runs, report.histories)
-    boundary = stats.boundary_notes(runs, pooled.configs, params, pooled.effects)
-    found = stats.findings(runs, wording.sentences(pooled), flags, boundary)
-    sampled = [p for p in report.sampled if p in params]
-    if sampled:
-        found.append(f"{', '.join(sampled)} {'was' if len(sampled) == 1 else 'were'} sampled from a range, so runs "
-                     f"rarely share a value: the findings give a trend at most; the Search section's importances "
-                     f"and slices show what the search did")
-    return Analysis(params, pooled.configs, pooled.effects, pooled.interactions, stats.isolation_table(runs, params),
-                    flags, boundary, found, wording.method_note(pooled), pooled)
+    flags = flags_column(report.runs, report.histories)
+    boundary = boundary_notes(runs, pooled.configs, params, pooled.effects)
+    found = findings(runs, pooled, flags, boundary, [p for p in report.sampled if p in params])
+    return Analysis(params, pooled.configs, pooled.effects, pooled.interactions, isolation_table(runs, params),
+                    flags, boundary, found, method_note(pooled), pooled)
 
 
 def analysis_of(report: SweepReport) -> Analysis:

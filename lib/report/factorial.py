@@ -2,23 +2,17 @@
 the report's findings state, each with a standard error, degrees of freedom and a p-value, and
 corrected for multiplicity.
 
-Pure functions of the runs table (as in lib.report.stats: one row per run with its status, parameters,
+Pure functions of the runs table (as in lib.report.design: one row per run with its status, parameters,
 seed and val_acc); no I/O, no plotting. statsmodels and scipy are imported on first use.
 
-The model is ordinary least squares (statsmodels) over the (configuration, seed) cells that
-lib.report.stats averages runs into:
+The model is ordinary least squares (statsmodels; its columns and fit are lib.report.linear's) over the
+(configuration, seed) cells that lib.report.design averages runs into:
 
     val_acc ~ intercept + seed + each parameter + each pair of parameters
 
-Coding. A parameter's values are coded so that every coefficient reads as "value minus
-reference, averaged over the other parameters' values with equal weights" whatever the balance of
-the runs: a two-level parameter as -1/2 and +1/2, a parameter with k values as k - 1 columns
-1[value] - 1/k (the same thing for k = 2). Seeds are coded the same way, so the intercept is the
-average over seeds. A numeric parameter with ORDERED_MIN_VALUES or more values is *ordered*: its
-own effect keeps one column per value (a mean at each value), and it enters interactions through
-its trend, its position on a log scale where the values are log-spaced (else a linear one), so a
-25-value learning-rate axis costs one interaction column per partner, not 24. When most of its
-values occur in a single cell (a search that sampled it), it is *continuous*: the trend alone.
+Coding (lib.report.linear): every coefficient reads as "value minus reference, averaged over the other
+parameters' values with equal weights" whatever the balance of the runs; a numeric parameter with several
+values is *ordered* (a mean at each value, and its trend in interactions) or, when sampled, *continuous*.
 
 Error. The residual of that model pools the run-to-run noise over the whole design: with several
 seeds, configuration x seed scatter and interactions of three or more parameters; with one seed,
@@ -43,7 +37,9 @@ or more unordered values), each step between neighbouring values and the trend (
 pair's interaction (one F test when it has several columns). With several seeds a difference's p is
 Bonferroni's over its two readings, twice the smaller of the average's p and the every-seed p, so
 either reading may make the call at level ALPHA. Configurations are compared with the best against
-the pooled configuration x seed error (y ~ configuration + seed), Holm over those comparisons.
+the pooled configuration x seed error (y ~ configuration + seed), Holm over those comparisons
+(lib.report.ties). With one seed and a two-level full factorial, Lenth's intervals stand beside the
+model's (lib.report.lenth).
 
 The rule before this one (SEED_RULES' "f_test_switch", kept as the benchmark's baseline): an F test of
 parameter x seed at GUARD_ALPHA switched a parameter's intervals to a t-interval over its per-seed
@@ -60,15 +56,15 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from lib.core.formatting import is_number
-from lib.report import stats
-from lib.report.stats import ALPHA, EXACT
-from lib.config.naming import number_text
+from lib.core.values import key, same, sort_key
+from lib.report.design import ALPHA, EXACT, Design, bounded_interval, make_design, t_quantile, two_sided_p
+from lib.report.lenth import lenth_effects, lenth_interactions
+from lib.report.linear import Coder, Contrast, Factor, LinearFit, factor_of, holm, least_squares
+from lib.report.ties import configs_against_best
 
 VC_SHARE = 0.5  # share of the noise's error taken off the parameter x seed variation (module docstring)
 SEED_RULES = ("variance_component", "f_test_switch")  # the first is the report's; the second its baseline
 GUARD_ALPHA = 0.05  # f_test_switch: level of the parameter x seed test that switches to per-seed intervals
-ORDERED_MIN_VALUES = 3  # numeric parameters with at least this many values are ordered
 AT_MAX = 5  # an interaction is stated at every value of the other parameter up to this many, else at its ends
 
 EFFECT_COLUMNS = ["parameter", "value", "reference", "effect", "ci_low", "ci_high", "se", "df", "p", "p_holm",
@@ -76,216 +72,6 @@ EFFECT_COLUMNS = ["parameter", "value", "reference", "effect", "ci_low", "ci_hig
                   "ci_method", "lenth_ci_low", "lenth_ci_high"]
 INTERACTION_COLUMNS = ["parameter_a", "value_a", "parameter_b", "value_b", "interaction", "ci_low", "ci_high", "se",
                        "df", "p", "p_holm", "n", "seeds", "ci_method", "lenth_ci_low", "lenth_ci_high"]
-CONFIG_EXTRA = ["vs_best", "p_vs_best", "p_holm_vs_best"]  # before tied_with_best in the configurations table
-
-
-def _sm():
-    """statsmodels' regression module (its OLS), imported on first use: statsmodels.api would import the
-    whole library, seconds of it, for this one model."""
-    from statsmodels.regression import linear_model
-
-    return linear_model
-
-
-def _t():
-    return stats.scipy_stats().t
-
-
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjusted p-values: the i-th smallest of m is multiplied by m - i + 1, then made
-    non-decreasing and capped at 1. NaN stays NaN and does not count towards m."""
-    p = np.asarray(p_values, dtype=float)
-    out = np.full(len(p), math.nan)
-    finite = np.flatnonzero(np.isfinite(p))
-    if len(finite):
-        order = finite[np.argsort(p[finite], kind="stable")]
-        m = len(order)
-        out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Factors and their coding
-
-
-@dataclass
-class Factor:
-    """One parameter of the model: its values (the first is the reference) and how they are coded."""
-
-    name: str
-    levels: list[Any]
-    kind: str  # binary, categorical, ordered or continuous (see the module docstring)
-    positions: np.ndarray = field(default_factory=lambda: np.zeros(0))  # trend axis per value, centred
-    unit: str = ""  # one step of the trend axis in words: "tenfold", "doubling", "+5"
-
-    @property
-    def trend(self) -> bool:
-        return self.kind in ("ordered", "continuous")
-
-    def main_codes(self) -> np.ndarray:
-        """(values, columns) of the parameter's own term."""
-        k = len(self.levels)
-        if self.kind == "binary":
-            return np.array([[-0.5], [0.5]])
-        if self.kind == "continuous":
-            return self.positions[:, None]
-        return np.vstack([np.zeros(k - 1), np.eye(k - 1)]) - 1.0 / k
-
-    def pair_codes(self) -> np.ndarray:
-        """(values, columns) with which the parameter enters an interaction."""
-        return self.positions[:, None] if self.trend else self.main_codes()
-
-    def weights(self) -> np.ndarray:
-        """Least-squares slope of the per-value means on the trend axis, as weights over the values."""
-        x = self.positions - self.positions.mean()
-        return x / float((x ** 2).sum())
-
-    def text(self, level: int) -> str:
-        return stats.sentence_value(self.levels[level])
-
-    def trend_text(self) -> str:
-        return f"per {self.unit} {self.name}" if self.unit[:1] != "+" else f"per {self.unit} of {self.name}"
-
-
-def _spread(gaps: np.ndarray) -> float:
-    return float(np.std(gaps) / abs(np.mean(gaps))) if len(gaps) and np.mean(gaps) else math.inf
-
-
-def _trend_axis(values: Sequence[float]) -> tuple[np.ndarray, str]:
-    """Each value's place on the trend axis, centred, and the axis' step: log10 or log2 where the values are
-    closer to evenly spaced on a log scale than on a linear one, else linear in steps of the median gap."""
-    v = np.asarray(values, dtype=float)
-    if (v > 0).all() and _spread(np.diff(np.log(v))) < _spread(np.diff(v)):
-        base, unit = (10.0, "tenfold") if v[-1] / v[0] >= 10 else (2.0, "doubling")
-        x = np.log(v) / math.log(base)
-    else:
-        gap = float(np.median(np.diff(v)))
-        x, unit = v / gap, f"+{number_text(gap)}"
-    return x - x.mean(), unit
-
-
-def _factor(name: str, levels: list[Any], codes: np.ndarray) -> Factor:
-    k = len(levels)
-    if k == 2:
-        return Factor(name, levels, "binary")
-    if k >= ORDERED_MIN_VALUES and all(is_number(v) for v in levels):
-        positions, unit = _trend_axis(levels)
-        per_value = np.bincount(codes, minlength=k)
-        kind = "ordered" if np.median(per_value) >= 2 else "continuous"
-        return Factor(name, levels, kind, positions, unit)
-    return Factor(name, levels, "categorical")
-
-
-class _Coder:
-    """Builds model columns for terms: () intercept, ("seed",), (a,), (a, b), (a, "seed")."""
-
-    def __init__(self, factors: Sequence[Factor], seeds: Sequence[Any]):
-        self.factors = {f.name: f for f in factors}
-        self.seeds = list(seeds)
-        k = len(self.seeds)
-        self.seed_codes = np.vstack([np.zeros(k - 1), np.eye(k - 1)]) - 1.0 / k if k > 1 else np.zeros((1, 0))
-
-    def _codes(self, name: str, index: np.ndarray | None, n: int, pair: bool) -> np.ndarray:
-        if name == "seed":
-            table = self.seed_codes
-        else:
-            factor = self.factors[name]
-            table = factor.pair_codes() if pair else factor.main_codes()
-        if index is None:  # averaged over the values with equal weights: every centred code averages to 0
-            return np.zeros((n, table.shape[1]))
-        return table[index]
-
-    def block(self, term: tuple[str, ...], assign: Mapping[str, np.ndarray | None], n: int) -> np.ndarray:
-        if not term:
-            return np.ones((n, 1))
-        if len(term) == 1:
-            return self._codes(term[0], assign.get(term[0]), n, pair=False)
-        a, b = term
-        left = self._codes(a, assign.get(a), n, pair=b != "seed")
-        right = self._codes(b, assign.get(b), n, pair=True)
-        return (left[:, :, None] * right[:, None, :]).reshape(n, -1)
-
-    def matrix(self, terms: Sequence[tuple[str, ...]], assign: Mapping[str, np.ndarray | None], n: int) -> np.ndarray:
-        blocks = [self.block(t, assign, n) for t in terms]
-        return np.hstack(blocks) if blocks else np.zeros((n, 0))
-
-    def row(self, terms: Sequence[tuple[str, ...]], levels: Mapping[str, int | None]) -> np.ndarray:
-        """The model row of a point: the named values (seed included, or averaged when absent) and every other
-        parameter averaged over its values."""
-        assign = {k: (None if v is None else np.array([v])) for k, v in levels.items()}
-        return self.matrix(terms, assign, 1)[0]
-
-
-# A contrast: a weighted sum of model points, each point a {parameter: value index} (absent: averaged).
-Contrast = list[tuple[float, dict[str, int]]]
-
-
-@dataclass
-class _Fit:
-    coder: _Coder
-    terms: list[tuple[str, ...]]
-    dropped: list[tuple[str, ...]]
-    result: Any  # statsmodels RegressionResults
-    n: int
-
-    @property
-    def df(self) -> float:
-        return float(self.result.df_resid)
-
-    @property
-    def ssr(self) -> float:
-        return float(self.result.ssr)
-
-    def vector(self, contrast: Contrast, seed: int | None = None) -> np.ndarray:
-        extra = {} if seed is None else {"seed": seed}
-        return sum(w * self.coder.row(self.terms, {**point, **extra}) for w, point in contrast)
-
-    def value(self, contrast: Contrast, seed: int | None = None) -> float:
-        return float(self.vector(contrast, seed) @ self.result.params)
-
-    def estimate(self, contrast: Contrast) -> tuple[float, float, float]:
-        """(estimate, standard error, df); the error is NaN without residual degrees of freedom."""
-        L = self.vector(contrast)
-        est = float(L @ self.result.params)
-        if self.df <= 0:
-            return est, math.nan, 0.0
-        var = float(L @ self.result.cov_params() @ L)
-        return est, math.sqrt(max(var, 0.0)), self.df
-
-    def f_test(self, contrasts: Sequence[Contrast]) -> float:
-        """p of the F test that every contrast is 0 (several columns of one interaction at once)."""
-        if self.df <= 0:
-            return math.nan
-        R = np.vstack([self.vector(c) for c in contrasts])
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return float(np.asarray(self.result.f_test(R).pvalue))
-
-
-def _fit(coder: _Coder, candidates: Sequence[tuple[str, ...]], assign: Mapping[str, np.ndarray], y: np.ndarray,
-         skip: Sequence[str] = ()) -> _Fit:
-    """OLS on the terms the runs can separate, added in order; a term that adds no rank is dropped whole."""
-    sm = _sm()
-    n = len(y)
-    terms = [t for t in candidates if not any(name in skip for name in t)]
-    dropped = [t for t in candidates if t not in terms]
-    blocks = [coder.block(t, assign, n) for t in terms]
-    X = np.hstack(blocks) if blocks else np.zeros((n, 0))
-    kept = list(terms)
-    if np.linalg.matrix_rank(X) < X.shape[1]:  # some term adds nothing new: find which, in order
-        X, kept, rank = np.zeros((n, 0)), [], 0
-        for term, block in zip(terms, blocks):
-            trial = np.hstack([X, block])
-            new_rank = int(np.linalg.matrix_rank(trial))
-            if new_rank == rank + block.shape[1]:
-                X, rank = trial, new_rank
-                kept.append(term)
-            else:
-                dropped.append(term)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")  # no residual df: statsmodels warns, the errors read NaN here
-        result = sm.OLS(y, X).fit()
-    return _Fit(coder, kept, dropped, result, n)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,7 +104,7 @@ def _interval(effect: float, se: float, df: float, method: str) -> Estimate:
     p = _p_value(effect, se, df)
     if se <= EXACT:  # no scatter at all: the difference is exact
         return Estimate(effect, effect, effect, 0.0, df, p, method, p_average=p)
-    half = stats.t_quantile(df) * se
+    half = t_quantile(df) * se
     return Estimate(effect, effect - half, effect + half, se, df, p, method, p_average=p)
 
 
@@ -326,7 +112,7 @@ def _p_value(effect: float, se: float, df: float) -> float:
     """Two-sided p of effect / se against t with df; an exact difference (no scatter) is 0 unless it is 0."""
     if se <= EXACT:
         return 0.0 if abs(effect) > EXACT else 1.0
-    return float(2 * _t().sf(abs(effect) / se, df))
+    return two_sided_p(effect / se, df)
 
 
 def satterthwaite(noise: float, noise_df: float, component: float, component_df: float) -> float:
@@ -343,10 +129,10 @@ class Pooled:
 
     factors: list[Factor]
     seeds: list[Any]
-    cells: pd.DataFrame  # lib.report.stats' (configuration, seed) cells: value index per parameter, seed, val_acc
-    fit: _Fit | None
+    cells: pd.DataFrame  # lib.report.design's (configuration, seed) cells: value index per parameter, seed, val_acc
+    fit: LinearFit | None
     guards: dict[str, float]  # parameter -> p of its parameter x seed F test (NaN: could not be tested)
-    seed_fits: dict[str, _Fit]  # parameter -> the fit with its parameter x seed term
+    seed_fits: dict[str, LinearFit]  # parameter -> the fit with its parameter x seed term
     seed_rule: str = SEED_RULES[0]
     vc_share: float = VC_SHARE
     guard_alpha: float = GUARD_ALPHA
@@ -379,7 +165,7 @@ class Pooled:
     # --- estimates ---------------------------------------------------------------------------
 
     @property
-    def per_seed(self) -> dict[str, _Fit]:
+    def per_seed(self) -> dict[str, LinearFit]:
         """f_test_switch: the parameters whose F test of parameter x seed fired, with their refits."""
         if self.seed_rule != "f_test_switch":
             return {}
@@ -473,18 +259,18 @@ class Pooled:
                 if self.called(p)]
 
 
-def _cells(runs: pd.DataFrame, params: Sequence[str]) -> tuple[stats.Design, list[Factor], list[Any]]:
-    design = stats.make_design(runs, params)
-    factors = [_factor(p, design.levels[p], design.cells[p].to_numpy()) for p in design.params
+def _cells(runs: pd.DataFrame, params: Sequence[str]) -> tuple[Design, list[Factor], list[Any]]:
+    design = make_design(runs, params)
+    factors = [factor_of(p, design.levels[p], design.cells[p].to_numpy()) for p in design.params
                if len(design.levels[p]) > 1]
-    seeds = sorted(set(design.cells["seed"]), key=stats.value_key)
+    seeds = sorted(set(design.cells["seed"]), key=sort_key)
     return design, factors, seeds
 
 
 def _assign(cells: pd.DataFrame, factors: Sequence[Factor], seeds: Sequence[Any]) -> dict[str, np.ndarray]:
-    seed_index = {stats.value_key(s): i for i, s in enumerate(seeds)}
+    seed_index = {key(s): i for i, s in enumerate(seeds)}
     assign = {f.name: cells[f.name].to_numpy().astype(int) for f in factors}
-    assign["seed"] = np.array([seed_index[stats.value_key(s)] for s in cells["seed"]], dtype=int)
+    assign["seed"] = np.array([seed_index[key(s)] for s in cells["seed"]], dtype=int)
     return assign
 
 
@@ -494,12 +280,12 @@ def _terms(factors: Sequence[Factor], seeds: Sequence[Any]) -> list[tuple[str, .
     return [(), *([("seed",)] if len(seeds) > 1 else []), *[(n,) for n in names], *pairs]
 
 
-def _guard(base: _Fit, coder: _Coder, assign: Mapping[str, np.ndarray], y: np.ndarray,
-           name: str) -> tuple[float, _Fit | None]:
+def _guard(base: LinearFit, coder: Coder, assign: Mapping[str, np.ndarray], y: np.ndarray,
+           name: str) -> tuple[float, LinearFit | None]:
     """p of the F test of `name` x seed (the nested fits compared as anova_lm does), and the fit with that term."""
     if (name,) not in base.terms or len(coder.seeds) < 2 or base.df <= 0:
         return math.nan, None
-    guarded = _fit(coder, [*base.terms, (name, "seed")], assign, y)
+    guarded = least_squares(coder, [*base.terms, (name, "seed")], assign, y)
     if (name, "seed") not in guarded.terms or guarded.df <= 0:
         return math.nan, None
     if base.ssr <= EXACT ** 2 * len(y):  # no scatter at all: nothing varies with the seed
@@ -515,7 +301,7 @@ def _guard(base: _Fit, coder: _Coder, assign: Mapping[str, np.ndarray], y: np.nd
 
 def fit(runs: pd.DataFrame, params: Sequence[str], seed_rule: str = SEED_RULES[0], vc_share: float = VC_SHARE,
         guard_alpha: float = GUARD_ALPHA) -> Pooled:
-    """The pooled model of the runs that enter the statistics (lib.report.stats' rule), with its tables.
+    """The pooled model of the runs that enter the statistics (lib.report.design.used_runs), with its tables.
     `seed_rule`, `vc_share` and `guard_alpha`: how seed-dependent effects are handled (module docstring); the
     report uses the defaults, the benchmark the others too."""
     design, factors, seeds = _cells(runs, params)
@@ -524,13 +310,13 @@ def fit(runs: pd.DataFrame, params: Sequence[str], seed_rule: str = SEED_RULES[0
         raise ValueError(f"seed_rule {seed_rule!r}: expected one of {', '.join(SEED_RULES)}")
     pooled = Pooled(factors, seeds, cells, None, {}, {}, seed_rule, vc_share, guard_alpha)
     if not cells.empty:
-        coder = _Coder(factors, seeds)
+        coder = Coder(factors, seeds)
         assign = _assign(cells, factors, seeds)
         y = cells["val_acc"].to_numpy(dtype=float)
-        fit = _fit(coder, _terms(factors, seeds), assign, y)
+        fit = least_squares(coder, _terms(factors, seeds), assign, y)
         confounded = [t[0] for t in fit.dropped if len(t) == 1 and t[0] != "seed"]
         if confounded:  # interactions of a parameter the runs cannot separate are left out with it
-            fit = _fit(coder, _terms(factors, seeds), assign, y, skip=confounded)
+            fit = least_squares(coder, _terms(factors, seeds), assign, y, skip=confounded)
         pooled.fit = fit
         for f in factors:
             p, guarded = _guard(fit, coder, assign, y, f.name)
@@ -541,7 +327,7 @@ def fit(runs: pd.DataFrame, params: Sequence[str], seed_rule: str = SEED_RULES[0
     pooled.effects = _effects(pooled, runs, params)
     pooled.interactions = _interactions(pooled, runs, params)
     _adjust(pooled)
-    pooled.configs, pooled.config_method = _configs(pooled, design)
+    pooled.configs, pooled.config_method = configs_against_best(design, pooled.fit)
     return pooled
 
 
@@ -564,9 +350,9 @@ def _identical(pooled: Pooled, name: str, value: int, reference: int) -> bool:
     others = [f.name for f in pooled.factors if f.name != name] + ["seed"]
     keys = list(zip(*(cells[c].tolist() for c in others)))
     at, ref = {}, {}
-    for key, code, y in zip(keys, cells[name].tolist(), cells["val_acc"].tolist()):
+    for where, code, y in zip(keys, cells[name].tolist(), cells["val_acc"].tolist()):
         if code in (value, reference):
-            (at if code == value else ref)[key] = y
+            (at if code == value else ref)[where] = y
     return bool(at) and at.keys() == ref.keys() and all(abs(at[k] - ref[k]) <= EXACT for k in at)
 
 
@@ -599,19 +385,19 @@ def _effects(pooled: Pooled, runs: pd.DataFrame, params: Sequence[str]) -> pd.Da
             continue
         if f.kind in ("binary", "categorical"):
             for j in range(1, len(f.levels)):
-                same = _identical(pooled, f.name, j, 0)
+                identical = _identical(pooled, f.name, j, 0)
                 estimate = pooled.estimate(pooled.difference(f.name, j, 0), f.name)
-                if same:
+                if identical:
                     estimate = _interval(0.0, 0.0, max(estimate.df, 1.0), estimate.method)
                 rows.append(_row(f.name, f.levels[j], f.levels[0], "difference", estimate,
-                                 _count(pooled, {f.name: [0, j]}), same))
+                                 _count(pooled, {f.name: [0, j]}), identical))
             continue
         if f.kind == "ordered":
             for i in range(len(f.levels)):
                 mean = pooled.estimate([(1.0, {f.name: i})], f.name)
                 if math.isfinite(mean.ci_low):  # a mean accuracy: its interval inside (0, 1)
                     mean = replace(mean, **dict(zip(("ci_low", "ci_high"),
-                                                    stats.bounded_interval(mean.effect, mean.se, mean.df))))
+                                                    bounded_interval(mean.effect, mean.se, mean.df))))
                 rows.append(_row(f.name, f.levels[i], None, "mean", mean, _count(pooled, {f.name: [i]})))
             for i in range(1, len(f.levels)):
                 rows.append(_row(f.name, f.levels[i], f.levels[i - 1], "difference",
@@ -621,10 +407,10 @@ def _effects(pooled: Pooled, runs: pd.DataFrame, params: Sequence[str]) -> pd.Da
                          _count(pooled, {})))
     table = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
     if pooled.lenth and len(table):
-        lenth = stats.effects_table(runs, params)
+        lenth = lenth_effects(runs, params)
         for i, r in table.iterrows():
-            same = np.array([stats.value_key(v) == stats.value_key(r["value"]) for v in lenth["value"]], dtype=bool)
-            match = lenth[(lenth["parameter"] == r["parameter"]).to_numpy() & same]
+            at = np.array([same(v, r["value"]) for v in lenth["value"]], dtype=bool)
+            match = lenth[(lenth["parameter"] == r["parameter"]).to_numpy() & at]
             if len(match) and "Lenth" in str(match["ci_method"].iloc[0]):
                 table.loc[i, ["lenth_ci_low", "lenth_ci_high"]] = match[["ci_low", "ci_high"]].iloc[0].to_numpy()
     return table
@@ -677,7 +463,7 @@ def _interactions(pooled: Pooled, runs: pd.DataFrame, params: Sequence[str]) -> 
                          "lenth_ci_low": math.nan, "lenth_ci_high": math.nan})
     table = pd.DataFrame(rows, columns=[*INTERACTION_COLUMNS, "_pair_p"])
     if pooled.lenth and len(table):
-        lenth = stats.interactions_table(runs, params)
+        lenth = lenth_interactions(runs, params)
         for i, r in table.iterrows():
             match = lenth[(lenth["parameter_a"] == r["parameter_a"]) & (lenth["parameter_b"] == r["parameter_b"])]
             if len(match) and "Lenth" in str(match["ci_method"].iloc[0]):
@@ -706,65 +492,3 @@ def _lenth_design(pooled: Pooled) -> bool:
     factors = pooled.factors
     return (len(pooled.seeds) == 1 and len(factors) >= 2 and all(f.kind == "binary" for f in factors)
             and len(pooled.cells) == 2 ** len(factors))
-
-
-def _configs(pooled: Pooled, design: stats.Design) -> tuple[pd.DataFrame, str]:
-    """lib.stats' configurations table, its ties with the best decided against the pooled error.
-
-    With configurations that share seeds and leave residual df: y ~ configuration + seed over the cells
-    (treatment-coded with the best as reference, so each coefficient is that configuration minus the best).
-    Otherwise, with the pooled model's residual variance when it has df (one seed: interactions of three or
-    more parameters), each configuration's mean against the best's. Holm over the comparisons; no error
-    estimate: untested (None).
-    """
-    table = stats.config_rows(design)
-    for column in CONFIG_EXTRA:
-        table.insert(len(table.columns) - 1, column, math.nan)
-    if len(table) < 2:
-        return table, ""
-    cells = design.cells
-    keys = [tuple(r) for r in cells[design.params].itertuples(index=False)] if design.params else [()] * len(cells)
-    labels = [stats.config_name(design, k) for k in keys]
-    order = list(table["config"])
-    index = {c: i for i, c in enumerate(order)}  # 0: the best
-    config = np.array([index[label] for label in labels])
-    y = cells["val_acc"].to_numpy(dtype=float)
-    diffs, ses, df, method = _pairwise_with_best(config, cells["seed"].to_numpy(), y, len(order), pooled)
-    tests = np.array([(2 * _t().sf(abs(d) / s, df) if s > EXACT else (0.0 if abs(d) > EXACT else 1.0))
-                      if math.isfinite(s) and df > 0 else math.nan for d, s in zip(diffs, ses)])
-    adjusted = holm(tests)
-    table.loc[1:, "vs_best"] = diffs
-    table.loc[1:, "p_vs_best"] = tests
-    table.loc[1:, "p_holm_vs_best"] = adjusted
-    ties: list[bool | None] = [True]
-    for d, q in zip(diffs, adjusted):
-        ties.append(True if abs(d) <= EXACT else None if not math.isfinite(q) else bool(q >= ALPHA))
-    table["tied_with_best"] = pd.Series(ties, index=table.index, dtype=object)
-    return table, method
-
-
-def _pairwise_with_best(config: np.ndarray, seeds: np.ndarray, y: np.ndarray, k: int,
-                        pooled: Pooled) -> tuple[np.ndarray, np.ndarray, float, str]:
-    """Each configuration minus the best (index 0), its standard error, the df and how the error was pooled."""
-    sm = _sm()
-    seed_levels = sorted(set(seeds.tolist()), key=stats.value_key)
-    if len(seed_levels) > 1:
-        seed_index = np.array([seed_levels.index(s) for s in seeds.tolist()])
-        X = np.hstack([np.ones((len(y), 1)), (config[:, None] == np.arange(1, k)[None, :]).astype(float),
-                       (seed_index[:, None] == np.arange(1, len(seed_levels))[None, :]).astype(float)])
-        if np.linalg.matrix_rank(X) == X.shape[1] and len(y) > X.shape[1]:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                result = sm.OLS(y, X).fit()
-            se = np.sqrt(np.clip(np.diag(result.cov_params())[1:k], 0, None))
-            return (np.asarray(result.params[1:k]), se, float(result.df_resid),
-                    f"configuration x seed scatter pooled over all configurations (y ~ configuration + seed, "
-                    f"{result.df_resid:g} df)")
-    means = np.array([y[config == c].mean() for c in range(k)])
-    counts = np.array([(config == c).sum() for c in range(k)])
-    diffs = means[1:] - means[0]
-    if pooled.fit is None or pooled.df <= 0:
-        return diffs, np.full(k - 1, math.nan), 0.0, "no pooled error (no residual degrees of freedom): untested"
-    scale = float(pooled.fit.result.scale)
-    se = np.sqrt(scale * (1 / counts[1:] + 1 / counts[0]))
-    return diffs, se, pooled.df, f"the pooled model's residual scatter ({pooled.df:g} df)"

@@ -11,7 +11,7 @@ import math
 import pandas as pd
 
 from lib.core.curves import PRUNED_LOOK, accuracy_axis, cut_marker, cut_short, epoch_axis, plot_history
-from lib.report import stats
+from lib.report import design
 from lib.report.analysis import analysis_of
 from lib.report.load import SweepReport, level_texts, levels, value_label, value_text
 
@@ -44,7 +44,7 @@ def plot_combined_curves(report: SweepReport, model: str):
     banded = len(names) > CURVE_RUNS
     lined = names
     if banded:
-        lined = list(stats.ranked(report.ranked[report.ranked["run"].isin(names)], "val_acc", "test_acc",
+        lined = list(design.ranked(report.ranked[report.ranked["run"].isin(names)], "val_acc", "test_acc",
                                   "run")["run"][:BAND_BEST])
         table = pd.concat([report.histories[n][["epoch", *columns]] for n in names])
         by_epoch = table.groupby("epoch")
@@ -54,7 +54,7 @@ def plot_combined_curves(report: SweepReport, model: str):
                             label=f"10-90% of all {len(names)} runs")
             ax.plot(q.index, q[0.5], color="black", linewidth=1.2, label="median of all runs")
     seeds = report.runs.set_index("run")["seed"] if "seed" in report.runs else pd.Series(dtype=object)
-    configuration = {n: stats.configuration_name(n, seeds.get(n)) for n in lined}
+    configuration = {n: design.configuration_name(n, seeds.get(n)) for n in lined}
     order = [c for c in analysis_of(report).configs["config"] if c in set(configuration.values())]
     order += [c for c in dict.fromkeys(configuration.values()) if c not in order]
     if banded:  # a few runs of many configurations: each its own colour, one entry per run

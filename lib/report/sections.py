@@ -23,7 +23,8 @@ from lib.core.layout import NOTEBOOK, NOTEBOOK_HTML, RUN_LOG, run_dir
 from lib.core.pagescripts import SCRIPT_HASHES, script_hashes
 from lib.core.paths import project_root
 from lib.config.runconfig import RUNTIME_FIELDS
-from lib.report import stats
+from lib.report import design, diagnostics
+from lib.report.findings import no_edges_note
 from lib.report.analysis import analysis_of
 from lib.report.figures import (plot_best_so_far, plot_combined_curves, plot_followup, plot_importances, plot_isolation,
                                 plot_parallel_coordinates, plot_run, plot_slices, plot_throughput)
@@ -392,8 +393,7 @@ def show_findings(report: SweepReport) -> None:
     result = analysis_of(report)
     found = list(result.findings) + followup_findings(report)
     searches_only = _sampled(report) and not _compared(report)
-    edges = ("" if result.boundary or searches_only else "\n\nEdges of the search: none (no numeric parameter "
-             f"with at least {stats.BOUNDARY_MIN_VALUES} values has its best at the smallest or largest value tried).")
+    edges = "" if result.boundary or searches_only else "\n\n" + no_edges_note()
     _show(_bullets(map(literal, found)) + edges + (f"\n\n*{literal(result.method)}*" if result.method else ""))
 
 
@@ -561,8 +561,8 @@ def show_configs(report: SweepReport) -> None:
     seeds = set(configs["n"])
     method = result.pooled.config_method if result.pooled is not None else ""
     ties = (f"vs best: difference from the best; tied with best: not distinguishable from the best after Holm's "
-            f"correction over the comparisons (p (Holm) >= {stats.ALPHA:g}), against {method}; raw p-values are "
-            f"in configs.csv. Order: {stats.RANKING}." if method else f"Order: {stats.RANKING}.")
+            f"correction over the comparisons (p (Holm) >= {design.ALPHA:g}), against {method}; raw p-values are "
+            f"in configs.csv. Order: {design.RANKING}." if method else f"Order: {design.RANKING}.")
     shown = configs.drop(columns=[c for c in ("p_vs_best",) if c in configs])
     if seeds == {1}:
         shown = shown.drop(columns=["val_acc_sd", "val_acc_ci_low", "val_acc_ci_high", "test_acc_sd"])
@@ -606,7 +606,7 @@ def show_effects(report: SweepReport) -> None:
           "with three or more values), kind mean is the accuracy at `value` and kind trend the change per step of "
           "the trend axis. p (Holm): Holm-adjusted over every effect and interaction, of the smaller of p (average) "
           "and p (every seed) doubled (every seed: the largest per-seed p when all seeds point one way); a finding "
-          f"calls a difference only when p (Holm) < {stats.ALPHA:g}. lowest and highest seed: the effect at single seeds. "
+          f"calls a difference only when p (Holm) < {design.ALPHA:g}. lowest and highest seed: the effect at single seeds. "
           "n: configuration x seed results at value or reference. "
           + _ci_note(effects) + (f" Left out: {', '.join(left)}, sampled by a search (see Search)." if left else ""),
           _estimates(effects) if len(effects) <= LEADERBOARD_ROWS else
@@ -693,8 +693,8 @@ def show_best_runs(report: SweepReport, k: int = 2) -> None:
 def show_diagnostics(report: SweepReport) -> None:
     if not _section(report, "diagnostics"):
         return
-    rules = pd.DataFrame({"flag": [f.replace("_", " ") for f in stats.FLAG_RULES],
-                          "rule": list(stats.FLAG_RULES.values())})
+    rules = pd.DataFrame({"flag": [f.replace("_", " ") for f in diagnostics.FLAG_RULES],
+                          "rule": list(diagnostics.FLAG_RULES.values())})
     _show("Each finished run is checked against these rules:", _prose(styled(rules), ["rule"]))
     flags = analysis_of(report).flags
     flagged = report.runs.loc[flags != "", ["run", "sweep", "status", "best_epoch", "epochs_run", "val_acc"]]

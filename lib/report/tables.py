@@ -6,7 +6,6 @@ interactions.csv, and best.yaml, the best configuration as a config file for `sw
 from __future__ import annotations
 
 import math
-import re
 import shlex
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -16,7 +15,7 @@ import pandas as pd
 from lib.core.formatting import as_float, duration, native, number
 from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
-from lib.report import stats
+from lib.report import design, findings
 from lib.report.analysis import analysis_of, statistics_runs
 from lib.report.load import (METRIC_COLUMNS, METRIC_LABELS, PARAMETERS, SweepReport, level_texts, levels,
                              value_label)
@@ -81,7 +80,7 @@ def leaderboard(report: SweepReport) -> pd.DataFrame:
                *[k for k in report.varying if k in report.runs], *METRIC_COLUMNS, "wall_time_s", "images_per_s"]
     table = report.runs[columns].assign(flags=analysis_of(report).flags)
     group = [1 if s == "pruned" else 0 if v == v else 2 for s, v in zip(table["status"], table["val_acc"])]
-    parts = [stats.ranked(part, "val_acc", "test_acc", "run")
+    parts = [design.ranked(part, "val_acc", "test_acc", "run")
              for _, part in table.assign(_group=group).groupby("_group", sort=True)]
     table = pd.concat(parts) if parts else table.assign(_group=0)
     return table.drop(columns="_group").set_index("run").rename(columns=METRIC_LABELS)
@@ -92,7 +91,7 @@ def best_runs(report: SweepReport, model: str | None = None, k: int = 2) -> list
     done = report.ranked
     if model is not None and "model" in done:
         done = done[done["model"] == model]
-    return list(stats.ranked(done, "val_acc", "test_acc", "run")["run"][:k])
+    return list(design.ranked(done, "val_acc", "test_acc", "run")["run"][:k])
 
 
 BEST_FILE = "best.yaml"  # beside the report: the best configuration, ready for sweeplab train --config
@@ -114,7 +113,7 @@ def best_configuration(report: SweepReport) -> dict[str, Any] | None:
             runs = runs[[value_label(v) == value_label(row[p]) for v in runs[p]]]
     if runs.empty:
         return None
-    best = stats.ranked(runs, "val_acc", "test_acc", "run").iloc[0]
+    best = design.ranked(runs, "val_acc", "test_acc", "run").iloc[0]
     given = report.given.get(best["run"]) or [k for k in report.varying if k in best]
     recipe = {k: native(report.configs.get(best["run"], {}).get(k, best.get(k))) for k in given}
     recipe.setdefault("seed", native(best.get("seed", 0)))
@@ -331,41 +330,7 @@ def compare_followups(report: SweepReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-FOLLOWUP_FINDINGS = 5  # sentences on follow-ups, the largest gains first
-
-
 def followup_findings(report: SweepReport) -> list[str]:
-    """What each follow-up gained over the run it follows (its `from`, else its nearest earlier run), one
-    sentence per follow-up configuration: the gain in validation accuracy, over its seeds with a 95% t-interval
-    when it has several. Reruns of an earlier configuration (nothing changed) are left out."""
-    table = compare_followups(report)
-    if table.empty:
-        return []
-    table = table[(table["changed"] != "nothing") & table["val_acc"].notna() & table["earlier_val_acc"].notna()]
-    seed_free = table["changed"].map(lambda text: "; ".join(p for p in text.split("; ") if not p.startswith("seed ")))
-    table = table.assign(change=seed_free, gain=table["val_acc"] - table["earlier_val_acc"])
-    table = table[table["change"] != ""]
-    found = []
-    for change, group in table.groupby("change", sort=False):
-        gains = group["gain"].to_numpy(dtype=float)
-        name, earlier = group["run"].iloc[0], group["earlier_run"].iloc[0]
-        if len(group) > 1:  # one sentence over its seeds: name the configurations, not a seed's runs
-            name, earlier = (re.sub(r"-seed\d+$", "", n) for n in (name, earlier))
-        mean = float(gains.mean())
-        verb = "gained" if mean >= 0 else "lost"
-        text = f"follow-up {name} ({change}) {verb} {abs(100 * mean):.1f} points of validation accuracy over {earlier}"
-        if len(gains) >= 2:
-            sd = float(gains.std(ddof=1))
-            from scipy import stats as scipy_stats
-
-            half = float(scipy_stats.t.ppf(0.975, len(gains) - 1)) * sd / math.sqrt(len(gains))
-            text += (f" ({len(gains)} seeds, each against the same seed: mean {100 * mean:+.1f}, sd {100 * sd:.1f}, "
-                     f"95% CI {100 * (mean - half):+.1f} to {100 * (mean + half):+.1f})")
-        else:
-            text += " (one run against one: no spread, so read it as a hint)"
-        found.append((abs(mean), text))
-    found.sort(key=lambda item: -item[0])
-    sentences = [text for _, text in found[:FOLLOWUP_FINDINGS]]
-    if len(found) > FOLLOWUP_FINDINGS:
-        sentences.append(f"and {len(found) - FOLLOWUP_FINDINGS} more follow-up configurations (see Follow-ups)")
-    return sentences
+    """What each follow-up gained over the run it follows (lib.report.findings.followup_findings of
+    `compare_followups`)."""
+    return findings.followup_findings(compare_followups(report))

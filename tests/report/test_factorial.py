@@ -1,4 +1,4 @@
-"""The pooled linear model of a sweep (lib.factorial) on small runs tables whose answers are known."""
+"""The pooled linear model of a sweep (lib.report.factorial) on small runs tables whose answers are known."""
 
 import itertools
 import math
@@ -12,10 +12,11 @@ from rows import row
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from lib.report import factorial, wording
-from lib.report.factorial import fit, holm
-from lib.report.stats import findings, flags_column
-from lib.report.wording import _decimals
+from lib.report import factorial
+from lib.report.diagnostics import flags_column
+from lib.report.factorial import fit
+from lib.report.findings import _decimals, findings, method_note
+from lib.report.linear import holm
 
 
 def runs_of(params: dict, seeds, val_acc, name=None) -> pd.DataFrame:
@@ -40,7 +41,7 @@ def two_way_residual_variance(cells: pd.DataFrame) -> tuple[float, int]:
 
 
 def sentences(runs, params):
-    return findings(runs, wording.sentences(fit(runs, params)), flags_column(runs, {}), [])
+    return findings(runs, fit(runs, params), flags_column(runs, {}), [])
 
 
 # --- coding, error and intervals ---------------------------------------------------------------------------------
@@ -148,7 +149,7 @@ def test_with_no_residual_degrees_of_freedom_there_is_no_interval_and_no_call():
     text = "\n".join(sentences(runs, ["a", "b"]))
     assert "nothing is left to measure noise: no interval and no call" in text
     assert " beat " not in text and " lost " not in text
-    assert "no range can be given" in wording.method_note(pooled)
+    assert "no range can be given" in method_note(pooled)
 
 
 # --- seeds, multiplicity, precision ---------------------------------------------------------------------------------
@@ -290,7 +291,7 @@ def test_a_parameter_with_three_unordered_values_is_compared_with_its_reference_
 
 
 def test_importing_the_statistics_loads_neither_scipy_nor_statsmodels():
-    code = ("import sys, lib.report.analysis, lib.report.stats, lib.report.factorial; "
+    code = ("import sys, lib.report.analysis, lib.report.design, lib.report.factorial, lib.report.findings; "
             "print(sorted(m for m in ('scipy', 'statsmodels') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -9,10 +9,12 @@ import pytest
 from rows import row
 from scipy import stats
 
-from lib.report import factorial, wording
-from lib.report.stats import (FLAG_RULES, accuracy_interval, bounded_interval, boundary_notes, config_rows,
-                              effects_table, findings, flags_column, interactions_table, isolation_table, make_design,
-                              run_flags)
+from benchmarks.stats_coverage import matched_pair_effects
+from lib.report import factorial
+from lib.report.design import accuracy_interval, bounded_interval, config_rows, isolation_table, make_design
+from lib.report.diagnostics import FLAG_RULES, flags_column, run_flags
+from lib.report.findings import boundary_notes, findings
+from lib.report.lenth import lenth_effects, lenth_interactions
 from lib.config.naming import config_label
 
 METRICS = {"best_epoch": 3, "epochs_run": 5, "train_acc": 0.9, "train_loss": 0.3, "val_loss": 0.4, "test_acc": 0.7,
@@ -107,8 +109,8 @@ def test_configurations_that_tie_on_validation_go_by_test_accuracy_then_name():
     assert list(configs_table(frame, ["lr"])["config"]) == ["c", "a", "b"]
 
 
-def test_known_additive_effect_and_an_inert_parameter_with_three_seeds(additive):
-    effects = effects_table(additive, ["optimizer", "mix", "lr"])
+def test_the_benchmarks_matched_pair_baseline_on_a_known_additive_effect_with_three_seeds(additive):
+    effects = matched_pair_effects(additive, ["optimizer", "mix", "lr"])
     optimizer = row(effects, parameter="optimizer")
     assert (optimizer["value"], optimizer["reference"]) == ("adam", "sgd")
     assert optimizer["effect"] == pytest.approx(0.05, abs=1e-9)
@@ -116,7 +118,6 @@ def test_known_additive_effect_and_an_inert_parameter_with_three_seeds(additive)
         t_interval([0.05 + n for n in ADAM_NOISE]), abs=1e-9)
     assert optimizer["ci_low"] > 0
     assert (optimizer["n"], optimizer["seeds"]) == (18, 3)
-    assert optimizer["ci_method"] == "t-interval over 3 per-seed effects"
 
     mix = row(effects, parameter="mix")
     assert mix["reference"] is False and mix["value"] is True
@@ -143,7 +144,7 @@ def test_missing_and_unfinished_runs_are_skipped_and_n_counts_matches():
     val = {(o, m, s): 0.8 + 0.05 * (o == "adam") + 0.01 * s + noise[o, m, s]
            for o, m, s in itertools.product(["sgd", "adam"], [False, True], range(3))}
 
-    effects = effects_table(runs, ["optimizer", "mix"])
+    effects = matched_pair_effects(runs, ["optimizer", "mix"])
     optimizer = row(effects, parameter="optimizer")
     pairs = [(False, 0), (False, 2), (True, 0), (True, 1)]
     assert optimizer["n"] == 4 and optimizer["seeds"] == 3
@@ -178,14 +179,14 @@ def test_one_seed_full_factorial_gets_lenth_intervals():
     runs = factorial_from_contrasts(contrasts)
     # |c| median 0.003, s0 0.0045, 0.06 trimmed (> 2.5 s0), median of the rest 0.0025: PSE 0.00375
     half = stats.t.ppf(0.975, 7 / 3) * 0.00375
-    effects = effects_table(runs, ["mix", "optimizer", "lr"])
+    effects = lenth_effects(runs, ["mix", "optimizer", "lr"])
     mix = row(effects, parameter="mix")
-    assert mix["effect"] == pytest.approx(0.06, abs=1e-9) and mix["n"] == 4 and mix["seeds"] == 1
+    assert mix["effect"] == pytest.approx(0.06, abs=1e-9)
     assert (mix["ci_low"], mix["ci_high"]) == pytest.approx((0.06 - half, 0.06 + half), abs=1e-9)
     assert "Lenth" in mix["ci_method"] and "7 contrasts" in mix["ci_method"]
     optimizer = row(effects, parameter="optimizer")
     assert optimizer["effect"] == pytest.approx(0.002, abs=1e-9) and optimizer["ci_low"] < 0 < optimizer["ci_high"]
-    interactions = interactions_table(runs, ["mix", "optimizer", "lr"])
+    interactions = lenth_interactions(runs, ["mix", "optimizer", "lr"])
     mix_optimizer = row(interactions, parameter_a="mix", parameter_b="optimizer")
     assert mix_optimizer["interaction"] == pytest.approx(0.001, abs=1e-9)
     assert mix_optimizer["ci_high"] - mix_optimizer["ci_low"] == pytest.approx(2 * half, abs=1e-9)
@@ -195,7 +196,7 @@ def test_one_seed_full_factorial_gets_lenth_intervals():
 def test_inert_parameter_in_a_one_seed_full_factorial():
     runs = run_table({"model": ["lenet", "mlp"], "mix": [False, True], "lr": [0.01, 0.1]}, [0],
                      lambda c, s: 0.9 + 0.03 * c["mix"] + 0.01 * (c["lr"] == 0.1) + 0.004 * c["mix"] * (c["lr"] == 0.1))
-    effects = effects_table(runs, ["model", "mix", "lr"])
+    effects = lenth_effects(runs, ["model", "mix", "lr"])
     model = row(effects, parameter="model")
     assert model["effect"] == 0.0 and model["ci_low"] <= 0.0 <= model["ci_high"]
     assert "Lenth" in model["ci_method"]
@@ -208,17 +209,17 @@ def test_inert_parameter_in_a_one_seed_full_factorial():
 def test_one_seed_without_a_full_factorial_has_no_interval_and_says_why():
     runs = run_table({"optimizer": ["sgd", "adam"], "lr": [0.001, 0.01, 0.1]}, [0],
                      lambda c, s: 0.8 + 0.05 * (c["optimizer"] == "adam") + 0.1 * c["lr"])
-    effects = effects_table(runs, ["optimizer", "lr"])
+    effects = lenth_effects(runs, ["optimizer", "lr"])
     assert effects["ci_low"].isna().all() and effects["ci_high"].isna().all()
     assert set(effects["ci_method"]) == {"one seed and not a two-level full factorial: no CI"}
     assert row(effects, parameter="optimizer")["effect"] == pytest.approx(0.05, abs=1e-9)
     two_by_two = run_table({"optimizer": ["sgd", "adam"], "mix": [False, True], "lr": [0.01, 0.1]}, [0],
                            lambda c, s: 0.8 + 0.05 * (c["optimizer"] == "adam"))
     two_by_two.loc[0, "status"] = "failed"  # one cell of the 2^3 missing
-    assert set(effects_table(two_by_two, ["optimizer", "mix", "lr"])["ci_method"]) == {
+    assert set(lenth_effects(two_by_two, ["optimizer", "mix", "lr"])["ci_method"]) == {
         "one seed and not a two-level full factorial: no CI"}
     # the pooled model still answers: the data are exactly additive, so nothing is left over as noise
-    sentences = findings(runs, wording.sentences(factorial.fit(runs, ["optimizer", "lr"])), flags_column(runs, {}), [])
+    sentences = findings(runs, factorial.fit(runs, ["optimizer", "lr"]), flags_column(runs, {}), [])
     assert ("optimizer: adam beat sgd by 5.0 points of validation accuracy, the same in every matched run "
             "(no run-to-run scatter)") in sentences
 
@@ -228,37 +229,31 @@ def test_no_matched_runs():
                           "val_acc": 0.8},
                          {"run": "b", "status": "completed", "optimizer": "adam", "mix": True, "seed": 0,
                           "val_acc": 0.9}])
-    effects = effects_table(runs, ["optimizer", "mix"])
-    assert list(effects["n"]) == [0, 0] and effects["effect"].isna().all()
+    effects = lenth_effects(runs, ["optimizer", "mix"])
+    assert effects["effect"].isna().all()
     assert set(effects["ci_method"]) == {"no matched runs"}
 
 
 # --- interactions and isolation ---------------------------------------------------------------------------------
 
-def test_interaction_known_answer_convention_and_inert_pair():
-    bump = [0.002, -0.001, -0.001]  # extra on the mix+adam cell per seed; mean 0
-    shift = [0.0, 0.013, -0.007]  # whole-seed shifts cancel in every interaction term
-
+def test_lenths_interaction_known_answer_convention_and_inert_pair():
     def val(c, s):
         both = c["mix"] and c["optimizer"] == "adam"
-        return (0.8 + 0.02 * c["mix"] + 0.03 * (c["optimizer"] == "adam") + (0.04 + bump[s]) * both
-                + shift[s] + 10 * c["lr"])
+        return 0.8 + 0.02 * c["mix"] + 0.03 * (c["optimizer"] == "adam") + 0.04 * both + 10 * c["lr"]
 
     runs = run_table({"mix": [False, True], "optimizer": ["sgd", "adam"], "lr": [0.001, 0.01, 0.1],
-                      "augment": [False, True]}, [0, 1, 2], val)
-    table = interactions_table(runs, ["mix", "optimizer", "lr", "augment"])
+                      "augment": [False, True]}, [0], val)
+    table = lenth_interactions(runs, ["mix", "optimizer", "lr", "augment"])
     assert [(a, b) for a, b in zip(table["parameter_a"], table["parameter_b"])] == [
         ("mix", "optimizer"), ("mix", "augment"), ("optimizer", "augment")]  # lr has three values
     mix_optimizer = row(table, parameter_a="mix", parameter_b="optimizer")
     # half the difference of mix's effect with adam (0.06) and with sgd (0.02)
     assert mix_optimizer["interaction"] == pytest.approx(0.02, abs=1e-9)
-    assert (mix_optimizer["ci_low"], mix_optimizer["ci_high"]) == pytest.approx(
-        t_interval([(0.04 + b) / 2 for b in bump]), abs=1e-9)
-    assert mix_optimizer["n"] == 18 and mix_optimizer["seeds"] == 3
-    swapped = interactions_table(runs, ["optimizer", "mix", "lr", "augment"])
+    assert mix_optimizer["ci_method"] == "one seed and not a two-level full factorial: no CI"  # lr has three values
+    swapped = lenth_interactions(runs, ["optimizer", "mix", "lr", "augment"])
     assert row(swapped, parameter_a="optimizer", parameter_b="mix")["interaction"] == pytest.approx(0.02, abs=1e-9)
     inert = row(table, parameter_a="mix", parameter_b="augment")
-    assert inert["interaction"] == 0.0 and inert["ci_low"] <= 0.0 <= inert["ci_high"]
+    assert inert["interaction"] == 0.0
 
 
 def test_isolation_picks_the_best_configuration_at_each_value(additive):
@@ -380,7 +375,7 @@ def test_findings_state_effects_ties_and_flags(additive):
     pooled = factorial.fit(additive, params)
     flags = pd.Series([""] * len(additive), index=additive.index)
     flags.iloc[:2] = "not_converged"
-    sentences = findings(additive, wording.sentences(pooled), flags, ["a boundary note"])
+    sentences = findings(additive, pooled, flags, ["a boundary note"])
     text = "\n".join(sentences)
     assert "statistics rest on 36 of 36 runs" in sentences[0]
     assert sentences[1].startswith("best: adam-") and "(mean ± sd, 3 seeds)" in sentences[1]
@@ -401,7 +396,7 @@ def test_findings_state_effects_ties_and_flags(additive):
     tie = pd.DataFrame([{"run": f"{lr}-{s}", "status": "completed", "lr": lr, "seed": s, "val_acc": v + d}
                         for lr, ds in [(0.01, [0, 0, 0]), (0.1, [-0.01, 0.005, 0.0]), (0.001, [-0.05, -0.05, -0.049])]
                         for s, (v, d) in enumerate(zip(base, ds))])
-    sentences = findings(tie, wording.sentences(factorial.fit(tie, ["lr"])), flags_column(tie, {}), [])
+    sentences = findings(tie, factorial.fit(tie, ["lr"]), flags_column(tie, {}), [])
     assert sentences[1].endswith("; not distinguishable from it: lr0.1 (of 2 others)")
 
 
@@ -416,9 +411,9 @@ def test_findings_with_one_seed_use_the_higher_interactions_and_check_against_le
     assert mix["df"] == 1 and mix["se"] == pytest.approx(0.002, abs=1e-12)
     assert (mix["ci_low"], mix["ci_high"]) == pytest.approx((0.06 - stats.t.ppf(0.975, 1) * 0.002,
                                                              0.06 + stats.t.ppf(0.975, 1) * 0.002), abs=1e-9)
-    half = stats.t.ppf(0.975, 7 / 3) * 0.00375  # Lenth's, as in the test of effects_table above
+    half = stats.t.ppf(0.975, 7 / 3) * 0.00375  # Lenth's, as in the test of lenth_effects above
     assert (mix["lenth_ci_low"], mix["lenth_ci_high"]) == pytest.approx((0.06 - half, 0.06 + half), abs=1e-9)
-    sentences = findings(runs, wording.sentences(pooled), flags_column(runs, {}), [])
+    sentences = findings(runs, pooled, flags_column(runs, {}), [])
     assert "(one seed)" in sentences[1]
     # raw p 0.02, but six effects and interactions are looked at: Holm leaves it uncalled, and says so
     assert any(s.startswith("mix (true vs false): inconclusive, between +3.5 and +8.5 points, not called after "
@@ -429,12 +424,32 @@ def test_findings_with_one_seed_use_the_higher_interactions_and_check_against_le
 
 def test_an_empty_table_and_bad_params():
     runs = pd.DataFrame(columns=["run", "status", "lr", "seed", "val_acc"])
-    assert configs_table(runs, ["lr"]).empty and effects_table(runs, ["lr"]).empty
-    assert findings(runs, wording.sentences(factorial.fit(runs, ["lr"])), pd.Series(dtype=object), [])[1] \
+    assert configs_table(runs, ["lr"]).empty and lenth_effects(runs, ["lr"]).empty
+    assert findings(runs, factorial.fit(runs, ["lr"]), pd.Series(dtype=object), [])[1] \
         == "no configuration has a finished run yet"
     with pytest.raises(ValueError, match="seed"):
         configs_table(runs, ["lr", "seed"])
     with pytest.raises(KeyError, match="momentum"):
-        effects_table(runs, ["momentum"])
+        lenth_effects(runs, ["momentum"])
     with pytest.raises(KeyError, match="momentum"):
         factorial.fit(runs, ["momentum"])
+
+
+def test_followup_findings_give_a_seeded_follow_up_its_gain_with_a_t_interval_and_a_single_one_a_hint():
+    from lib.report.findings import followup_findings
+
+    def pair(run, earlier, changed, val, before):
+        return {"run": run, "earlier_run": earlier, "changed": changed, "val_acc": val, "earlier_val_acc": before}
+
+    gains = [0.02, 0.04]
+    comparison = pd.DataFrame([pair("lr0.1-ep4-seed0", "lr0.1-seed0", "epochs 2 -> 4; seed 0 -> 0", 0.82, 0.80),
+                               pair("lr0.1-ep4-seed1", "lr0.1-seed1", "epochs 2 -> 4", 0.85, 0.81),
+                               pair("wd", "lr0.1-seed0", "weight_decay 0 -> 0.0005", 0.79, 0.80),
+                               pair("again", "lr0.1-seed0", "nothing", 0.80, 0.80)])
+    half = stats.t.ppf(0.975, 1) * np.std(gains, ddof=1) / math.sqrt(2)
+    assert followup_findings(comparison) == [
+        f"follow-up lr0.1-ep4 (epochs 2 -> 4) gained 3.0 points of validation accuracy over lr0.1 (2 seeds, each "
+        f"against the same seed: mean +3.0, sd 1.4, 95% CI {100 * (0.03 - half):+.1f} to {100 * (0.03 + half):+.1f})",
+        "follow-up wd (weight_decay 0 -> 0.0005) lost 1.0 points of validation accuracy over lr0.1-seed0 (one run "
+        "against one: no spread, so read it as a hint)"]
+    assert followup_findings(comparison.iloc[0:0]) == []

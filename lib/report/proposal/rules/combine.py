@@ -1,4 +1,4 @@
-"""The pooled model's best value of each numeric parameter (lib.report.stats.best_value) has not run together
+"""The pooled model's best value of each numeric parameter (lib.report.diagnostics.best_value) has not run together
 (an lr explored at few epochs, epochs at another lr), and the model calls the difference and puts it more than
 NO_EFFECT_BAND above the best configuration's values: a run of the best configuration with those values."""
 
@@ -16,7 +16,8 @@ from lib.report.analysis import analysis_of
 from lib.report.proposal.draft import Draft
 from lib.report.proposal.evidence import NO_EFFECT_BAND, Evidence, points
 from lib.report.proposal.rule import Change, Rule
-from lib.report.stats import ALPHA, level_scores
+from lib.report.design import ALPHA
+from lib.report.diagnostics import level_scores
 
 
 def propose(evidence: Evidence) -> list[Change]:

@@ -1,7 +1,7 @@
 """The best configuration sits at the smallest or largest value of a numeric grid axis (of two values, only when
 the pooled model calls the difference): the axis is extended one step beyond it on its own spacing (log or
 linear), keeping the best value and its neighbour. The edges are the findings' "Edges of the search"
-(lib.report.stats.edges), and never step onto a value its limits (lib.config.runconfig.LIMITS) forbid or call
+(lib.report.diagnostics.edges), and never step onto a value its limits (lib.config.runconfig.LIMITS) forbid or call
 unsafe: there the edge is the limit."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from lib.report.analysis import analysis_of, statistics_runs
 from lib.report.proposal.draft import Draft
 from lib.report.proposal.evidence import Evidence, spacing
 from lib.report.proposal.rule import Change, Rule
-from lib.report.stats import edges
+from lib.report.diagnostics import edges
 
 MAX_LOG_STEP = 10.0  # a log axis is extended by its own ratio, at most one decade
 

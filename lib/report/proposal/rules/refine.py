@@ -1,4 +1,4 @@
-"""The best value (the pooled model's, lib.report.stats.best_value) sits inside a log-spaced numeric axis, not at
+"""The best value (the pooled model's, lib.report.diagnostics.best_value) sits inside a log-spaced numeric axis, not at
 its edge (that is the edge rule's), between values at least REFINE_RATIO apart from it: the geometric midpoints
 on either side of it are tried, so a chain closes in on an optimum it bracketed."""
 
@@ -14,7 +14,7 @@ from lib.report.analysis import analysis_of, statistics_runs
 from lib.report.proposal.draft import Draft
 from lib.report.proposal.evidence import Evidence, spacing
 from lib.report.proposal.rule import Change, Rule
-from lib.report.stats import best_value, edges
+from lib.report.diagnostics import best_value, edges
 
 REFINE_RATIO = 3.0  # neighbours at least this ratio from the best get a midpoint (a decade twice, then stop)
 

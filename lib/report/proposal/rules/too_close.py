@@ -8,6 +8,7 @@ import pandas as pd
 
 from lib.config.naming import part
 from lib.core.formatting import is_missing, is_number
+from lib.report.design import tied_with_best
 from lib.report.proposal.draft import Draft
 from lib.report.proposal.evidence import Evidence
 from lib.report.proposal.rule import Change, Rule
@@ -22,7 +23,7 @@ def propose(evidence: Evidence) -> list[Change]:
     if len(configs) < 2 or "tied_with_best" not in configs:
         return []
     ties = [t for t in configs["tied_with_best"].iloc[1:]]
-    tied = configs.iloc[1:][[not is_missing(t) and bool(t) for t in ties]]
+    tied = configs.iloc[1:][tied_with_best(configs)[1:]]
     if int(configs["n"].iloc[0]) >= TIE_SEEDS:  # more seeds would not tell them apart soon: leave them tied
         tied = tied[tied["n"] < TIE_SEEDS]
     untested = configs.iloc[1:][[is_missing(t) for t in ties]]

@@ -8,12 +8,12 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.core import values
-from lib.core.formatting import is_missing, is_number
+from lib.core.formatting import is_number
 from lib.report.analysis import analysis_of
 from lib.report.proposal.draft import Draft
 from lib.report.proposal.evidence import Evidence, points
 from lib.report.proposal.rule import Change, Rule
-from lib.report.stats import ALPHA
+from lib.report.design import ALPHA, tied_with_best
 
 
 def propose(evidence: Evidence) -> list[Change]:
@@ -23,8 +23,7 @@ def propose(evidence: Evidence) -> list[Change]:
     grid = evidence.grid()
     interactions = analysis_of(evidence.report).interactions
     configs = evidence.configs
-    ties = configs.iloc[:1] if "tied_with_best" not in configs else \
-        configs[[i == 0 or (not is_missing(t) and bool(t)) for i, t in enumerate(configs["tied_with_best"])]]
+    ties = configs[tied_with_best(configs)]
     changes = []
     for axis, tried in grid.items():
         if any(isinstance(v, dict) for v in tried) or len(tried) < 2 or len(grid) < 2:

@@ -1,10 +1,14 @@
-"""The pooled model's findings in words: what each sentence of the report's findings says about an
-effect, an interaction, the configurations tied with the best, and once, how every range is made.
+"""Every finding of the report, built here: what entered the statistics, the pooled model's sentences (the
+best configuration and those tied with it, each effect, each interaction, Lenth's cross-check), how many
+runs carry each diagnostic flag, the edges of the search, a note on parameters sampled from a range, the
+follow-ups' gains, and once, how every range and call is made (`method_note`).
 
-Pure functions of a lib.report.factorial.Pooled: the numbers come from the fit, the wording and the
-precision from here. A difference is said to "beat" or "lose to" only when the fit calls it (Holm-
-adjusted p below ALPHA); otherwise it is "inconclusive" with the range the sweep can rule out. Numbers
-print at the precision their interval justifies.
+Pure functions of the runs table, a lib.report.factorial.Pooled and lib.report.diagnostics' flags and
+edges: the numbers come from those, the wording and the precision from here. A difference is said to "beat"
+or "lose to" only when the fit calls it (Holm-adjusted p below ALPHA); otherwise it is "inconclusive" with
+the range the sweep can rule out. Numbers print at the precision their interval justifies; values print as
+a sweep file writes them (lib.core.values.sweep_text). Accuracies are fractions; sentences give them in
+points (100 x fraction).
 """
 
 from __future__ import annotations
@@ -16,11 +20,20 @@ import numpy as np
 import pandas as pd
 
 from lib.core.formatting import is_bool, is_missing
-from lib.report import stats
-from lib.report.factorial import Factor, Pooled
-from lib.report.stats import EXACT
+from lib.core.records import RANKED_STATUSES
+from lib.core.values import sweep_text
+from lib.config.naming import unseeded
+from lib.report.design import CELL_VALUES, EXACT, t_quantile, tied_with_best, used_runs
+from lib.report.diagnostics import BOUNDARY_MIN_VALUES, FLAG_RULES, UNSTABLE_RISE, edges
+from lib.report.factorial import Pooled
+from lib.report.linear import Factor
 
 LIST_MAX = 5  # names listed before "and N more"
+FOLLOWUP_FINDINGS = 5  # sentences on follow-ups, the largest gains first
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers and ranges in words
 
 
 def _decimals(half: float) -> int:
@@ -126,9 +139,13 @@ def _at(factor: Factor, level: int) -> str:
     return f"at {factor.name} {factor.text(level)}"
 
 
+# ---------------------------------------------------------------------------------------------
+# The pooled model's sentences
+
+
 def _difference_sentence(pooled: Pooled, row: Mapping[str, Any]) -> str:
     name = row["parameter"]
-    value, reference = stats.sentence_value(row["value"]), stats.sentence_value(row["reference"])
+    value, reference = sweep_text(row["value"]), sweep_text(row["reference"])
     if row["identical"]:
         return (f"{name} ({value} vs {reference}): identical runs (each run at {value} equals its matched run at "
                 f"{reference})")
@@ -238,7 +255,7 @@ def _best_sentence(configs: pd.DataFrame) -> str:
     others = configs.iloc[1:]
     if others.empty:
         return text
-    tied = [c for c, t in zip(others["config"], others["tied_with_best"]) if not is_missing(t) and bool(t)]
+    tied = [c for c, t in zip(others["config"], tied_with_best(configs)[1:]) if t]
     untested = sum(is_missing(t) for t in others["tied_with_best"])
     if tied:
         listed = ", ".join(tied[:LIST_MAX]) + (f" and {len(tied) - LIST_MAX} more" if len(tied) > LIST_MAX else "")
@@ -259,7 +276,7 @@ def _left_out(pooled: Pooled) -> list[str]:
     if pairs:
         notes.append(f"the model leaves out the {', '.join(pairs)} interaction{'s' * (len(pairs) > 1)} (the runs "
                      f"cannot separate {'them' if len(pairs) > 1 else 'it'} from the other terms)")
-    configs = pooled.cells.drop(columns=["seed", *stats.CELL_VALUES]).drop_duplicates()
+    configs = pooled.cells.drop(columns=["seed", *CELL_VALUES]).drop_duplicates()
     missing = len(configs) * len(pooled.seeds) - len(pooled.cells)
     if missing > 0:
         notes.append(f"unbalanced: {missing} of {len(configs) * len(pooled.seeds)} configuration x seed "
@@ -346,3 +363,100 @@ def method_note(pooled: Pooled) -> str:
                  f"correction over the comparisons. ")
     return text + "Standard errors, degrees of freedom and p-values (raw and Holm-adjusted) are in effects.csv " \
                   "and interactions.csv."
+
+
+# ---------------------------------------------------------------------------------------------
+# The findings list: what entered, the model's sentences, flags, edges, sampled parameters; follow-ups
+
+
+FLAG_PHRASES = {  # how the findings name runs carrying each of lib.report.diagnostics.FLAG_RULES
+    "overfitting": "overfit (validation loss ended well above its minimum while training loss kept falling)",
+    "not_converged": "had not converged when they stopped (best epoch = last epoch; more epochs may help)",
+    "stopped_before_annealed": "stopped before their cosine learning rate annealed",
+    "unstable": f"had unstable training (training loss rose by more than {UNSTABLE_RISE:.0%} between epochs)",
+    "diverged": "diverged",
+    "plateau_never_lowered": "never had their plateau learning rate lowered",
+}
+
+
+def boundary_notes(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[str],
+                   effects: pd.DataFrame | None = None) -> list[str]:
+    """A sentence for each of the search's edges (lib.report.diagnostics.edges)."""
+    notes = []
+    for edge in edges(runs, configs, params, effects):
+        side, where = ("largest", "above") if edge.upward else ("smallest", "below")
+        whose = (f"the best {edge.param} (the pooled model's, over the other parameters' values) is the {side} tried"
+                 if edge.by_model else f"the best configuration uses the {side} {edge.param} tried")
+        notes.append(f"{whose} ({edge.value:g}); extend the search {where} {edge.value:g}")
+    return notes
+
+
+def no_edges_note() -> str:
+    """What the findings say when the search has no edge."""
+    return (f"Edges of the search: none (no numeric parameter with at least {BOUNDARY_MIN_VALUES} values has its "
+            f"best at the smallest or largest value tried).")
+
+
+def findings(runs: pd.DataFrame, pooled: Pooled, flags: pd.Series, boundary: Sequence[str],
+             sampled: Sequence[str] = ()) -> list[str]:
+    """Short sentences from the tables, each saying what it rests on.
+
+    What entered the statistics; then the pooled model's sentences (`sentences`): the best configuration and
+    those not distinguishable from it, each effect ("beat"/"lost to" only when its Holm-adjusted p is below
+    ALPHA, else "inconclusive" with its range), the called interactions with each parameter's effect at each
+    value of the other; how many finished runs carry each flag; the boundary notes; and, for the parameters
+    `sampled` from a range, that the findings give a trend at most.
+    """
+    used = used_runs(runs)
+    left_out = runs.loc[~runs.index.isin(used.index), "status"].value_counts() if len(runs) else pd.Series()
+    out = [f"statistics rest on {len(used)} of {len(runs)} runs (completed or early stopped, with a "
+           f"validation accuracy)" + (f"; left out: {', '.join(f'{n} {s}' for s, n in left_out.items())}"
+                                      if len(left_out) else "")]
+    out += sentences(pooled)
+    finished = runs["status"].isin(RANKED_STATUSES) if len(runs) else pd.Series(dtype=bool)
+    counts = {f: 0 for f in FLAG_RULES}
+    for text in flags[finished.reindex(flags.index, fill_value=False)]:
+        for flag in filter(None, text.split(",")):
+            counts[flag] += 1
+    out += [f"{k} of {int(finished.sum())} finished runs {FLAG_PHRASES[f]}" for f, k in counts.items() if k]
+    out += list(boundary)
+    if sampled:
+        out.append(f"{', '.join(sampled)} {'was' if len(sampled) == 1 else 'were'} sampled from a range, so runs "
+                   f"rarely share a value: the findings give a trend at most; the Search section's importances "
+                   f"and slices show what the search did")
+    return out
+
+
+def followup_findings(comparison: pd.DataFrame) -> list[str]:
+    """What each follow-up gained over the run it follows, from lib.report.tables.compare_followups' table: one
+    sentence per follow-up configuration, the gain in validation accuracy, over its seeds with a 95% t-interval
+    when it has several. Reruns of an earlier configuration (nothing changed) are left out."""
+    table = comparison
+    if table.empty:
+        return []
+    table = table[(table["changed"] != "nothing") & table["val_acc"].notna() & table["earlier_val_acc"].notna()]
+    seed_free = table["changed"].map(lambda text: "; ".join(p for p in text.split("; ") if not p.startswith("seed ")))
+    table = table.assign(change=seed_free, gain=table["val_acc"] - table["earlier_val_acc"])
+    table = table[table["change"] != ""]
+    found = []
+    for change, group in table.groupby("change", sort=False):
+        gains = group["gain"].to_numpy(dtype=float)
+        name, earlier = group["run"].iloc[0], group["earlier_run"].iloc[0]
+        if len(group) > 1:  # one sentence over its seeds: name the configurations, not a seed's runs
+            name, earlier = unseeded(name), unseeded(earlier)
+        mean = float(gains.mean())
+        verb = "gained" if mean >= 0 else "lost"
+        text = f"follow-up {name} ({change}) {verb} {abs(100 * mean):.1f} points of validation accuracy over {earlier}"
+        if len(gains) >= 2:
+            sd = float(gains.std(ddof=1))
+            half = t_quantile(len(gains) - 1) * sd / math.sqrt(len(gains))
+            text += (f" ({len(gains)} seeds, each against the same seed: mean {100 * mean:+.1f}, sd {100 * sd:.1f}, "
+                     f"95% CI {100 * (mean - half):+.1f} to {100 * (mean + half):+.1f})")
+        else:
+            text += " (one run against one: no spread, so read it as a hint)"
+        found.append((abs(mean), text))
+    found.sort(key=lambda item: -item[0])
+    out = [text for _, text in found[:FOLLOWUP_FINDINGS]]
+    if len(found) > FOLLOWUP_FINDINGS:
+        out.append(f"and {len(found) - FOLLOWUP_FINDINGS} more follow-up configurations (see Follow-ups)")
+    return out
