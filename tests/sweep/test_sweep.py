@@ -163,7 +163,7 @@ def test_nothing_starts_once_the_user_has_stopped_the_sweep(tmp_path, monkeypatc
 
     monkeypatch.setattr(executors, "_STOPPING", threading.Event())
     executors._STOPPING.set()
-    task = executors.RunTask("s", "r", {}, str(tmp_path / "r"), str(tmp_path / "r"), "train.ipynb")
+    task = executors.RunTask("r", {}, str(tmp_path / "r"), str(tmp_path / "r"), "train.ipynb")
     assert executors.execute_run(task).status == "interrupted"
     assert not (tmp_path / "r").exists()
 
