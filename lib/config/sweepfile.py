@@ -55,7 +55,7 @@ class RunSpec:
     params: dict[str, Any]  # fixed merged with this run's own values: what the sweep file gives
     source: str  # where in the file it comes from, e.g. "grid item 3", "runs[0]", "random sample 2"
     parent: str | None = None  # runs[i].from: the earlier run (sweep/run) this one follows up
-    sweep: str = field(default="", kw_only=True)  # the sweep's name (the config's wandb_group)
+    sweep: str = field(kw_only=True)  # the name of the sweep it belongs to (its config's wandb_group)
 
     @functools.cached_property
     def config(self) -> RunConfig:
