@@ -75,7 +75,8 @@ def _wall_time(out_dir: Path) -> float:
 
 
 def _params_file(tmp: Path, name: str, seed: int = 0) -> tuple[Path, Path]:
-    """A flat YAML of every RunConfig field of the run, as the sweep runner writes it; and its out_dir."""
+    """A flat YAML of every RunConfig field of the run (what `lib.train --config` and papermill's `-f` both take; the
+    sweep runner's params.yaml holds the same dict under `config`); and its out_dir."""
     out_dir = tmp / name
     values = run_config("overhead", name, {**FIXED, "seed": seed}, str(out_dir)).to_dict()
     path = tmp / f"{name}.yaml"

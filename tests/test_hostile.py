@@ -417,11 +417,13 @@ def test_a_full_disk_ends_the_sweep_with_one_line(tmp_path, capsys, monkeypatch)
 
 
 def test_a_finished_run_is_never_executed_again(tmp_path):
-    from lib.sweep.executors.base import RunTask, execute_run
+    from lib.config.sweepfile import RunSpec
+    from lib.sweep.executors.base import execute_run, run_task
 
     run_dir = _finished_run(tmp_path, "done")
     before = (run_dir / "metrics.json").stat().st_mtime_ns
-    outcome = execute_run(RunTask("s", "done", {"dataset": "digits"}, str(run_dir), str(run_dir), "no.ipynb"))
+    spec = RunSpec("done", {"dataset": "digits"}, "test", sweep="s")
+    outcome = execute_run(run_task(spec, str(run_dir), str(run_dir), "no.ipynb"))
     assert outcome.status == "completed"
     assert (run_dir / "metrics.json").stat().st_mtime_ns == before
     assert not (run_dir / "params.yaml").exists() and not (run_dir / "run.log").exists()

@@ -10,7 +10,7 @@ __all__, __getattr__ = public_face(__name__, {
                   "group_warnings", "limit_problem", "parse_text", "RUNNER_NOTE"),
     "errors": ("ConfigError", "SweepFileError"),
     "naming": ("NAME_RE", "SEED_SUFFIX", "config_label", "part", "seeded", "unseeded"),
-    "runs": ("MAX_RUNS", "RUNNER_KEYS", "config_key", "run_config"),
+    "runs": ("CONFIG_PARAMETER", "MAX_RUNS", "RUNNER_KEYS", "config_key", "placed", "run_config"),
     "search": ("StudySettings", "default_startup_trials", "pruner_from_attrs"),
     "sweepfile": ("RunSpec", "Sweep", "is_sweep", "load_sweep", "parse_sweep"),
     "wandb": ("convert", "is_wandb_sweep"),

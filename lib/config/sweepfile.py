@@ -27,6 +27,7 @@ A run's full config is RunConfig's defaults, then the file's values, then what t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import sys
@@ -54,6 +55,14 @@ class RunSpec:
     params: dict[str, Any]  # fixed merged with this run's own values: what the sweep file gives
     source: str  # where in the file it comes from, e.g. "grid item 3", "runs[0]", "random sample 2"
     parent: str | None = None  # runs[i].from: the earlier run (sweep/run) this one follows up
+    sweep: str = field(kw_only=True)  # the name of the sweep it belongs to (its config's wandb_group)
+
+    @functools.cached_property
+    def config(self) -> RunConfig:
+        """The run's validated config (ConfigError when its values are impossible), built once for this planned
+        run: the record check, the warnings and the executor's task all read this one. Its folder and trial are
+        the runner's to set where it executes (lib.config.runs.placed)."""
+        return run_config(self.sweep, self.name, self.params)
 
 
 @dataclass
@@ -95,7 +104,7 @@ class Sweep:
                 if (key, seed) not in taken:
                     base = describe(config, params) or self.name
                     extra.append(RunSpec(seeded(base, seed), {**config, "seed": seed},
-                                         f"confirm: top {rank}, seed {seed}"))
+                                         f"confirm: top {rank}, seed {seed}", sweep=self.name))
         names = {r.name for r in self.runs}
         clash = next((r.name for r in extra if r.name in names), None)
         if clash:
@@ -229,11 +238,11 @@ def parse_sweep(raw: Any, path: Path | None = None, max_runs: int = MAX_RUNS) ->
     merged = [{**fixed, **values} for _, values, _ in variants]
     varying = [k for k in dict.fromkeys(order) if len({repr(m.get(k, _MISSING)) for m in merged}) > 1]
     names = [given or describe(m, varying) or name for (given, _, _), m in zip(variants, merged)]
-    runs = [RunSpec(n, m, source, parents.get(source.split(",")[0]))
+    runs = [RunSpec(n, m, source, parents.get(source.split(",")[0]), sweep=name)
             for n, m, (_, _, source) in zip(_check_unique(names, variants, where), merged, variants)]
     for spec in runs:
         try:
-            run_config(name, spec.name, spec.params)
+            spec.config  # validated here, once: every later step reads this config
         except ConfigError as exc:
             raise SweepFileError(f"{where}: run {spec.name!r} ({spec.source}): {exc}") from None
     terminate = parse_early_terminate(raw["early_terminate"], max(_epochs(r.params) for r in runs), where) \

@@ -2,9 +2,12 @@
 
 The parameters cell is generated from RunConfig (`parameters_cell()`; `python -m lib.run.notebook`
 checks that notebooks/train.ipynb's is in step, `--write` rewrites it), so it holds exactly
-RunConfig's defaults and comments and a test keeps the two together. Papermill injects overrides after it; `config_from_namespace(globals())`
-turns all of them into a RunConfig. A misspelt papermill `-p` name becomes an unknown key there, so
-the run fails with a suggestion instead of silently training with the default.
+RunConfig's defaults and comments and a test keeps the two together, plus one more parameter, `config`:
+a run's whole config as one dict, which is how the sweep runner passes the config it validated (its
+params.yaml is `config: {...}`). Papermill injects overrides after the cell; `config_from_namespace(globals())`
+turns them into a RunConfig, once: `config` when it is given, else the cell's values (JupyterLab, or
+`papermill -p lr 0.1`). A misspelt papermill `-p` name becomes an unknown key there, so the run fails
+with a suggestion instead of silently training with the default.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from lib.core.layout import NOTEBOOK
-from lib.config.runconfig import ConfigError, FIELD_TYPES, RunConfig, base_type, field_comments, field_sections, parse_text
+from lib.config.runconfig import (ConfigError, FIELD_TYPES, RunConfig, base_type, defaults, field_comments,
+                                  field_sections, parse_text)
+from lib.config.runs import CONFIG_PARAMETER
 
 TRAIN_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / NOTEBOOK
 # Names IPython puts into every user namespace.
@@ -29,16 +34,20 @@ def namespace_literals(namespace: Mapping[str, Any]) -> dict[str, Any]:
     Only literals count (papermill injects nothing else), so the objects later cells make (`cfg`,
     `result`, a figure) don't get in the way when a cell is run again in JupyterLab.
     """
-    return {k: v for k, v in namespace.items()
-            if not k.startswith("_") and k not in _IPYTHON_NAMES and isinstance(v, _LITERALS)}
+    return {k: v for k, v in namespace.items() if not k.startswith("_") and k not in _IPYTHON_NAMES
+            and k != CONFIG_PARAMETER and isinstance(v, _LITERALS)}
 
 
 def config_from_namespace(namespace: Mapping[str, Any]) -> RunConfig:
-    """A RunConfig from a notebook's globals; text from `papermill -p mix true` is converted like a
-    command-line flag. Raises ConfigError for unknown names or bad values; prints a `warning:`
-    line for each setting that cannot take effect."""
+    """A RunConfig from a notebook's globals: from `config` (the whole config as one dict, as the sweep
+    runner passes it) when it is given, else from the parameters; text from `papermill -p mix true` is
+    converted like a command-line flag. Raises ConfigError for unknown names or bad values, and for
+    parameters changed beside `config`; prints a `warning:` line for each setting that cannot take effect."""
     values = namespace_literals(namespace)
+    given = namespace.get(CONFIG_PARAMETER)
     try:
+        if given is not None:
+            values = _whole(given, values)
         for key, value in values.items():
             if isinstance(value, str) and key in FIELD_TYPES and base_type(key)[0] is not str:
                 values[key] = parse_text(key, value)
@@ -49,6 +58,19 @@ def config_from_namespace(namespace: Mapping[str, Any]) -> RunConfig:
     for line in cfg.warnings():
         print(f"warning: {line}", file=sys.stderr)
     return cfg
+
+
+def _whole(config: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """`config` as the run's values, refusing parameters changed beside it: one of the two would be lost."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{CONFIG_PARAMETER} must be a mapping of RunConfig fields to values, got "
+                          f"{type(config).__name__}; pass it with papermill -f FILE or -y, or pass single parameters")
+    cell = defaults()
+    besides = [k for k, v in values.items() if k not in cell or v != cell[k]]
+    if besides:
+        raise ConfigError(f"{CONFIG_PARAMETER} is given, and so are {', '.join(besides)}; put them in "
+                          f"{CONFIG_PARAMETER}, or pass single parameters without it")
+    return dict(config)
 
 
 def _say_first(line: str) -> None:
@@ -67,15 +89,17 @@ def _say_first(line: str) -> None:
 
 def parameters_cell() -> str:
     """The source of train.ipynb's parameters cell: every RunConfig field with its default and comment."""
-    comments, defaults = field_comments(), RunConfig().to_dict()
+    comments, default = field_comments(), defaults()
     lines = []
     for section, names in field_sections():
         lines.append(f"# {section}")
         for name in names:
             kind, optional = base_type(name)
             annotation = f'"Optional[{kind.__name__}]"' if optional else kind.__name__
-            lines.append(f"{name}: {annotation} = {defaults[name]!r}  # {comments[name]}")
+            lines.append(f"{name}: {annotation} = {default[name]!r}  # {comments[name]}")
         lines.append("")
+    lines += ["# the whole config at once", f'{CONFIG_PARAMETER}: "Optional[dict]" = None  # set by the sweep runner: '
+              f"every value above as one validated dict; None: the values above"]
     return "\n".join(lines).rstrip() + "\n"
 
 

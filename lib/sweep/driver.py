@@ -13,7 +13,7 @@ from lib.core.layout import RUN_LOG, run_dir
 from lib.core.paths import resolve
 from lib.config.runconfig import defaults
 from lib.config.sweepfile import Sweep
-from lib.sweep.executors.base import RunOutcome, RunTask, drive, out_of_space, unwritten_file
+from lib.sweep.executors.base import RunOutcome, RunTask, drive, out_of_space, run_task, unwritten_file
 from lib.sweep.plan import trials_left, write_sweep_record
 from lib.sweep.progress import SweepProgress
 from lib.sweep.study import SweepStudy, with_search_runs
@@ -43,8 +43,8 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
             return None
         folder = run_dir(root, spec.name)
         work_dir = (storage / sweep.name / spec.name) if storage else folder
-        return RunTask(sweep.name, spec.name, spec.params, str(folder.resolve()), str(work_dir.resolve()),
-                       str(notebook.resolve()), timeout_s, _data_env(), trial)
+        return run_task(spec, str(folder.resolve()), str(work_dir.resolve()), str(notebook.resolve()), timeout_s,
+                        _data_env(), trial)
 
     total = len(names) + trials_left(sweep, study)
     outcomes: list[RunOutcome] = []
@@ -53,7 +53,7 @@ def execute(sweep: Sweep, root: Path, names: list[str], executor, *, notebook: P
                                                                           for n in queue])
 
     def on_start(task: RunTask) -> None:
-        progress.started(task.name, planned_epochs(task.params), task.work_dir)
+        progress.started(task.name, planned_epochs(task.config or {}), task.work_dir)
 
     def on_done(task: RunTask, outcome: RunOutcome) -> None:
         if outcome.status == "interrupted":  # stopped by the user: it stays to do

@@ -19,20 +19,15 @@ from lib.core.formatting import is_number, timestamp
 from lib.core.layout import CONFIG, SWEEP_JSON, SWEEP_LOCK, run_dir, runs_dir
 from lib.core.locks import LockBusy, hold
 from lib.core.records import RunState, read_json, run_state, write_json
-from lib.config.runconfig import COMPUTE_FIELDS, RunConfig, config_diff, group_warnings
+from lib.config.runconfig import COMPUTE_FIELDS, config_diff, group_warnings
 from lib.config.errors import SweepFileError
-from lib.config.runs import config_key, run_config
+from lib.config.runs import config_key
 from lib.config.sweepfile import Sweep
 from lib.sweep.study import SweepStudy, with_search_runs
 
 
 def sweep_root(sweep: Sweep, reports_dir: str | Path) -> Path:
     return Path(reports_dir) / sweep.name
-
-
-def sweep_run_config(sweep: Sweep, name: str, work_dir: Path) -> RunConfig:
-    """The config a run of the sweep executes with."""
-    return run_config(sweep.name, name, sweep.run(name).params, str(work_dir))
 
 
 def _saved_config(folder: Path) -> dict[str, Any] | None:
@@ -71,7 +66,7 @@ def adopt_renamed_runs(sweep: Sweep, root: Path) -> list[tuple[str, str]]:
         target = runs / spec.name
         if target.exists() or not orphans:
             continue
-        source = orphans.pop(_identity(sweep_run_config(sweep, spec.name, target).to_dict()), None)
+        source = orphans.pop(_identity(spec.config.to_dict()), None)
         if source is not None:
             os.rename(source, target)
             moved.append((source.name, spec.name))
@@ -79,13 +74,14 @@ def adopt_renamed_runs(sweep: Sweep, root: Path) -> list[tuple[str, str]]:
 
 
 def check_records_match(sweep: Sweep, root: Path) -> None:
-    """Refuse to mix a run's existing records with a different config under the same name."""
+    """Refuse to mix a run's existing records with a different config under the same name: the saved config.json
+    against the run's one validated config (its folder and trial, where it runs, are no part of the comparison)."""
     for spec in sweep.runs:
         folder = run_dir(root, spec.name)
         saved = _saved_config(folder)
         if saved is None:
             continue
-        diffs = config_diff(saved, sweep_run_config(sweep, spec.name, folder).to_dict())
+        diffs = config_diff(saved, spec.config.to_dict())
         if diffs:
             raise SweepFileError(
                 f"{folder} holds a run made with other settings ({'; '.join(diffs)} (on disk -> sweep file)); "
@@ -147,7 +143,7 @@ def wait_for_running(sweep: Sweep, root: Path, retry_failed: bool, wait_s: float
 
 def sweep_warnings(sweep: Sweep) -> list[str]:
     """Each distinct warning of the sweep's runs once, with how many runs it concerns."""
-    found = group_warnings((spec.name, run_config(sweep.name, spec.name, spec.params), spec.params)
+    found = group_warnings((spec.name, spec.config, spec.params)
                            for spec in sweep.runs)
     return [line + ("" if len(names) == len(sweep.runs) == 1 else
                     f" ({len(names)} of {len(sweep.runs)} runs" + (f", e.g. {names[0]})" if len(names) < len(

@@ -161,7 +161,8 @@ class SweepStudy:
         return [self._spec(run, trial) for run, trial in self.latest().items() if run.startswith(SEARCH_PREFIX)]
 
     def _spec(self, run: str, trial: Any) -> RunSpec:
-        return RunSpec(run, {**self.sweep.fixed, **trial.user_attrs["values"]}, f"search trial {trial.number}")
+        return RunSpec(run, {**self.sweep.fixed, **trial.user_attrs["values"]}, f"search trial {trial.number}",
+                       sweep=self.sweep.name)
 
     def _name(self, trial: Any, run: str, values: dict[str, Any]) -> TrialRef:
         """Tie a new trial to its run: the run's parameters beyond `fixed`, then its name (last, so a

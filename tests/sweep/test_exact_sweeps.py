@@ -14,8 +14,8 @@ from lib.core.paths import data_root, project_root, resolve
 from lib.core.records import RunState, write_history, write_json
 from lib.run.notebook import TRAIN_NOTEBOOK, config_from_namespace, parameters_cell
 from lib.config.runconfig import DATASETS, GRAYSCALE_DATASETS, RunConfig
-from lib.config.errors import SweepFileError
-from lib.config.runs import RUNNER_KEYS, run_config
+from lib.config.errors import ConfigError, SweepFileError
+from lib.config.runs import CONFIG_PARAMETER, RUNNER_KEYS, run_config
 from lib.config.sweepfile import load_sweep
 from lib.sweep.cli import main
 from lib.sweep.plan import sweep_warnings
@@ -38,6 +38,7 @@ def test_the_notebook_parameters_cell_is_runconfig_exactly():
                 if "parameters" in c.metadata.get("tags", []))
     assert cell.source.strip() == parameters_cell().strip(), "run `python -m lib.run.notebook --write` to regenerate the cell"
     values = {node.target.id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body}
+    assert values.pop(CONFIG_PARAMETER) is None  # the sweep runner's whole config; the cell's own values otherwise
     assert values == RunConfig().to_dict()
 
 
@@ -75,6 +76,23 @@ def test_the_notebook_config_keeps_values_as_given_and_can_run_again(monkeypatch
     assert cfg == RunConfig()  # paths are resolved where used, not rewritten into the config
     namespace.update(cfg=cfg, result=object(), mix="true")  # objects from later cells; papermill text
     assert config_from_namespace(namespace).mix is True
+
+
+def test_the_notebook_takes_a_whole_config_as_it_is_and_refuses_values_changed_beside_it(monkeypatch):
+    cell = {**RunConfig().to_dict(), CONFIG_PARAMETER: None, "In": []}
+    given = run_config("s", "r", {"lr": 0.2, "mix": True}, "/tmp/out").to_dict()
+    built = []
+    real = RunConfig.from_dict.__func__
+    monkeypatch.setattr(RunConfig, "from_dict",
+                        classmethod(lambda cls, values: built.append(values) or real(cls, values)))
+    cfg = config_from_namespace({**cell, CONFIG_PARAMETER: given})
+    assert cfg.to_dict() == given and built == [given]  # one RunConfig, from the dict as the sweep validated it
+    with pytest.raises(ConfigError, match="config is given, and so are lr; put them in config"):
+        config_from_namespace({**cell, CONFIG_PARAMETER: given, "lr": 0.3})
+    with pytest.raises(ConfigError, match="config must be a mapping"):
+        config_from_namespace({**cell, CONFIG_PARAMETER: "lr: 0.2"})
+    with pytest.raises(ConfigError, match="unknown key 'modle'"):
+        config_from_namespace({**cell, CONFIG_PARAMETER: {**given, "modle": "mlp"}})
 
 
 @pytest.mark.slow

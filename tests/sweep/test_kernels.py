@@ -11,7 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lib.sweep.executors.base import RunTask, execute_run
+from lib.config.sweepfile import RunSpec
+from lib.sweep.executors.base import execute_run, run_task
 from lib.sweep.executors.kernels import KernelPool, Runner, notebook_imports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,11 +120,12 @@ def test_a_run_through_a_warm_kernel_has_the_metrics_of_a_cold_one(tmp_path):
     pool = KernelPool()
     try:
         pool.prepare(notebook, env)
-        warm = execute_run(RunTask("s", "warm", params, str(tmp_path / "warm"), str(tmp_path / "warm"), notebook,
-                                   env=env), runner=pool.take(notebook, env))
+        warm = execute_run(run_task(RunSpec("warm", params, "test", sweep="s"), str(tmp_path / "warm"),
+                                    str(tmp_path / "warm"), notebook, env=env), runner=pool.take(notebook, env))
     finally:
         pool.close()
-    cold = execute_run(RunTask("s", "cold", params, str(tmp_path / "cold"), str(tmp_path / "cold"), notebook, env=env))
+    cold = execute_run(run_task(RunSpec("cold", params, "test", sweep="s"), str(tmp_path / "cold"),
+                                str(tmp_path / "cold"), notebook, env=env))
     assert warm.status == cold.status == "completed", (warm.error, cold.error)
     timing = ("wall_time_s", "images_per_s")
     assert {k: v for k, v in warm.metrics.items() if k not in timing} == \

@@ -97,7 +97,7 @@ def test_a_finished_run_says_its_training_time_and_its_wall_time():
     from lib.sweep.driver import done_line
     from lib.sweep.executors.base import RunOutcome, RunTask
 
-    task = RunTask("demo", "lr0.1-seed0", {}, "/r/runs/lr0.1-seed0", "/r/runs/lr0.1-seed0", "train.ipynb")
+    task = RunTask("lr0.1-seed0", {}, "/r/runs/lr0.1-seed0", "/r/runs/lr0.1-seed0", "train.ipynb")
     line = done_line(task, RunOutcome("lr0.1-seed0", "completed", 24.2, None, {"test_acc": 0.97, "wall_time_s": 9.1}))
     assert line == ("done   lr0.1-seed0: completed, test acc 0.9700 (training time 0m09s, wall time 0m24s; "
                     "log: /r/runs/lr0.1-seed0/run.log)")

@@ -46,7 +46,7 @@ class Inline:
         self.submitted.append(task)
         start = time.monotonic()
         try:
-            metrics = run(RunConfig.from_dict(task.config_values())).metrics
+            metrics = run(RunConfig.from_dict(task.config)).metrics
             self.ended.append((task, RunOutcome(task.name, metrics["status"], time.monotonic() - start, None, metrics)))
         except Exception as exc:  # noqa: BLE001 - recorded as the run's failure, like execute_run does
             self.ended.append((task, RunOutcome(task.name, "failed", 0.0, str(exc))))

@@ -127,7 +127,7 @@ class Quick(Inline):
         from lib.config.runconfig import RunConfig
 
         self.submitted.append(task)
-        cfg = RunConfig.from_dict(task.config_values())
+        cfg = RunConfig.from_dict(task.config)  # the worker's one RunConfig, as the notebook's
         out = Path(cfg.out_dir)
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", cfg.to_dict())
@@ -192,7 +192,7 @@ def test_a_confirmation_run_resumed_after_a_kill_is_never_a_trial(tmp_path, inli
     assert (confirm / "checkpoints" / "last.pt").is_file()
     inline.submitted.clear()
     assert run_sweep(path, reports) == 0
-    assert [t.name for t in inline.submitted] == [confirm.name] and inline.submitted[0].trial is None
+    assert [t.name for t in inline.submitted] == [confirm.name] and inline.submitted[0].config["trial"] is None
     trials = study_of(reports / "c", "c").trials
     assert [t.user_attrs["run"] for t in trials] == ["trial-000", "trial-001"]
     assert json.loads((confirm / "config.json").read_text())["trial"] is None

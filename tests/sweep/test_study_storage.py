@@ -179,7 +179,8 @@ def test_a_full_disk_mid_append_leaves_the_journal_readable_and_stops_the_sweep_
 
 
 def test_a_run_stopped_by_a_full_disk_records_no_failure_and_stays_resumable(tmp_path):
-    from lib.sweep.executors.base import RunTask, execute_run
+    from lib.config.sweepfile import RunSpec
+    from lib.sweep.executors.base import execute_run, run_task
 
     class FullDisk:  # a runner whose notebook dies as a full disk makes it die
         def start(self, output, parameters_file, log):
@@ -188,7 +189,8 @@ def test_a_run_stopped_by_a_full_disk_records_no_failure_and_stays_resumable(tmp
                                                            f"raise SystemExit(1)"])
 
     run_dir = tmp_path / "r"
-    outcome = execute_run(RunTask("s", "r", {"dataset": "digits"}, str(run_dir), str(run_dir), "no.ipynb"),
+    outcome = execute_run(run_task(RunSpec("r", {"dataset": "digits"}, "test", sweep="s"), str(run_dir), str(run_dir),
+                                   "no.ipynb"),
                           runner=FullDisk())
     assert outcome.failed and "No space left on device" in outcome.error
     assert not (run_dir / "failure.json").exists()  # a rerun resumes it instead of waiting for --retry-failed
@@ -260,7 +262,7 @@ def test_a_password_in_a_database_url_is_never_shown_or_stored(tmp_path, inline,
     assert "hunter2" not in out.out + out.err and "2 runs: 2 completed" in out.out
     assert set(pg_in_sqlite) == {PG_STORED}  # every open, the runs' own included, without the password
     assert len(configs) == 2 and all(c["study"] == PG_STORED for c in configs)  # W&B's config
-    assert all("hunter2" not in yaml.safe_dump(task.config_values()) for task in inline.submitted)  # params.yaml
+    assert all("hunter2" not in yaml.safe_dump(task.config) for task in inline.submitted)  # params.yaml
     assert files_holding(tmp_path, b"hunter2") == []
     assert (reports / "secret" / "runs" / "trial-000" / "checkpoints" / "last.pt").is_file()
     assert json.loads((reports / "secret" / "sweep.json").read_text())["study"] == PG_STORED

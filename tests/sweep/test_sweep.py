@@ -163,7 +163,7 @@ def test_nothing_starts_once_the_user_has_stopped_the_sweep(tmp_path, monkeypatc
 
     monkeypatch.setattr(executors, "_STOPPING", threading.Event())
     executors._STOPPING.set()
-    task = executors.RunTask("s", "r", {}, str(tmp_path / "r"), str(tmp_path / "r"), "train.ipynb")
+    task = executors.RunTask("r", {}, str(tmp_path / "r"), str(tmp_path / "r"), "train.ipynb")
     assert executors.execute_run(task).status == "interrupted"
     assert not (tmp_path / "r").exists()
 
@@ -216,3 +216,77 @@ def test_report_warns_on_the_command_line_about_a_damaged_sweep_json_and_leaves_
     err = capsys.readouterr().err
     assert f"warning: {record} cannot be read" in err and "running the sweep again rewrites sweep.json" in err
     assert no_report == [([record.parent], record.parent)] and record.read_text() == '{"name": '
+
+
+class NotebookHere:
+    """A runner that does in this process what the training notebook does in its kernel: the parameters cell, then
+    what papermill injects from the run's params.yaml, then `config_from_namespace(globals())`; it records the
+    RunConfig and writes the records a completed run leaves."""
+
+    def __init__(self, built: list):
+        self.built = built
+
+    def start(self, output, parameters_file, log):
+        import nbformat
+        import yaml
+
+        from lib.core.records import write_json
+        from lib.run.notebook import TRAIN_NOTEBOOK, config_from_namespace
+
+        cell = next(c for c in nbformat.read(TRAIN_NOTEBOOK, as_version=4).cells
+                    if "parameters" in c.metadata.get("tags", []))
+        namespace: dict = {}
+        exec(cell.source, namespace)
+        namespace.update(yaml.safe_load(Path(parameters_file).read_text()))  # papermill's injected cell
+        cfg = config_from_namespace(namespace)
+        self.built.append(cfg)
+        write_json(Path(cfg.out_dir) / "config.json", cfg.to_dict())
+        write_json(Path(cfg.out_dir) / "metrics.json", {"status": "completed", "val_acc": 0.5, "test_acc": 0.5})
+        return subprocess.Popen([sys.executable, "-c", "pass"])
+
+
+def test_a_run_config_is_validated_once_in_the_sweep_and_once_in_the_notebook(tmp_path, monkeypatch, capsys):
+    import lib.sweep.cli
+    from lib.config.runconfig import RunConfig
+    from lib.sweep.executors.base import execute_run
+
+    class Here:
+        name, capacity = "here", 1
+
+        def __init__(self):
+            self.ended, self.tasks, self.built = [], [], []
+
+        def submit(self, task):
+            self.tasks.append(task)
+            self.ended.append((task, execute_run(task, runner=NotebookHere(self.built))))
+
+        def poll(self, timeout_s):
+            ended, self.ended = self.ended, []
+            return ended
+
+        def cancel(self):
+            pass
+
+        def close(self):
+            pass
+
+    executor = Here()
+    monkeypatch.setattr(lib.sweep.cli, "make_executor", lambda args: executor)
+    made = []
+    real = RunConfig.from_dict.__func__
+    monkeypatch.setattr(RunConfig, "from_dict", classmethod(lambda cls, values: made.append(dict(values))
+                                                            or real(cls, values)))
+    path = write(tmp_path, "name: once\nfixed: {dataset: digits, epochs: 1, lr: 0.2}\n")
+    command = ["run", str(path), "--reports-dir", str(tmp_path / "reports"), "--no-report"]
+    assert main(command) == 0
+    task, = executor.tasks
+    run_dir = tmp_path / "reports" / "once" / "runs" / "once"
+    # planning validates the run once (load_sweep); the notebook builds it once, from the dict the task carried
+    assert len(made) == 2 and made[1] == task.config
+    assert json.loads((run_dir / "config.json").read_text()) == task.config == executor.built[0].to_dict()
+    assert task.config["lr"] == 0.2 and task.config["out_dir"] == str(run_dir.resolve())
+    assert (run_dir / "params.yaml").read_text().startswith("config:\n")  # papermill's one parameter: the dict
+    made.clear()
+    assert main(command) == 0  # the record check compares config.json with the planned config: nothing rebuilt
+    assert len(made) == 1 and len(executor.tasks) == 1
+    capsys.readouterr()

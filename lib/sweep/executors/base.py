@@ -1,8 +1,9 @@
 """What every executor shares: a run as a task, its outcome, executing one, and the one loop over them.
 
 `execute_run` is the unit of work everywhere: it runs notebooks/train.ipynb with the run's
-parameters through papermill in a child process group (a runner of lib.sweep.executors.kernels:
-warm, when the local executor started it while the slot's previous run trained), keeps the run's
+validated config (the dict its task carries, as the one papermill parameter `config`) through
+papermill in a child process group (a runner of lib.sweep.executors.kernels: warm, when the local
+executor started it while the slot's previous run trained), keeps the run's
 log, turns any failure (an exception, a dead kernel, a timeout) into a record instead of an
 exception, and reports the outcome. Executors decide where that happens, behind one interface
 (`Executor`): `submit` a run, `poll` for the runs that ended, `cancel` what runs. `drive` is the
@@ -32,7 +33,8 @@ from lib.core.layout import (FAILURE, METRICS, NOTEBOOK, PARAMS, PARTIAL_NOTEBOO
 from lib.core.records import FINISHED_STATUSES, atomic_write_bytes, atomic_write_text, read_json, write_json
 from lib.core.storage import TrialRef
 from lib.config.errors import ConfigError
-from lib.config.runs import run_config
+from lib.config.runs import CONFIG_PARAMETER, placed
+from lib.config.sweepfile import RunSpec
 from lib.sweep.executors.kernels import Runner
 
 
@@ -56,21 +58,29 @@ def stop_all() -> None:
 
 @dataclass
 class RunTask:
-    """Everything needed to execute one run, anywhere."""
+    """Everything needed to execute one run, anywhere. Its config is data: the dict of the RunConfig the sweep
+    validated when it planned the run, placed where it runs; it travels as it is (to a Ray task or a SLURM
+    job too) and reaches the notebook as its one parameter `config`."""
 
-    sweep: str
     name: str
-    params: dict[str, Any]  # RunConfig fields from the sweep file
+    config: dict[str, Any] | None  # every RunConfig field (lib.config.runs.placed); None: the values are impossible
     run_dir: str  # where the records land (reports/<sweep>/runs/<name>)
     work_dir: str  # where the run executes and keeps checkpoints (run_dir, or a storage path)
     notebook: str  # notebooks/train.ipynb
     timeout_s: float | None = None
     env: dict[str, str] = field(default_factory=dict)
-    trial: TrialRef | None = None  # the study trial the run reports to (search, early termination)
+    problem: str | None = None  # why the values are impossible (a search drew a negative lr): recorded, not run
 
-    def config_values(self) -> dict[str, Any]:
-        """Every RunConfig field, so no default of the notebook's parameters cell reaches the run."""
-        return run_config(self.sweep, self.name, self.params, self.work_dir, self.trial).to_dict()
+
+def run_task(spec: RunSpec, run_dir: str, work_dir: str, notebook: str, timeout_s: float | None = None,
+             env: dict[str, str] | None = None, trial: TrialRef | None = None) -> RunTask:
+    """The task of a planned run: its validated config (`spec.config`) placed in `work_dir` and reporting to
+    `trial` (the study trial, for sweeps that search or stop runs early), as a dict."""
+    try:
+        config, problem = placed(spec.config, work_dir, trial).to_dict(), None
+    except ConfigError as exc:
+        config, problem = None, str(exc)
+    return RunTask(spec.name, config, run_dir, work_dir, notebook, timeout_s, dict(env or {}), problem)
 
 
 @dataclass
@@ -103,17 +113,15 @@ def execute_run(task: RunTask, collect: bool = False, runner: Runner | None = No
     with open(work / RUN_LOG, "a") as log:
         log.write(f"\n=== {timestamp()} {task.name} on {os.uname().nodename} "
                   f"(pid {os.getpid()}) ===\n")
-    try:
-        values = task.config_values()
-    except ConfigError as exc:  # a value no run can take (a search drew a negative lr from a normal): failed once
-        error = f"invalid parameters, not run: {exc}"
+    if task.config is None:  # a value no run can take (a search drew a negative lr from a normal): failed once
+        error = f"invalid parameters, not run: {task.problem}"
         with open(work / RUN_LOG, "a") as log:
             log.write(f"error: {error}\n")
         write_json(work / FAILURE, {"error": error, "exit_code": None, "seconds": 0.0, "host": os.uname().nodename,
                                     "time": timestamp()})
         return RunOutcome(task.name, "failed", 0.0, error, None, collect_records(work) if collect else None)
-    params_file = work / PARAMS
-    atomic_write_text(params_file, yaml.safe_dump(values, sort_keys=False))
+    params_file = work / PARAMS  # papermill's parameters: the config as one value (`papermill -f` takes the file)
+    atomic_write_text(params_file, yaml.safe_dump({CONFIG_PARAMETER: task.config}, sort_keys=False))
     partial = work / PARTIAL_NOTEBOOK
     start = time.monotonic()
     runner = runner or Runner(task.notebook, task.env)
