@@ -11,12 +11,14 @@ import pandas as pd
 import pytest
 
 from lib.core.records import write_history, write_json
+from lib.report import contents, links, search_section
 from lib.report import sections as report_module
 from lib.report.analysis import analysis_of
 from lib.report.figures import (plot_combined_curves, plot_followup, plot_isolation, plot_parallel_coordinates,
                                 plot_run, plot_throughput)
-from lib.report.load import METRIC_LABELS, load_report, plan_note
-from lib.report.sections import styled
+from lib.report.columns import METRIC_LABELS
+from lib.report.load import load_report, plan_note
+from lib.report.render import styled
 from lib.report.tables import (best_runs, compare_followups, conditions, config_warnings, failures, leaderboard,
                                overview, parameter_effects, run_metrics, run_parameters, sweep_folders, write_tables)
 
@@ -118,7 +120,7 @@ def test_figures_label_a_flag_yes_no_as_the_tables_do(tmp_path):
     assert {"no", "yes"} <= texts and not {"True", "False"} & texts
 
 def test_a_sortable_table_shows_a_missing_value_as_an_empty_cell():
-    from lib.report.sections import interactive
+    from lib.report.render import interactive
 
     html = interactive(pd.DataFrame({"p": [0.5, math.nan], "reference": ["sgd", None], "n": [1.0, 2.0]})).data
     assert "NaN" not in html and "None" not in html and "sgd" in html
@@ -127,10 +129,10 @@ def test_a_sortable_table_shows_a_missing_value_as_an_empty_cell():
 def test_a_figure_is_never_shown_wider_than_it_was_drawn():
     import matplotlib.pyplot as plt
 
-    from lib.report.sections import _figure_html
+    from lib.report.render import figure_html
 
     fig, _ = plt.subplots(figsize=(5, 2))  # 400 px at the report's 80 dpi
-    width = int(_figure_html(fig, 900).split("width:")[1].split("px")[0])
+    width = int(figure_html(fig, 900).split("width:")[1].split("px")[0])
     assert 300 < width < 450
 
 
@@ -267,15 +269,15 @@ def test_findings_come_with_what_they_rest_on(seeded, shown):
 
 
 def test_sections_that_do_not_apply_show_nothing_not_even_a_heading(seeded, shown):
-    for show in (report_module.show_followups, report_module.show_failures, report_module.show_search):
+    for show in (report_module.show_followups, report_module.show_failures, search_section.show_search):
         shown.clear()
         show(seeded)  # one sweep, no failure, no search
         assert shown == [], show.__name__
     report_module.show_diagnostics(seeded)
     assert shown[0] == '<h2 id="diagnostics">Diagnostics</h2>'
     assert "Flagged runs: 8 of 8 (8 not converged)." in "\n".join(shown)  # every run's best epoch is its last
-    assert [title for _, title in report_module.sections(seeded)][:3] == ["Findings", "Best configuration", "Overview"]
-    assert "Follow-ups" not in dict(report_module.sections(seeded)).values()
+    assert [title for _, title in contents.sections(seeded)][:3] == ["Findings", "Best configuration", "Overview"]
+    assert "Follow-ups" not in dict(contents.sections(seeded)).values()
 
 
 def test_an_empty_report_says_no_runs_yet_and_shows_no_empty_sections(tmp_path, shown):
@@ -306,8 +308,8 @@ def test_a_damaged_sweep_json_is_reported_from_the_run_folders_and_left_as_it_is
     assert set(report.ranked["optimizer"]) == {"sgd", "adam"}
     note = plan_note(root)
     assert says in note and "running the sweep again rewrites sweep.json" in note
-    report_module.show_title(report)  # under the title: it qualifies the whole page
-    assert any(report_module.local_paths(report, note) in text for text in shown)  # its paths relative to the page
+    contents.show_title(report)  # under the title: it qualifies the whole page
+    assert any(links.local_paths(report, note) in text for text in shown)  # its paths relative to the page
     report_module.show_next(report)
     assert "sweep.json cannot be used (see the note at the top)" in shown[-1]
     assert list(analysis_of(report).effects["parameter"])  # the statistics still work from the runs' configs
@@ -444,7 +446,7 @@ def test_the_best_configuration_card_and_best_yaml_rerun_the_best_configuration(
     text = (out / "best.yaml").read_text()
     assert "out_dir: best-rerun\n" in text and "sweeplab train --config best.yaml" in text
     assert str(tmp_path) not in text  # no path of the machine that wrote it
-    report_module.set_output(seeded, out)
+    links.set_output(seeded, out)
     report_module.show_best(seeded)
     card = "\n".join(shown)
     assert shown[0] == '<h2 id="best">Best configuration</h2>' and "adam-step" in card
@@ -488,12 +490,12 @@ def test_tables_print_values_for_people_without_an_index_column():
 def test_runs_link_to_their_notebook_and_log_relative_to_the_report(sweep, tmp_path):
     (sweep.root / "runs" / "a" / "run.log").write_text("log")
     (sweep.root / "runs" / "a" / "train.ipynb").write_text("{}")
-    report_module.set_output(sweep, sweep.root)
-    assert str(report_module.run_link(sweep, "a")) == '<a href="runs/a/train.ipynb">a</a> ' \
+    links.set_output(sweep, sweep.root)
+    assert str(links.run_link(sweep, "a")) == '<a href="runs/a/train.ipynb">a</a> ' \
                                                  '<a href="runs/a/run.log" style="font-size:85%">log</a>'
-    assert str(report_module.run_link(sweep, "b")) == "b"  # no notebook or log yet: no dead link
-    report_module.set_output(sweep, tmp_path / "elsewhere")
-    assert 'href="../' in str(report_module.run_link(sweep, "a"))
+    assert str(links.run_link(sweep, "b")) == "b"  # no notebook or log yet: no dead link
+    links.set_output(sweep, tmp_path / "elsewhere")
+    assert 'href="../' in str(links.run_link(sweep, "a"))
 
 
 def test_isolation_panels_share_one_axis_that_holds_every_interval_whole(seeded):
@@ -526,10 +528,10 @@ def test_runs_link_to_the_rendered_notebook_where_there_is_one(sweep):
 
     folder = sweep.root / "runs" / "a"
     (folder / "train.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
-    report_module.set_output(sweep, sweep.root)
+    links.set_output(sweep, sweep.root)
     assert render_run_notebook(folder) and (folder / "train.html").read_text().startswith("<!DOCTYPE html>")
     assert not render_run_notebook(folder)  # up to date: not written again
-    assert str(report_module.run_link(sweep, "a")).startswith('<a href="runs/a/train.html">a</a>')
+    assert str(links.run_link(sweep, "a")).startswith('<a href="runs/a/train.html">a</a>')
 
 
 def test_runs_that_tie_on_validation_accuracy_go_by_test_accuracy_then_name(tmp_path):
