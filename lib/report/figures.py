@@ -28,7 +28,7 @@ CURVE_CONFIGS = 12  # legend entries at most: the best configurations by name, t
 
 
 def plot_combined_curves(report: SweepReport, model: str):
-    """Every run of one model: train and validation accuracy and loss per epoch (the report's Figure 1).
+    """Every run of one model: train and validation accuracy and loss per epoch (the section All runs per model).
 
     One colour per configuration (lib.report.stats.RANKING order, best first): its seeds as thin lines of
     that colour, their mean per epoch as a thick one, one legend entry each; beyond CURVE_CONFIGS - 1
@@ -117,7 +117,7 @@ def plot_combined_curves(report: SweepReport, model: str):
 
 
 def plot_run(report: SweepReport, name: str, size: tuple[float, float] = (10, 3.5)):
-    """Training beside validation for one run (the report's Figures 2 to 6)."""
+    """Training beside validation for one run (the section Best runs per model)."""
     history = report.histories[name].to_dict("records")
     pruned = bool((report.runs.loc[report.runs["run"] == name, "status"] == "pruned").any())
     return plot_history(history, title=name, size=size, pruned=pruned)

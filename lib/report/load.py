@@ -45,7 +45,7 @@ class Derived:
     analysis: "Analysis | None" = None  # lib.report.analysis.analysis_of: the statistics
     searches: "list[SweepSearch] | None" = None  # lib.report.studies.searches: each sweep's study
     proposal_keys: pd.Series | None = None  # lib.report.proposal: each ranked run's factor values as one key
-    out: Path | None = None  # lib.report.sections.set_output: the folder the report is written to
+    out: Path | None = None  # lib.report.links.set_output: the folder the report is written to
 
 
 @dataclass

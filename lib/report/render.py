@@ -131,7 +131,8 @@ def show(*items) -> None:
 def interactive(table: pd.DataFrame, caption: str = "", kinds: Mapping[str, str] | None = None):
     """A table sorted and searched in the page (itables; its scripts are in the page, so it works offline). Its
     cells are HTML (for run links), so every other cell is escaped here. Numbers stay numbers, so a column sorts
-    as numbers: whole ones as integers, others to 4 decimals; a missing value is an empty cell."""
+    as numbers: whole ones as integers, parameter values as they are, others to 4 decimals; a missing value is an
+    empty cell."""
     from itables import to_html_datatable
 
     shown = table.copy().astype(object)
@@ -143,8 +144,9 @@ def interactive(table: pd.DataFrame, caption: str = "", kinds: Mapping[str, str]
             shown[column] = column_values.map(lambda v: cell_text(v, "flags"))
         elif pd.api.types.is_float_dtype(column_values):
             whole = all(float(v).is_integer() for v in column_values.dropna())
-            shown[column] = pd.Series([None if is_missing(v) else int(v) if whole else round(float(v), 4)
-                                       for v in column_values], index=shown.index, dtype=object)
+            exact = kind_of(column, kinds) == "value"  # a parameter's value as it is: 1e-5 is not 0.0
+            shown[column] = pd.Series([None if is_missing(v) else int(v) if whole else float(v) if exact
+                                       else round(float(v), 4) for v in column_values], index=shown.index, dtype=object)
         # A missing value is an empty cell (DataTables still sorts the column as numbers), never None or NaN;
         # text is escaped (numbers stay numbers, so the column sorts as numbers).
         shown[column] = shown[column].map(lambda v: "" if is_missing(v) else str(v) if isinstance(v, Markup)
