@@ -8,6 +8,7 @@ from pathlib import Path
 
 import matplotlib
 import optuna
+import pandas as pd
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
@@ -15,7 +16,7 @@ from lib.core.records import run_state, write_json
 from lib.report import contents, search_section
 from lib.report import sections as report_module
 from lib.report.analysis import analysis_of
-from lib.report.figures import plot_best_so_far, plot_combined_curves, plot_slices
+from lib.report.figures import plot_best_so_far, plot_combined_curves, plot_importances, plot_slices
 from lib.report.load import load_report
 from lib.report.studies import (_study, param_importances, searches, search_overview, searched, slice_points,
                                termination_savings, trials_table)
@@ -160,6 +161,21 @@ def test_slices_show_numeric_parameters_and_pruned_trials_at_their_last_value(se
     assert (lr["state"] == "complete").sum() == 8
     figure = plot_slices(points, "val_acc", "fm_asha")
     assert [ax.get_xscale() for ax in figure.axes if ax.axison] == ["log", "linear"]
+    panel = figure.axes[0]
+    assert panel.get_xlabel() == "lr (log)" and panel.get_ylabel() == "val_acc" and figure._suptitle.get_text() == "fm_asha"
+    complete, cut = panel.lines  # dots, then crosses at the pruned trials' last values
+    assert len(complete.get_xdata()) == 8 and sorted(zip(cut.get_xdata(), cut.get_ydata())) == [(1e-4, 0.35), (1e-1, 0.95)]
+
+
+def test_importances_are_bars_the_largest_on_top():
+    table = pd.DataFrame({"importance": [0.25, 0.7, 0.05]}, index=pd.Index(["lr", "optimizer", "momentum"],
+                                                                          name="parameter"))
+    figure = plot_importances(table, "fm_tpe")
+    figure.canvas.draw()
+    ax = figure.axes[0]
+    assert ax.get_title() == "fm_tpe" and ax.get_xlim() == (0, 1.0)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["momentum", "lr", "optimizer"]  # bottom to top
+    assert [p.get_width() for p in ax.patches] == [0.05, 0.25, 0.7]
 
 
 def test_a_parameter_spanning_more_than_two_decades_gets_a_log_axis(tmp_path):
