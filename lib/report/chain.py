@@ -4,12 +4,12 @@ Per round: the proposal lines that made it (the rules that fired, each with its 
 folder's chain.json when the round was written), the runs, epochs and run time it spent (from the records),
 and the best configuration so far with its gain over round 0's best (per seed where both ran the same seeds,
 else the difference of their means). It ends with a recommendation: the best configuration of the whole chain
-with its interval, and the command that reruns it. Every string from a file or a record is escaped here.
+with its interval, and the command that reruns it. Every string from a file or a record is escaped here, by
+lib.report.render.escape.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from lib.core.records import FINISHED_STATUSES, read_json
 from lib.report.analysis import analysis_of
 from lib.core import values
 from lib.report.load import SweepReport
+from lib.report.render import escape
 from lib.report.tables import BEST_FILE, best_configuration, command_path
 
 CHAIN_JSON = "chain.json"  # lib.sweep.auto writes it; the report layer sits below the sweep layer, so named twice
@@ -93,7 +94,7 @@ def chain_html(report: SweepReport, out: Path) -> str | None:
     if log is None:
         return None
     table = rounds_table(report, log)
-    e = html.escape
+    e = escape
     parts = ["<h2 id='chain'>How we got here</h2>",
              f"<p>A chain of {len(table)} round(s) run by <code>auto</code> within a budget of "
              f"{e(str(log.get('budget')))} runs; {int(table['runs'].sum()) if len(table) else 0} paid. "
