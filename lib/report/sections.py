@@ -18,9 +18,11 @@ from lib.report import stats
 from lib.report.analysis import analysis_of
 from lib.report.columns import MISSING, METRIC_LABELS, cell_text
 from lib.report.contents import compared as _compared, no_runs as _no_runs, sampled as _sampled, section as _section
+from lib.report.contents import show_title  # noqa: F401 (its home is contents; tests/test_hostile.py reads it here)
 from lib.report.figures import (plot_combined_curves, plot_followup, plot_isolation, plot_ordered,
                                 plot_parallel_coordinates, plot_run, plot_throughput)
 from lib.report.links import local_paths, output_folder, relative, run_link
+from lib.report.links import set_output  # noqa: F401 (its home is links; tests/test_hostile.py reads it here)
 from lib.report.load import SweepReport, plan_note, read_plan
 from lib.report.render import (LEADERBOARD_ROWS, block as _html, bullets as _bullets, escape, figure as _figure,
                                figure_html as _figure_html, interactive, literal, prose as _prose, show as _show, box,
