@@ -46,7 +46,8 @@ def _configs(report: SweepReport, sweeps: list[str]) -> pd.DataFrame:
     for label, runs in ranked.groupby([ranked[k].map(values.key) for k in keys] if keys else
                                       [ranked["sweep"].map(lambda _: "all")], sort=False):
         first = runs.iloc[0]
-        rows.append({"config": ", ".join(f"{k} {values.reader_text(first[k])}" for k in keys) or "the one configuration",
+        label = ", ".join(f"{k} {values.reader_text(first[k])}" for k in keys)
+        rows.append({"config": label or "the one configuration",
                      "values": {k: first[k] for k in keys},
                      "val_acc_mean": float(runs["val_acc"].mean()), "n": len(runs),
                      "by_seed": {int(s): float(v) for s, v in zip(runs["seed"], runs["val_acc"]) if is_number(s)}})

@@ -170,8 +170,8 @@ def plot_ordered(part: pd.DataFrame, parameter: str):
     if x.min() > 0 and x.max() / x.min() >= 10:
         ax.set_xscale("log")
     best = int(mean.argmax())
-    ax.annotate(f"best {values.reader_text(x[best])}", (x[best], mean[best]), textcoords="offset points", xytext=(0, 8), ha="center",
-                fontsize=8)
+    ax.annotate(f"best {values.reader_text(x[best])}", (x[best], mean[best]), textcoords="offset points",
+                xytext=(0, 8), ha="center", fontsize=8)
     ax.set_xlabel(parameter)
     ax.set_ylabel("validation accuracy")
     ax.grid(alpha=0.3)

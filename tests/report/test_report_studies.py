@@ -162,9 +162,11 @@ def test_slices_show_numeric_parameters_and_pruned_trials_at_their_last_value(se
     figure = plot_slices(points, "val_acc", "fm_asha")
     assert [ax.get_xscale() for ax in figure.axes if ax.axison] == ["log", "linear"]
     panel = figure.axes[0]
-    assert panel.get_xlabel() == "lr (log)" and panel.get_ylabel() == "val_acc" and figure._suptitle.get_text() == "fm_asha"
+    assert panel.get_xlabel() == "lr (log)" and panel.get_ylabel() == "val_acc"
+    assert figure._suptitle.get_text() == "fm_asha"
     complete, cut = panel.lines  # dots, then crosses at the pruned trials' last values
-    assert len(complete.get_xdata()) == 8 and sorted(zip(cut.get_xdata(), cut.get_ydata())) == [(1e-4, 0.35), (1e-1, 0.95)]
+    assert len(complete.get_xdata()) == 8
+    assert sorted(zip(cut.get_xdata(), cut.get_ydata())) == [(1e-4, 0.35), (1e-1, 0.95)]
 
 
 def test_importances_are_bars_the_largest_on_top():
