@@ -514,7 +514,7 @@ def test_next_leaves_a_damaged_run_out_of_the_proposal(damaged, capsys):
 
 
 def test_report_leaves_a_damaged_run_out_and_says_so(damaged, shown):
-    from lib.report import sections
+    from lib.report import contents, links, sections
     from lib.report.analysis import analysis_of
     from lib.report.load import load_report
 
@@ -522,8 +522,8 @@ def test_report_leaves_a_damaged_run_out_and_says_so(damaged, shown):
     report = load_report(root)
     assert DAMAGED_RUN not in set(report.ranked["run"]) and len(report.ranked) == 5
     assert int(analysis_of(report).configs["n"].sum()) == 5  # the configurations' means are over the 5 other runs
-    sections.set_output(report, root)
-    for show in (sections.show_title, sections.show_findings, sections.show_best, sections.show_overview,
+    links.set_output(report, root)
+    for show in (contents.show_title, sections.show_findings, sections.show_best, sections.show_overview,
                  sections.show_leaderboard, sections.show_configs, sections.show_effects, sections.show_next,
                  sections.show_failures):
         show(report)

@@ -7,12 +7,16 @@ from lib.core.exports import public_face
 
 __all__, __getattr__ = public_face(__name__, {
     "chain": ("show_chain",),
-    "load": ("METRIC_LABELS", "load_report", "plan_note"),
+    "columns": ("METRIC_LABELS",),
+    "contents": ("show_title",),
+    "links": ("set_output",),
+    "load": ("load_report", "plan_note"),
     "nextfile": ("sweep_text",),
     "proposal.choose": ("propose",),
-    "sections": ("set_output", "show_best", "show_best_runs", "show_combined_curves", "show_configs",
-                 "show_diagnostics", "show_effects", "show_failures", "show_findings", "show_followups",
-                 "show_interactions", "show_isolation", "show_leaderboard", "show_next", "show_overview",
-                 "show_parameter_effects", "show_search", "show_tables", "show_throughput", "show_title"),
+    "search_section": ("show_search",),
+    "sections": ("show_best", "show_best_runs", "show_combined_curves", "show_configs", "show_diagnostics",
+                 "show_effects", "show_failures", "show_findings", "show_followups", "show_interactions",
+                 "show_isolation", "show_leaderboard", "show_next", "show_overview", "show_parameter_effects",
+                 "show_tables", "show_throughput"),
     "tables": ("sweep_folders", "write_tables"),
 })

@@ -13,12 +13,12 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from lib.core.values import reader_text
+from lib.core.values import reader_text, same
 from lib.report import factorial
 from lib.report.design import isolation_table
 from lib.report.diagnostics import flags_column
 from lib.report.findings import boundary_notes, findings, method_note
-from lib.report.load import SweepReport, value_label
+from lib.report.load import SweepReport
 
 
 @dataclass
@@ -63,9 +63,9 @@ def statistics_runs(report: SweepReport) -> tuple[pd.DataFrame, list[str]]:
         labels = []
         for key in runs["run"]:
             config = report.configs.get(key, {})
-            matches = [m for m in mappings if all(value_label(config.get(k)) == value_label(v) for k, v in m.items())]
+            matches = [m for m in mappings if all(same(config.get(k), v) for k, v in m.items())]
             labels.append(linked_label(max(matches, key=len)) if matches else
-                          ", ".join(value_label(config.get(k)) for k in keys))
+                          ", ".join(reader_text(config.get(k)) for k in keys))
         runs = runs.assign(**{axis: labels})
         at = params.index(keys[0])
         params = [p for p in params if p not in keys]

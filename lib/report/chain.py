@@ -4,12 +4,12 @@ Per round: the proposal lines that made it (the rules that fired, each with its 
 folder's chain.json when the round was written), the runs, epochs and run time it spent (from the records),
 and the best configuration so far with its gain over round 0's best (per seed where both ran the same seeds,
 else the difference of their means). It ends with a recommendation: the best configuration of the whole chain
-with its interval, and the command that reruns it. Every string from a file or a record is escaped here.
+with its interval, and the command that reruns it. Every string from a file or a record is escaped here, by
+lib.report.render.escape.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,9 @@ import pandas as pd
 from lib.core.formatting import duration, is_number
 from lib.core.records import FINISHED_STATUSES, read_json
 from lib.report.analysis import analysis_of
-from lib.report.load import SweepReport, value_label
+from lib.core import values
+from lib.report.load import SweepReport
+from lib.report.render import escape
 from lib.report.tables import BEST_FILE, best_configuration, command_path
 
 CHAIN_JSON = "chain.json"  # lib.sweep.auto writes it; the report layer sits below the sweep layer, so named twice
@@ -41,11 +43,12 @@ def _configs(report: SweepReport, sweeps: list[str]) -> pd.DataFrame:
     ranked = report.ranked[report.ranked["sweep"].isin(sweeps)]
     keys = [p for p in report.params if p != "seed" and p in ranked]
     rows = []
-    for label, runs in ranked.groupby([ranked[k].map(value_label) for k in keys] if keys else
+    for label, runs in ranked.groupby([ranked[k].map(values.key) for k in keys] if keys else
                                       [ranked["sweep"].map(lambda _: "all")], sort=False):
         first = runs.iloc[0]
-        rows.append({"config": ", ".join(f"{k} {value_label(first[k])}" for k in keys) or "the one configuration",
-                     "values": {k: value_label(first[k]) for k in keys},
+        label = ", ".join(f"{k} {values.reader_text(first[k])}" for k in keys)
+        rows.append({"config": label or "the one configuration",
+                     "values": {k: first[k] for k in keys},
                      "val_acc_mean": float(runs["val_acc"].mean()), "n": len(runs),
                      "by_seed": {int(s): float(v) for s, v in zip(runs["seed"], runs["val_acc"]) if is_number(s)}})
     table = pd.DataFrame(rows, columns=["config", "values", "val_acc_mean", "n", "by_seed"])
@@ -72,7 +75,7 @@ def rounds_table(report: SweepReport, log: dict) -> pd.DataFrame:
         best = configs.iloc[0].to_dict() if len(configs) else None
         if final is not None and k == len(sweeps) - 1:
             same = [r for r in configs.to_dict("records") if all(
-                value_label(final["params"].get(key)) == v for key, v in r["values"].items() if key in final["params"])]
+                values.same(final["params"].get(key), v) for key, v in r["values"].items() if key in final["params"])]
             best = same[0] if same else best
         if k == 0:
             start = best
@@ -92,8 +95,8 @@ def chain_html(report: SweepReport, out: Path) -> str | None:
     if log is None:
         return None
     table = rounds_table(report, log)
-    e = html.escape
-    parts = [f"<h2 id='chain'>How we got here</h2>",
+    e = escape
+    parts = ["<h2 id='chain'>How we got here</h2>",
              f"<p>A chain of {len(table)} round(s) run by <code>auto</code> within a budget of "
              f"{e(str(log.get('budget')))} runs; {int(table['runs'].sum()) if len(table) else 0} paid. "
              + (f"It stopped because {e(str(log['stopped']))}." if log.get("stopped") else "It is still running.")
@@ -121,7 +124,7 @@ def chain_html(report: SweepReport, out: Path) -> str | None:
         interval = (f"95% interval {low:.4f} to {high:.4f} over {n} seeds" if is_number(low) and is_number(high)
                     and math.isfinite(low) else f"one run: no interval (n={n})")
         command = f"python -m lib.train --config {command_path(Path(out).resolve() / BEST_FILE)}"
-        params = ", ".join(f"{k}: {value_label(v)}" for k, v in best["params"].items())
+        params = ", ".join(f"{k}: {values.reader_text(v)}" for k, v in best["params"].items())
         parts.append(f"<h3>Recommendation</h3><p><b>{e(best['config'])}</b>: val acc {mean:.4f} ({e(interval)}); "
                      f"its best run is {e(best['run'])} ({e(params)}). Rerun it with:</p>"
                      f"<pre>{e(command)}</pre>")

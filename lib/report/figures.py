@@ -13,7 +13,8 @@ import pandas as pd
 from lib.core.curves import PRUNED_LOOK, accuracy_axis, cut_marker, cut_short, epoch_axis, plot_history
 from lib.report import design
 from lib.report.analysis import analysis_of
-from lib.report.load import SweepReport, level_texts, levels, value_label, value_text
+from lib.core import values
+from lib.report.load import SweepReport
 
 PRUNED_LABEL = "pruned: cut short by early termination (dashed, x at its last epoch)"
 
@@ -27,7 +28,7 @@ CURVE_CONFIGS = 12  # legend entries at most: the best configurations by name, t
 
 
 def plot_combined_curves(report: SweepReport, model: str):
-    """Every run of one model: train and validation accuracy and loss per epoch (the report's Figure 1).
+    """Every run of one model: train and validation accuracy and loss per epoch (the section All runs per model).
 
     One colour per configuration (lib.report.stats.RANKING order, best first): its seeds as thin lines of
     that colour, their mean per epoch as a thick one, one legend entry each; beyond CURVE_CONFIGS - 1
@@ -116,7 +117,7 @@ def plot_combined_curves(report: SweepReport, model: str):
 
 
 def plot_run(report: SweepReport, name: str, size: tuple[float, float] = (10, 3.5)):
-    """Training beside validation for one run (the report's Figures 2 to 6)."""
+    """Training beside validation for one run (the section Best runs per model)."""
     history = report.histories[name].to_dict("records")
     pruned = bool((report.runs.loc[report.runs["run"] == name, "status"] == "pruned").any())
     return plot_history(history, title=name, size=size, pruned=pruned)
@@ -156,6 +157,29 @@ def plot_followup(report: SweepReport, run: str, earlier: str):
     return fig
 
 
+def plot_ordered(part: pd.DataFrame, parameter: str):
+    """The pooled model's mean validation accuracy at each value of an ordered parameter, with its 95% CI."""
+    import matplotlib.pyplot as plt
+
+    x = part["value"].astype(float).to_numpy()
+    mean = part["effect"].to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.fill_between(x, part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float), alpha=0.25,
+                    color="tab:blue", linewidth=0, label="95% CI")
+    ax.plot(x, mean, "o-", color="tab:blue", label="mean over the other parameters")
+    if x.min() > 0 and x.max() / x.min() >= 10:
+        ax.set_xscale("log")
+    best = int(mean.argmax())
+    ax.annotate(f"best {values.reader_text(x[best])}", (x[best], mean[best]), textcoords="offset points",
+                xytext=(0, 8), ha="center", fontsize=8)
+    ax.set_xlabel(parameter)
+    ax.set_ylabel("validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def plot_isolation(report: SweepReport):
     """One panel per varying parameter: for each value, the best configuration's mean validation accuracy
     with its 95% interval over seeds (lib.report.stats.isolation_table). Every panel shares one y-axis, so a
@@ -183,7 +207,7 @@ def plot_isolation(report: SweepReport):
         above = part["ci_high"].to_numpy(dtype=float) - mean
         bars = [[0 if math.isnan(v) else v for v in below], [0 if math.isnan(v) else v for v in above]]
         ax.errorbar(x, mean, yerr=bars, fmt="o", capsize=5, markersize=6)
-        labels = [value_text(v) for v in part["value"]]
+        labels = [values.reader_text(v) for v in part["value"]]
         step = max(1, len(labels) // 8)  # a readable number of tick labels
         ax.set_xticks(list(x)[::step], labels[::step], fontsize=10, rotation=30 if len(labels) > 4 else 0)
         ax.set_xlim(-0.5, len(part) - 0.5)
@@ -224,8 +248,8 @@ def plot_parallel_coordinates(report: SweepReport):
         return fig
     positions = {}
     for key in axes_names[:-1]:
-        values = levels(done[key])
-        positions[key] = {label: (i + 0.5) / len(values) for i, label in enumerate(values)}
+        shown = values.ordered(done[key])  # keyed by values.key: 224 and 224.0 are one place on the axis
+        positions[key] = {values.key(v): ((i + 0.5) / len(shown), values.reader_text(v)) for i, v in enumerate(shown)}
     low, high = done["val_acc"].min(), done["val_acc"].max()
     norm = Normalize(low, high if high > low else low + 1e-9)
     # Runs that share a value would draw on top of each other: spread them within the value's band,
@@ -233,7 +257,7 @@ def plot_parallel_coordinates(report: SweepReport):
     rank = done["val_acc"].rank(method="first").to_numpy() - 1
     from matplotlib.collections import LineCollection
 
-    lines = [list(zip(range(len(axes_names)), [positions[k][value_label(row[k])]
+    lines = [list(zip(range(len(axes_names)), [positions[k][values.key(row[k])][0]
                                                + ((r + 0.5) / len(done) - 0.5) * 0.6 / len(positions[k])
                                                for k in axes_names[:-1]] + [norm(row["val_acc"])]))
              for (_, row), r in zip(done.iterrows(), rank)]
@@ -244,10 +268,9 @@ def plot_parallel_coordinates(report: SweepReport):
     for i, key in enumerate(axes_names):
         ax.axvline(i, color="grey", linewidth=0.8)
         if key in positions:  # at most about PARALLEL_LABELS labels per axis, the ends always among them
-            items = list(positions[key].items())
+            items = list(positions[key].values())
             every = math.ceil(len(items) / PARALLEL_LABELS)
-            texts = level_texts(done[key])
-            labels = [(p, texts[label]) for i, (label, p) in enumerate(items) if i % every == 0 or i == len(items) - 1]
+            labels = [(p, text) for i, (p, text) in enumerate(items) if i % every == 0 or i == len(items) - 1]
         else:
             labels = [(0, f"{low:.3f}"), (1, f"{high:.3f}")]
         for y, text in labels:
@@ -294,7 +317,7 @@ def plot_best_so_far(trials: pd.DataFrame, goal: str):
     """Each sweep's best metric so far against trials (runs in the order they started) and against the epochs
     trained so far, on shared axes; every counted run's value as a dot, pruned runs as ticks on the x-axis.
 
-    `trials`: rows of lib.report.trials_table for sweeps that share one metric.
+    `trials`: rows of lib.report.studies.trials_table for sweeps that share one metric.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -331,7 +354,7 @@ def plot_best_so_far(trials: pd.DataFrame, goal: str):
 
 
 def plot_importances(table: pd.DataFrame, title: str):
-    """Horizontal bars: each parameter's importance (lib.report.param_importances), the largest on top."""
+    """Horizontal bars: each parameter's importance (lib.report.studies.param_importances), the largest on top."""
     import matplotlib.pyplot as plt
 
     table = table.sort_values("importance")
@@ -346,7 +369,7 @@ def plot_importances(table: pd.DataFrame, title: str):
 
 
 def plot_slices(points: pd.DataFrame, metric: str, title: str):
-    """One panel per numeric parameter: each trial's metric against its value (lib.report.slice_points);
+    """One panel per numeric parameter: each trial's metric against its value (lib.report.studies.slice_points);
     complete trials as dots, pruned trials as faded x at the last value they reported."""
     import math
 

@@ -13,7 +13,6 @@ later ones read as follow-ups (lib.report.tables.compare_followups).
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,18 +20,14 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
-from lib.core.formatting import as_float, is_bool
+from lib.core import values
+from lib.core.formatting import as_float
 from lib.core.layout import SWEEP_JSON, run_dir, runs_dir
-from lib.core.records import (DAMAGED, FINISHED_STATUSES, RANKED_STATUSES, VAL_ACC_MEANING, load_run, read_json,
-                               run_state)
+from lib.core.records import DAMAGED, FINISHED_STATUSES, RANKED_STATUSES, load_run, read_json, run_state
 from lib.config.runconfig import COMPUTE_FIELDS, defaults
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "best_epoch",
                   "epochs_run"]
-METRIC_LABELS = {"train_acc": "training accuracy", "train_loss": "training loss", "val_acc": VAL_ACC_MEANING,
-                 "val_loss": "validation loss", "test_acc": "test accuracy", "test_loss": "test loss",
-                 "best_epoch": "epochs to convergence (best epoch)", "epochs_run": "epochs run",
-                 "wall_time_s": "training time (s)", "images_per_s": "training images/s"}
 PARAMETERS = list(COMPUTE_FIELDS)  # what a run computes depends on these alone
 
 if TYPE_CHECKING:  # the modules that fill Derived import this one
@@ -48,7 +43,7 @@ class Derived:
     analysis: "Analysis | None" = None  # lib.report.analysis.analysis_of: the statistics
     searches: "list[SweepSearch] | None" = None  # lib.report.studies.searches: each sweep's study
     proposal_keys: pd.Series | None = None  # lib.report.proposal: each ranked run's factor values as one key
-    out: Path | None = None  # lib.report.sections.set_output: the folder the report is written to
+    out: Path | None = None  # lib.report.links.set_output: the folder the report is written to
 
 
 @dataclass
@@ -158,7 +153,7 @@ def _once(roots: list[Path]) -> list[Path]:
 
 def _varying(rows: list[dict[str, Any]], order: list[str]) -> list[str]:
     """Parameters (runtime fields aside) with more than one value over `rows`: `order` first, then field order."""
-    varying = {k for k in PARAMETERS if len({value_label(r.get(k)) for r in rows}) > 1}
+    varying = {k for k in PARAMETERS if len({values.key(r.get(k)) for r in rows}) > 1}
     return [k for k in dict.fromkeys([*order, *PARAMETERS]) if k in varying]
 
 
@@ -220,40 +215,9 @@ def load_report(sweep_dirs: str | Path | Sequence[str | Path]) -> SweepReport:
                if isinstance(spec, dict)]
     linked: dict[str, list[dict[str, Any]]] = {}
     for plan in plans:
-        for axis, values in (plan.get("linked") or {}).items():
+        for axis, mappings in (plan.get("linked") or {}).items():
             linked.setdefault(axis, [])
-            linked[axis] += [v for v in values if v not in linked[axis]]
+            linked[axis] += [m for m in mappings if m not in linked[axis]]
     return SweepReport(roots[0] if roots else Path("."), " + ".join(names), description, fixed, varying, runs,
                        histories, errors, names, roots, given, configs, list(dict.fromkeys(sampled)), linked,
                        parents)
-
-
-def value_label(value: Any) -> str:
-    """A parameter value as text; pandas turns a None among numbers into NaN, so both read 'None'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "None"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a column with a None in it holds 224 as 224.0
-    return str(value)
-
-
-def value_text(value: Any) -> str:
-    """A parameter value as the report shows it to people: a flag as yes/no, anything else as its label."""
-    return ("yes" if value else "no") if is_bool(value) else value_label(value)
-
-
-def level_texts(values: pd.Series) -> dict[str, str]:
-    """Each label of `levels(values)` with the text the report shows for it (a flag's "True" reads "yes")."""
-    return {value_label(v): value_text(v) for v in values}
-
-
-def levels(values: pd.Series) -> list[str]:
-    """The distinct values of a parameter as labels: None first, then numbers in order, then text."""
-    distinct = {value_label(v): v for v in values}
-
-    def order(label: str):
-        value = distinct[label]
-        numeric = label != "None" and isinstance(value, (int, float)) and not isinstance(value, bool)
-        return (label != "None", not numeric, float(value) if numeric else 0.0, label)
-
-    return sorted(distinct, key=order)

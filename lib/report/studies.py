@@ -230,7 +230,7 @@ def termination_savings(report: SweepReport) -> pd.DataFrame:
         rows.append({"sweep": sweep, "finished runs": len(records), "pruned": sum(pruned), "epochs run": epochs_run,
                      "epochs unpruned": epochs_full, "epochs saved": epochs_full - epochs_run,
                      "epochs saved (%)": round(100 * (epochs_full - epochs_run) / epochs_full, 1) if epochs_full else
-                     math.nan, "time (s)": total_s, "time saved (s)": saved_s,
+                     math.nan, "time_s": total_s, "time_saved_s": saved_s,
                      "time saved (%)": round(100 * saved_s / (total_s + saved_s), 1) if total_s + saved_s else
                      math.nan})
     return pd.DataFrame(rows).set_index("sweep") if rows else pd.DataFrame()

@@ -12,14 +12,15 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from lib.core.formatting import as_float, duration, native, number
+from lib.core import values
+from lib.core.formatting import as_float, is_missing, is_number, native
 from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
+from lib.config.runconfig import COMPUTE_FIELDS, RUNTIME_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 from lib.report import design, findings
 from lib.report.analysis import analysis_of, statistics_runs
-from lib.report.load import (METRIC_COLUMNS, METRIC_LABELS, PARAMETERS, SweepReport, level_texts, levels,
-                             value_label)
-from lib.config.runconfig import COMPUTE_FIELDS, RUNTIME_FIELDS, ConfigError, RunConfig, defaults, group_warnings
+from lib.report.columns import METRIC_LABELS, cell_text, kind_of, metric_label
+from lib.report.load import METRIC_COLUMNS, PARAMETERS, SweepReport
 
 
 def overview(report: SweepReport) -> dict[str, pd.DataFrame]:
@@ -27,8 +28,8 @@ def overview(report: SweepReport) -> dict[str, pd.DataFrame]:
     fixed = pd.DataFrame({"value": [native(v) if not isinstance(v, (list, dict)) else str(v)
                                      for v in report.fixed.values()]}, index=list(report.fixed))
     fixed.index.name = "fixed parameter"
-    values = {k: _values_text(report.runs[k]) for k in report.varying if k in report.runs}
-    varying = pd.DataFrame({"values": list(values.values())}, index=list(values))
+    texts = {k: _values_text(report.runs[k]) for k in report.varying if k in report.runs}
+    varying = pd.DataFrame({"values": list(texts.values())}, index=list(texts))
     varying.index.name = "varying parameter"
     status = report.runs["status"].value_counts().rename_axis("status").to_frame("runs")
     return {"fixed": fixed, "varying": varying, "status": status}
@@ -37,13 +38,13 @@ def overview(report: SweepReport) -> dict[str, pd.DataFrame]:
 OVERVIEW_VALUES = 10  # a parameter with more numeric values than this (a search) is shown as a range
 
 
-def _values_text(values: pd.Series) -> str:
-    labels = levels(values)
-    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v]
-    if len(labels) > OVERVIEW_VALUES and len(set(numbers)) == len(labels):
-        return f"{len(labels)} values from {min(numbers):.4g} to {max(numbers):.4g}"
-    texts = level_texts(values)
-    return ", ".join(texts[label] for label in labels)
+def _values_text(column: pd.Series) -> str:
+    """A parameter's values in the one order (lib.core.values), or the range of a search's many numbers."""
+    distinct = values.ordered(column)
+    numbers = [float(v) for v in distinct if is_number(v) and not is_missing(v)]
+    if len(distinct) > OVERVIEW_VALUES and len(numbers) == len(distinct):
+        return f"{len(distinct)} values from {min(numbers):.4g} to {max(numbers):.4g}"
+    return ", ".join(map(values.reader_text, distinct))
 
 
 def conditions(report: SweepReport) -> str:
@@ -110,7 +111,7 @@ def best_configuration(report: SweepReport) -> dict[str, Any] | None:
     runs = runs.loc[ranked.index]
     for p in factors:
         if p in row.index and p in runs:
-            runs = runs[[value_label(v) == value_label(row[p]) for v in runs[p]]]
+            runs = runs[[values.same(v, row[p]) for v in runs[p]]]
     if runs.empty:
         return None
     best = design.ranked(runs, "val_acc", "test_acc", "run").iloc[0]
@@ -119,9 +120,9 @@ def best_configuration(report: SweepReport) -> dict[str, Any] | None:
     recipe.setdefault("seed", native(best.get("seed", 0)))
 
     def spread(column: str) -> tuple[float, float, int]:
-        values = pd.to_numeric(runs[column], errors="coerce").dropna()
-        return (float(values.mean()) if len(values) else math.nan,
-                float(values.std(ddof=1)) if len(values) >= 2 else math.nan, len(values))
+        measured = pd.to_numeric(runs[column], errors="coerce").dropna()
+        return (float(measured.mean()) if len(measured) else math.nan,
+                float(measured.std(ddof=1)) if len(measured) >= 2 else math.nan, len(measured))
 
     seeds = sorted({native(s) for s in runs["seed"]}) if "seed" in runs else []
     return {"config": row["config"], "run": best["run"], "sweep": best["sweep"], "params": recipe,
@@ -177,14 +178,8 @@ def run_metrics(report: SweepReport, name: str) -> pd.DataFrame:
     row = report.runs.set_index("run").loc[name]
     keys = METRIC_COLUMNS + ["wall_time_s"]
 
-    def text(key: str) -> str:
-        value = row[key]
-        if key == "wall_time_s":
-            return duration(as_float(value))
-        return number(value, ".4f") if key not in ("best_epoch", "epochs_run") else number(value, ".0f")
-
-    labels = [METRIC_LABELS[k].removesuffix(" (s)") if k == "wall_time_s" else METRIC_LABELS[k] for k in keys]
-    return pd.DataFrame({"value": [text(k) for k in keys]}, index=labels).rename_axis("metric")  # 0m27s: no "(s)"
+    return pd.DataFrame({"value": [cell_text(row[k], kind_of(k)) for k in keys]},
+                        index=[metric_label(k) for k in keys]).rename_axis("metric")
 
 
 def parameter_effects(report: SweepReport) -> pd.DataFrame:
@@ -195,11 +190,12 @@ def parameter_effects(report: SweepReport) -> pd.DataFrame:
     for key in report.varying:
         if key not in done or done.empty:
             continue
-        grouped = done.groupby(done[key].map(value_label))
+        grouped = done.groupby(done[key].map(values.key))
         frame = pd.DataFrame({"runs": grouped.size(), "mean val acc": grouped["val_acc"].mean(),
                               "best val acc": grouped["val_acc"].max(), "mean test acc": grouped["test_acc"].mean()})
-        frame = frame.loc[[v for v in levels(done[key]) if v in frame.index]]  # values in order: 0.001 before 0.1
-        frame.index = frame.index.map(level_texts(done[key]))
+        shown = values.ordered(done[key])  # in the one order: 0.001 before 0.1
+        frame = frame.loc[[values.key(v) for v in shown]]
+        frame.index = [values.reader_text(v) for v in shown]
         frame.index = pd.MultiIndex.from_product([[key], frame.index], names=["parameter", "value"])
         frames.append(frame)
     return pd.concat(frames) if frames else pd.DataFrame()
@@ -239,13 +235,11 @@ RUN_TABLE_METRICS = ["best_epoch", "epochs_run", "train_acc", "train_loss", "val
                      "test_loss", "wall_time_s"]
 
 
-def _plain(value: Any) -> Any:
-    """A parameter value for a CSV cell: '' for None, 224 rather than the 224.0 of a column holding a None."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
-        return int(value)
-    return value
+def _csv_cell(value: Any) -> Any:
+    """A parameter value for a CSV cell, for pandas to read back: '' for None, 224 rather than the 224.0 of a column
+    holding a None, flags and names as they are. (Not a text for people: that is values.reader_text.)"""
+    value = native(value)
+    return "" if value is None else int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def runs_table(report: SweepReport) -> pd.DataFrame:
@@ -253,7 +247,7 @@ def runs_table(report: SweepReport) -> pd.DataFrame:
     runs = report.runs
     table = pd.DataFrame({"run": runs["run"], "sweep": runs["sweep"], "status": runs["status"]})
     for p in [*report.params, "seed"]:
-        table[p] = [_plain(v) for v in runs[p]] if p in runs else ""
+        table[p] = [_csv_cell(v) for v in runs[p]] if p in runs else ""
     for m in RUN_TABLE_METRICS:
         table[m] = runs[m].astype("Int64") if m in ("best_epoch", "epochs_run") else runs[m]
     table["flags"] = analysis_of(report).flags
@@ -294,7 +288,7 @@ FOLLOWUP_FIGURES = 4  # curves for at most this many follow-ups, the best first;
 
 
 def _differences(a: Mapping[str, Any], b: Mapping[str, Any], params: Sequence[str]) -> list[str]:
-    return [k for k in params if value_label(a[k]) != value_label(b[k])]
+    return [k for k in params if not values.same(a[k], b[k])]
 
 
 def compare_followups(report: SweepReport) -> pd.DataFrame:
@@ -322,7 +316,7 @@ def compare_followups(report: SweepReport) -> pd.DataFrame:
             ranked = [(len(_differences(r, later, params)), r["status"] not in RANKED_STATUSES,
                        -as_float(r["val_acc"], -math.inf), i) for i, r in enumerate(earlier)]
             match, how = earlier[min(ranked)[3]], "nearest"
-        changed = "; ".join(f"{k} {value_label(match[k])} -> {value_label(later[k])}"
+        changed = "; ".join(f"{k} {values.reader_text(match[k])} -> {values.reader_text(later[k])}"
                             for k in _differences(match, later, params))
         rows.append({"run": later["run"], "sweep": later["sweep"], "earlier_run": match["run"],
                      "earlier_sweep": match["sweep"], "matched": how, "changed": changed or "nothing",

@@ -11,12 +11,14 @@ import pandas as pd
 import pytest
 
 from lib.core.records import write_history, write_json
+from lib.report import contents, links, search_section
 from lib.report import sections as report_module
 from lib.report.analysis import analysis_of
-from lib.report.figures import (plot_combined_curves, plot_followup, plot_isolation, plot_parallel_coordinates,
-                                plot_run, plot_throughput)
-from lib.report.load import METRIC_LABELS, load_report, plan_note
-from lib.report.sections import styled
+from lib.report.figures import (plot_combined_curves, plot_followup, plot_isolation, plot_ordered,
+                                plot_parallel_coordinates, plot_run, plot_throughput)
+from lib.report.columns import METRIC_LABELS
+from lib.report.load import load_report, plan_note
+from lib.report.render import styled
 from lib.report.tables import (best_runs, compare_followups, conditions, config_warnings, failures, leaderboard,
                                overview, parameter_effects, run_metrics, run_parameters, sweep_folders, write_tables)
 
@@ -118,7 +120,7 @@ def test_figures_label_a_flag_yes_no_as_the_tables_do(tmp_path):
     assert {"no", "yes"} <= texts and not {"True", "False"} & texts
 
 def test_a_sortable_table_shows_a_missing_value_as_an_empty_cell():
-    from lib.report.sections import interactive
+    from lib.report.render import interactive
 
     html = interactive(pd.DataFrame({"p": [0.5, math.nan], "reference": ["sgd", None], "n": [1.0, 2.0]})).data
     assert "NaN" not in html and "None" not in html and "sgd" in html
@@ -127,24 +129,81 @@ def test_a_sortable_table_shows_a_missing_value_as_an_empty_cell():
 def test_a_figure_is_never_shown_wider_than_it_was_drawn():
     import matplotlib.pyplot as plt
 
-    from lib.report.sections import _figure_html
+    from lib.report.render import figure_html
 
     fig, _ = plt.subplots(figsize=(5, 2))  # 400 px at the report's 80 dpi
-    width = int(_figure_html(fig, 900).split("width:")[1].split("px")[0])
+    width = int(figure_html(fig, 900).split("width:")[1].split("px")[0])
     assert 300 < width < 450
 
 
-def test_figures_render_with_failed_missing_and_none_valued_runs(sweep):
-    for figure in (plot_parallel_coordinates(sweep), plot_combined_curves(sweep, "lenet"),
-                   plot_combined_curves(sweep, "mlp"), plot_run(sweep, "a"), plot_throughput(sweep)):
-        figure.canvas.draw()
+def ydata(line):
+    return [round(float(y), 6) for y in line.get_ydata()]
+
+
+def test_the_parallel_coordinates_draw_each_finished_run_across_its_values_none_included(sweep):
+    figure = plot_parallel_coordinates(sweep)
+    figure.canvas.draw()
+    ax = figure.axes[0]  # the other axes is the colour bar
+    assert len(figure.axes) == 2 and figure.axes[1].get_ylabel() == "validation accuracy"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["model", "lr", "input_size", "val_acc"]
+    assert len(ax.collections[0].get_segments()) == 2  # a and b finished; c failed, d never ran
+    # the values on each axis, in the one order (lib.core.values), input_size's None among them; val_acc's range
+    assert sorted(t.get_text() for t in ax.texts) == sorted(["lenet", "0.01", "0.1", "None", "224", "0.700", "0.800"])
+
+
+def test_the_curves_of_a_model_draw_each_run_with_a_history_in_four_panels(sweep):
+    figure = plot_combined_curves(sweep, "lenet")
+    figure.canvas.draw()
+    assert [ax.get_title() for ax in figure.axes] == ["training accuracy", "validation accuracy", "training loss",
+                                                       "validation loss"]
+    assert [len(ax.lines) for ax in figure.axes] == [2, 2, 2, 2]  # a and b, one configuration each
+    assert [ydata(line) for line in figure.axes[1].lines] == [[0.5, 0.7, 0.6], [0.4, 0.8]]  # their val acc
+    assert figure._suptitle.get_text().startswith("lenet: all 2 runs with a history, 2 configurations")
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["b", "a"]  # the best first (b: 0.8)
+    empty = plot_combined_curves(sweep, "mlp")  # c failed, d never ran: no history to draw
+    empty.canvas.draw()
+    assert [len(ax.lines) for ax in empty.axes] == [0, 0, 0, 0] and not empty.legends
+    assert empty._suptitle.get_text().startswith("mlp: all 0 runs with a history")
+
+
+def test_one_runs_curves_put_loss_beside_accuracy(sweep):
+    figure = plot_run(sweep, "a")
+    figure.canvas.draw()
+    assert figure._suptitle.get_text() == "a" and [ax.get_ylabel() for ax in figure.axes] == ["cross-entropy loss",
+                                                                                              "accuracy"]
+    assert [ydata(line) for line in figure.axes[0].lines] == [[1.0, 0.9, 0.8], [0.5, 0.3, 0.4]]  # train, val loss
+    assert [ydata(line) for line in figure.axes[1].lines] == [[0.45, 0.65, 0.55], [0.5, 0.7, 0.6]]  # train, val acc
+
+
+def test_throughput_is_a_bar_per_finished_run(sweep):
+    figure = plot_throughput(sweep)
+    figure.canvas.draw()
+    ax = figure.axes[0]
+    assert ax.get_title() == "throughput per run" and ax.get_xlabel() == "training images/s (median epoch)"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert [p.get_width() for p in ax.patches] == [1000.0, 1000.0]
 
 
 def test_an_empty_sweep_folder_renders(tmp_path):
     report = load_report(tmp_path / "nothing-here")
     assert report.runs.empty and conditions(report) == "No run has finished yet."
-    plot_parallel_coordinates(report).canvas.draw()
+    figure = plot_parallel_coordinates(report)
+    figure.canvas.draw()
+    assert [t.get_text() for t in figure.axes[0].texts] == ["no finished runs yet"]
+    assert not figure.axes[0].collections  # no line drawn
     assert leaderboard(report).empty
+
+
+def test_an_ordered_parameters_curve_draws_the_mean_at_each_value_on_a_log_axis():
+    part = pd.DataFrame({"value": [0.001, 0.01, 0.1, 1.0], "effect": [0.7, 0.8, 0.75, 0.6],
+                         "ci_low": [0.65, 0.75, 0.7, 0.55], "ci_high": [0.75, 0.85, 0.8, 0.65]})
+    figure = plot_ordered(part, "lr")
+    figure.canvas.draw()
+    ax = figure.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "lr" and ax.get_ylabel() == "validation accuracy"
+    assert list(ax.lines[0].get_xdata()) == [0.001, 0.01, 0.1, 1.0] and ydata(ax.lines[0]) == [0.7, 0.8, 0.75, 0.6]
+    assert [t.get_text() for t in ax.texts] == ["best 0.01"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["95% CI", "mean over the other parameters"]
 
 
 def write_sweep(root, name, runs, fixed=None):
@@ -235,7 +294,14 @@ def test_followups_are_compared_with_the_nearest_earlier_run(two_sweeps):
     assert table.loc["long-lr0.05", "earlier_run"] == "lr0.1"
     assert table.loc["long-lr0.01", "val_acc"] == 0.9 and table.loc["long-lr0.01", "earlier_val_acc"] == 0.6
     assert table.loc["long-lr0.01", "epochs_run"] == 3 and table.loc["long-lr0.01", "earlier_epochs_run"] == 2
-    plot_followup(two_sweeps, "long-lr0.01", "lr0.01").canvas.draw()
+    figure = plot_followup(two_sweeps, "long-lr0.01", "lr0.01")
+    figure.canvas.draw()
+    assert figure._suptitle.get_text() == "long-lr0.01 vs lr0.01"
+    assert [ax.get_ylabel() for ax in figure.axes] == ["accuracy", "cross-entropy loss"]
+    accuracy = {line.get_label(): ydata(line) for line in figure.axes[0].lines}  # each run's val and train lines
+    assert accuracy == {"earlier lr0.01: validation": [0.5, 0.6], "earlier: training": [0.45, 0.55],
+                        "follow-up long-lr0.01: validation": [0.5, 0.6, 0.9], "follow-up: training": [0.45, 0.55, 0.85]}
+    assert len(figure.axes[1].lines) == 4
     assert compare_followups(load_report(two_sweeps.roots[0])).empty
 
 
@@ -267,15 +333,15 @@ def test_findings_come_with_what_they_rest_on(seeded, shown):
 
 
 def test_sections_that_do_not_apply_show_nothing_not_even_a_heading(seeded, shown):
-    for show in (report_module.show_followups, report_module.show_failures, report_module.show_search):
+    for show in (report_module.show_followups, report_module.show_failures, search_section.show_search):
         shown.clear()
         show(seeded)  # one sweep, no failure, no search
         assert shown == [], show.__name__
     report_module.show_diagnostics(seeded)
     assert shown[0] == '<h2 id="diagnostics">Diagnostics</h2>'
     assert "Flagged runs: 8 of 8 (8 not converged)." in "\n".join(shown)  # every run's best epoch is its last
-    assert [title for _, title in report_module.sections(seeded)][:3] == ["Findings", "Best configuration", "Overview"]
-    assert "Follow-ups" not in dict(report_module.sections(seeded)).values()
+    assert [title for _, title in contents.sections(seeded)][:3] == ["Findings", "Best configuration", "Overview"]
+    assert "Follow-ups" not in dict(contents.sections(seeded)).values()
 
 
 def test_an_empty_report_says_no_runs_yet_and_shows_no_empty_sections(tmp_path, shown):
@@ -306,8 +372,8 @@ def test_a_damaged_sweep_json_is_reported_from_the_run_folders_and_left_as_it_is
     assert set(report.ranked["optimizer"]) == {"sgd", "adam"}
     note = plan_note(root)
     assert says in note and "running the sweep again rewrites sweep.json" in note
-    report_module.show_title(report)  # under the title: it qualifies the whole page
-    assert any(report_module.local_paths(report, note) in text for text in shown)  # its paths relative to the page
+    contents.show_title(report)  # under the title: it qualifies the whole page
+    assert any(links.local_paths(report, note) in text for text in shown)  # its paths relative to the page
     report_module.show_next(report)
     assert "sweep.json cannot be used (see the note at the top)" in shown[-1]
     assert list(analysis_of(report).effects["parameter"])  # the statistics still work from the runs' configs
@@ -444,7 +510,7 @@ def test_the_best_configuration_card_and_best_yaml_rerun_the_best_configuration(
     text = (out / "best.yaml").read_text()
     assert "out_dir: best-rerun\n" in text and "sweeplab train --config best.yaml" in text
     assert str(tmp_path) not in text  # no path of the machine that wrote it
-    report_module.set_output(seeded, out)
+    links.set_output(seeded, out)
     report_module.show_best(seeded)
     card = "\n".join(shown)
     assert shown[0] == '<h2 id="best">Best configuration</h2>' and "adam-step" in card
@@ -485,15 +551,42 @@ def test_tables_print_values_for_people_without_an_index_column():
     assert 'class="row_heading' not in html  # no index column
 
 
+def test_cells_print_by_the_declared_kind_of_their_column_never_by_its_header(monkeypatch):
+    import dataclasses
+
+    from lib.report import columns
+
+    table = pd.DataFrame({"p_holm": [0.000123], "time_saved_s": [26.76], "time (s)": [26.76], "lr": [1e-05],
+                          "value": [0.91234]})
+    html = styled(table).to_html()
+    assert ">p (Holm)<" in html and ">0.00012<" in html  # declared: its header and 2 significant digits
+    assert ">time saved<" in html and ">0m27s<" in html  # a time: its unit is in the value, not the header
+    assert ">26.76<" in html  # "time (s)" is no declared column: a header's words format nothing
+    assert ">1e-5<" in html and ">0.91234<" in html  # undeclared: a parameter's value, as values.reader_text
+    assert ">0.9123<" in styled(table, kinds={"value": "measure"}).to_html()  # a table that says otherwise
+    renamed = {**columns.COLUMNS, "time_saved_s": dataclasses.replace(columns.COLUMNS["time_saved_s"],
+                                                                      header="seconds saved (s)")}
+    monkeypatch.setattr(columns, "COLUMNS", renamed)
+    html = styled(table).to_html()
+    assert ">seconds saved (s)<" in html and ">0m27s<" in html  # a renamed header, the same cells
+
+
+def test_a_metric_is_labelled_once_with_its_unit_where_its_value_has_none():
+    from lib.report.columns import METRIC_LABELS, metric_label
+
+    assert METRIC_LABELS["wall_time_s"] == "training time (s)" and metric_label("wall_time_s") == "training time"
+    assert metric_label("val_acc") == METRIC_LABELS["val_acc"] and METRIC_LABELS["images_per_s"] == "training images/s"
+
+
 def test_runs_link_to_their_notebook_and_log_relative_to_the_report(sweep, tmp_path):
     (sweep.root / "runs" / "a" / "run.log").write_text("log")
     (sweep.root / "runs" / "a" / "train.ipynb").write_text("{}")
-    report_module.set_output(sweep, sweep.root)
-    assert str(report_module.run_link(sweep, "a")) == '<a href="runs/a/train.ipynb">a</a> ' \
+    links.set_output(sweep, sweep.root)
+    assert str(links.run_link(sweep, "a")) == '<a href="runs/a/train.ipynb">a</a> ' \
                                                  '<a href="runs/a/run.log" style="font-size:85%">log</a>'
-    assert str(report_module.run_link(sweep, "b")) == "b"  # no notebook or log yet: no dead link
-    report_module.set_output(sweep, tmp_path / "elsewhere")
-    assert 'href="../' in str(report_module.run_link(sweep, "a"))
+    assert str(links.run_link(sweep, "b")) == "b"  # no notebook or log yet: no dead link
+    links.set_output(sweep, tmp_path / "elsewhere")
+    assert 'href="../' in str(links.run_link(sweep, "a"))
 
 
 def test_isolation_panels_share_one_axis_that_holds_every_interval_whole(seeded):
@@ -526,10 +619,10 @@ def test_runs_link_to_the_rendered_notebook_where_there_is_one(sweep):
 
     folder = sweep.root / "runs" / "a"
     (folder / "train.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
-    report_module.set_output(sweep, sweep.root)
+    links.set_output(sweep, sweep.root)
     assert render_run_notebook(folder) and (folder / "train.html").read_text().startswith("<!DOCTYPE html>")
     assert not render_run_notebook(folder)  # up to date: not written again
-    assert str(report_module.run_link(sweep, "a")).startswith('<a href="runs/a/train.html">a</a>')
+    assert str(links.run_link(sweep, "a")).startswith('<a href="runs/a/train.html">a</a>')
 
 
 def test_runs_that_tie_on_validation_accuracy_go_by_test_accuracy_then_name(tmp_path):

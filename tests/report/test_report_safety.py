@@ -220,7 +220,7 @@ def test_study_and_trial_attributes_and_sampled_values_are_text(tmp_path, monkey
     from optuna.storages.journal import JournalFileBackend
     from studies import write_search
 
-    from lib.report import sections
+    from lib.report import links, search_section
     from lib.report.load import load_report
 
     choice = CategoricalDistribution([STUDY_PAYLOAD, "plain"])
@@ -235,8 +235,8 @@ def test_study_and_trial_attributes_and_sampled_values_are_text(tmp_path, monkey
     shown = []
     monkeypatch.setattr(IPython.display, "display", shown.append)
     report = load_report(root)
-    sections.set_output(report, root)
-    sections.show_search(report)
+    links.set_output(report, root)
+    search_section.show_search(report)
     pages = [markdown2html_mistune(item.data) if isinstance(item, IPython.display.Markdown) else item.data
              for item in shown if hasattr(item, "data") and isinstance(item.data, str)]
     assert sum("|STUDY" in page for page in pages) >= 2  # it shows (as text), in the trials and how it searched
@@ -245,7 +245,7 @@ def test_study_and_trial_attributes_and_sampled_values_are_text(tmp_path, monkey
 
 
 def test_a_sortable_table_escapes_every_cell_but_run_links():
-    from lib.report.sections import Markup, interactive
+    from lib.report.render import Markup, interactive
 
     import pandas as pd
 

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import matplotlib
 import optuna
+import pandas as pd
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 from lib.core.records import run_state, write_json
+from lib.report import contents, search_section
 from lib.report import sections as report_module
 from lib.report.analysis import analysis_of
-from lib.report.figures import plot_best_so_far, plot_combined_curves, plot_slices
+from lib.report.figures import plot_best_so_far, plot_combined_curves, plot_importances, plot_slices
 from lib.report.load import load_report
 from lib.report.studies import (_study, param_importances, searches, search_overview, searched, slice_points,
                                termination_savings, trials_table)
@@ -124,10 +126,10 @@ def test_termination_savings_count_epochs_and_estimate_time(search, grid_dir):
     assert (asha["finished runs"], asha["pruned"], asha["epochs run"], asha["epochs unpruned"]) == (10, 2, 36, 40)
     assert (asha["epochs saved"], asha["epochs saved (%)"]) == (4, 10.0)
     # median epoch time x epochs not run: 2.0 s x 3 + median(1.0, 1.5, 5.0) s x 1
-    assert asha["time saved (s)"] == 7.5 and asha["time (s)"] == 8 * 4 + 2.0 + 7.5
+    assert asha["time_saved_s"] == 7.5 and asha["time_s"] == 8 * 4 + 2.0 + 7.5
     assert asha["time saved (%)"] == round(100 * 7.5 / (41.5 + 7.5), 1)
     grid = table.loc["fm"]
-    assert (grid["finished runs"], grid["pruned"], grid["epochs saved"], grid["time saved (s)"]) == (3, 0, 0, 0)
+    assert (grid["finished runs"], grid["pruned"], grid["epochs saved"], grid["time_saved_s"]) == (3, 0, 0, 0)
 
 
 def test_importances_come_back_for_the_parameter_that_matters(search):
@@ -159,6 +161,23 @@ def test_slices_show_numeric_parameters_and_pruned_trials_at_their_last_value(se
     assert (lr["state"] == "complete").sum() == 8
     figure = plot_slices(points, "val_acc", "fm_asha")
     assert [ax.get_xscale() for ax in figure.axes if ax.axison] == ["log", "linear"]
+    panel = figure.axes[0]
+    assert panel.get_xlabel() == "lr (log)" and panel.get_ylabel() == "val_acc"
+    assert figure._suptitle.get_text() == "fm_asha"
+    complete, cut = panel.lines  # dots, then crosses at the pruned trials' last values
+    assert len(complete.get_xdata()) == 8
+    assert sorted(zip(cut.get_xdata(), cut.get_ydata())) == [(1e-4, 0.35), (1e-1, 0.95)]
+
+
+def test_importances_are_bars_the_largest_on_top():
+    table = pd.DataFrame({"importance": [0.25, 0.7, 0.05]}, index=pd.Index(["lr", "optimizer", "momentum"],
+                                                                          name="parameter"))
+    figure = plot_importances(table, "fm_tpe")
+    figure.canvas.draw()
+    ax = figure.axes[0]
+    assert ax.get_title() == "fm_tpe" and ax.get_xlim() == (0, 1.0)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["momentum", "lr", "optimizer"]  # bottom to top
+    assert [p.get_width() for p in ax.patches] == [0.05, 0.25, 0.7]
 
 
 def test_a_parameter_spanning_more_than_two_decades_gets_a_log_axis(tmp_path):
@@ -186,14 +205,14 @@ def test_the_study_is_read_by_the_sweep_name_and_missing_without_a_journal(searc
 def test_a_grid_report_has_no_search_section(grid_dir, shown):
     report = load_report(grid_dir)
     assert not searched(report)
-    report_module.show_search(report)
-    assert shown == [] and "search" not in dict(report_module.sections(report))
+    search_section.show_search(report)
+    assert shown == [] and "search" not in dict(contents.sections(report))
 
 
 def test_search_section_renders_with_only_pruned_trials(tmp_path, shown):
     report = load_report(write_search(tmp_path / "pruned", "pruned", [
         ({"lr": 1e-2}, [0.5], "pruned", None), ({"lr": 1e-3}, [0.4, 0.45], "pruned", None)], {"lr": LR}))
-    report_module.show_search(report)
+    search_section.show_search(report)
     text = "\n".join(shown)
     assert "Not shown for pruned: needs at least 2 complete trials, has 0" in text
     assert "pruned rests on too few runs" in text and "reduction_factor of 2" in text
@@ -210,7 +229,7 @@ def test_search_section_puts_two_sweeps_on_one_best_so_far_plot(search, grid_dir
     for ax in figure.axes:
         assert [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")] == ["fm",
                                                                                                         "fm_asha"]
-    report_module.show_search(report)
+    search_section.show_search(report)
     text = "\n".join(shown)
     assert "fm_asha" in text and "run records" in text and "study.journal" in text
     assert text.count("<img") == 2  # best so far and slices: too few complete trials for importances
@@ -231,7 +250,7 @@ def test_the_report_notebook_renders_a_search_beside_a_grid(search_dir, grid_dir
 def test_sampled_values_read_short_in_the_tables(search):
     import pandas as pd
 
-    from lib.report.sections import styled
+    from lib.report.render import styled
     from lib.report.tables import _values_text, overview
 
     assert overview(search)["varying"].loc["lr", "values"] == "0.0001, 0.0003, 0.001, 0.002, 0.003, 0.005, 0.01, 0.03, 0.1"
@@ -243,12 +262,12 @@ def test_sampled_values_read_short_in_the_tables(search):
 def test_a_search_report_leads_with_its_trials_and_leaves_sampled_parameters_out_of_the_grid_sections(search, shown):
     from lib.report.analysis import analysis_of
 
-    titles = [title for _, title in report_module.sections(search)]
+    titles = [title for _, title in contents.sections(search)]
     assert titles[0] == "Search"  # before the findings
     for grid_only in ("Configurations over seeds", "Effects", "Two-way interactions", "Isolation plots",
                       "Mean and best per parameter value"):
         assert grid_only not in titles
-    report_module.show_search(search)
+    search_section.show_search(search)
     text = "\n".join(shown)
     assert text.index("Trials") < text.index("Best so far") < text.index("How each sweep searched")
     assert ">lr<" in text and "trial-000" in text  # its sampled values, by trial

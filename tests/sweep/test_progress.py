@@ -118,7 +118,7 @@ def test_the_report_build_says_when_it_starts_and_ends_with_its_time(monkeypatch
 
 def test_the_training_time_has_one_name_in_the_run_output_status_and_the_report():
     from lib.core.records import RunState
-    from lib.report.load import METRIC_LABELS
+    from lib.report.columns import METRIC_LABELS
     from lib.sweep.status import format_table
 
     table = format_table([RunState("a", "completed", 10, 0.9, 0.8, 9.1), RunState("b", "failed", 2, None, None, 30.0)])
