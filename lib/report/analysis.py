@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from lib.core import values
 from lib.core.values import reader_text, same
 from lib.report import factorial
 from lib.report.design import isolation_table
@@ -88,3 +89,17 @@ def analysis_of(report: SweepReport) -> Analysis:
     if report.derived.analysis is None:
         report.derived.analysis = _compute(report)
     return report.derived.analysis
+
+
+def runs_of(report: SweepReport, row: pd.Series) -> pd.DataFrame:
+    """The ranked runs of one configuration (a row of the configurations table: its factors' values), any seed;
+    rows of `statistics_runs`, so a linked grid axis is matched by its label."""
+    runs, factors = statistics_runs(report)
+    runs = runs.loc[report.ranked.index]
+    factors = [p for p in factors if p in row.index and p in runs]
+    if report.derived.config_keys is None:  # each ranked run's factor values, as one key, once
+        report.derived.config_keys = pd.Series(
+            [tuple(values.key(v) for v in point) for point in runs[factors].itertuples(index=False)],
+            index=runs.index, dtype=object)
+    wanted = tuple(values.key(row[p]) for p in factors)
+    return runs[report.derived.config_keys.map(wanted.__eq__).astype(bool)]

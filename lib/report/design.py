@@ -27,7 +27,7 @@ import pandas as pd
 
 from lib.core.formatting import is_missing, is_number, native
 from lib.core.values import key, ordered, same
-from lib.config.naming import config_label  # configurations read like run names
+from lib.config.naming import config_label, seeded, unseeded  # configurations read like run names
 
 
 def scipy_stats():
@@ -88,8 +88,8 @@ class Design:
 
 def configuration_name(run: Any, seed: Any) -> str:
     """A run's name without its seed part (`lenet-mix-seed2` -> `lenet-mix`): the name of its configuration."""
-    token = f"seed{native(seed)}" if is_number(seed) else None
-    return "-".join(part for part in str(run).split("-") if part != token)
+    name = str(run)
+    return unseeded(name) if is_number(seed) and name.endswith(seeded("", native(seed))) else name
 
 
 def _names(used: pd.DataFrame, params: Sequence[str], codes: dict[str, list[int]]) -> dict[tuple[int, ...], str]:

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import pandas as pd
 
 from lib.core import values
-from lib.core.formatting import as_float
+from lib.core.formatting import as_float, native
 from lib.core.layout import SWEEP_JSON, run_dir, runs_dir
 from lib.core.records import DAMAGED, FINISHED_STATUSES, RANKED_STATUSES, load_run, read_json, run_state
 from lib.config.runconfig import COMPUTE_FIELDS, defaults
@@ -42,7 +42,7 @@ class Derived:
 
     analysis: "Analysis | None" = None  # lib.report.analysis.analysis_of: the statistics
     searches: "list[SweepSearch] | None" = None  # lib.report.studies.searches: each sweep's study
-    proposal_keys: pd.Series | None = None  # lib.report.proposal: each ranked run's factor values as one key
+    config_keys: pd.Series | None = None  # lib.report.analysis.runs_of: each ranked run's factor values as one key
     out: Path | None = None  # lib.report.links.set_output: the folder the report is written to
 
 
@@ -82,6 +82,17 @@ class SweepReport:
     def params(self) -> list[str]:
         """The varying parameters the statistics compare: `varying` without the seed (seeds are replicates)."""
         return [p for p in self.varying if p != "seed" and p in self.runs]
+
+    def recipe(self, run: Mapping[str, Any], seed: bool = True) -> dict[str, Any]:
+        """A run (a row of `runs`) as a sweep file gives it: the parameters its sweep file set and every one the
+        report compares, valued from its recorded config; its seed too unless `seed` is False (a follow-up
+        chooses its own seeds)."""
+        config = self.configs.get(run["run"], {})
+        keys = list(dict.fromkeys([*self.given.get(run["run"], []), *self.params]))
+        recipe = {k: native(config.get(k, run.get(k))) for k in keys if k != "seed" and (k in config or k in run)}
+        if seed:
+            recipe["seed"] = native(config.get("seed", run.get("seed", 0)))
+        return recipe
 
 
 _PLAN_TYPES = {"name": str, "runs": list, "fixed": dict, "varying": list, "description": str, "search": dict,

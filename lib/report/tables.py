@@ -18,7 +18,7 @@ from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
 from lib.config.runconfig import COMPUTE_FIELDS, RUNTIME_FIELDS, ConfigError, RunConfig, defaults, group_warnings
 from lib.report import design, findings
-from lib.report.analysis import analysis_of, statistics_runs
+from lib.report.analysis import analysis_of, runs_of
 from lib.report.columns import METRIC_LABELS, cell_text, kind_of, metric_label
 from lib.report.load import METRIC_COLUMNS, PARAMETERS, SweepReport
 
@@ -106,18 +106,11 @@ def best_configuration(report: SweepReport) -> dict[str, Any] | None:
     if configs.empty or report.ranked.empty:
         return None
     row = configs.iloc[0]
-    ranked, factors = report.ranked, analysis_of(report).params
-    runs, _ = statistics_runs(report)
-    runs = runs.loc[ranked.index]
-    for p in factors:
-        if p in row.index and p in runs:
-            runs = runs[[values.same(v, row[p]) for v in runs[p]]]
+    runs = runs_of(report, row)
     if runs.empty:
         return None
     best = design.ranked(runs, "val_acc", "test_acc", "run").iloc[0]
-    given = report.given.get(best["run"]) or [k for k in report.varying if k in best]
-    recipe = {k: native(report.configs.get(best["run"], {}).get(k, best.get(k))) for k in given}
-    recipe.setdefault("seed", native(best.get("seed", 0)))
+    recipe = report.recipe(best)
 
     def spread(column: str) -> tuple[float, float, int]:
         measured = pd.to_numeric(runs[column], errors="coerce").dropna()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lib.core.layout import CONFIG, run_dir
 from lib.config.errors import SweepFileError
+from lib.config.naming import unseeded
 from lib.config.sweepfile import Sweep
 
 
@@ -22,7 +23,7 @@ def check_parents(sweep: Sweep, reports_dir: str | Path) -> None:
             continue
         parent_sweep, parent_run = spec.parent.split("/")
         if parent_sweep == sweep.name:
-            what = "itself" if parent_run == spec.name.removesuffix(_seed_part(spec)) or parent_run == spec.name \
+            what = "itself" if parent_run in (spec.name, unseeded(spec.name)) \
                 else f"a run of its own sweep {sweep.name!r}"
             raise SweepFileError(f"{where}: run {spec.name!r} has from: {spec.parent!r}, which names {what}; "
                                  f"from: names a run of an earlier sweep, as sweep/run")
@@ -33,7 +34,3 @@ def check_parents(sweep: Sweep, reports_dir: str | Path) -> None:
                                  f"hold it (no {CONFIG}); name an existing run of a sweep under --reports-dir "
                                  f"{reports_dir}, as sweep/run")
 
-
-def _seed_part(spec) -> str:
-    seed = spec.params.get("seed")
-    return f"-seed{seed}" if isinstance(seed, int) else ""

@@ -9,8 +9,8 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from lib.core import values
-from lib.core.formatting import is_number, native
-from lib.report.analysis import analysis_of, statistics_runs
+from lib.core.formatting import is_number
+from lib.report.analysis import analysis_of, runs_of, statistics_runs
 from lib.report.load import SweepReport
 
 NO_EFFECT_BAND = 0.005  # 0.5 points of validation accuracy: an effect confidently inside this is none
@@ -90,23 +90,12 @@ class Evidence:
         return None
 
     def runs_of(self, row: pd.Series) -> pd.DataFrame:
-        """The ranked runs of one configuration (its factors' values, any seed)."""
-        runs = self.ranked
-        factors = [p for p in self.factors if p in row.index and p in runs]
-        derived = self.report.derived
-        if derived.proposal_keys is None:  # each ranked run's factor values, as one key, once
-            derived.proposal_keys = pd.Series(
-                [tuple(values.key(v) for v in point) for point in runs[factors].itertuples(index=False)],
-                index=runs.index, dtype=object)
-        wanted = tuple(values.key(row[p]) for p in factors)
-        return runs[derived.proposal_keys.map(wanted.__eq__).astype(bool)]
+        """The ranked runs of one configuration (lib.report.analysis.runs_of)."""
+        return runs_of(self.report, row)
 
     def recipe(self, run: Mapping[str, Any]) -> dict[str, Any]:
-        """A run's parameters as a sweep file gives them: what its sweep varied and fixed, seed aside."""
-        config = self.report.configs.get(run["run"], {})
-        keys = [k for k in self.report.given.get(run["run"], []) if k != "seed"]
-        keys += [k for k in self.report.params if k not in keys]
-        return {k: native(config.get(k, run.get(k))) for k in keys if k in config or k in run}
+        """A run's parameters as a sweep file gives them, seed aside (SweepReport.recipe)."""
+        return self.report.recipe(run, seed=False)
 
 
 def points(fraction: float) -> str:
