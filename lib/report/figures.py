@@ -30,7 +30,7 @@ CURVE_CONFIGS = 12  # legend entries at most: the best configurations by name, t
 def plot_combined_curves(report: SweepReport, model: str):
     """Every run of one model: train and validation accuracy and loss per epoch (the section All runs per model).
 
-    One colour per configuration (lib.report.stats.RANKING order, best first): its seeds as thin lines of
+    One colour per configuration (lib.report.design.RANKING order, best first): its seeds as thin lines of
     that colour, their mean per epoch as a thick one, one legend entry each; beyond CURVE_CONFIGS - 1
     configurations the rest are thin grey lines under one entry. Pruned runs are drawn faded and dashed,
     ending in an x at the epoch they were stopped. Above CURVE_RUNS runs, one line each would be a smear: the
@@ -182,7 +182,7 @@ def plot_ordered(part: pd.DataFrame, parameter: str):
 
 def plot_isolation(report: SweepReport):
     """One panel per varying parameter: for each value, the best configuration's mean validation accuracy
-    with its 95% interval over seeds (lib.report.stats.isolation_table). Every panel shares one y-axis, so a
+    with its 95% interval over seeds (lib.report.design.isolation_table). Every panel shares one y-axis, so a
     small difference looks small, and the axis holds every interval whole."""
     import math
 

@@ -75,7 +75,7 @@ def conditions(report: SweepReport) -> str:
 
 
 def leaderboard(report: SweepReport) -> pd.DataFrame:
-    """All runs, best first by lib.report.stats.RANKING (ties: test accuracy, then name), then pruned runs
+    """All runs, best first by lib.report.design.RANKING (ties: test accuracy, then name), then pruned runs
     (ranked among themselves), unfinished runs last, with their diagnostic flags."""
     columns = ["run", *(["sweep"] if len(report.sweeps) > 1 else []), "status",
                *[k for k in report.varying if k in report.runs], *METRIC_COLUMNS, "wall_time_s", "images_per_s"]
@@ -88,7 +88,7 @@ def leaderboard(report: SweepReport) -> pd.DataFrame:
 
 
 def best_runs(report: SweepReport, model: str | None = None, k: int = 2) -> list[str]:
-    """Names of the k finished runs first by lib.report.stats.RANKING (of one model); pruned runs aside."""
+    """Names of the k finished runs first by lib.report.design.RANKING (of one model); pruned runs aside."""
     done = report.ranked
     if model is not None and "model" in done:
         done = done[done["model"] == model]
