@@ -42,11 +42,11 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks import ROOT, results_path
 from lib.core.formatting import timestamp
 from lib.core.records import write_json
 from lib.config.runs import run_config
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "train.ipynb"
 # W&B off: its offline logging costs the run seconds of its own (wandb.init inside train_s, wandb.finish
 # after it), which are no part of the launcher's overhead.
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(writes overhead-quick.json)")
     parser.add_argument("--out", help="default reports/benchmarks/overhead.json (--quick: overhead-quick.json)")
     args = parser.parse_args(argv)
-    args.out = args.out or f"reports/benchmarks/overhead{'-quick' if args.quick else ''}.json"
+    args.out = args.out or str(results_path("overhead", args.quick))
     if args.quick:
         args.runs, args.cold = 1, False
     print(f"load average before: {os.getloadavg()[0]:.2f} on {len(os.sched_getaffinity(0))} CPUs", flush=True)

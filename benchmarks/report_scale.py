@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 from benchmarks.synthetic import Outcome, write_sweep
+from benchmarks import ROOT, results_path
 from lib.core.layout import REPORT_HTML, REPORT_NOTEBOOK
 from lib.core.formatting import timestamp
 from lib.core.records import write_json
 
-ROOT = Path(__file__).resolve().parent.parent
 LRS = [round(10 ** (-4 + 3 * i / 24), 6) for i in range(25)]  # 25 log-spaced values from 1e-4 to 0.1
 SWEEPS = {
     16: {"grid": {"model": ["lenet", "mlp"], "optimizer": ["sgd", "adam"], "mix": [False, True],
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes = [min(SWEEPS)]
-    args.out = args.out or str(ROOT / "reports" / "benchmarks" / f"report_scale{'-quick' if args.quick else ''}.json")
+    args.out = args.out or str(results_path("report_scale", args.quick))
     keep = Path(args.keep) if args.keep else None
     if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
         parser.error(f"--keep {keep}: give an empty or new folder (this one holds files, which it would mix with)")

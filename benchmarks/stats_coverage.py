@@ -39,7 +39,7 @@ effect's CI, and how often a configuration truly 3 points below the best is list
 from it; and the share of consistent_sign and sign_changing sweeps that call lr. A last table is the
 frontier of the variance component's share (lib.report.factorial.VC_SHARE) at 2 and 3 seeds: how much of
 the noise's error is taken off the parameter x seed spread trades seed-dependent coverage against width.
-Writes reports/benchmarks/stats_coverage.json.
+Writes reports/benchmarks/stats_coverage.json (--quick: stats_coverage-quick.json).
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks import results_path
 from lib.report import factorial
 from lib.report.design import CONFIDENCE, make_design, t_quantile
-from lib.report.lenth import lenth_error, matched, one_seed_interval
+from lib.report.lenth import lenth_error, matched_differences, one_seed_interval
 from lib.core.records import atomic_write_text
 
-ROOT = Path(__file__).resolve().parent.parent
 FACTORS = ["a", "b", "c", "d"]
 LEVELS = ["low", "high"]
 EFFECTS = {"a": 3.0, "b": 0.5, "c": 0.0, "d": 0.0}  # points, high minus low
@@ -169,23 +169,18 @@ def matched_pair_effects(runs: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     design = make_design(runs, params)
     error = lenth_error(design)
     rows = []
-    for p in design.params:
-        index = [q for q in design.params if q != p] + ["seed"]
-        reference = matched(design, {p: 0}, index)
-        for code in range(1, len(design.levels[p])):
-            pairs = pd.concat({"at": matched(design, {p: code}, index), "ref": reference}, axis=1, join="inner")
-            values = pairs["at"] - pairs["ref"]
-            effect = float(values.mean()) if len(values) else math.nan
-            per_seed = values.groupby(level="seed").mean()
-            if len(per_seed) >= 2:
-                half = t_quantile(len(per_seed) - 1) * per_seed.std(ddof=1) / math.sqrt(len(per_seed))
-            elif len(values):
-                half, _ = one_seed_interval(effect, error, "effect")
-            else:
-                half = math.nan
-            rows.append({"parameter": p, "value": design.levels[p][code], "reference": design.levels[p][0],
-                         "effect": effect, "ci_low": effect - half, "ci_high": effect + half, "n": len(values),
-                         "seeds": len(per_seed)})
+    for p, code, values in matched_differences(design):
+        effect = float(values.mean()) if len(values) else math.nan
+        per_seed = values.groupby(level="seed").mean()
+        if len(per_seed) >= 2:
+            half = t_quantile(len(per_seed) - 1) * per_seed.std(ddof=1) / math.sqrt(len(per_seed))
+        elif len(values):
+            half, _ = one_seed_interval(effect, error, "effect")
+        else:
+            half = math.nan
+        rows.append({"parameter": p, "value": design.levels[p][code], "reference": design.levels[p][0],
+                     "effect": effect, "ci_low": effect - half, "ci_high": effect + half, "n": len(values),
+                     "seeds": len(per_seed)})
     return pd.DataFrame(rows, columns=["parameter", "value", "reference", "effect", "ci_low", "ci_high", "n", "seeds"])
 
 
@@ -337,7 +332,8 @@ def main(argv: list[str] | None = None) -> None:
                              "--sweeps)")
     parser.add_argument("--quick", action="store_true", help="4 sweeps per setting (seconds): a smoke test, not a "
                                                              "measurement")
-    parser.add_argument("--out", default=str(ROOT / "reports" / "benchmarks" / "stats_coverage.json"))
+    parser.add_argument("--out", help="default reports/benchmarks/stats_coverage.json (--quick: "
+                                      "stats_coverage-quick.json)")
     args = parser.parse_args(argv)
     sweeps = 4 if args.quick else args.sweeps
     if sweeps < 1:
@@ -353,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
                            "seed_sd": SEED_SD, "seed_effect_sd": SEED_EFFECT_SD, "vc_share": factorial.VC_SHARE,
                            "user_cases": {k: list(v) for k, v in USER_CASES.items()}},
               **found, "seconds": round(seconds, 1)}
-    out = Path(args.out)
+    out = Path(args.out or results_path("stats_coverage", args.quick))
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps(record, indent=2) + "\n")
     print(f"2^4 factorial, effects +3/+0.5/0/0 points, noise sd {NOISE_SD}, seed shift sd {SEED_SD}, seed-dependent "

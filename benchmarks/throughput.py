@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmarks import results_path
 from lib.core.paths import data_root
 from lib.core.formatting import timestamp
 from lib.core.records import write_json
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
     parser.add_argument("--out", help="default reports/benchmarks/throughput.json (--quick: throughput-quick.json)")
     args = parser.parse_args(argv)
-    args.out = args.out or f"reports/benchmarks/throughput{'-quick' if args.quick else ''}.json"
+    args.out = args.out or str(results_path("throughput", args.quick))
     device = select_device(args.device)
     configure_backend(device)  # as lib.run.loop does: cuDNN benchmark on CUDA, denormals flushed on the CPU
     cases = make_cases(args.cases.split(","), device, args.quick)

@@ -81,3 +81,10 @@ def test_the_user_cases_are_what_they_say_and_only_the_consistent_one_is_called(
               for i in range(5)]
     assert not all(before)  # the case: the old rule left it inconclusive
     assert not any(user_calls(simulate_user("sign_changing", np.random.default_rng(i)), {}) for i in range(5))
+
+
+def test_a_quick_run_writes_beside_the_measurement_never_over_it():
+    from benchmarks import RESULTS, results_path
+
+    assert results_path("stats_coverage", quick=False) == RESULTS / "stats_coverage.json"
+    assert results_path("stats_coverage", quick=True) == RESULTS / "stats_coverage-quick.json"

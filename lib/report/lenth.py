@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -89,19 +89,24 @@ def _interval(values: pd.Series, error: LenthError | str, what: str) -> dict[str
     return {"effect": effect, "ci_low": effect - half, "ci_high": effect + half, "ci_method": method}
 
 
-def lenth_effects(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
-    """Each value's effect against its parameter's reference over matched runs, with Lenth's interval
-    (columns parameter, value, reference, effect, ci_low, ci_high, ci_method); one seed."""
-    design = make_design(runs, params)
-    error = lenth_error(design)
-    rows = []
+def matched_differences(design: Design) -> Iterator[tuple[str, int, pd.Series]]:
+    """(parameter, value index, differences) for each value of each parameter but its reference (index 0): the
+    value's val_acc minus the reference's, run against run matched on every other parameter and the seed."""
     for p in design.params:
         index = [q for q in design.params if q != p] + ["seed"]
         reference = matched(design, {p: 0}, index)
         for code in range(1, len(design.levels[p])):
             pairs = pd.concat({"at": matched(design, {p: code}, index), "ref": reference}, axis=1, join="inner")
-            rows.append({"parameter": p, "value": design.levels[p][code], "reference": design.levels[p][0],
-                         **_interval(pairs["at"] - pairs["ref"], error, "effect")})
+            yield p, code, pairs["at"] - pairs["ref"]
+
+
+def lenth_effects(runs: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
+    """Each value's effect against its parameter's reference over matched runs, with Lenth's interval
+    (columns parameter, value, reference, effect, ci_low, ci_high, ci_method); one seed."""
+    design = make_design(runs, params)
+    error = lenth_error(design)
+    rows = [{"parameter": p, "value": design.levels[p][code], "reference": design.levels[p][0],
+             **_interval(differences, error, "effect")} for p, code, differences in matched_differences(design)]
     return pd.DataFrame(rows, columns=["parameter", "value", "reference", "effect", "ci_low", "ci_high", "ci_method"])
 
 
