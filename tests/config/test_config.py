@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from lib.run.cli import config_from_argv, load_config_file
 from lib.config.runconfig import CHOICES, FIELD_TYPES, RunConfig, field_comments, parse_text
@@ -100,6 +101,10 @@ def test_command_line_flags_and_config_files(tmp_path):
     flat.write_text("model: mlp\nepochs: 4\nlr: 1e-4\n")
     cfg = config_from_argv(["--config", str(flat), "--epochs", "2"])
     assert (cfg.epochs, cfg.lr) == (2, 0.0001)  # flags win over the file; 1e-4 is a number
+    given = tmp_path / "params.yaml"  # what a sweep run's notebook was given: its whole config as one parameter
+    given.write_text(yaml.safe_dump({"config": {**RunConfig(model="mlp", lr=0.2).to_dict(), "out_dir": "/elsewhere"}}))
+    cfg = config_from_argv(["--config", str(given), "--out-dir", str(tmp_path / "again")])
+    assert (cfg.model, cfg.lr, cfg.out_dir) == ("mlp", 0.2, str(tmp_path / "again"))
     misspelt = tmp_path / "misspelt.yaml"
     misspelt.write_text("name: x\nfixed: {model: mlp}\ngrids: {lr: [0.1]}\n")
     with pytest.raises(ConfigError, match=r"unknown top-level key 'grids' \(did you mean 'grid'\?\)"):
