@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from lib.core.formatting import shown, too_large
+from lib.core.values import number_text
 from lib.config.errors import ConfigError
 from lib.config.keys import did_you_mean
 
@@ -255,9 +256,9 @@ class Limit:
     def problem(self, value: float) -> str | None:
         """Why a proposal may not choose `value` (None: it may)."""
         if not self.allows(value):
-            return f"{self.field} {value:g} is impossible: expected {self.text()} ({self.why})"
+            return f"{self.field} {number_text(value)} is impossible: expected {self.text()} ({self.why})"
         if any(value == u for u in self.unsafe):
-            return f"{self.field} {value:g} is never proposed: {self.unsafe_why}"
+            return f"{self.field} {number_text(value)} is never proposed: {self.unsafe_why}"
         return None
 
 

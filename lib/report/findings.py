@@ -387,7 +387,7 @@ def boundary_notes(runs: pd.DataFrame, configs: pd.DataFrame, params: Sequence[s
         side, where = ("largest", "above") if edge.upward else ("smallest", "below")
         whose = (f"the best {edge.param} (the pooled model's, over the other parameters' values) is the {side} tried"
                  if edge.by_model else f"the best configuration uses the {side} {edge.param} tried")
-        notes.append(f"{whose} ({edge.value:g}); extend the search {where} {edge.value:g}")
+        notes.append(f"{whose} ({sweep_text(edge.value)}); extend the search {where} {sweep_text(edge.value)}")
     return notes
 
 
