@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from lib.core.formatting import is_number
+from lib.core.formatting import is_number, timestamp
 from lib.core.layout import run_dir
 from lib.core.records import FINISHED_STATUSES, atomic_write_text, load_run, write_json
 from lib.config.errors import SweepFileError
@@ -210,7 +209,7 @@ def _write_log(chain: Chain, paths: list[Path], log: dict, paid: Spent) -> None:
     chain.report_dir.mkdir(parents=True, exist_ok=True)
     log.update({"name": chain.name, "budget": chain.budget, "files": [str(p) for p in paths],
                 "sweeps": [load_sweep(p, chain.max_runs).name for p in paths], "paid_runs": paid.runs,
-                "updated": time.strftime("%Y-%m-%d %H:%M:%S")})
+                "updated": timestamp()})
     write_json(chain.report_dir / CHAIN_JSON, log)
 
 
