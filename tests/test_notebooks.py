@@ -14,6 +14,7 @@ import pytest
 
 from lib.run.notebook import parameters_in_step
 from lib.config.runconfig import FIELD_TYPES
+from lib.config.runs import CONFIG_PARAMETER
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -29,7 +30,8 @@ def parameters(name: str) -> dict:
 
 def test_train_parameters_are_every_runconfig_field_in_order():
     params = parameters("train.ipynb")
-    assert list(params) == list(FIELD_TYPES)
+    assert list(params) == [*FIELD_TYPES, CONFIG_PARAMETER]  # then the sweep's whole config as one parameter
+    assert params[CONFIG_PARAMETER] is None  # opened by hand, the values above are the config
     assert params["dataset"] == "digits"  # RunConfig's defaults are a smoke run
 
 

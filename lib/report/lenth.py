@@ -4,7 +4,7 @@ the intervals it gives each main effect and interaction, and those intervals bes
 With one seed and every parameter at two values, each main effect (mean at the second value minus mean at
 the first, over runs matched on every other parameter) and each interaction is a contrast of the 2^k runs.
 Lenth's method takes most contrasts to be noise: s0 = 1.5 median|c|, PSE = 1.5 median of the |c| < 2.5 s0,
-and a contrast's 95% interval is +- t(m/3 df) PSE over all m contrasts. It corrects for nothing; the report
+and a contrast's 95% interval is ± t(m/3 df) PSE over all m contrasts. It corrects for nothing; the report
 states it beside the pooled model (lib.report.factorial), which does. benchmarks/stats_coverage.py compares
 it, with the matched-pair t over seeds it came with, against the pooled model.
 """
