@@ -53,7 +53,7 @@ def annotation_only(tree: ast.AST) -> set[int]:
 
 def imported(tree: ast.AST, modules: set[str]) -> set[str]:
     """The lib modules a piece of code imports, anywhere in it but under `if TYPE_CHECKING:` (annotations):
-    `from lib.report import stats` is the module lib.report.stats; `from lib.report.load import levels` is
+    `from lib.report import design` is the module lib.report.design; `from lib.report.load import SweepReport` is
     lib.report.load."""
     found, skipped = set(), annotation_only(tree)
     for node in ast.walk(tree):

@@ -39,9 +39,10 @@ def run_config(sweep: str, run: str, params: Mapping[str, Any], out_dir: str = "
 
 
 def placed(config: RunConfig, out_dir: str, trial: TrialRef | None = None) -> RunConfig:
-    """A validated run config where it executes: the runner's folder and study trial set, nothing validated
-    again. Those are the runner's own values (a resolved folder; a trial of the sweep's study), which none of
-    RunConfig's checks can refuse, so the config stays the one the sweep validated."""
+    """A validated run config where it executes: the runner's folder and study trial set without a second
+    `from_dict` (dataclasses.replace checks nothing). Those are the runner's own values (a resolved folder; a
+    trial of the sweep's study), which none of RunConfig's checks can refuse, so the config stays the one the
+    sweep validated."""
     place = runner_values(config.wandb_group, config.run_name, out_dir, trial)
     return dataclasses.replace(config, **{k: place[k] for k in ("out_dir", "study", "study_name", "trial")})
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from lib.core import values
 from lib.core.formatting import duration, is_number
 from lib.core.records import FINISHED_STATUSES, read_json
 from lib.report.analysis import analysis_of
-from lib.core import values
 from lib.report.load import SweepReport
 from lib.report.render import escape
 from lib.report.tables import BEST_FILE, best_configuration, command_path

@@ -9,7 +9,7 @@ from typing import Callable
 from lib.report.analysis import analysis_of
 from lib.report.links import local_paths, relative
 from lib.report.load import SweepReport, plan_note
-from lib.report.render import block, escape, literal, scripted, show
+from lib.report.render import block, code, escape, literal, scripted, show
 from lib.report.studies import searched, searches
 from lib.report.tables import failures
 
@@ -71,7 +71,7 @@ def section(report: SweepReport, anchor: str) -> bool:
 
 def no_runs(report: SweepReport) -> str:
     """What a section says when the sweeps have no run at all."""
-    folders = ", ".join(f"`{relative(report, r)}`" for r in report.roots) or "no folder given"
+    folders = ", ".join(code(relative(report, r)) for r in report.roots) or "no folder given"
     return f"No runs yet ({folders} holds no planned or recorded run)."
 
 
@@ -83,7 +83,7 @@ def show_title(report: SweepReport) -> None:
     done = len(report.finished)
     show(block(f"<h1>{escape(report.name)}: sweep report</h1>"),
          f"{kind.capitalize()}: {done} of {len(report.runs)} runs finished. Built from the run records in "
-         + ", ".join(f"`{relative(report, r)}/`" for r in report.roots) + "; every path below is relative to this "
+         + ", ".join(code(f"{relative(report, r)}/") for r in report.roots) + "; every path below is relative to this "
          "report's folder.",
          *(f"**Note:** {literal(local_paths(report, note))}." for note in filter(None, map(plan_note, report.roots))),
          "**Contents**: " + " · ".join(f"[{title}](#{anchor})" for anchor, title in sections(report)))

@@ -24,7 +24,8 @@ from lib.core import values
 from lib.core.formatting import as_float, native
 from lib.core.layout import SWEEP_JSON, run_dir, runs_dir
 from lib.core.records import DAMAGED, FINISHED_STATUSES, RANKED_STATUSES, load_run, read_json, run_state
-from lib.config.runconfig import COMPUTE_FIELDS, defaults
+from lib.config.errors import ConfigError
+from lib.config.runconfig import COMPUTE_FIELDS, RunConfig, defaults
 
 METRIC_COLUMNS = ["train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "best_epoch",
                   "epochs_run"]
@@ -43,6 +44,7 @@ class Derived:
     analysis: "Analysis | None" = None  # lib.report.analysis.analysis_of: the statistics
     searches: "list[SweepSearch] | None" = None  # lib.report.studies.searches: each sweep's study
     config_keys: pd.Series | None = None  # lib.report.analysis.runs_of: each ranked run's factor values as one key
+    checked: "dict[str, RunConfig | None] | None" = None  # SweepReport.checked_config: one RunConfig per configuration
     out: Path | None = None  # lib.report.links.set_output: the folder the report is written to
 
 
@@ -82,6 +84,22 @@ class SweepReport:
     def params(self) -> list[str]:
         """The varying parameters the statistics compare: `varying` without the seed (seeds are replicates)."""
         return [p for p in self.varying if p != "seed" and p in self.runs]
+
+    def checked_config(self, key: str) -> RunConfig | None:
+        """A run's recorded config as a RunConfig, for what holds for every seed of its configuration (its
+        warnings): built once per configuration, so its seed and folder are its first run's. None for a record
+        RunConfig refuses (one written by another version of it)."""
+        if self.derived.checked is None:
+            fields, built, self.derived.checked = defaults(), {}, {}
+            for run, config in self.configs.items():
+                identity = repr(sorted((k, repr(v)) for k, v in config.items() if k in COMPUTE_FIELDS and k != "seed"))
+                if identity not in built:
+                    try:
+                        built[identity] = RunConfig.from_dict({k: v for k, v in config.items() if k in fields})
+                    except ConfigError:
+                        built[identity] = None
+                self.derived.checked[run] = built[identity]
+        return self.derived.checked.get(key)
 
     def recipe(self, run: Mapping[str, Any], seed: bool = True) -> dict[str, Any]:
         """A run (a row of `runs`) as a sweep file gives it: the parameters its sweep file set and every one the

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from lib.core import values
-from lib.core.formatting import is_bool, is_missing
+from lib.core.formatting import is_bool, is_missing, is_number
 from lib.core.pagescripts import SCRIPT_HASHES, script_hashes
 from lib.report.columns import cell_text, header, kind_of
 
@@ -51,7 +51,19 @@ def literal(value: Any) -> str:
     return _MARKDOWN_CONTROL.sub(r"\\\1", " ".join(str(value).split()))
 
 
-_CODE_SPAN = re.compile(r"((?<!\\)`[^`]*`)")  # `...`, not a literal's \`: Markdown shows its content as text
+# A code span as CommonMark reads one: a run of backticks (not a literal's \`) closed by the next run of the same
+# length; Markdown shows what is inside as text.
+_CODE_SPAN = re.compile(r"(?<![\\`])(`+)(?!`)(.*?)(?<!`)\1(?!`)", re.S)
+_BACKTICKS = re.compile(r"`+")
+
+
+def code(value: Any) -> str:
+    """A string a user controls (a path, a command) as a code span that shows it as written: fenced by one more
+    backtick than its longest run of them, so no backtick inside can end the span early."""
+    text = " ".join(str(value).split())
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def sentence(text: str) -> str:
@@ -59,9 +71,11 @@ def sentence(text: str) -> str:
     are escaped, so no tag, attribute or entity in it takes effect (inside one, Markdown shows them as text
     itself), and a link with a URL scheme is disarmed (the report links only to its own anchors and files). The
     report's own emphasis, code spans and bullets still render."""
-    parts = _CODE_SPAN.split(text)
-    return "".join(part if i % 2 else _SCHEME_LINK.sub(r"]\\(", html.escape(part, quote=False))
-                   for i, part in enumerate(parts))
+    out, at = [], 0
+    for span in _CODE_SPAN.finditer(text):
+        out += [_SCHEME_LINK.sub(r"]\\(", html.escape(text[at:span.start()], quote=False)), span.group(0)]
+        at = span.end()
+    return "".join(out) + _SCHEME_LINK.sub(r"]\\(", html.escape(text[at:], quote=False))
 
 
 def cell_html(value: Any, kind: str = "value") -> str:
@@ -148,9 +162,9 @@ def interactive(table: pd.DataFrame, caption: str = "", kinds: Mapping[str, str]
             shown[column] = pd.Series([None if is_missing(v) else int(v) if whole else float(v) if exact
                                        else round(float(v), 4) for v in column_values], index=shown.index, dtype=object)
         # A missing value is an empty cell (DataTables still sorts the column as numbers), never None or NaN;
-        # text is escaped (numbers stay numbers, so the column sorts as numbers).
+        # anything else (text, a list, a mapping) is escaped text; numbers stay numbers, so the column sorts as numbers.
         shown[column] = shown[column].map(lambda v: "" if is_missing(v) else str(v) if isinstance(v, Markup)
-                                          else html.escape(v) if isinstance(v, str) else v).astype(object)
+                                          else v if is_number(v) else html.escape(str(v))).astype(object)
     shown.columns = [html.escape(header(c)) for c in shown.columns]
     return scripted(to_html_datatable(shown, caption=html.escape(caption) if caption else None, allow_html=True,
                                       showIndex=False, maxBytes=2 ** 22, lengthMenu=[10, 25, 100, -1], pageLength=10,

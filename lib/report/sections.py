@@ -23,8 +23,8 @@ from lib.report.figures import (plot_combined_curves, plot_followup, plot_isolat
                                 plot_parallel_coordinates, plot_run, plot_throughput)
 from lib.report.links import local_paths, output_folder, relative, run_link
 from lib.report.load import SweepReport, plan_note, read_plan
-from lib.report.render import (LEADERBOARD_ROWS, block, box, bullets, escape, figure, figure_html, interactive, literal,
-                               prose, show, side_by_side, styled)
+from lib.report.render import (LEADERBOARD_ROWS, block, box, bullets, code, escape, figure, figure_html, interactive,
+                               literal, prose, show, side_by_side, styled)
 from lib.report.tables import (BEST_FILE, BEST_RERUN, FOLLOWUP_FIGURES, best_configuration, best_runs,
                                compare_followups, conditions, config_warnings, failures, followup_findings, leaderboard,
                                overview, parameter_effects, rerun_command, run_metrics, run_parameters)
@@ -331,7 +331,7 @@ def show_next(report: SweepReport) -> None:
     if proposal.draft is None:
         show(f"No rule fires: {literal(proposal.lines()[0].removeprefix('no rule fired: '))}.")
         return
-    show(f"Each line is one rule of `{command}`, which writes these changes as a sweep file "
+    show(f"Each line is one rule of {code(command)}, which writes these changes as a sweep file "
           f"({proposal.draft.size()} runs), every choice with the line below beside it; `--budget RUNS` keeps the "
           f"most valuable changes that fit.", bullets(f"**{literal(c.rule)}**: {literal(c.line)}" for c in proposal.changes))
 
@@ -351,4 +351,4 @@ def show_tables(report: SweepReport, paths: Sequence[Path]) -> None:
     if not section(report, "tables"):
         return
     show("Beside this report, for pandas and for rerunning the best configuration: "
-          + ", ".join(f"[`{relative(report, p)}`]({relative(report, p)})" for p in paths) + ".")
+          + ", ".join(f"[{code(relative(report, p))}]({relative(report, p)})" for p in paths) + ".")

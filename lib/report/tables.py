@@ -16,7 +16,7 @@ from lib.core import values
 from lib.core.formatting import as_float, is_missing, is_number, native
 from lib.core.paths import project_root, resolve
 from lib.core.records import FINISHED_STATUSES, RANKED_STATUSES, atomic_write_text
-from lib.config.runconfig import COMPUTE_FIELDS, RUNTIME_FIELDS, ConfigError, RunConfig, defaults, group_warnings
+from lib.config.runconfig import RUNTIME_FIELDS, group_warnings
 from lib.report import design, findings
 from lib.report.analysis import analysis_of, runs_of
 from lib.report.columns import METRIC_LABELS, cell_text, kind_of, metric_label
@@ -205,21 +205,8 @@ def config_warnings(report: SweepReport) -> pd.DataFrame:
 
     A run's warnings count the parameters its sweep file set as given, so a default is never blamed.
     """
-    runs, checked = [], {}
-    fields = defaults()
-    for key, config in report.configs.items():
-        given = report.given.get(key) or None
-        # Runs that differ only in their seed or folder warn alike: check each configuration once.
-        identity = (repr(sorted((k, repr(v)) for k, v in config.items() if k in COMPUTE_FIELDS and k != "seed")),
-                    tuple(given or ()))
-        if identity not in checked:
-            try:
-                checked[identity] = RunConfig.from_dict({k: v for k, v in config.items() if k in fields})
-            except ConfigError:
-                checked[identity] = None  # a record from another version of the config: nothing to check it against
-        if checked[identity] is not None:
-            runs.append((key, checked[identity], given))
-    found = group_warnings(runs)
+    runs = [(key, report.checked_config(key), report.given.get(key) or None) for key in report.configs]
+    found = group_warnings([run for run in runs if run[1] is not None])  # None: a record of another version
     return pd.DataFrame({"warning": list(found), "runs": [len(names) for names in found.values()]},
                         columns=["warning", "runs"])
 

@@ -44,14 +44,15 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Field values from a YAML file: a flat mapping, a sweep run's params.yaml (`config: {...}`, what the notebook
-    was given), or a sweep file that expands to one run."""
-    from lib.config.runs import CONFIG_PARAMETER
+    was given; without the runner's keys, so the run trains again on its own, outside the sweep's folder, study
+    and W&B group), or a sweep file that expands to one run."""
+    from lib.config.runs import CONFIG_PARAMETER, RUNNER_KEYS
     from lib.config.sweepfile import is_sweep, load_sweep
     from lib.config.yamlfile import read_yaml
 
     raw = read_yaml(path)
     if isinstance(raw, dict) and list(raw) == [CONFIG_PARAMETER] and isinstance(raw[CONFIG_PARAMETER], dict):
-        raw = raw[CONFIG_PARAMETER]
+        raw = {k: v for k, v in raw[CONFIG_PARAMETER].items() if k not in RUNNER_KEYS}
     if is_sweep(raw) or (isinstance(raw, dict) and "extends" in raw):
         sweep = load_sweep(path)  # with the file it extends
         if len(sweep.runs) != 1:

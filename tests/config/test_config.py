@@ -102,9 +102,13 @@ def test_command_line_flags_and_config_files(tmp_path):
     cfg = config_from_argv(["--config", str(flat), "--epochs", "2"])
     assert (cfg.epochs, cfg.lr) == (2, 0.0001)  # flags win over the file; 1e-4 is a number
     given = tmp_path / "params.yaml"  # what a sweep run's notebook was given: its whole config as one parameter
-    given.write_text(yaml.safe_dump({"config": {**RunConfig(model="mlp", lr=0.2).to_dict(), "out_dir": "/elsewhere"}}))
+    swept = {**RunConfig(model="mlp", lr=0.2).to_dict(), "out_dir": "/sweep/runs/a", "resume": True, "run_name": "a",
+             "wandb_group": "sweep"}
+    given.write_text(yaml.safe_dump({"config": swept}))
     cfg = config_from_argv(["--config", str(given), "--out-dir", str(tmp_path / "again")])
     assert (cfg.model, cfg.lr, cfg.out_dir) == ("mlp", 0.2, str(tmp_path / "again"))
+    alone = RunConfig()  # the runner's keys stay behind: not the sweep's folder, resume, name or W&B group
+    assert (cfg.resume, cfg.run_name, cfg.wandb_group) == (alone.resume, alone.run_name, alone.wandb_group)
     misspelt = tmp_path / "misspelt.yaml"
     misspelt.write_text("name: x\nfixed: {model: mlp}\ngrids: {lr: [0.1]}\n")
     with pytest.raises(ConfigError, match=r"unknown top-level key 'grids' \(did you mean 'grid'\?\)"):

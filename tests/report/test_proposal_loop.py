@@ -3,8 +3,6 @@ pays twice for a finished configuration, never proposes a value its limits call 
 exactly its parent's configuration, never says two contradicting things, refuses a `from:` that names no
 existing run, and says why nothing was proposed when every run failed."""
 
-import math
-
 import pytest
 import yaml
 
@@ -16,7 +14,7 @@ from lib.report.nextfile import sweep_text
 from lib.report.proposal import propose
 from lib.report.proposal.finished import finished_configs, planned_identity, run_identity
 from lib.config.runs import RUNNER_KEYS, run_config
-from lib.config.sweepfile import load_sweep, parse_sweep
+from lib.config.sweepfile import load_sweep
 from lib.sweep.cli import main
 
 

@@ -56,7 +56,7 @@ def sweep(tmp_path):
 
 def test_the_leaderboard_heading_has_no_two_parentheses_in_a_row(sweep, monkeypatch):
     shown = []
-    monkeypatch.setattr(report_module, "_show", lambda *items: shown.extend(i for i in items if isinstance(i, str)))
+    monkeypatch.setattr(report_module, "show", lambda *items: shown.extend(i for i in items if isinstance(i, str)))
     report_module.show_leaderboard(sweep)
     heading = next(text for text in shown if text.startswith("All "))
     assert ") (" not in heading and f"by {METRIC_LABELS['val_acc']}: 2 ranked, then " in heading

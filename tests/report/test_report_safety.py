@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import tempfile
 from html.parser import HTMLParser
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -254,3 +253,28 @@ def test_a_sortable_table_escapes_every_cell_but_run_links():
     page = interactive(table).data
     assert '<a href=\\"runs/a/train.ipynb\\">a</a>' in page or '<a href="runs/a/train.ipynb">a</a>' in page
     assert "<img src=x" not in page and html.escape("<img src=x", quote=False) in page
+
+
+@pytest.mark.parametrize("path", ["a```b`<img src=x onerror=alert(1)>`c.yaml", "`<img src=x onerror=alert(1)>`",
+                                  "x``<svg onload=alert(1)>``y"])
+def test_a_path_with_backticks_stays_inside_its_code_span(path):
+    """A code span made by `code` ends where Markdown ends it (CommonMark pairs backtick runs of one length), so a
+    path full of backticks cannot step out of it and put a tag on the page; Markdown as nbconvert renders it."""
+    import mistune
+
+    from lib.report.render import code, literal, sentence
+
+    page = mistune.html(sentence(f"Each line is one rule of {code(path)}; {literal(path)}."))
+    found = Elements()
+    found.feed(page)
+    assert [tag for tag, _, _ in found.found if tag not in ("p", "code")] == []
+    assert html.unescape(re.search(r"<code>(.*?)</code>", page).group(1)).strip() == path
+
+
+def test_a_list_in_a_sortable_table_is_escaped_text():
+    from lib.report.render import interactive
+
+    import pandas as pd
+
+    page = str(interactive(pd.DataFrame({"arch": [["<img src=x onerror=alert(1)>"], {"m": "<b>x</b>"}]})).data)
+    assert "<img" not in page and "<b>" not in page

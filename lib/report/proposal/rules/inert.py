@@ -3,8 +3,7 @@ dropped."""
 
 from __future__ import annotations
 
-from lib.config.errors import ConfigError
-from lib.config.runconfig import COMPUTE_FIELDS, RunConfig
+from lib.config.runconfig import RunConfig
 from lib.report.proposal.draft import Draft
 from lib.report.proposal.evidence import Evidence
 from lib.report.proposal.rule import Change, Rule
@@ -16,19 +15,13 @@ def propose(evidence: Evidence) -> list[Change]:
     mine = set(runs.loc[runs["sweep"] == evidence.sweep, "run"]) if len(runs) else set()
     said: dict[str, set[str]] = {k: set() for k in settings}  # key -> its "set but" warnings
     acted: set[str] = set()
-    seen: set[str] = set()
-    for key, config in evidence.report.configs.items():
-        if key not in mine:
-            continue
-        given = {k: v for k, v in config.items() if k in RunConfig.__dataclass_fields__}
-        identity = repr(sorted((k, repr(v)) for k, v in given.items() if k in COMPUTE_FIELDS and k != "seed"))
-        if identity in seen:
-            continue  # another seed of a configuration checked already
-        seen.add(identity)
-        try:
-            lines = RunConfig.from_dict(given).warnings(given=settings)
-        except ConfigError:
-            continue
+    seen: set[int] = set()
+    for key in evidence.report.configs:
+        config = evidence.report.checked_config(key) if key in mine else None
+        if config is None or id(config) in seen:
+            continue  # another sweep's run, a record of another version, or another seed of one checked already
+        seen.add(id(config))
+        lines = config.warnings(given=settings)
         for setting in settings:
             found = [w for w in lines if w.startswith(f"{setting} is set but")]
             if found:
