@@ -50,7 +50,7 @@ def outcome(params) -> Outcome:
     return Outcome(val_acc=min(0.99, max(0.1, acc)), best_epoch=rng.randint(6, 10))
 
 
-def sweep_text(size: int) -> str:
+def sweep_file(size: int) -> str:
     import yaml
 
     spec = {"name": f"scale{size}", "fixed": {"dataset": "digits", "epochs": 10}, **SWEEPS[size]}
@@ -73,7 +73,7 @@ def timed(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess
 def measure(size: int, tmp: Path) -> dict:
     reports = tmp / "reports"
     path = tmp / f"scale{size}.yaml"
-    sweep = write_sweep(path, sweep_text(size), reports / f"scale{size}", outcome)
+    sweep = write_sweep(path, sweep_file(size), reports / f"scale{size}", outcome)
     sweep_cli = [sys.executable, "-m", "lib.sweep"]
     wall, cpu, _ = timed([*sweep_cli, "report", str(path), "--reports-dir", str(reports)])
     root = reports / sweep.name

@@ -11,7 +11,7 @@ __all__, __getattr__ = public_face(__name__, {
     "contents": ("show_title",),
     "links": ("set_output",),
     "load": ("load_report", "plan_note"),
-    "nextfile": ("sweep_text",),
+    "nextfile": ("next_file_text",),
     "proposal.choose": ("propose",),
     "search_section": ("show_search",),
     "sections": ("show_best", "show_best_runs", "show_combined_curves", "show_configs", "show_diagnostics",

@@ -40,7 +40,7 @@ def _comment(text: str, indent: str) -> list[str]:
     return [f"{indent}# {line}" for line in lines]
 
 
-def sweep_text(proposal: Proposal, command: str) -> str:
+def next_file_text(proposal: Proposal, command: str) -> str:
     """The proposal's sweep file. `command` is the one that wrote it (for the header)."""
     draft = proposal.draft
     if draft is None:

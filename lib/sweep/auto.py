@@ -137,7 +137,7 @@ def run_chain(chain: Chain, run_round: Callable[[Path], int]) -> tuple[int, str]
     """Run the chain to its end: returns (the last round's exit status, why it stopped). `run_round(path)` runs
     one round's sweep file as `run` does (the CLI: cmd_run; a benchmark: records written without training)."""
     from lib.report.load import load_report
-    from lib.report.nextfile import sweep_text
+    from lib.report.nextfile import next_file_text
     from lib.report.proposal import propose
 
     check(chain)
@@ -183,7 +183,7 @@ def run_chain(chain: Chain, run_round: Callable[[Path], int]) -> tuple[int, str]
             return status, reason
         path = round_path(chain.first, chain.name, k + 1)
         command = f"python -m lib.sweep auto {chain.first} --budget {chain.budget}"
-        atomic_write_text(path, sweep_text(proposal, command))
+        atomic_write_text(path, next_file_text(proposal, command))
         load_sweep(path, chain.max_runs)  # an ordinary sweep file, or a bug in the proposal
         log.setdefault("rounds", {})[path.stem] = {"lines": proposal.lines(), "proposed_runs": proposal.draft.size()}
         log.pop("stopped", None)

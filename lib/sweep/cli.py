@@ -203,7 +203,7 @@ def cmd_next(args: argparse.Namespace) -> int:
 
     from lib.core.records import DAMAGED, atomic_write_text
     from lib.report.load import load_report
-    from lib.report.nextfile import sweep_text
+    from lib.report.nextfile import next_file_text
     from lib.report.proposal import propose
     from lib.config.sweepfile import parse_sweep
 
@@ -235,7 +235,7 @@ def cmd_next(args: argparse.Namespace) -> int:
         return 0
     command = " ".join(["python -m lib.sweep next", *args.params] + (["--budget", str(args.budget)] if args.budget
                                                                      else []))
-    text = sweep_text(proposal, command)
+    text = next_file_text(proposal, command)
     proposed = parse_sweep(yaml.safe_load(text), out, args.max_runs)  # an ordinary sweep file, or a bug here
     atomic_write_text(out, text)
     print(f"wrote {out}: {proposal.draft.size()} run(s) ({len(proposed.runs) or proposed.search and 'a search'}); "

@@ -11,7 +11,7 @@ import yaml
 from benchmarks.synthetic import Outcome, write_sweep
 from lib.core.paths import project_root
 from lib.report.load import load_report
-from lib.report.nextfile import sweep_text
+from lib.report.nextfile import next_file_text
 from lib.report.proposal import propose
 from lib.report.proposal.choose import NOTHING
 from lib.config.sweepfile import load_sweep
@@ -28,7 +28,7 @@ def proposal_for(tmp_path, text, outcome, budget=None, name="s"):
 
 def written(tmp_path, proposal, name="s_next"):
     path = tmp_path / f"{name}.yaml"
-    path.write_text(sweep_text(proposal, "python -m lib.sweep next"))
+    path.write_text(next_file_text(proposal, "python -m lib.sweep next"))
     return load_sweep(path), path.read_text()
 
 
@@ -260,7 +260,7 @@ def test_when_no_rule_fires_the_proposal_says_so_and_writes_no_file(tmp_path):
     proposal, _ = proposal_for(tmp_path, text, outcome)
     assert proposal.draft is None and proposal.lines() == ["no rule fired: " + NOTHING]
     with pytest.raises(ValueError, match="no rule fired"):
-        sweep_text(proposal, "next")
+        next_file_text(proposal, "next")
 
 
 def test_a_budget_cuts_the_least_valuable_changes_first_and_says_so(tmp_path):

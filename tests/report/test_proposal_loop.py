@@ -10,7 +10,7 @@ from benchmarks.synthetic import Outcome, write_sweep
 from lib.core.layout import CONFIG, run_dir
 from lib.core.records import read_json
 from lib.report.load import load_report
-from lib.report.nextfile import sweep_text
+from lib.report.nextfile import next_file_text
 from lib.report.proposal import propose
 from lib.report.proposal.finished import finished_configs, planned_identity, run_identity
 from lib.config.runs import RUNNER_KEYS, run_config
@@ -26,7 +26,7 @@ def proposal_for(tmp_path, text, outcome, name="g"):
 
 def file_of(proposal, tmp_path):
     path = tmp_path / "next.yaml"
-    path.write_text(sweep_text(proposal, "python -m lib.sweep next"))
+    path.write_text(next_file_text(proposal, "python -m lib.sweep next"))
     return load_sweep(path)
 
 
