@@ -249,9 +249,10 @@ def _interaction_sentence(pooled: Pooled, a: str, b: str) -> str:
 def _best_sentence(configs: pd.DataFrame) -> str:
     best = configs.iloc[0]
     n = int(best["n"])
-    text = (f"best: {best['config']}, val acc {best['val_acc_mean']:.3f} ± {best['val_acc_sd']:.3f} "
+    # Four decimals, as the card beside it: seeds that agree to 0.0002 must not read "± 0.000".
+    text = (f"best: {best['config']}, val acc {best['val_acc_mean']:.4f} ± {best['val_acc_sd']:.4f} "
             f"(mean ± sd, {n} seeds)" if n >= 2 else f"best: {best['config']}, val acc "
-            f"{best['val_acc_mean']:.3f} (one seed)")
+            f"{best['val_acc_mean']:.4f} (one seed)")
     others = configs.iloc[1:]
     if others.empty:
         return text
