@@ -15,6 +15,7 @@ from lib.core.records import run_state
 from lib.sweep.cli import main
 from lib.sweep.executors.base import _failure_message
 from lib.sweep.executors.local import visible_gpus, worker_environments
+from test_search import Inline
 
 QUICK = "dataset: digits, epochs: 2, batch_size: 64, lr: 0.05"
 
@@ -250,25 +251,16 @@ def test_a_run_config_is_validated_once_in_the_sweep_and_once_in_the_notebook(tm
     from lib.config.runconfig import RunConfig
     from lib.sweep.executors.base import execute_run
 
-    class Here:
-        name, capacity = "here", 1
+    class Here(Inline):
+        """test_search's Inline executor, running each task through the real execute_run and the notebook's cells."""
 
         def __init__(self):
-            self.ended, self.tasks, self.built = [], [], []
+            super().__init__()
+            self.tasks, self.built = [], []
 
         def submit(self, task):
             self.tasks.append(task)
             self.ended.append((task, execute_run(task, runner=NotebookHere(self.built))))
-
-        def poll(self, timeout_s):
-            ended, self.ended = self.ended, []
-            return ended
-
-        def cancel(self):
-            pass
-
-        def close(self):
-            pass
 
     executor = Here()
     monkeypatch.setattr(lib.sweep.cli, "make_executor", lambda args: executor)
